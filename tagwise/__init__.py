@@ -1,0 +1,1 @@
+"""tagwise: warehouse-native customer classification."""
