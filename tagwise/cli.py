@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from tagwise.dbt import DbtError, DbtSettings, run_dbt
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
 
@@ -58,11 +59,39 @@ def main() -> None:
 @main.command("generate")
 @click.option("--customers", type=click.IntRange(min=1), required=True, help="Population size.")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_LANDING, show_default=True)
-@click.option("--start", callback=_day, default=DEFAULT_START.isoformat(), show_default=True, help="First day of activity.")
-@click.option("--end", callback=_day, default=DEFAULT_END.isoformat(), show_default=True, help="Last day of activity.")
-@click.option("--since", callback=_day, default=None, help="Write only rows dated on or after this day (an increment).")
-@click.option("--dirty-rate", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Share of rows to break, for quarantine testing.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_LANDING,
+    show_default=True,
+)
+@click.option(
+    "--start",
+    callback=_day,
+    default=DEFAULT_START.isoformat(),
+    show_default=True,
+    help="First day of activity.",
+)
+@click.option(
+    "--end",
+    callback=_day,
+    default=DEFAULT_END.isoformat(),
+    show_default=True,
+    help="Last day of activity.",
+)
+@click.option(
+    "--since",
+    callback=_day,
+    default=None,
+    help="Write only rows dated on or after this day (an increment).",
+)
+@click.option(
+    "--dirty-rate",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Share of rows to break, for quarantine testing.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt) -> None:
     """Write a deterministic synthetic data set in the landing layout."""
@@ -103,6 +132,37 @@ def ingest_command(landing: Path, warehouse: Path) -> None:
         raise SystemExit(1) from None
     console.print(summary_table(loads))
     console.print(f"loaded into {warehouse} in {time.perf_counter() - began:.1f} s")
+
+
+@main.command("run")
+@landing_option
+@warehouse_option
+@click.option(
+    "--as-of", "as_of", callback=_day, default=None, help="As-of date D (default: today, UTC)."
+)
+@click.option(
+    "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
+)
+def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str) -> None:
+    """Ingest new landing files, then build every model as of D."""
+    settings = DbtSettings(warehouse, as_of or datetime.now(UTC).date(), target)
+    began = time.perf_counter()
+    try:
+        loads = ingest(landing, warehouse)
+    except IngestError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    console.print(summary_table(loads))
+    ingested = time.perf_counter()
+    try:
+        run_dbt(settings, "build")
+    except DbtError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    console.print(
+        f"as of {settings.as_of}: ingest {ingested - began:.1f} s, "
+        f"dbt build {time.perf_counter() - ingested:.1f} s; warehouse {warehouse}"
+    )
 
 
 def summary_table(loads: list[FileLoad]) -> Table:

@@ -141,7 +141,9 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
 
 
 def generate(
-    config: GenerateConfig, progress: Callable[[str], None] | None = None, workers: int | None = None
+    config: GenerateConfig,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, int]:
     """Write every source of SPEC 2 under config.out; returns rows written per source."""
     chunks = range(-(-config.customers // CHUNK_SIZE))
@@ -152,7 +154,9 @@ def generate(
         for source, count in rows.items():
             totals[source] = totals.get(source, 0) + count
         if progress:
-            progress(f"{min(done * CHUNK_SIZE, config.customers):,} of {config.customers:,} customers")
+            progress(
+                f"{min(done * CHUNK_SIZE, config.customers):,} of {config.customers:,} customers"
+            )
 
     if workers == 1:
         for done, chunk in enumerate(chunks, 1):

@@ -36,6 +36,8 @@ MONTH_ID = 10**11
 CHUNK_ID = 10**8
 
 _CELLS = len(v.CATEGORIES) * len(v.TIERS) * 2
+# "+HH:00" / "-HH:00" for whole-hour offsets from -12 to +14, indexed by offset + 12.
+_OFFSET_SUFFIX = np.array([f"{'-' if h < 0 else '+'}{abs(h):02d}:00" for h in range(-12, 15)])
 
 
 def month_index(day: date) -> int:
@@ -70,7 +72,9 @@ def products(seed: int) -> pa.Table:
     cat_names = np.array(v.CATEGORIES)[category]
     tier_names = np.array(v.TIERS)[tier]
     label = np.char.add(np.char.add(cat_names, " "), tier_names)
-    label = np.char.add(np.char.add(label, np.where(eco, " eco #", " #")), (np.arange(n) % 3 + 1).astype(str))
+    label = np.char.add(
+        np.char.add(label, np.where(eco, " eco #", " #")), (np.arange(n) % 3 + 1).astype(str)
+    )
     return table(
         SOURCES_BY_NAME["products"],
         {
@@ -83,14 +87,18 @@ def products(seed: int) -> pa.Table:
     )
 
 
-def _spread(rng, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _spread(
+    rng, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Row per event: owner index and a uniform moment in the owner's [lo, hi)."""
     owner = np.repeat(np.arange(len(counts)), counts)
     when = lo[owner] + (rng.random(len(owner)) * (hi[owner] - lo[owner])).astype(np.int64)
     return owner, when
 
 
-def _overlap(a: np.ndarray, b: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _overlap(
+    a: np.ndarray, b: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     start = np.maximum(a, lo)
     end = np.minimum(b, hi)
     days = np.maximum(end - start, 0) / DAY
@@ -143,7 +151,11 @@ class MonthActivity:
         category = np.where(
             cat_roll < 0.55,
             pop.fav_category[lo_],
-            np.where(cat_roll < 0.75, pop.second_category[lo_], rng.integers(0, len(v.CATEGORIES), len(line_order))),
+            np.where(
+                cat_roll < 0.75,
+                pop.second_category[lo_],
+                rng.integers(0, len(v.CATEGORIES), len(line_order)),
+            ),
         )
         tier_roll = rng.random(len(line_order))
         budget_p = v.PERSONA["budget_p"][lp]
@@ -157,7 +169,9 @@ class MonthActivity:
         gross = np.bincount(line_order, weights=quantity * unit_cents, minlength=n)
 
         discounted = rng.random(n) < v.PERSONA["discount_p"][persona]
-        discount = np.where(discounted, np.round(gross * rng.uniform(0.05, 0.3, n)), 0).astype(np.int64)
+        discount = np.where(discounted, np.round(gross * rng.uniform(0.05, 0.3, n)), 0).astype(
+            np.int64
+        )
         status = pick(rng, np.array(ORDER_STATUSES), n, [0.9, 0.06, 0.04])
         channel_roll = rng.random(n)
         channel = np.where(channel_roll < 0.6, "web", np.where(channel_roll < 0.85, "store", "app"))
@@ -188,17 +202,21 @@ class MonthActivity:
         )
         keep = self.window.keep(when)
         web = (channel == "web") & keep
-        web_orders = (owner[web], when[web], product[np.searchsorted(line_order, np.flatnonzero(web))])
+        web_orders = (
+            owner[web],
+            when[web],
+            product[np.searchsorted(line_order, np.flatnonzero(web))],
+        )
         return orders.filter(keep), lines.filter(keep[line_order]), web_orders
 
     def _store_time_with_offset(self, orders: pa.Table, owner, when, channel) -> pa.Table:
         """Store tills report local time with its UTC offset; the pipeline must normalise it."""
-        offsets = np.array([v.COUNTRY_UTC_OFFSET[c[0]] for c in v.COUNTRIES])[self.pop.country[owner]]
+        offsets = np.array([v.COUNTRY_UTC_OFFSET[c[0]] for c in v.COUNTRIES])[
+            self.pop.country[owner]
+        ]
         offsets = np.where(channel == "store", offsets, 0)
         local = pc.strftime(timestamps(when + offsets * HOUR), format="%Y-%m-%dT%H:%M:%S")
-        sign = np.where(offsets < 0, "-", "+")
-        suffix = np.char.add(np.char.add(sign, np.char.zfill(np.abs(offsets).astype(str), 2)), ":00")
-        suffix = np.where(channel == "store", suffix, "Z")
+        suffix = np.where(channel == "store", _OFFSET_SUFFIX[offsets + 12], "Z")
         text = pc.binary_join_element_wise(local, pa.array(suffix.astype(object), pa.string()), "")
         return orders.set_column(orders.schema.get_field_index("ordered_at"), "ordered_at", text)
 
@@ -224,7 +242,9 @@ class MonthActivity:
         )
         page = np.where(kind == 1, "cart", np.where(kind == 2, "checkout", page))
         session_when = t0[sess] + pos * rng.integers(20, 5 * MINUTE, len(sess))
-        product = pop.fav_category[owner[sess]] * 2 * len(v.TIERS) * v.PRODUCTS_PER_CELL + rng.integers(0, 18, len(sess))
+        product = pop.fav_category[owner[sess]] * 2 * len(
+            v.TIERS
+        ) * v.PRODUCTS_PER_CELL + rng.integers(0, 18, len(sess))
 
         # Every web order follows a session that viewed, carted and checked out.
         o_owner, o_when, o_product = web_orders
@@ -282,7 +302,9 @@ class MonthActivity:
                 kinds.append(np.full(mask.sum(), kind, dtype=object))
                 camp.append(np.full(mask.sum(), j))
         # Unsubscribes, hard bounces and complaints answer the newsletter that preceded them.
-        stops = np.flatnonzero((pop.mail_until >= self.lo) & (pop.mail_until < self.hi) & (pop.stop_kind >= 0))
+        stops = np.flatnonzero(
+            (pop.mail_until >= self.lo) & (pop.mail_until < self.hi) & (pop.stop_kind >= 0)
+        )
         owners.append(stops)
         whens.append(pop.mail_until[stops])
         kinds.append(STOP_KINDS[pop.stop_kind[stops]].astype(object))

@@ -47,7 +47,9 @@ def _break(source: Source, row: dict, defect: str, rng: np.random.Generator) -> 
     if defect == "missing_key":
         row[(source.key or source.column_names)[0]] = ""
     elif defect == "bad_timestamp":
-        row[_first(source, {Kind.TIMESTAMP}).name] = ("2025-02-30 25:61:00", "yesterday")[rng.integers(2)]
+        row[_first(source, {Kind.TIMESTAMP}).name] = ("2025-02-30 25:61:00", "yesterday")[
+            rng.integers(2)
+        ]
     elif defect == "future_timestamp":
         row[_first(source, {Kind.TIMESTAMP}).name] = FUTURE
     elif defect == "bad_number":
@@ -60,7 +62,9 @@ def _break(source: Source, row: dict, defect: str, rng: np.random.Generator) -> 
         row[column.name] = "-2" if column.kind == Kind.INTEGER else "-5.00"
     elif defect == "conflict":
         column = next(
-            c for c in source.columns if c.name not in source.key and c.kind in (Kind.TEXT, Kind.ENUM)
+            c
+            for c in source.columns
+            if c.name not in source.key and c.kind in (Kind.TEXT, Kind.ENUM)
         )
         if column.kind == Kind.ENUM:
             row[column.name] = next(x for x in column.values if x != row[column.name])

@@ -126,13 +126,17 @@ def draw_population(seed: int, chunk: int, size: int, offset: int, window: Windo
     last_names = pick(rng, v.LAST_NAMES, n)
     domains = pick(rng, v.EMAIL_DOMAINS, n)
     email = np.array(
-        [f"{f}.{last}.{g + 1}@{d}".lower() for f, last, g, d in zip(first_names, last_names, gid, domains, strict=True)],
+        [
+            f"{f}.{last}.{g + 1}@{d}".lower()
+            for f, last, g, d in zip(first_names, last_names, gid, domains, strict=True)
+        ],
         dtype=object,
     )
     roll = rng.random(n)
     email[roll < 0.02] = None  # no email given
     broken = (roll >= 0.02) & (roll < 0.03)
-    email[broken] = np.char.replace(email[broken].astype(str), "@", " at ").astype(object)
+    if broken.any():  # np.char fails on empty arrays
+        email[broken] = np.char.replace(email[broken].astype(str), "@", " at ").astype(object)
     email_valid = roll >= 0.03
     # Duplicate records: the same person signed up twice, typing the email differently.
     dup = np.flatnonzero((rng.random(n) < 0.02) & email_valid)
@@ -140,17 +144,18 @@ def draw_population(seed: int, chunk: int, size: int, offset: int, window: Windo
     originals = (rng.random(len(dup)) * dup).astype(np.int64)
     originals = originals[email_valid[originals]] if len(originals) else originals
     dup = dup[: len(originals)]
-    email[dup] = np.where(
-        rng.random(len(dup)) < 0.5,
-        np.char.upper(email[originals].astype(str)),
-        np.char.add(" ", email[originals].astype(str)),
-    ).astype(object)
+    if len(dup):
+        email[dup] = np.where(
+            rng.random(len(dup)) < 0.5,
+            np.char.upper(email[originals].astype(str)),
+            np.char.add(" ", email[originals].astype(str)),
+        ).astype(object)
 
     optin = (rng.random(n) < v.PERSONA["optin_p"][persona]) & email_valid
     confirm = rng.random(n) < 0.88
-    mail_from = np.where(
-        optin & confirm, signup + rng.integers(300, 48 * HOUR, n), NEVER
-    ).astype(np.int64)
+    mail_from = np.where(optin & confirm, signup + rng.integers(300, 48 * HOUR, n), NEVER).astype(
+        np.int64
+    )
     stop_roll = rng.random(n)
     stop_kind = np.full(n, -1)
     edges = np.cumsum(STOP_P)
@@ -161,7 +166,9 @@ def draw_population(seed: int, chunk: int, size: int, offset: int, window: Windo
     has_stop = stop_kind >= 0
     # The stop follows a Tuesday newsletter the customer received.
     span = np.maximum(window.horizon - mail_from[has_stop], 7 * DAY)
-    tuesday = tuesday_at_or_before(mail_from[has_stop] + 7 * DAY + (rng.random(has_stop.sum()) * span).astype(np.int64))
+    tuesday = tuesday_at_or_before(
+        mail_from[has_stop] + 7 * DAY + (rng.random(has_stop.sum()) * span).astype(np.int64)
+    )
     stop_at[has_stop] = tuesday + 9 * HOUR + rng.integers(HOUR, 72 * HOUR, has_stop.sum())
     mail_until = stop_at
 
@@ -220,7 +227,9 @@ def customers(pop: Population, window: Window) -> pa.Table:
     job_title = np.where(
         title_roll < 0.45,
         pick(rng, v.DECISION_MAKER_TITLES, n),
-        np.where(title_roll < 0.85, pick(rng, v.INFLUENCER_TITLES, n), pick(rng, v.OTHER_TITLES, n)),
+        np.where(
+            title_roll < 0.85, pick(rng, v.INFLUENCER_TITLES, n), pick(rng, v.OTHER_TITLES, n)
+        ),
     ).astype(object)
     has_title = b2b | (rng.random(n) < 0.2)
     company = np.char.add(
@@ -259,14 +268,18 @@ def customers(pop: Population, window: Window) -> pa.Table:
         second.schema.get_field_index("city"), "city", texts(PLACE_CITY[moved])
     )
     promoted = np.where(
-        b2b[changes], pick(rng, v.DECISION_MAKER_TITLES, len(changes)), second["job_title"].to_numpy(zero_copy_only=False)
+        b2b[changes],
+        pick(rng, v.DECISION_MAKER_TITLES, len(changes)),
+        second["job_title"].to_numpy(zero_copy_only=False),
     ).astype(object)
     second = second.set_column(
         second.schema.get_field_index("job_title"),
         "job_title",
         texts(promoted, b2b[changes] | has_title[changes]),
     )
-    second = second.set_column(second.schema.get_field_index("updated_at"), "updated_at", timestamps(later))
+    second = second.set_column(
+        second.schema.get_field_index("updated_at"), "updated_at", timestamps(later)
+    )
     rows = pa.concat_tables([first_version, second])
     when = np.concatenate([pop.signup, later])
     return rows.filter(window.keep(when))
@@ -318,7 +331,12 @@ def consent_events(pop: Population, window: Window) -> pa.Table:
 
 
 def _person_events(
-    pop: Population, window: Window, source: str, parts: list[dict], id_column: str, time_column: str
+    pop: Population,
+    window: Window,
+    source: str,
+    parts: list[dict],
+    id_column: str,
+    time_column: str,
 ) -> pa.Table:
     """Events that identify a person by customer_id or, for some, by email only.
 
@@ -377,7 +395,10 @@ def survey_responses(pop: Population, window: Window) -> pa.Table:
         idx = np.flatnonzero(mask)
         answer = np.where(rng.random(len(idx)) < yes_p[idx], "yes", "no").astype(object)
         for q, (question, values) in enumerate(
-            (("values_sustainability", answer), ("preferred_channel", pick(rng, np.array(["email", "sms", "none"]), len(idx))))
+            (
+                ("values_sustainability", answer),
+                ("preferred_channel", pick(rng, np.array(["email", "sms", "none"]), len(idx))),
+            )
         ):
             rows.append(
                 table(
@@ -404,12 +425,16 @@ def manual_tags(pop: Population, window: Window) -> pa.Table:
     actor = rng.integers(0, len(v.ACTORS), count)
     at = pop.active_from[idx] + (rng.uniform(1, 650, count) * DAY).astype(np.int64)
     is_override = rng.random(count) < 0.25
-    tag = np.where(is_override, pick(rng, v.OVERRIDE_TAG_TEXTS, count), pick(rng, v.MANUAL_TAG_TEXTS, count))
+    tag = np.where(
+        is_override, pick(rng, v.OVERRIDE_TAG_TEXTS, count), pick(rng, v.MANUAL_TAG_TEXTS, count)
+    )
     action = np.where(is_override, "remove", "add")
     # A third of overrides are lifted again by a later add.
     lifted = is_override & (rng.random(count) < 0.33)
     sel = np.concatenate([np.arange(count), np.flatnonzero(lifted)])
-    when = np.concatenate([at, at[lifted] + (rng.uniform(5, 90, lifted.sum()) * DAY).astype(np.int64)])
+    when = np.concatenate(
+        [at, at[lifted] + (rng.uniform(5, 90, lifted.sum()) * DAY).astype(np.int64)]
+    )
     actions = np.concatenate([action, np.full(lifted.sum(), "add")])
     notes = np.where(actions == "remove", "rule does not fit this account", "")
     rows = table(

@@ -75,8 +75,8 @@ PRODUCTS_PER_CELL = 3  # per (category, tier, eco) cell
 FIRST_NAMES = np.array(
     "Anna Ben Chloe David Emma Felix Grace Hugo Ines Jack Kira Liam Maya Noah Olivia Pablo "
     "Quinn Rosa Sam Tara Umar Vera Will Xenia Yusuf Zoe Aiko Bruno Carla Dmitri Elena Farid "
-    "Greta Hana Ivan Julia Kofi Lena Mateo Nadia Omar Priya Rafael Sofia Thabo Uma Viktor "
-    "Wen Yara Zain".split()
+    "Greta Hana Ivan Julia Kofi Lena Mateo Nadia Omar Priya Rafael Sofia Thabo Uma Viktor Wen "
+    "Yara Zain".split()
 )
 LAST_NAMES = np.array(
     "Smith Jones Garcia Muller Rossi Dubois Silva Kim Tanaka Novak Kowalski Jensen Nguyen "
@@ -126,8 +126,8 @@ OTHER_TITLES = np.array(
     ["Consultant", "Leadership Coach", "Assistant", "Teacher", "Nurse", "Directorate Clerk"]
 )
 COMPANY_WORDS = np.array(
-    "Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Tyrell Cyberdyne "
-    "Wonka Oscorp Gringotts Monarch Aperture".split()
+    "Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Tyrell Cyberdyne Wonka "
+    "Oscorp Gringotts Monarch Aperture".split()
 )
 COMPANY_SUFFIXES = np.array(["Ltd", "GmbH", "Inc", "BV", "SA", "Pty Ltd", "LLC"])
 COMPANY_SIZES = np.array(["1-10", "11-50", "51-200", "201-1000", "1000+"])

@@ -145,12 +145,15 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source: Source, shown
 def _csv_header(path: Path, shown: str) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError as error:
-        raise IngestError(f"{shown}: is not UTF-8 text (byte {error.start} of the header)") from error
-    except (OSError, EOFError, csv.Error) as error:
+        with opener(path, "rb") as handle:
+            first_line = handle.readline()
+    except (OSError, EOFError) as error:
         raise IngestError(f"{shown}: cannot be read: {error}") from error
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise IngestError(f"{shown}: the header is not UTF-8 text (byte {error.start})") from error
+    header = next(csv.reader([text]), None)
     if not header or not any(h.strip() for h in header):
         raise IngestError(f"{shown}: the file is empty; expected a header row")
     names = [h.strip() for h in header]
@@ -168,7 +171,9 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
 
 
-def _classify(con: duckdb.DuckDBPyConnection, source: Source, file_columns: list[str], loaded_at: datetime) -> None:
+def _classify(
+    con: duckdb.DuckDBPyConnection, source: Source, file_columns: list[str], loaded_at: datetime
+) -> None:
     """Temp tables _typed (every row) and _decided (valid rows: accept, duplicate or conflict)."""
     con.execute("drop table if exists _typed")
     moment = loaded_at.astimezone(UTC)
@@ -176,8 +181,10 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, file_columns: list
     cols = [q(c) for c in source.column_names]
     listed = ", ".join(cols)
     key = [q(k) for k in source.key] or cols
-    same_key = " and ".join(f"d.{k} = t.{k}" for k in key) if source.key else " and ".join(
-        f"d.{c} is not distinct from t.{c}" for c in cols
+    same_key = (
+        " and ".join(f"d.{k} = t.{k}" for k in key)
+        if source.key
+        else " and ".join(f"d.{c} is not distinct from t.{c}" for c in cols)
     )
     same_content = " and ".join(f"d.{c} is not distinct from t.{c}" for c in cols)
     first_in_file = " and ".join(f"d.{k} is not distinct from f.{k}" for k in key)

@@ -115,7 +115,9 @@ def reasons(source: Source, loaded_at: datetime) -> list[str]:
             )
     if source.one_of:
         present = " or ".join(f"{_cell(source.column(n))} is not null" for n in source.one_of)
-        out.append(f"case when not ({present}) then 'needs at least one of {', '.join(source.one_of)}' end")
+        out.append(
+            f"case when not ({present}) then 'needs at least one of {', '.join(source.one_of)}' end"
+        )
     return out
 
 

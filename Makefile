@@ -1,0 +1,59 @@
+# tagwise developer entry points. `make demo` and `make test` are the README quickstart:
+# each installs what it needs on a machine with Python 3.11 and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+DEMO_DIR := data/demo
+DEMO_CUSTOMERS ?= 10000
+DEMO_AS_OF := 2026-06-30
+
+.PHONY: help install demo test lint format bench bench-generate clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv from uv.lock
+
+demo: install  ## generate a sample, run the pipeline on embedded DuckDB, print a summary
+	rm -rf $(DEMO_DIR)
+	$(RUN) tagwise generate --customers $(DEMO_CUSTOMERS) --seed 7 --dirty-rate 0.01 --out $(DEMO_DIR)/landing
+	$(RUN) tagwise run --landing $(DEMO_DIR)/landing --warehouse $(DEMO_DIR)/warehouse.duckdb --as-of $(DEMO_AS_OF)
+	@echo "landing files: $(DEMO_DIR)/landing   warehouse: $(DEMO_DIR)/warehouse.duckdb"
+
+test: install lint  ## lint, then the whole test suite
+	$(RUN) pytest
+
+# dbt-duckdb opens the warehouse even to compile, so linting uses an in-memory one.
+lint: install  ## ruff and sqlfluff
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
+
+format: install  ## apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+bench-generate: install  ## time generating 1,000,000 customers (writes bench/results/)
+	$(RUN) python bench/generate.py --customers 1000000
+
+bench: bench-generate  ## every benchmark
+
+clean:  ## remove generated data, warehouses and environments
+	rm -rf data exports bench/results $(VENV) $(TOOLS)

@@ -1,0 +1,19 @@
+{#- Generic data tests the project needs (no hub packages can be fetched here). -#}
+
+{% test unique_combination(model, columns) %}
+    select
+        {{ columns | join(", ") }},
+        count(*) as occurrences
+    from {{ model }}
+    group by {{ columns | join(", ") }}
+    having count(*) > 1
+{% endtest %}
+
+{% test between(model, column_name, min_value=none, max_value=none) %}
+    select {{ column_name }}
+    from {{ model }}
+    where
+        {%- if min_value is not none %} {{ column_name }} < {{ min_value }}{% endif %}
+        {%- if min_value is not none and max_value is not none %} or{% endif %}
+        {%- if max_value is not none %} {{ column_name }} > {{ max_value }}{% endif %}
+{% endtest %}

@@ -1,0 +1,10 @@
+with source as (
+    select * from {{ source('crm', 'support_tickets') }}
+)
+
+select
+    ticket_id,
+    customer_id,
+    created_at,
+    topic
+from source

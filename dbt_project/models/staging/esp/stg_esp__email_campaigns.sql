@@ -1,0 +1,10 @@
+with source as (
+    select * from {{ source('esp', 'email_campaigns') }}
+)
+
+select
+    campaign_id,
+    name as campaign_name,
+    sent_at,
+    audience
+from source

@@ -1,0 +1,12 @@
+with source as (
+    select * from {{ source('esp', 'email_events') }}
+)
+
+select
+    event_id,
+    campaign_id,
+    customer_id,
+    {{ tagwise.normalized_email('email') }} as email,
+    event_type,
+    occurred_at
+from source

@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('privacy', 'consent_events') }}
+)
+
+select
+    event_id,
+    customer_id,
+    {{ tagwise.normalized_email('email') }} as email,
+    channel,
+    purpose,
+    status,
+    method,
+    occurred_at
+from source

@@ -1,0 +1,13 @@
+with source as (
+    select * from {{ source('shop', 'orders') }}
+)
+
+select
+    order_id,
+    customer_id,
+    ordered_at,
+    cast(ordered_at as date) as ordered_on,
+    status,
+    channel,
+    discount_amount
+from source

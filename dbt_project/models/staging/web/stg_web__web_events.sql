@@ -1,0 +1,13 @@
+with source as (
+    select * from {{ source('web', 'web_events') }}
+)
+
+select
+    event_id,
+    session_id,
+    customer_id,
+    event_type,
+    page_type,
+    product_id,
+    occurred_at
+from source

@@ -1,0 +1,77 @@
+"""Running the dbt project from Python: arguments and environment as small pure functions."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+class DbtError(Exception):
+    """dbt failed; the message lists the nodes that failed and why."""
+
+
+@dataclass(frozen=True)
+class DbtSettings:
+    warehouse: Path
+    as_of: date
+    target: str = "duckdb"
+
+    def env(self) -> dict[str, str]:
+        """Environment that profiles.yml reads; paths are absolute so any cwd works."""
+        return {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
+
+    def args(self, command: str, select: str | None = None) -> list[str]:
+        """Command-line arguments of one dbt invocation."""
+        args = [
+            command,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target",
+            self.target,
+            "--vars",
+            json.dumps({"as_of_date": self.as_of.isoformat()}),
+        ]
+        if select:
+            args += ["--select", select]
+        return args
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(settings: DbtSettings, command: str = "build", select: str | None = None):
+    """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
+    from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
+
+    with _environment(settings.env()):
+        result = dbtRunner().invoke(settings.args(command, select))
+    if result.success:
+        return result
+    if result.exception is not None:
+        raise DbtError(f"dbt {command} could not run: {result.exception}")
+    failed = [
+        f"{r.node.name}: {r.status}: {(r.message or '').strip()}"
+        for r in (result.result or [])
+        if str(r.status) in {"error", "fail", "runtime error"}
+    ]
+    raise DbtError(f"dbt {command} failed:\n  " + "\n  ".join(failed or ["see dbt's log above"]))

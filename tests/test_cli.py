@@ -1,0 +1,57 @@
+"""The command line: output, exit codes and environment variables."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tagwise.cli import main
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_generate_then_ingest_succeeds(tmp_path):
+    out = tmp_path / "landing"
+    result = run(
+        "generate", "--customers", "200", "--seed", "3", "--out", str(out), "--dirty-rate", "0.01"
+    )
+    assert result.exit_code == 0, result.output
+    assert "customers" in result.output
+    result = run("ingest", "--landing", str(out), "--warehouse", str(tmp_path / "w.duckdb"))
+    assert result.exit_code == 0, result.output
+    assert "read = accepted + quarantined + duplicates" in result.output
+
+
+def test_paths_come_from_environment_variables(tmp_path):
+    out = tmp_path / "landing"
+    run("generate", "--customers", "50", "--out", str(out))
+    env = {"TAGWISE_LANDING": str(out), "TAGWISE_WAREHOUSE": str(tmp_path / "env.duckdb")}
+    assert run("ingest", env=env).exit_code == 0
+    assert (tmp_path / "env.duckdb").exists()
+
+
+def test_ingest_problems_exit_1_with_a_message(tmp_path):
+    result = run(
+        "ingest", "--landing", str(tmp_path / "nowhere"), "--warehouse", str(tmp_path / "w.duckdb")
+    )
+    assert result.exit_code == 1
+    assert "landing directory" in result.output and "does not exist" in result.output
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("generate", "--customers", "0").exit_code == 2
+    assert run("generate", "--customers", "5", "--start", "2024-13-01").exit_code == 2
+    result = run(
+        "generate",
+        "--customers",
+        "5",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2024-01-01",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.exit_code == 2
+    assert "before --start" in result.output

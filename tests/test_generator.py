@@ -1,0 +1,176 @@
+"""The generator: deterministic, prefix-consistent, realistic enough to exercise every rule."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from tagwise.contract import SOURCES
+from tagwise.generator import GenerateConfig, generate
+from tagwise.generator.population import Window, draw_population
+from tagwise.generator.vocabulary import PERSONA_NAMES
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }  # fmt: skip
+
+
+def test_same_arguments_give_byte_identical_files(tmp_path, clean_landing):
+    again = tmp_path / "again"
+    generate(GenerateConfig(customers=1_500, seed=11, out=again), workers=1)
+    assert digest(again) == digest(clean_landing)
+
+
+def test_another_seed_gives_other_data(tmp_path, clean_landing):
+    other = tmp_path / "other"
+    generate(GenerateConfig(customers=1_500, seed=12, out=other), workers=1)
+    assert (
+        digest(other)["orders/orders_20240701_20260630_part000.csv"]
+        != digest(clean_landing)["orders/orders_20240701_20260630_part000.csv"]
+    )
+
+
+def test_parallel_chunks_write_the_same_files_as_one_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr("tagwise.generator.CHUNK_SIZE", 400)
+    one, two = tmp_path / "one", tmp_path / "two"
+    generate(GenerateConfig(customers=1_000, seed=3, out=one), workers=1)
+    generate(GenerateConfig(customers=1_000, seed=3, out=two), workers=2)
+    assert digest(one) == digest(two)
+    assert len(list((one / "orders").iterdir())) == 3
+
+
+def test_every_source_is_written_with_rows(clean_landing):
+    for source in SOURCES:
+        files = list((clean_landing / source.name).glob("*.csv"))
+        assert files, source.name
+        rows = sum(pacsv.read_csv(f).num_rows for f in files)
+        assert rows > 0, source.name
+        header = files[0].read_text().splitlines()[0].replace('"', "").split(",")
+        assert header == list(source.column_names)
+
+
+def test_every_persona_occurs_in_a_small_population():
+    window = GenerateConfig(customers=1, seed=1, out=Path(".")).window
+    pop = draw_population(seed=7, chunk=0, size=2_000, offset=0, window=window)
+    counts = np.bincount(pop.persona, minlength=len(PERSONA_NAMES))
+    assert all(counts > 0), dict(zip(PERSONA_NAMES, counts, strict=True))
+
+
+def test_proportions_are_realistic(clean_landing):
+    """About 10 orders, 40 email events and 20-30 web events per customer over two years."""
+    con = duckdb.connect()
+    per_customer = {
+        source: con.execute(f"select count(*) from '{clean_landing}/{source}/*.csv'").fetchone()[0]
+        / 1_500
+        for source in ("orders", "email_events", "web_events")
+    }
+    assert 7 < per_customer["orders"] < 13
+    assert 30 < per_customer["email_events"] < 50
+    assert 15 < per_customer["web_events"] < 35
+
+
+def test_emails_are_shared_by_duplicate_customers_and_some_are_invalid(clean_landing):
+    con = duckdb.connect()
+    emails = con.execute(
+        f"select lower(trim(email)) e, count(distinct customer_id) n from '{clean_landing}/customers/*.csv' "
+        "where email is not null group by 1"
+    ).fetchall()
+    assert any(n > 1 for _, n in emails)
+    assert any("@" not in e for e, _ in emails)
+
+
+def test_manual_tags_include_synonyms_odd_spelling_and_unknown_tags(clean_landing):
+    tags = set(
+        pacsv.read_csv(next((clean_landing / "manual_tags").glob("*.csv")))["tag"].to_pylist()
+    )
+    assert {"VIP", "top customer"} & tags
+    assert any(t != t.strip() or "_" in t or t != t.lower() for t in tags)
+    assert {"key account", "follow up asap", "do not call"} & tags
+
+
+def test_store_orders_carry_a_utc_offset(clean_landing):
+    text = next((clean_landing / "orders").glob("*.csv")).read_text()
+    assert "+10:00" in text or "-05:00" in text
+    assert "Z" in text
+
+
+def test_later_end_reproduces_every_earlier_row(tmp_path, clean_landing):
+    """Prefix consistency: extending the window only adds rows."""
+    short = tmp_path / "short"
+    generate(GenerateConfig(customers=1_500, seed=11, out=short, end=date(2026, 3, 31)), workers=1)
+    con = duckdb.connect()
+    for source in ("orders", "email_events", "customers", "consent_events"):
+        missing = con.execute(
+            f"select count(*) from (select * from read_csv('{short}/{source}/*.csv', all_varchar=true) "
+            f"except select * from read_csv('{clean_landing}/{source}/*.csv', all_varchar=true))"
+        ).fetchone()[0]
+        assert missing == 0, source
+
+
+def test_since_writes_exactly_the_rows_of_the_later_days(tmp_path, clean_landing):
+    increment = tmp_path / "increment"
+    generate(
+        GenerateConfig(customers=1_500, seed=11, out=increment, since=date(2026, 6, 30)), workers=1
+    )
+    assert not (increment / "products").exists()
+    con = duckdb.connect()
+    full = con.execute(
+        f"select count(*) from read_csv('{clean_landing}/email_events/*.csv', all_varchar=true) "
+        "where occurred_at::timestamptz >= '2026-06-30 00:00:00+00'"
+    ).fetchone()[0]
+    new = con.execute(
+        f"select count(*) from read_csv('{increment}/email_events/*.csv', all_varchar=true)"
+    ).fetchone()[0]
+    assert new == full > 0
+
+
+def test_parquet_format_holds_the_same_rows(tmp_path, clean_landing):
+    out = tmp_path / "pq"
+    generate(GenerateConfig(customers=1_500, seed=11, out=out, fmt="parquet"), workers=1)
+    rows = pq.read_table(next((out / "orders").glob("*.parquet"))).num_rows
+    assert rows == pacsv.read_csv(next((clean_landing / "orders").glob("*.csv"))).num_rows
+
+
+def test_dirty_rate_adds_broken_rows(dirty_landing, clean_landing):
+    for source in ("orders", "order_lines", "email_events"):
+        dirty = pacsv.read_csv(next((dirty_landing / source).glob("*.csv"))).num_rows
+        clean = pacsv.read_csv(next((clean_landing / source).glob("*.csv"))).num_rows
+        assert clean < dirty < clean * 1.05
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"customers": 0}, "--customers"),
+        ({"end": date(2024, 1, 1)}, "before --start"),
+        ({"since": date(2030, 1, 1)}, "--since"),
+        ({"dirty_rate": 1.5}, "--dirty-rate"),
+        ({"fmt": "xml"}, "--format"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, message):
+    base = {"customers": 10, "seed": 1, "out": Path(".")}
+    with pytest.raises(ValueError, match=message):
+        GenerateConfig(**(base | kwargs))
+
+
+def test_window_keeps_rows_in_range():
+    window = Window(start=0, end=100, since=10)
+    assert window.keep(np.array([5, 10, 99, 100])).tolist() == [False, True, True, False]
+
+
+@pytest.mark.parametrize("customers", [1, 5])
+def test_tiny_populations_still_write_every_source(tmp_path, customers):
+    out = tmp_path / "tiny"
+    generate(GenerateConfig(customers=customers, seed=2, out=out, dirty_rate=0.5), workers=1)
+    assert {p.name for p in out.iterdir()} == {s.name for s in SOURCES}
