@@ -27,3 +27,16 @@
     ({{ timestamp_column }} >= cast({{ dbt.dateadd("day", 1 - days, as_of_date()) }} as timestamp)
         and {{ timestamp_column }} < {{ as_of_end() }})
 {%- endmacro %}
+
+{#- Whole years from `birth_date` to `on_date`. -#}
+{% macro age_in_years(birth_date, on_date) -%}
+    (
+        extract(year from {{ on_date }}) - extract(year from {{ birth_date }})
+        - case
+            when extract(month from {{ on_date }}) * 100 + extract(day from {{ on_date }})
+                < extract(month from {{ birth_date }}) * 100 + extract(day from {{ birth_date }})
+                then 1
+            else 0
+        end
+    )
+{%- endmacro %}

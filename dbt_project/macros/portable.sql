@@ -24,3 +24,16 @@
 {% macro spark__sorted_list_agg(expression) -%}
     array_join(array_sort(collect_set({{ expression }})), ', ')
 {%- endmacro %}
+
+{#- Whole days from date `start` to date `end` (end - start). -#}
+{% macro days_between(start, end) -%}
+    {{ return(adapter.dispatch("days_between", "tagwise")(start, end)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start, end) -%}
+    ({{ end }} - {{ start }})
+{%- endmacro %}
+
+{% macro spark__days_between(start, end) -%}
+    datediff({{ end }}, {{ start }})
+{%- endmacro %}

@@ -55,7 +55,9 @@ class Population:
     last_name: np.ndarray
     email: np.ndarray
     email_valid: np.ndarray
-    # Email marketing: a campaign can reach the customer in [mail_from, mail_until).
+    # Asked for email marketing at signup; confirmed opt-ins can be mailed in
+    # [mail_from, mail_until).
+    opted_in: np.ndarray
     mail_from: np.ndarray
     mail_until: np.ndarray
     stop_kind: np.ndarray  # index into STOP_KINDS, -1 for none
@@ -186,6 +188,7 @@ def draw_population(seed: int, chunk: int, size: int, offset: int, window: Windo
         last_name=last_names,
         email=email,
         email_valid=email_valid,
+        opted_in=optin,
         mail_from=mail_from,
         mail_until=mail_until,
         stop_kind=stop_kind,
@@ -291,7 +294,7 @@ def consent_events(pop: Population, window: Window) -> pa.Table:
     n = len(pop)
     slots: list[tuple[np.ndarray, str, str, str, str, np.ndarray]] = []
     optin_time = np.where(pop.mail_from < NEVER, pop.mail_from, NEVER)
-    asked = (rng.random(n) < v.PERSONA["optin_p"][pop.persona]) & pop.email_valid
+    asked = pop.opted_in
     double = asked & (rng.random(n) < 0.8)
     slots.append((double, "email", "marketing", "pending", "double_opt_in", pop.signup))
     confirmed = asked & (pop.mail_from < NEVER)

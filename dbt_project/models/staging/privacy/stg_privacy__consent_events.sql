@@ -9,6 +9,6 @@ select
     channel,
     purpose,
     status,
-    method,
+    method as consent_method,
     occurred_at
 from source

@@ -1,0 +1,86 @@
+{#- Purchase features per customer as of D (SPEC 3.2), for customers with a completed order. -#}
+with completed_orders as (
+    select * from {{ ref('int_orders__completed') }}
+),
+
+line_revenue as (
+    select * from {{ ref('int_order_lines__revenue_365d') }}
+),
+
+order_totals as (
+    select
+        customer_key,
+        count(distinct case when {{ tagwise.in_last_days('ordered_at', 30) }} then order_id end) as orders_30d,
+        count(distinct case when {{ tagwise.in_last_days('ordered_at', 90) }} then order_id end) as orders_90d,
+        count(distinct case when {{ tagwise.in_last_days('ordered_at', 365) }} then order_id end) as orders_365d,
+        count(distinct order_id) as orders_lifetime,
+        count(
+            distinct case
+                when {{ tagwise.in_last_days('ordered_at', 365) }} and discount_amount > 0 then order_id
+            end
+        ) as discounted_orders_365d,
+        cast(
+            coalesce(sum(case when {{ tagwise.in_last_days('ordered_at', 365) }} then revenue end), 0)
+            as decimal(18, 2)
+        ) as revenue_365d,
+        cast(sum(revenue) as decimal(18, 2)) as revenue_lifetime,
+        min(ordered_at) as first_order_at,
+        min(ordered_on) as first_order_date,
+        max(ordered_on) as last_order_date
+    from completed_orders
+    group by customer_key
+),
+
+attribute_revenue as (
+    select
+        customer_key,
+        sum(case when is_eco then line_revenue else 0 end) as eco_revenue_365d,
+        sum(case when price_tier = 'premium' then line_revenue else 0 end) as premium_revenue_365d
+    from line_revenue
+    group by customer_key
+),
+
+category_revenue as (
+    select
+        customer_key,
+        category,
+        row_number() over (
+            partition by customer_key
+            order by sum(line_revenue) desc, category asc
+        ) as category_rank
+    from line_revenue
+    where category is not null
+    group by customer_key, category
+)
+
+select
+    order_totals.customer_key,
+    order_totals.orders_30d,
+    order_totals.orders_90d,
+    order_totals.orders_365d,
+    order_totals.orders_lifetime,
+    order_totals.revenue_365d,
+    order_totals.revenue_lifetime,
+    order_totals.first_order_at,
+    order_totals.first_order_date,
+    order_totals.last_order_date,
+    case
+        when order_totals.orders_365d > 0
+            then cast(order_totals.discounted_orders_365d as double) / order_totals.orders_365d
+    end as discount_share_365d,
+    case
+        when order_totals.revenue_365d > 0
+            then attribute_revenue.eco_revenue_365d / cast(order_totals.revenue_365d as double)
+    end as eco_share_365d,
+    case
+        when order_totals.revenue_365d > 0
+            then attribute_revenue.premium_revenue_365d / cast(order_totals.revenue_365d as double)
+    end as premium_share_365d,
+    category_revenue.category as top_category_365d
+from order_totals
+left join attribute_revenue
+    on order_totals.customer_key = attribute_revenue.customer_key
+left join category_revenue
+    on
+        order_totals.customer_key = category_revenue.customer_key
+        and category_revenue.category_rank = 1

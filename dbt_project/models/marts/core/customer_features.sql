@@ -1,0 +1,116 @@
+{#- One row per customer as of D (SPEC 3.2). The predictive columns are filled by the
+    model (SPEC 6) and stay null until it runs. -#}
+with customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+order_features as (
+    select * from {{ ref('int_features__orders') }}
+),
+
+email_features as (
+    select * from {{ ref('int_features__email') }}
+),
+
+web_features as (
+    select * from {{ ref('int_features__web') }}
+),
+
+support_features as (
+    select * from {{ ref('int_features__support') }}
+),
+
+joined as (
+    select
+        customers.customer_key,
+        coalesce(order_features.orders_30d, 0) as orders_30d,
+        coalesce(order_features.orders_90d, 0) as orders_90d,
+        coalesce(order_features.orders_365d, 0) as orders_365d,
+        coalesce(order_features.orders_lifetime, 0) as orders_lifetime,
+        coalesce(order_features.revenue_365d, 0) as revenue_365d,
+        coalesce(order_features.revenue_lifetime, 0) as revenue_lifetime,
+        order_features.first_order_date,
+        order_features.last_order_date,
+        {{ tagwise.days_between('order_features.last_order_date', tagwise.as_of_date()) }} as recency_days,
+        {{ tagwise.days_between('cast(customers.signup_at as date)', tagwise.as_of_date()) }} as tenure_days,
+        order_features.discount_share_365d,
+        order_features.eco_share_365d,
+        order_features.premium_share_365d,
+        order_features.top_category_365d,
+        coalesce(email_features.emails_delivered_90d, 0) as emails_delivered_90d,
+        coalesce(email_features.emails_opened_90d, 0) as emails_opened_90d,
+        coalesce(email_features.emails_clicked_90d, 0) as emails_clicked_90d,
+        email_features.open_rate_90d,
+        email_features.click_rate_90d,
+        coalesce(web_features.pricing_page_views_30d, 0) as pricing_page_views_30d,
+        coalesce(web_features.abandoned_carts_7d, 0) as abandoned_carts_7d,
+        coalesce(support_features.support_tickets_90d, 0) as support_tickets_90d
+    from customers
+    left join order_features
+        on customers.customer_key = order_features.customer_key
+    left join email_features
+        on customers.customer_key = email_features.customer_key
+    left join web_features
+        on customers.customer_key = web_features.customer_key
+    left join support_features
+        on customers.customer_key = support_features.customer_key
+),
+
+ranked as (
+    -- RFM among buyers: rank() gives ties the lowest rank, and
+    -- score = least(5, 1 + floor(5 * (rank - 1) / buyers)).
+    select
+        *,
+        count(case when orders_lifetime > 0 then 1 end) over () as buyers,
+        case
+            when orders_lifetime > 0
+                then rank() over (
+                    partition by orders_lifetime > 0 order by recency_days desc
+                )
+        end as recency_rank,
+        case
+            when orders_lifetime > 0
+                then rank() over (partition by orders_lifetime > 0 order by orders_lifetime asc)
+        end as frequency_rank,
+        case
+            when orders_lifetime > 0
+                then rank() over (partition by orders_lifetime > 0 order by revenue_lifetime asc)
+        end as monetary_rank
+    from joined
+)
+
+select
+    customer_key,
+    {{ tagwise.as_of_date() }} as as_of_date,
+    orders_30d,
+    orders_90d,
+    orders_365d,
+    orders_lifetime,
+    revenue_365d,
+    revenue_lifetime,
+    first_order_date,
+    last_order_date,
+    recency_days,
+    tenure_days,
+    case
+        when orders_lifetime > 0 then cast(revenue_lifetime / orders_lifetime as decimal(18, 2))
+    end as avg_order_value,
+    cast(least(5, 1 + floor(5.0 * (recency_rank - 1) / buyers)) as integer) as r_score,
+    cast(least(5, 1 + floor(5.0 * (frequency_rank - 1) / buyers)) as integer) as f_score,
+    cast(least(5, 1 + floor(5.0 * (monetary_rank - 1) / buyers)) as integer) as m_score,
+    discount_share_365d,
+    eco_share_365d,
+    premium_share_365d,
+    top_category_365d,
+    emails_delivered_90d,
+    emails_opened_90d,
+    emails_clicked_90d,
+    open_rate_90d,
+    click_rate_90d,
+    pricing_page_views_30d,
+    abandoned_carts_7d,
+    support_tickets_90d,
+    cast(null as double) as p_alive,
+    cast(null as double) as expected_orders_365d,
+    cast(null as decimal(18, 2)) as predicted_clv_365d
+from ranked
