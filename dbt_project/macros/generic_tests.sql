@@ -17,3 +17,10 @@
         {%- if min_value is not none and max_value is not none %} or{% endif %}
         {%- if max_value is not none %} {{ column_name }} > {{ max_value }}{% endif %}
 {% endtest %}
+
+{% test row_count_matches(model, other) %}
+    select
+        (select count(*) from {{ model }}) as rows_here,
+        (select count(*) from {{ other }}) as rows_there
+    where (select count(*) from {{ model }}) <> (select count(*) from {{ other }})
+{% endtest %}

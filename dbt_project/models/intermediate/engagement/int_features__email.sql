@@ -28,11 +28,11 @@ per_campaign as (
 per_customer as (
     select
         customer_key,
-        sum(was_delivered) as emails_delivered_90d,
-        sum(was_opened) as emails_opened_90d,
-        sum(was_clicked) as emails_clicked_90d,
-        sum(was_delivered * was_opened) as delivered_and_opened_90d,
-        sum(was_delivered * was_clicked) as delivered_and_clicked_90d
+        cast(sum(was_delivered) as bigint) as emails_delivered_90d,
+        cast(sum(was_opened) as bigint) as emails_opened_90d,
+        cast(sum(was_clicked) as bigint) as emails_clicked_90d,
+        cast(sum(was_delivered * was_opened) as bigint) as delivered_and_opened_90d,
+        cast(sum(was_delivered * was_clicked) as bigint) as delivered_and_clicked_90d
     from per_campaign
     group by customer_key
 )
