@@ -57,8 +57,7 @@ joined as (
 ),
 
 ranked as (
-    -- RFM among buyers: rank() gives ties the lowest rank, and
-    -- score = least(5, 1 + floor(5 * (rank - 1) / buyers)).
+    -- RFM among buyers: rank() gives ties the lowest rank.
     select
         *,
         count(case when orders_lifetime > 0 then 1 end) over () as buyers,
@@ -95,9 +94,9 @@ select
     case
         when orders_lifetime > 0 then cast(revenue_lifetime / orders_lifetime as decimal(18, 2))
     end as avg_order_value,
-    cast(least(5, 1 + floor(5.0 * (recency_rank - 1) / buyers)) as integer) as r_score,
-    cast(least(5, 1 + floor(5.0 * (frequency_rank - 1) / buyers)) as integer) as f_score,
-    cast(least(5, 1 + floor(5.0 * (monetary_rank - 1) / buyers)) as integer) as m_score,
+    {{ tagwise.rfm_score('recency_rank') }} as r_score,
+    {{ tagwise.rfm_score('frequency_rank') }} as f_score,
+    {{ tagwise.rfm_score('monetary_rank') }} as m_score,
     discount_share_365d,
     eco_share_365d,
     premium_share_365d,
