@@ -12,9 +12,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tagwise.dbt import DbtError, DbtSettings, run_dbt
+from tagwise.dbt import DbtError, DbtSettings, node_counts, run_dbt
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
+from tagwise.privacy import AccessReportError, access_report, write_report
+from tagwise.summary import warehouse_summary
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -155,14 +157,51 @@ def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str)
     console.print(summary_table(loads))
     ingested = time.perf_counter()
     try:
-        run_dbt(settings, "build")
+        with console.status(f"dbt build as of {settings.as_of}"):
+            result = run_dbt(settings, "build", quiet=True)
     except DbtError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
-    console.print(
-        f"as of {settings.as_of}: ingest {ingested - began:.1f} s, "
-        f"dbt build {time.perf_counter() - ingested:.1f} s; warehouse {warehouse}"
+    built = time.perf_counter()
+    nodes = ", ".join(
+        f"{kind}: " + " ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        for kind, statuses in sorted(node_counts(result).items())
     )
+    console.print(f"dbt build: {nodes}")
+    table = Table("figure", "value", title=f"warehouse as of {settings.as_of}")
+    for label, value in warehouse_summary(warehouse):
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    console.print(
+        f"ingest {ingested - began:.1f} s, dbt build {built - ingested:.1f} s; warehouse {warehouse}"
+    )
+
+
+@main.command("access-report")
+@click.argument("identifier")
+@warehouse_option
+@click.option(
+    "--as-of", "as_of", callback=_day, default=None, help="As-of date D (default: today, UTC)."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="JSON file to write [default: exports/access-reports/<customer_key>-<D>.json].",
+)
+def access_report_command(
+    identifier: str, warehouse: Path, as_of: date | None, out: Path | None
+) -> None:
+    """Write everything held about one person (source customer id or email) as JSON."""
+    as_of = as_of or datetime.now(UTC).date()
+    try:
+        report = access_report(warehouse, identifier, as_of)
+    except AccessReportError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    name = f"{report['customer_key'] or 'not-found'}-{as_of}.json"
+    path = write_report(report, out or Path("exports/access-reports") / name)
+    console.print(f"access report ({report['status']}) written to {path}")
 
 
 def summary_table(loads: list[FileLoad]) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -27,9 +28,10 @@ class DbtSettings:
         """Environment that profiles.yml reads; paths are absolute so any cwd works."""
         return {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
 
-    def args(self, command: str, select: str | None = None) -> list[str]:
+    def args(self, command: str, select: str | None = None, quiet: bool = False) -> list[str]:
         """Command-line arguments of one dbt invocation."""
         args = [
+            *(["--quiet"] if quiet else []),
             command,
             "--project-dir",
             str(PROJECT_DIR),
@@ -59,12 +61,28 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def run_dbt(settings: DbtSettings, command: str = "build", select: str | None = None):
+def _release_warehouse(target: str) -> None:
+    """dbt-duckdb keeps its DuckDB instance open for the life of the process; drop it so
+    that the file can be opened again (read-only, or by another process) once dbt is done."""
+    if target != "duckdb":
+        return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+
+
+def run_dbt(
+    settings: DbtSettings, command: str = "build", select: str | None = None, quiet: bool = False
+):
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
     with _environment(settings.env()):
-        result = dbtRunner().invoke(settings.args(command, select))
+        try:
+            result = dbtRunner().invoke(settings.args(command, select, quiet))
+        finally:
+            _release_warehouse(settings.target)
     if result.success:
         return result
     if result.exception is not None:
@@ -75,3 +93,14 @@ def run_dbt(settings: DbtSettings, command: str = "build", select: str | None = 
         if str(r.status) in {"error", "fail", "runtime error"}
     ]
     raise DbtError(f"dbt {command} failed:\n  " + "\n  ".join(failed or ["see dbt's log above"]))
+
+
+def node_counts(result) -> dict[str, dict[str, int]]:
+    """{resource type: {status: count}} of one dbt invocation, e.g. {"model": {"success": 28}}."""
+    counts: dict[str, dict[str, int]] = {}
+    for node_result in result.result or []:
+        kind = str(node_result.node.resource_type)
+        status = str(node_result.status)
+        counts.setdefault(kind, {}).setdefault(status, 0)
+        counts[kind][status] += 1
+    return counts

@@ -1,0 +1,172 @@
+"""Access reports (SPEC 3.6): everything tagwise holds about one person, as one JSON document.
+
+The report reads a warehouse built as of D (`marts.build_info`) through a read-only
+connection, so it never competes with a running build for the write lock.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+
+class AccessReportError(Exception):
+    """The report cannot be produced; the message says why and what to do."""
+
+
+# Customer-level published tables: (section, schema.table). Those built by later stages
+# are included when the warehouse has them.
+PERSON_TABLES = (
+    ("profile", "marts.dim_customers"),
+    ("features", "marts.customer_features"),
+    ("email_marketability", "restricted.customer_email_marketability"),
+    ("consent", "restricted.consent_state"),
+    ("tags", "marts.customer_tags"),
+    ("tag_history", "marts.customer_tag_history"),
+    ("segments", "marts.segment_membership"),
+    ("segment_history", "marts.segment_membership_history"),
+)
+# Source rows about the person: (section, staging view, timestamp column, identified by email too).
+SOURCE_ROWS = (
+    ("orders", "staging.stg_shop__orders", "ordered_at", False),
+    ("email_events", "staging.stg_esp__email_events", "occurred_at", True),
+    ("web_events", "staging.stg_web__web_events", "occurred_at", False),
+    ("consent_events", "staging.stg_privacy__consent_events", "occurred_at", True),
+    ("privacy_requests", "staging.stg_privacy__privacy_requests", "received_at", True),
+    ("manual_tags", "staging.stg_crm__manual_tags", "created_at", False),
+    ("support_tickets", "staging.stg_crm__support_tickets", "created_at", False),
+    ("survey_responses", "staging.stg_crm__survey_responses", "submitted_at", False),
+)
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None
+) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+
+
+def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None, bool]:
+    """(customer_key, erased) of the person an id or email names as of the build."""
+    value = identifier.strip()
+    column = "email" if "@" in value else "customer_id"
+    if column == "email":
+        value = value.lower()
+    found = con.execute(
+        f"select customer_key from restricted.int_identity__clusters where {column} = ? limit 1",
+        [value],
+    ).fetchone()
+    if not found:
+        return None, False
+    erased = con.execute(
+        "select 1 from restricted.int_identity__erased_people where customer_key = ?", [found[0]]
+    ).fetchone()
+    return found[0], erased is not None
+
+
+def access_report(warehouse: Path, identifier: str, as_of: date) -> dict:
+    if not warehouse.exists():
+        raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = _tables(con)
+        if "marts.build_info" not in tables:
+            raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")
+        built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+        if built != as_of:
+            raise AccessReportError(
+                f"the warehouse holds the build as of {built}, not {as_of}; "
+                f"run `tagwise run --as-of {as_of}` first"
+            )
+        key, erased = _person(con, identifier)
+        report: dict = {
+            "report": "tagwise access report",
+            "identifier": identifier,
+            "as_of_date": as_of,
+            "generated_at": datetime.now(UTC).replace(microsecond=0),
+            "customer_key": key,
+        }
+        if key is None:
+            report["status"] = "not found"
+            report["note"] = f"no customer with this id or email had signed up by {as_of}"
+            return report
+        if erased:
+            report["status"] = "erased"
+            report["note"] = (
+                "an erasure request was honoured: no customer-level output holds this person"
+            )
+            return report
+        report["status"] = "active"
+        ids = [
+            r["customer_id"]
+            for r in _rows(
+                con,
+                "select customer_id from restricted.int_identity__people where customer_key = ? "
+                "order by customer_id",
+                [key],
+            )
+        ]
+        emails = sorted(
+            {
+                r["email"]
+                for r in _rows(
+                    con,
+                    "select email from restricted.int_identity__people where customer_key = ?",
+                    [key],
+                )
+                if r["email"]
+            }
+        )
+        report["source_customer_ids"] = ids
+        for section, table in PERSON_TABLES:
+            if table in tables:
+                report[section] = _rows(con, f"select * from {table} where customer_key = ?", [key])
+        report["suppression"] = _rows(
+            con,
+            "select * from restricted.suppression_list where email in (select unnest(?))",
+            [emails],
+        )
+        report["source_records"] = _rows(
+            con,
+            "select * from staging.stg_crm__customers where customer_id in (select unnest(?)) "
+            "and updated_at < ?::date + 1 order by customer_id, updated_at",
+            [ids, as_of],
+        )
+        for section, view, moment, by_email in SOURCE_ROWS:
+            who = "customer_id in (select unnest($ids))"
+            if by_email:
+                who += " or email in (select unnest($emails))"
+            params = {"ids": ids, "as_of": as_of} | ({"emails": emails} if by_email else {})
+            report[section] = _rows(
+                con,
+                f"select * from {view} where ({who}) and {moment} < $as_of::date + 1 order by {moment}",
+                params,
+            )
+    return report
+
+
+def write_report(report: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=_json_value) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,23 @@
+"""Headline figures of a built warehouse, read through a read-only connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+FIGURES = (
+    ("customers", "select count(*) from marts.dim_customers"),
+    ("customers with a completed order", "select count(*) from marts.customer_features where orders_lifetime > 0"),
+    ("email-marketable customers", "select count(*) from restricted.customer_email_marketability where is_email_marketable"),
+    ("email marketing consent pending", "select count(*) from restricted.consent_state where channel = 'email' and purpose = 'marketing' and status = 'pending'"),
+    ("profiling objections", "select count(*) from restricted.int_privacy__profiling_objections"),
+    ("suppressed addresses", "select count(*) from restricted.suppression_list"),
+    ("erased people", "select count(*) from restricted.int_identity__erased_people"),
+    ("quarantined rows", "select count(*) from raw.quarantine"),
+)  # fmt: skip
+
+
+def warehouse_summary(warehouse: Path) -> list[tuple[str, int]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [(label, con.execute(sql).fetchone()[0]) for label, sql in FIGURES]
