@@ -1,0 +1,282 @@
+"""End to end on a small generated set: marts checked against values computed here, in
+plain Python straight from the landing files, for a handful of customers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tagwise.cli import main
+from tagwise.dbt import DbtSettings, run_dbt
+from tagwise.generator import GenerateConfig, generate
+from tagwise.ingest import ingest
+
+AS_OF = date(2026, 6, 30)
+PAST = date(2025, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("e2e") / "landing"
+    generate(GenerateConfig(customers=1_500, seed=5, out=out), workers=1)
+    return out
+
+
+def build(landing: Path, folder: Path, as_of: date) -> Path:
+    warehouse = folder / "warehouse.duckdb"
+    ingest(landing, warehouse)
+    run_dbt(DbtSettings(warehouse, as_of), "build", quiet=True)
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def warehouse(landing, tmp_path_factory) -> Path:
+    return build(landing, tmp_path_factory.mktemp("now"), AS_OF)
+
+
+@pytest.fixture(scope="module")
+def past_warehouse(landing, tmp_path_factory) -> Path:
+    return build(landing, tmp_path_factory.mktemp("past"), PAST)
+
+
+def rows(landing: Path, source: str) -> list[dict]:
+    found = []
+    for path in sorted((landing / source).glob("*.csv")):
+        with path.open(newline="") as handle:
+            found.extend(csv.DictReader(handle))
+    return found
+
+
+def moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def in_last(when: datetime, days: int, as_of: date) -> bool:
+    return as_of - timedelta(days=days) < when.date() <= as_of
+
+
+def expected_features(landing: Path, customer_id: str, as_of: date) -> dict:
+    """SPEC 3.2 for one unmerged customer, computed without SQL."""
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    orders = {
+        o["order_id"]: o
+        for o in rows(landing, "orders")
+        if o["customer_id"] == customer_id
+        and o["status"] == "completed"
+        and moment(o["ordered_at"]) < end
+    }
+    gross: dict[str, Decimal] = defaultdict(Decimal)
+    for line in rows(landing, "order_lines"):
+        if line["order_id"] in orders:
+            gross[line["order_id"]] += int(line["quantity"]) * Decimal(line["unit_price"])
+    revenue = {oid: gross[oid] - Decimal(o["discount_amount"] or "0") for oid, o in orders.items()}
+    when = {oid: moment(o["ordered_at"]) for oid, o in orders.items()}
+    delivered = {
+        e["campaign_id"]
+        for e in rows(landing, "email_events")
+        if e["customer_id"] == customer_id
+        and e["event_type"] == "delivered"
+        and moment(e["occurred_at"]) < end
+        and in_last(moment(e["occurred_at"]), 90, as_of)
+    }
+    tickets = [
+        t
+        for t in rows(landing, "support_tickets")
+        if t["customer_id"] == customer_id
+        and moment(t["created_at"]) < end
+        and in_last(moment(t["created_at"]), 90, as_of)
+    ]
+    return {
+        "orders_90d": sum(in_last(w, 90, as_of) for w in when.values()),
+        "orders_365d": sum(in_last(w, 365, as_of) for w in when.values()),
+        "orders_lifetime": len(orders),
+        "revenue_365d": sum(
+            (revenue[o] for o, w in when.items() if in_last(w, 365, as_of)), Decimal("0")
+        ),
+        "revenue_lifetime": sum(revenue.values(), Decimal("0")),
+        "last_order_date": max((w.date() for w in when.values()), default=None),
+        "support_tickets_90d": len(tickets),
+        # Email-only events could belong to this customer too; checked ids only see these.
+        "emails_delivered_90d_at_least": len(delivered),
+    }
+
+
+def features(warehouse: Path, customer_id: str) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute(
+            "select f.* from marts.customer_features f join marts.dim_customers d using (customer_key) "
+            "where d.source_customer_ids = ?",
+            [customer_id],
+        )
+        names = [c[0] for c in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def sample_customers(warehouse: Path) -> list[str]:
+    """Unmerged customers: the heaviest buyer, a middling one, one without orders, one with tickets."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [
+            r[0]
+            for r in con.execute(
+                """
+                with single as (
+                    select d.source_customer_ids as id, f.*
+                    from marts.dim_customers d join marts.customer_features f using (customer_key)
+                    where d.source_customer_ids not like '%,%'
+                )
+                (select id from single order by orders_lifetime desc, id limit 1)
+                union all (select id from single where orders_lifetime = 3 order by id limit 1)
+                union all (select id from single where orders_lifetime = 0 order by id limit 1)
+                union all (select id from single where support_tickets_90d > 0 order by id limit 1)
+                """
+            ).fetchall()
+        ]
+
+
+@pytest.mark.parametrize("as_of_name", ["AS_OF", "PAST"])
+def test_features_match_values_computed_from_the_landing_files(request, landing, as_of_name):
+    as_of = globals()[as_of_name]
+    built = request.getfixturevalue("warehouse" if as_of == AS_OF else "past_warehouse")
+    customers = sample_customers(built)
+    assert len(customers) == 4
+    for customer_id in customers:
+        expected = expected_features(landing, customer_id, as_of)
+        actual = features(built, customer_id)
+        for column in (
+            "orders_90d",
+            "orders_365d",
+            "orders_lifetime",
+            "revenue_365d",
+            "revenue_lifetime",
+            "last_order_date",
+            "support_tickets_90d",
+        ):
+            assert actual[column] == expected[column], (customer_id, column)
+        assert actual["emails_delivered_90d"] >= expected["emails_delivered_90d_at_least"]
+        assert actual["as_of_date"] == as_of
+
+
+def test_a_past_as_of_date_ignores_later_events_and_customers(past_warehouse, warehouse):
+    with duckdb.connect(str(past_warehouse), read_only=True) as con:
+        assert (
+            con.execute("select max(last_order_date) from marts.customer_features").fetchone()[0]
+            <= PAST
+        )
+        assert con.execute("select max(signup_at) from marts.dim_customers").fetchone()[
+            0
+        ] < datetime(2026, 1, 1)
+        past_customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert (
+            con.execute("select count(*) from marts.dim_customers").fetchone()[0] > past_customers
+        )
+
+
+def test_one_row_per_customer_and_erased_people_are_nowhere(warehouse, landing):
+    erased_ids = {
+        r["customer_id"]
+        for r in rows(landing, "privacy_requests")
+        if r["request_type"] == "erasure"
+        and r["customer_id"]
+        and moment(r["received_at"]).date() <= AS_OF
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        dim = con.execute(
+            "select count(*), count(distinct customer_key) from marts.dim_customers"
+        ).fetchone()
+        assert (
+            dim[0]
+            == dim[1]
+            == con.execute("select count(*) from marts.customer_features").fetchone()[0]
+        )
+        listed = {
+            i
+            for (ids,) in con.execute(
+                "select source_customer_ids from marts.dim_customers"
+            ).fetchall()
+            for i in ids.split(", ")
+        }
+    assert erased_ids
+    assert not erased_ids & listed
+
+
+def test_merged_customers_share_an_email(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        merged = con.execute(
+            "select source_customer_ids, email from marts.dim_customers where source_customer_ids like '%,%'"
+        ).fetchall()
+    assert merged
+    assert all(email is not None for _, email in merged)
+
+
+def test_access_report_holds_profile_features_consent_and_history(warehouse, tmp_path):
+    customer_id = sample_customers(warehouse)[0]
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "access-report",
+            customer_id,
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["status"] == "active"
+    assert report["source_customer_ids"] == [customer_id]
+    assert report["profile"][0]["customer_key"] == report["customer_key"]
+    assert report["features"][0]["orders_lifetime"] == len(
+        {o["order_id"] for o in report["orders"] if o["status"] == "completed"}
+    )
+    assert report["consent"] and report["consent_events"]
+    assert all(e["occurred_at"] < "2026-07-01" for e in report["email_events"])
+
+
+def test_access_report_of_an_erased_person_holds_nothing(warehouse, landing, tmp_path):
+    erased = next(
+        r["customer_id"]
+        for r in rows(landing, "privacy_requests")
+        if r["request_type"] == "erasure"
+        and r["customer_id"]
+        and moment(r["received_at"]).date() <= AS_OF
+    )
+    out = tmp_path / "erased.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "access-report",
+            erased,
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["status"] == "erased"
+    assert "profile" not in report and "orders" not in report
+
+
+def test_access_report_refuses_a_warehouse_built_for_another_day(warehouse):
+    result = CliRunner().invoke(
+        main, ["access-report", "C1", "--warehouse", str(warehouse), "--as-of", "2026-01-01"]
+    )
+    assert result.exit_code == 1
+    assert "holds the build as of 2026-06-30" in result.output
