@@ -40,3 +40,92 @@
         end
     )
 {%- endmacro %}
+
+{#-
+    CTEs that bring interval history up to D, ending in a final select. `current` holds
+    the keys true as of D, `recorded` the intervals written so far (valid_from,
+    valid_to), `removed` entities whose history must go (erased people). Intervals
+    written by runs as of D or later are first undone, so a re-run of D is idempotent.
+    On an incremental run only entities (the first key column) whose history changed are
+    returned, all their rows; an entity left with none returns one tombstone row (null
+    valid_from) that the model's post-hook `delete_history_tombstones` removes, because
+    delete+insert deletes only the entities it inserts.
+-#}
+{% macro history_intervals(current, recorded, removed, keys) -%}
+    {%- set entity = keys[0] -%}
+    {%- set key_list = keys | join(", ") -%}
+    {%- set joined = [] -%}
+    {%- for key in keys -%}{%- do joined.append("open_rows." ~ key ~ " = " ~ current ~ "." ~ key) -%}{%- endfor -%}
+    rewound as (
+        select
+            {{ key_list }},
+            valid_from,
+            case when valid_to >= {{ tagwise.as_of_date() }} then null else valid_to end as valid_to
+        from {{ recorded }}
+        where
+            valid_from < {{ tagwise.as_of_date() }}
+            and {{ entity }} not in (select {{ entity }} from {{ removed }})
+    ),
+
+    open_rows as (
+        select * from rewound
+        where valid_to is null
+    ),
+
+    history as (
+        select * from rewound
+        where valid_to is not null
+        union all
+        select
+            {% for key in keys %}open_rows.{{ key }},{% endfor %}
+            open_rows.valid_from,
+            case when {{ current }}.{{ entity }} is null then {{ tagwise.as_of_date() }} end as valid_to
+        from open_rows
+        left join {{ current }}
+            on {{ joined | join(" and ") }}
+        union all
+        select
+            {% for key in keys %}{{ current }}.{{ key }},{% endfor %}
+            {{ tagwise.as_of_date() }} as valid_from,
+            cast(null as date) as valid_to
+        from {{ current }}
+        left join open_rows
+            on {{ joined | join(" and ") }}
+        where open_rows.{{ entity }} is null
+    )
+
+    {% if is_incremental() -%}
+        , changed as (
+            select {{ entity }} from (
+                select * from history
+                except
+                select * from {{ recorded }}
+            ) as added_rows
+            union
+            select {{ entity }} from (
+                select * from {{ recorded }}
+                except
+                select * from history
+            ) as dropped_rows
+        )
+
+        select history.*
+        from history
+        inner join changed
+            on history.{{ entity }} = changed.{{ entity }}
+        union all
+        select
+            changed.{{ entity }},
+            {% for key in keys[1:] %}cast(null as string) as {{ key }},{% endfor %}
+            cast(null as date) as valid_from,
+            cast(null as date) as valid_to
+        from changed
+        where changed.{{ entity }} not in (select {{ entity }} from history)
+    {%- else -%}
+        select * from history
+    {%- endif %}
+{%- endmacro %}
+
+{% macro delete_history_tombstones() -%}
+    delete from {{ this }} where valid_from is null
+{%- endmacro %}

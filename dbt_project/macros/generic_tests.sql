@@ -24,3 +24,11 @@
         (select count(*) from {{ other }}) as rows_there
     where (select count(*) from {{ model }}) <> (select count(*) from {{ other }})
 {% endtest %}
+
+{#- A synonym must not shadow a tag of the taxonomy, or the same word would mean two things. -#}
+{% test no_alias_is_a_tag(model) %}
+    select synonyms.alias
+    from {{ model }} as synonyms
+    inner join {{ ref('tag_taxonomy') }} as taxonomy
+        on synonyms.alias = taxonomy.tag
+{% endtest %}

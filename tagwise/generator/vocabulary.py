@@ -138,7 +138,7 @@ INDUSTRIES = np.array(["retail", "software", "manufacturing", "hospitality", "ed
 MANUAL_TAG_TEXTS = np.array(
     ["VIP", " vip ", "Premium", "premium-customer", "top customer", "Top_Customer", "High Value",
      "loyal", "Loyal Customer", "eco", "Green", "eco-conscious", "price_sensitive", "at-risk",
-     "Decision Maker", "key account", "follow up asap", "do not call"]
+     "Decision Maker", "key account", "Big Spender", "follow up asap", "do not call"]
 )  # fmt: skip
 # Tags that a person removes to override a rule.
 OVERRIDE_TAG_TEXTS = np.array(["at-risk", "price-sensitive", "high-value", "inactive"])

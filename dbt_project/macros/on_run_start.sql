@@ -1,0 +1,35 @@
+{#- Functions the catalogs may use on every engine. Spark has regexp_like natively;
+    DuckDB gets it as a macro so that catalog conditions are written once. -#}
+{% macro create_portable_functions() -%}
+    {{ return(adapter.dispatch("create_portable_functions", "tagwise")()) }}
+{%- endmacro %}
+
+{% macro default__create_portable_functions() -%}
+    select 1
+{%- endmacro %}
+
+{% macro duckdb__create_portable_functions() -%}
+    create or replace macro regexp_like(text, pattern) as regexp_matches(text, pattern)
+{%- endmacro %}
+
+{#- History tables record as-of dates in order. A run as of a date older than the latest
+    recorded one stops here, before any model is built, unless it is a full refresh
+    (which rebuilds history from that date: `tagwise backfill`). -#}
+{% macro refuse_older_history_dates() -%}
+    {%- if execute and not flags.FULL_REFRESH -%}
+        {%- set recorded = adapter.get_relation(
+            database=target.database, schema="marts", identifier="history_as_of_dates"
+        ) -%}
+        {%- if recorded is not none -%}
+            {%- set latest = run_query("select max(as_of_date) from " ~ recorded).columns[0].values()[0] -%}
+            {%- if latest is not none and (latest | string) > tagwise.as_of_date_string() -%}
+                {{ exceptions.raise_compiler_error(
+                    "history already records as-of date " ~ latest ~ "; refusing to build as of the older date "
+                    ~ tagwise.as_of_date_string() ~ ". Rebuild history from the start with "
+                    ~ "`tagwise backfill --from DATE --to DATE`."
+                ) }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}

@@ -1,0 +1,83 @@
+{#-
+    Rule tags from the declarative catalog (meta.rules of int_tags__rule_matches in
+    tag_catalog.yml). Each rule: tag, when (a SQL condition over int_tags__inputs),
+    evidence (a sentence template), and optionally source (rule or model) and unless
+    (tags whose holders never get this one).
+-#}
+
+{#- A hash of everything that defines the rule, so history shows which definition tagged. -#}
+{% macro tag_rule_version(rule) -%}
+    {{- local_md5(rule.tag ~ "|" ~ rule.when ~ "|" ~ rule.evidence ~ "|" ~ (rule.source or "rule") ~ "|" ~ ((rule.unless or []) | sort | join(","))) -}}
+{%- endmacro %}
+
+{#-
+    SQL for an evidence template: literal text with {column} placeholders, optionally
+    formatted as {column:pct} (a share shown as a whole percentage) or {column:money}
+    (two decimals). A null value reads "n/a".
+-#}
+{% macro evidence_sql(template) -%}
+    {%- set pieces = modules.re.split("\\{([a-z0-9_]+)(?::([a-z]+))?\\}", template) -%}
+    {%- set parts = [] -%}
+    {%- for index in range(0, pieces | length, 3) -%}
+        {%- if pieces[index] -%}
+            {%- do parts.append("'" ~ pieces[index] | replace("'", "''") ~ "'") -%}
+        {%- endif -%}
+        {%- if index + 1 < pieces | length -%}
+            {%- set column = pieces[index + 1] -%}
+            {%- set style = pieces[index + 2] -%}
+            {%- if style == "pct" -%}
+                {%- set shown = "cast(cast(round(" ~ column ~ " * 100) as bigint) as string) || '%'" -%}
+            {%- elif style == "money" -%}
+                {%- set shown = "cast(cast(" ~ column ~ " as decimal(18, 2)) as string)" -%}
+            {%- else -%}
+                {%- set shown = "cast(" ~ column ~ " as string)" -%}
+            {%- endif -%}
+            {%- do parts.append("coalesce(" ~ shown ~ ", 'n/a')") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ dbt.concat(parts) }}
+{%- endmacro %}
+
+{% macro tag_rule_matches(rules, inputs) -%}
+    with inputs as (
+        select * from {{ inputs }}
+    ),
+
+    matches as (
+        {%- for rule in rules %}
+            select
+                customer_key,
+                '{{ rule.tag }}' as tag,
+                '{{ rule.source or "rule" }}' as source,
+                '{{ tagwise.tag_rule_version(rule) }}' as rule_version,
+                {{ tagwise.evidence_sql(rule.evidence) }} as evidence
+            from inputs
+            where ({{ rule.when }})
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    ),
+
+    exclusions as (
+        select
+            cast(null as string) as tag,
+            cast(null as string) as excluded_by
+        {%- for rule in rules %}{% for other in rule.unless or [] %}
+            union all
+            select
+                '{{ rule.tag }}' as tag,
+                '{{ other }}' as excluded_by
+        {%- endfor %}{% endfor %}
+    )
+
+    select matches.*
+    from matches
+    where not exists (
+        select 1
+        from exclusions
+        inner join matches as excluding
+            on exclusions.excluded_by = excluding.tag
+        where
+            exclusions.tag = matches.tag
+            and excluding.customer_key = matches.customer_key
+    )
+{%- endmacro %}

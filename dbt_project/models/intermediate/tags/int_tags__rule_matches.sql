@@ -1,0 +1,1 @@
+{{ tagwise.tag_rule_matches(model.config.meta.get("rules", []), ref("int_tags__inputs")) }}
