@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from tagwise.catalog import CatalogError, check_tag_catalog
 from tagwise.dbt import DbtError, DbtSettings, node_counts, run_dbt
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
@@ -136,6 +137,38 @@ def ingest_command(landing: Path, warehouse: Path) -> None:
     console.print(f"loaded into {warehouse} in {time.perf_counter() - began:.1f} s")
 
 
+def _check_catalogs() -> None:
+    try:
+        rules = check_tag_catalog()
+    except CatalogError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    console.print(f"tag catalog: {rules} rules valid")
+
+
+@main.command("check")
+def check_command() -> None:
+    """Validate the tag catalog against the taxonomy and the rule inputs."""
+    _check_catalogs()
+
+
+def _build(settings: DbtSettings, full_refresh: bool = False) -> float:
+    """dbt build as of the settings' date; prints node counts; returns seconds taken."""
+    began = time.perf_counter()
+    try:
+        with console.status(f"dbt build as of {settings.as_of}"):
+            result = run_dbt(settings, "build", quiet=True, full_refresh=full_refresh)
+    except DbtError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    nodes = ", ".join(
+        f"{kind}: " + " ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        for kind, statuses in sorted(node_counts(result).items())
+    )
+    console.print(f"dbt build as of {settings.as_of}: {nodes}")
+    return time.perf_counter() - began
+
+
 @main.command("run")
 @landing_option
 @warehouse_option
@@ -146,7 +179,8 @@ def ingest_command(landing: Path, warehouse: Path) -> None:
     "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
 )
 def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str) -> None:
-    """Ingest new landing files, then build every model as of D."""
+    """Validate the catalogs, ingest new landing files, then build every model as of D."""
+    _check_catalogs()
     settings = DbtSettings(warehouse, as_of or datetime.now(UTC).date(), target)
     began = time.perf_counter()
     try:
@@ -155,26 +189,33 @@ def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str)
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
     console.print(summary_table(loads))
-    ingested = time.perf_counter()
-    try:
-        with console.status(f"dbt build as of {settings.as_of}"):
-            result = run_dbt(settings, "build", quiet=True)
-    except DbtError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
-    built = time.perf_counter()
-    nodes = ", ".join(
-        f"{kind}: " + " ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-        for kind, statuses in sorted(node_counts(result).items())
-    )
-    console.print(f"dbt build: {nodes}")
+    ingested = time.perf_counter() - began
+    built = _build(settings)
     table = Table("figure", "value", title=f"warehouse as of {settings.as_of}")
     for label, value in warehouse_summary(warehouse):
         table.add_row(label, f"{value:,}")
     console.print(table)
-    console.print(
-        f"ingest {ingested - began:.1f} s, dbt build {built - ingested:.1f} s; warehouse {warehouse}"
-    )
+    console.print(f"ingest {ingested:.1f} s, dbt build {built:.1f} s; warehouse {warehouse}")
+
+
+@main.command("backfill")
+@warehouse_option
+@click.option("--from", "first", callback=_day, required=True, help="First as-of date to replay.")
+@click.option("--to", "last", callback=_day, required=True, help="Last as-of date to replay.")
+@click.option(
+    "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
+)
+def backfill_command(warehouse: Path, first: date, last: date, target: str) -> None:
+    """Rebuild history from the start: every as-of date from --from to --to, oldest first.
+
+    The first date is a full refresh, which drops the recorded history."""
+    if last < first:
+        raise click.UsageError(f"--to {last} is before --from {first}")
+    _check_catalogs()
+    day = first
+    while day <= last:
+        _build(DbtSettings(warehouse, day, target), full_refresh=day == first)
+        day += timedelta(days=1)
 
 
 @main.command("access-report")

@@ -28,7 +28,13 @@ class DbtSettings:
         """Environment that profiles.yml reads; paths are absolute so any cwd works."""
         return {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
 
-    def args(self, command: str, select: str | None = None, quiet: bool = False) -> list[str]:
+    def args(
+        self,
+        command: str,
+        select: str | None = None,
+        quiet: bool = False,
+        full_refresh: bool = False,
+    ) -> list[str]:
         """Command-line arguments of one dbt invocation."""
         args = [
             *(["--quiet"] if quiet else []),
@@ -42,6 +48,8 @@ class DbtSettings:
             "--vars",
             json.dumps({"as_of_date": self.as_of.isoformat()}),
         ]
+        if full_refresh:
+            args.append("--full-refresh")
         if select:
             args += ["--select", select]
         return args
@@ -73,14 +81,18 @@ def _release_warehouse(target: str) -> None:
 
 
 def run_dbt(
-    settings: DbtSettings, command: str = "build", select: str | None = None, quiet: bool = False
+    settings: DbtSettings,
+    command: str = "build",
+    select: str | None = None,
+    quiet: bool = False,
+    full_refresh: bool = False,
 ):
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
     with _environment(settings.env()):
         try:
-            result = dbtRunner().invoke(settings.args(command, select, quiet))
+            result = dbtRunner().invoke(settings.args(command, select, quiet, full_refresh))
         finally:
             _release_warehouse(settings.target)
     if result.success:

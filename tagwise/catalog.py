@@ -1,0 +1,213 @@
+"""Validation of the declarative catalogs before anything runs.
+
+The tag catalog is the `meta.rules` of model int_tags__rule_matches in
+dbt_project/models/intermediate/tags/tag_catalog.yml. A rule names a taxonomy tag, a SQL
+condition over the documented columns of int_tags__inputs, and an evidence template.
+Every problem found is reported with the tag it belongs to, all at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import sqlglot
+import yaml
+from sqlglot import exp
+from sqlglot.tokens import Tokenizer, TokenType
+
+from tagwise.dbt import PROJECT_DIR
+
+SEEDS_DIR = PROJECT_DIR.parent / "seeds"
+TAGS_DIR = PROJECT_DIR / "models" / "intermediate" / "tags"
+TAG_CATALOG = TAGS_DIR / "tag_catalog.yml"
+TAG_INPUTS_DOC = TAGS_DIR / "_tags__models.yml"
+
+# Functions a condition may call: each exists on DuckDB (regexp_like as the project's
+# macro) and on Spark with the same meaning.
+PORTABLE_FUNCTIONS = frozenset(
+    {
+        "coalesce",
+        "lower",
+        "upper",
+        "abs",
+        "least",
+        "greatest",
+        "round",
+        "length",
+        "regexp_like",
+        "cast",
+        "case",
+    }
+)
+# Keywords that may stand before "(" without being a function call.
+SQL_WORDS_BEFORE_PARENS = frozenset(
+    {"in", "not", "and", "or", "exists", "then", "else", "when", "is", "as"}
+)
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)(?::([a-z]+))?\}")
+EVIDENCE_STYLES = frozenset({"pct", "money"})
+RULE_KEYS = frozenset({"tag", "when", "evidence", "source", "unless"})
+RULE_SOURCES = frozenset({"rule", "model"})
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; the message lists every problem, each with its tag."""
+
+    def __init__(self, catalog: Path, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{catalog} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The taxonomy (tag -> status, replaced_by) and synonyms (alias -> tag)."""
+
+    tags: dict[str, dict[str, str]]
+    synonyms: dict[str, str]
+
+    @classmethod
+    def from_seeds(cls, seeds: Path = SEEDS_DIR) -> Vocabulary:
+        with (seeds / "tag_taxonomy.csv").open(newline="", encoding="utf-8") as handle:
+            tags = {row["tag"]: row for row in csv.DictReader(handle)}
+        with (seeds / "tag_synonyms.csv").open(newline="", encoding="utf-8") as handle:
+            synonyms = {row["alias"]: row["tag"] for row in csv.DictReader(handle)}
+        return cls(tags, synonyms)
+
+
+def model_meta(properties: Path, model: str) -> dict:
+    document = yaml.safe_load(properties.read_text(encoding="utf-8")) or {}
+    for node in document.get("models", []):
+        if node.get("name") == model:
+            return (node.get("config") or {}).get("meta") or {}
+    raise CatalogError(properties, [f"no model named {model} in the file"])
+
+
+def documented_columns(properties: Path, model: str) -> set[str]:
+    document = yaml.safe_load(properties.read_text(encoding="utf-8")) or {}
+    for node in document.get("models", []):
+        if node.get("name") == model:
+            return {column["name"] for column in node.get("columns", [])}
+    raise CatalogError(properties, [f"no model named {model} in the file"])
+
+
+def called_functions(condition: str) -> set[str]:
+    """Names called in the condition as written: the SQL reaches the engine verbatim, so a
+    name sqlglot would translate (regexp_matches to rlike) still counts as written."""
+    tokens = Tokenizer().tokenize(condition)
+    return {
+        token.text.lower()
+        for token, following in pairwise(tokens)
+        if following.token_type == TokenType.L_PAREN
+        and token.text.lower() not in SQL_WORDS_BEFORE_PARENS
+    }
+
+
+def condition_problems(condition: object, columns: set[str]) -> list[str]:
+    """What is wrong with a SQL condition: syntax, unknown columns, unportable functions."""
+    if not isinstance(condition, str) or not condition.strip():
+        return ["`when` must be a non-empty SQL condition"]
+    try:
+        statement = sqlglot.parse_one(f"select 1 from inputs where {condition}", read="duckdb")
+    except sqlglot.errors.ParseError as error:
+        first = str(error).splitlines()[0]
+        return [f"invalid SQL in `when`: {first}"]
+    where = statement.args.get("where")
+    if (
+        where is None
+        or statement.args.get("group")
+        or statement.args.get("order")
+        or statement.args.get("limit")
+    ):
+        return ["invalid SQL in `when`: it must be a single condition"]
+    problems = []
+    if any(node is not statement for node in where.find_all(exp.Select)):
+        problems.append("`when` may not contain a subquery")
+    unknown = sorted({c.name for c in where.find_all(exp.Column)} - columns)
+    if unknown:
+        problems.append(f"unknown column(s) in `when`: {', '.join(unknown)}")
+    unportable = sorted(called_functions(condition) - PORTABLE_FUNCTIONS)
+    if unportable:
+        problems.append(
+            f"function(s) not allowed in `when`: {', '.join(unportable)} "
+            f"(portable ones: {', '.join(sorted(PORTABLE_FUNCTIONS))})"
+        )
+    return problems
+
+
+def evidence_problems(template: object, columns: set[str]) -> list[str]:
+    if not isinstance(template, str) or not template.strip():
+        return ["`evidence` must be a sentence"]
+    problems = []
+    used = PLACEHOLDER.findall(template)
+    if not used:
+        problems.append("`evidence` names no {column}: a person must see the numbers")
+    unknown = sorted({column for column, _ in used} - columns)
+    if unknown:
+        problems.append(f"unknown column(s) in `evidence`: {', '.join(unknown)}")
+    styles = sorted({style for _, style in used if style} - EVIDENCE_STYLES)
+    if styles:
+        problems.append(f"unknown format(s) in `evidence`: {', '.join(styles)} (use pct or money)")
+    if "{" in PLACEHOLDER.sub("", template) or "}" in PLACEHOLDER.sub("", template):
+        problems.append("`evidence` has a brace that is not a {column} placeholder")
+    return problems
+
+
+def tag_rule_problems(rules: object, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
+    """Every problem of the tag catalog's rules, each starting with the tag it concerns."""
+    if not isinstance(rules, list) or not rules:
+        return ["the catalog has no rules (meta.rules must be a list)"]
+    problems: list[str] = []
+    names = Counter(rule.get("tag") for rule in rules if isinstance(rule, dict))
+    for position, rule in enumerate(rules, 1):
+        if not isinstance(rule, dict) or not rule.get("tag"):
+            problems.append(f"rule {position}: every rule needs a `tag`")
+            continue
+        tag = rule["tag"]
+
+        def report(problem: str, tag: str = tag) -> None:
+            problems.append(f"tag {tag}: {problem}")
+
+        unexpected = sorted(set(rule) - RULE_KEYS)
+        if unexpected:
+            report(
+                f"unknown key(s) {', '.join(unexpected)} (allowed: {', '.join(sorted(RULE_KEYS))})"
+            )
+        if names[tag] > 1 and rule is next(
+            r for r in rules if isinstance(r, dict) and r.get("tag") == tag
+        ):
+            report(f"defined {names[tag]} times; a tag has one definition")
+        entry = vocabulary.tags.get(tag)
+        if tag in vocabulary.synonyms:
+            report(f"is a synonym of {vocabulary.synonyms[tag]}; define the rule on that tag")
+        elif entry is None:
+            report("is not in the taxonomy (seeds/tag_taxonomy.csv); add it there first")
+        elif entry["status"] != "active":
+            replaced = f", replaced by {entry['replaced_by']}" if entry.get("replaced_by") else ""
+            report(f"is {entry['status']} in the taxonomy{replaced}")
+        if rule.get("source", "rule") not in RULE_SOURCES:
+            report(f"source must be one of {', '.join(sorted(RULE_SOURCES))}")
+        for other in rule.get("unless") or []:
+            if other not in names:
+                report(f"`unless` names {other}, which no rule defines")
+        for problem in condition_problems(rule.get("when"), columns):
+            report(problem)
+        for problem in evidence_problems(rule.get("evidence"), columns):
+            report(problem)
+    return problems
+
+
+def check_tag_catalog(
+    catalog: Path = TAG_CATALOG, inputs_doc: Path = TAG_INPUTS_DOC, seeds: Path = SEEDS_DIR
+) -> int:
+    """Raise CatalogError listing every problem; return the number of rules otherwise."""
+    rules = model_meta(catalog, "int_tags__rule_matches").get("rules")
+    problems = tag_rule_problems(
+        rules, Vocabulary.from_seeds(seeds), documented_columns(inputs_doc, "int_tags__inputs")
+    )
+    if problems:
+        raise CatalogError(catalog, problems)
+    return len(rules)

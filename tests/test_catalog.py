@@ -1,0 +1,126 @@
+"""Tag catalog validation: each kind of mistake stops the run with a message naming the tag."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from tagwise.catalog import (
+    TAG_INPUTS_DOC,
+    CatalogError,
+    Vocabulary,
+    check_tag_catalog,
+    documented_columns,
+    tag_rule_problems,
+)
+from tagwise.cli import main
+
+VOCABULARY = Vocabulary(
+    tags={
+        "loyal-customer": {"status": "active", "replaced_by": ""},
+        "decision-maker": {"status": "active", "replaced_by": ""},
+        "big-spender": {"status": "deprecated", "replaced_by": "high-value"},
+        "high-value": {"status": "active", "replaced_by": ""},
+    },
+    synonyms={"vip": "high-value"},
+)
+COLUMNS = {"orders_90d", "job_title", "revenue_365d", "open_rate_90d"}
+GOOD = {
+    "tag": "loyal-customer",
+    "when": "orders_90d >= 3",
+    "evidence": "{orders_90d} orders in 90 days",
+}
+
+
+def problems(*rules: dict) -> list[str]:
+    return tag_rule_problems(list(rules), VOCABULARY, COLUMNS)
+
+
+def test_the_shipped_catalog_is_valid():
+    assert check_tag_catalog() == 17
+
+
+def test_the_rule_inputs_are_documented_column_by_column():
+    columns = documented_columns(TAG_INPUTS_DOC, "int_tags__inputs")
+    assert {"orders_90d", "revenue_365d_cume_dist", "job_title", "p_alive"} <= columns
+
+
+def test_a_good_rule_has_no_problem():
+    assert problems(GOOD) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"tag": "loyalist"},
+            "tag loyalist: is not in the taxonomy (seeds/tag_taxonomy.csv); add it there first",
+        ),
+        (
+            {"tag": "big-spender"},
+            "tag big-spender: is deprecated in the taxonomy, replaced by high-value",
+        ),
+        ({"tag": "vip"}, "tag vip: is a synonym of high-value; define the rule on that tag"),
+        (
+            {"when": "order_count >= 3"},
+            "tag loyal-customer: unknown column(s) in `when`: order_count",
+        ),
+        ({"when": "orders_90d >= "}, "tag loyal-customer: invalid SQL in `when`"),
+        (
+            {"when": "orders_90d >= 3 group by 1"},
+            "tag loyal-customer: invalid SQL in `when`: it must be a single condition",
+        ),
+        (
+            {"when": "regexp_matches(job_title, 'ceo')"},
+            "tag loyal-customer: function(s) not allowed in `when`: regexp_matches",
+        ),
+        (
+            {"when": "orders_90d in (select 1)"},
+            "tag loyal-customer: `when` may not contain a subquery",
+        ),
+        ({"when": ""}, "tag loyal-customer: `when` must be a non-empty SQL condition"),
+        ({"evidence": "a loyal customer"}, "tag loyal-customer: `evidence` names no {column}"),
+        (
+            {"evidence": "{orders_count} orders"},
+            "tag loyal-customer: unknown column(s) in `evidence`: orders_count",
+        ),
+        (
+            {"evidence": "{orders_90d:percent} orders"},
+            "tag loyal-customer: unknown format(s) in `evidence`: percent",
+        ),
+        ({"evidence": "{orders_90d} orders {"}, "tag loyal-customer: `evidence` has a brace"),
+        ({"source": "guess"}, "tag loyal-customer: source must be one of model, rule"),
+        (
+            {"unless": ["nobody"]},
+            "tag loyal-customer: `unless` names nobody, which no rule defines",
+        ),
+        ({"whenn": "x"}, "tag loyal-customer: unknown key(s) whenn"),
+    ],
+)
+def test_each_mistake_names_the_tag_and_the_problem(change, message):
+    found = problems(GOOD | change)
+    assert any(p.startswith(message) for p in found), found
+
+
+def test_a_duplicate_definition_is_reported_once():
+    found = problems(GOOD, GOOD | {"when": "orders_90d >= 4"})
+    assert found == ["tag loyal-customer: defined 2 times; a tag has one definition"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    catalog = tmp_path / "tag_catalog.yml"
+    catalog.write_text(
+        "version: 2\nmodels:\n  - name: int_tags__rule_matches\n    config:\n      meta:\n        rules:\n"
+        "          - {tag: loyalist, when: 'orders_90d >= 3', evidence: '{orders_90d}'}\n"
+        "          - {tag: high-value, when: 'nonsense > 1', evidence: '{revenue_365d}'}\n"
+    )
+    with pytest.raises(CatalogError) as caught:
+        check_tag_catalog(catalog=catalog)
+    assert len(caught.value.problems) == 2
+    assert "tag loyalist" in str(caught.value) and "tag high-value" in str(caught.value)
+
+
+def test_check_command_exits_0_when_valid():
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0
+    assert "17 rules valid" in result.output
