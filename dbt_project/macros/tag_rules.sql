@@ -44,7 +44,15 @@
     ),
 
     matches as (
+        select
+            cast(null as string) as customer_key,
+            cast(null as string) as tag,
+            cast(null as string) as source,
+            cast(null as string) as rule_version,
+            cast(null as string) as evidence
+        where 1 = 0
         {%- for rule in rules %}
+            union all
             select
                 customer_key,
                 '{{ rule.tag }}' as tag,
@@ -53,7 +61,6 @@
                 {{ tagwise.evidence_sql(rule.evidence) }} as evidence
             from inputs
             where ({{ rule.when }})
-            {% if not loop.last %}union all{% endif %}
         {%- endfor %}
     ),
 
