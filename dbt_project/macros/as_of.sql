@@ -72,26 +72,23 @@
         where valid_to is null
     ),
 
+    -- Open streaks against what holds as of D: a full outer join rather than a union of
+    -- anti-joins, which DuckDB 2.0.0 can answer wrongly (see README, known issues).
+    updated_streaks as (
+        select
+            {% for key in keys %}coalesce(open_rows.{{ key }}, {{ current }}.{{ key }}) as {{ key }},{% endfor %}
+            coalesce(open_rows.valid_from, {{ tagwise.as_of_date() }}) as valid_from,
+            case when {{ current }}.{{ entity }} is null then {{ tagwise.as_of_date() }} end as valid_to
+        from open_rows
+        full outer join {{ current }}
+            on {{ joined | join(" and ") }}
+    ),
+
     history as (
         select * from rewound
         where valid_to is not null
         union all
-        select
-            {% for key in keys %}open_rows.{{ key }},{% endfor %}
-            open_rows.valid_from,
-            case when {{ current }}.{{ entity }} is null then {{ tagwise.as_of_date() }} end as valid_to
-        from open_rows
-        left join {{ current }}
-            on {{ joined | join(" and ") }}
-        union all
-        select
-            {% for key in keys %}{{ current }}.{{ key }},{% endfor %}
-            {{ tagwise.as_of_date() }} as valid_from,
-            cast(null as date) as valid_to
-        from {{ current }}
-        left join open_rows
-            on {{ joined | join(" and ") }}
-        where open_rows.{{ entity }} is null
+        select * from updated_streaks
     )
 
     {% if is_incremental() -%}

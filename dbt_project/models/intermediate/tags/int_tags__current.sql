@@ -18,39 +18,30 @@ objections as (
     select * from {{ ref('int_privacy__profiling_objections') }}
 ),
 
-unoverridden_rule_tags as (
+-- A manual add takes the place of a rule tag of the same name; a manual remove
+-- suppresses it. One full outer join says both.
+candidates as (
     select
-        rule_tags.customer_key,
-        rule_tags.tag,
-        rule_tags.source,
-        rule_tags.rule_version,
-        rule_tags.evidence,
-        cast(null as string) as actor
+        coalesce(rule_tags.customer_key, manual_state.customer_key) as customer_key,
+        coalesce(rule_tags.tag, manual_state.tag) as tag,
+        case when manual_state.action = 'add' then 'manual' else rule_tags.source end as source,
+        case when manual_state.action = 'add' then cast(null as string) else rule_tags.rule_version end
+            as rule_version,
+        case
+            when manual_state.action = 'add'
+                then
+                    'added by ' || manual_state.actor || ' (' || manual_state.team || ') on '
+                    || cast(cast(manual_state.created_at as date) as string)
+                    || coalesce(': ' || manual_state.note, '')
+            else rule_tags.evidence
+        end as evidence,
+        case when manual_state.action = 'add' then manual_state.actor end as actor
     from rule_tags
-    left join manual_state
+    full outer join manual_state
         on
             rule_tags.customer_key = manual_state.customer_key
             and rule_tags.tag = manual_state.tag
-    where manual_state.customer_key is null
-),
-
-manual_tags as (
-    select
-        customer_key,
-        tag,
-        'manual' as source,
-        cast(null as string) as rule_version,
-        'added by ' || actor || ' (' || team || ') on ' || cast(cast(created_at as date) as string)
-        || coalesce(': ' || note, '') as evidence,
-        actor
-    from manual_state
-    where action = 'add'
-),
-
-candidates as (
-    select * from unoverridden_rule_tags
-    union all
-    select * from manual_tags
+    where coalesce(manual_state.action, 'add') = 'add'
 ),
 
 governed as (
