@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tagwise.catalog import CatalogError, check_tag_catalog
-from tagwise.dbt import DbtError, DbtSettings, node_counts, run_dbt
+from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings, node_counts, run_dbt
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
 from tagwise.privacy import AccessReportError, access_report, write_report
@@ -157,7 +157,9 @@ def _build(settings: DbtSettings, full_refresh: bool = False) -> float:
     began = time.perf_counter()
     try:
         with console.status(f"dbt build as of {settings.as_of}"):
-            result = run_dbt(settings, "build", quiet=True, full_refresh=full_refresh)
+            result = run_dbt(
+                settings, "build", quiet=True, full_refresh=full_refresh, exclude=PRODUCTION_EXCLUDE
+            )
     except DbtError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None

@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# Scheduled and demo runs leave dbt unit tests to development and CI.
+PRODUCTION_EXCLUDE = "test_type:unit"
 
 
 class DbtError(Exception):
@@ -23,6 +25,7 @@ class DbtSettings:
     warehouse: Path
     as_of: date
     target: str = "duckdb"
+    project_dir: Path = PROJECT_DIR
 
     def env(self) -> dict[str, str]:
         """Environment that profiles.yml reads; paths are absolute so any cwd works."""
@@ -34,15 +37,16 @@ class DbtSettings:
         select: str | None = None,
         quiet: bool = False,
         full_refresh: bool = False,
+        exclude: str | None = None,
     ) -> list[str]:
         """Command-line arguments of one dbt invocation."""
         args = [
             *(["--quiet"] if quiet else []),
             command,
             "--project-dir",
-            str(PROJECT_DIR),
+            str(self.project_dir),
             "--profiles-dir",
-            str(PROJECT_DIR),
+            str(self.project_dir),
             "--target",
             self.target,
             "--vars",
@@ -52,6 +56,8 @@ class DbtSettings:
             args.append("--full-refresh")
         if select:
             args += ["--select", select]
+        if exclude:
+            args += ["--exclude", exclude]
         return args
 
 
@@ -86,13 +92,16 @@ def run_dbt(
     select: str | None = None,
     quiet: bool = False,
     full_refresh: bool = False,
+    exclude: str | None = None,
 ):
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
     with _environment(settings.env()):
         try:
-            result = dbtRunner().invoke(settings.args(command, select, quiet, full_refresh))
+            result = dbtRunner().invoke(
+                settings.args(command, select, quiet, full_refresh, exclude)
+            )
         finally:
             _release_warehouse(settings.target)
     if result.success:
