@@ -17,7 +17,7 @@ from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings, node_counts, 
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
 from tagwise.privacy import AccessReportError, access_report, write_report
-from tagwise.summary import warehouse_summary
+from tagwise.summary import tag_usage, warehouse_summary
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -197,6 +197,10 @@ def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str)
     for label, value in warehouse_summary(warehouse):
         table.add_row(label, f"{value:,}")
     console.print(table)
+    tags = Table("tag", "customers", "note", title="tags")
+    for tag, customers, note in tag_usage(warehouse):
+        tags.add_row(tag, f"{customers:,}", note or "")
+    console.print(tags)
     console.print(f"ingest {ingested:.1f} s, dbt build {built:.1f} s; warehouse {warehouse}")
 
 

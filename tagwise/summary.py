@@ -15,9 +15,19 @@ FIGURES = (
     ("suppressed addresses", "select count(*) from restricted.suppression_list"),
     ("erased people", "select count(*) from restricted.int_identity__erased_people"),
     ("quarantined rows", "select count(*) from raw.quarantine"),
+    ("customer tags", "select count(*) from marts.customer_tags"),
+    ("manual tag actions quarantined", "select count(*) from marts.manual_tag_quarantine"),
 )  # fmt: skip
 
 
 def warehouse_summary(warehouse: Path) -> list[tuple[str, int]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [(label, con.execute(sql).fetchone()[0]) for label, sql in FIGURES]
+
+
+def tag_usage(warehouse: Path) -> list[tuple[str, int, str | None]]:
+    """(tag, customers holding it, why it is not actionable) per active tag, most held first."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select tag, customers, not_actionable_because from marts.tag_usage order by customers desc, tag"
+        ).fetchall()
