@@ -43,15 +43,15 @@
 
 {#-
     CTEs that bring interval history up to D, ending in a final select. `current` holds
-    the keys true as of D, `recorded` the intervals written so far (valid_from,
-    valid_to), `removed` entities whose history must go (erased people). Intervals
+    the keys true as of D, `recorded` the intervals written so far (columns `starts` and
+    `ends`), `removed` entities whose history must go (erased people). Intervals
     written by runs as of D or later are first undone, so a re-run of D is idempotent.
     On an incremental run only entities (the first key column) whose history changed are
     returned, all their rows; an entity left with none returns one tombstone row (null
-    valid_from) that the model's post-hook `delete_history_tombstones` removes, because
+    `starts`) that the model's post-hook `delete_history_tombstones` removes, because
     delete+insert deletes only the entities it inserts.
 -#}
-{% macro history_intervals(current, recorded, removed, keys) -%}
+{% macro history_intervals(current, recorded, removed, keys, starts="valid_from", ends="valid_to") -%}
     {%- set entity = keys[0] -%}
     {%- set key_list = keys | join(", ") -%}
     {%- set joined = [] -%}
@@ -59,17 +59,17 @@
     rewound as (
         select
             {{ key_list }},
-            valid_from,
-            case when valid_to >= {{ tagwise.as_of_date() }} then null else valid_to end as valid_to
+            {{ starts }},
+            case when {{ ends }} >= {{ tagwise.as_of_date() }} then null else {{ ends }} end as {{ ends }}
         from {{ recorded }}
         where
-            valid_from < {{ tagwise.as_of_date() }}
+            {{ starts }} < {{ tagwise.as_of_date() }}
             and {{ entity }} not in (select {{ entity }} from {{ removed }})
     ),
 
     open_rows as (
         select * from rewound
-        where valid_to is null
+        where {{ ends }} is null
     ),
 
     -- Open streaks against what holds as of D: a full outer join rather than a union of
@@ -77,8 +77,8 @@
     updated_streaks as (
         select
             {% for key in keys %}coalesce(open_rows.{{ key }}, {{ current }}.{{ key }}) as {{ key }},{% endfor %}
-            coalesce(open_rows.valid_from, {{ tagwise.as_of_date() }}) as valid_from,
-            case when {{ current }}.{{ entity }} is null then {{ tagwise.as_of_date() }} end as valid_to
+            coalesce(open_rows.{{ starts }}, {{ tagwise.as_of_date() }}) as {{ starts }},
+            case when {{ current }}.{{ entity }} is null then {{ tagwise.as_of_date() }} end as {{ ends }}
         from open_rows
         full outer join {{ current }}
             on {{ joined | join(" and ") }}
@@ -86,7 +86,7 @@
 
     history as (
         select * from rewound
-        where valid_to is not null
+        where {{ ends }} is not null
         union all
         select * from updated_streaks
     )
@@ -114,8 +114,8 @@
         select
             changed.{{ entity }},
             {% for key in keys[1:] %}cast(null as string) as {{ key }},{% endfor %}
-            cast(null as date) as valid_from,
-            cast(null as date) as valid_to
+            cast(null as date) as {{ starts }},
+            cast(null as date) as {{ ends }}
         from changed
         where changed.{{ entity }} not in (select {{ entity }} from history)
     {%- else -%}
@@ -123,6 +123,6 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro delete_history_tombstones() -%}
-    delete from {{ this }} where valid_from is null
+{% macro delete_history_tombstones(starts="valid_from") -%}
+    delete from {{ this }} where {{ starts }} is null
 {%- endmacro %}

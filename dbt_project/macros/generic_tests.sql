@@ -32,3 +32,43 @@
     inner join {{ ref('tag_taxonomy') }} as taxonomy
         on synonyms.alias = taxonomy.tag
 {% endtest %}
+
+{#- Every customer of dim_customers has exactly one primary segment. -#}
+{% test exactly_one_primary_segment(model, customers) %}
+    select
+        customers.customer_key,
+        count(membership.segment) as primary_segments
+    from {{ customers }} as customers
+    left join {{ model }} as membership
+        on
+            customers.customer_key = membership.customer_key
+            and membership.segment_type = 'primary'
+    group by customers.customer_key
+    having count(membership.segment) <> 1
+{% endtest %}
+
+{#- The migration's customers add up to everyone present at either date. -#}
+{% test migration_adds_up(model, history) %}
+    with window_dates as (
+        select distinct from_date, to_date from {{ model }}
+    ),
+
+    present as (
+        select count(distinct history.customer_key) as customers
+        from {{ history }} as history
+        cross join window_dates
+        where
+            history.segment_type = 'primary'
+            and (
+                (history.entered_on <= window_dates.from_date
+                    and (history.exited_on is null or history.exited_on > window_dates.from_date))
+                or history.exited_on is null
+            )
+    )
+
+    select present.customers, sum(migration.customers) as migrated
+    from {{ model }} as migration
+    cross join present
+    group by present.customers
+    having sum(migration.customers) <> present.customers
+{% endtest %}

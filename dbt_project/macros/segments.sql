@@ -1,0 +1,87 @@
+{#-
+    Segment membership from the declarative catalog (meta of int_segments__assignments in
+    segment_catalog.yml): primary segments as one case expression, first match wins;
+    audiences as one select each; generated audiences named from a column's values.
+-#}
+
+{#- has_tag('x') reads the `|tag|tag|` list of int_segments__inputs. -#}
+{% macro segment_condition(condition) -%}
+    {{- modules.re.sub("has_tag\\(\\s*'([a-z0-9-]+)'\\s*\\)", "(current_tags like '%|\\1|%')", condition) -}}
+{%- endmacro %}
+
+{% macro segment_version(definition, position="") -%}
+    {{- local_md5((definition.segment or definition.audience or definition.prefix) ~ "|" ~ (definition.when or definition.column) ~ "|" ~ position) -}}
+{%- endmacro %}
+
+{#- `|email|...|` for a segment the catalog's destinations select, else `|`. -#}
+{% macro segment_destinations(catalog, kind, name) -%}
+    {%- set receivers = [] -%}
+    {%- for destination, selection in (catalog.get("destinations") or {}).items() -%}
+        {%- if name in (selection.get(kind) or []) -%}{%- do receivers.append(destination) -%}{%- endif -%}
+    {%- endfor -%}
+    '|{{ receivers | join("|") }}{{ "|" if receivers else "" }}'
+{%- endmacro %}
+
+{% macro segment_assignments(catalog, inputs) -%}
+    with inputs as (
+        select * from {{ inputs }}
+    ),
+
+    primary_assignment as (
+        select
+            customer_key,
+            case
+                {%- for definition in catalog.get("primary", []) %}
+                    when {{ tagwise.segment_condition(definition.when) }} then '{{ definition.segment }}'
+                {%- endfor %}
+            end as segment
+        from inputs
+    ),
+
+    versions as (
+        select
+            cast(null as string) as segment,
+            cast(null as string) as definition_version,
+            cast(null as string) as destinations
+        where 1 = 0
+        {%- for definition in catalog.get("primary", []) %}
+            union all
+            select
+                '{{ definition.segment }}' as segment,
+                '{{ tagwise.segment_version(definition, loop.index) }}' as definition_version,
+                {{ tagwise.segment_destinations(catalog, "segments", definition.segment) }} as destinations
+        {%- endfor %}
+    )
+
+    select
+        primary_assignment.customer_key,
+        primary_assignment.segment,
+        'primary' as segment_type,
+        versions.definition_version,
+        versions.destinations
+    from primary_assignment
+    inner join versions
+        on primary_assignment.segment = versions.segment
+    {%- for definition in catalog.get("audiences", []) %}
+        union all
+        select
+            customer_key,
+            '{{ definition.audience }}' as segment,
+            'audience' as segment_type,
+            '{{ tagwise.segment_version(definition) }}' as definition_version,
+            {{ tagwise.segment_destinations(catalog, "audiences", definition.audience) }} as destinations
+        from inputs
+        where {{ tagwise.segment_condition(definition.when) }}
+    {%- endfor %}
+    {%- for definition in catalog.get("generated", []) %}
+        union all
+        select
+            customer_key,
+            '{{ definition.prefix }}' || {{ definition.column }} as segment,
+            'audience' as segment_type,
+            '{{ tagwise.segment_version(definition) }}' as definition_version,
+            {{ tagwise.segment_destinations(catalog, "generated", definition.prefix) }} as destinations
+        from inputs
+        where {{ definition.column }} is not null
+    {%- endfor %}
+{%- endmacro %}
