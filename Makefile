@@ -34,8 +34,10 @@ install: $(VENV)/.installed  ## create .venv from uv.lock
 demo: install  ## generate a sample, run the pipeline on embedded DuckDB, print a summary
 	rm -rf $(DEMO_DIR)
 	$(RUN) tagwise generate --customers $(DEMO_CUSTOMERS) --seed 7 --dirty-rate 0.01 --out $(DEMO_DIR)/landing
-	$(RUN) tagwise run --landing $(DEMO_DIR)/landing --warehouse $(DEMO_DIR)/warehouse.duckdb --as-of $(DEMO_AS_OF)
-	@echo "landing files: $(DEMO_DIR)/landing   warehouse: $(DEMO_DIR)/warehouse.duckdb"
+	$(RUN) tagwise run --landing $(DEMO_DIR)/landing --warehouse $(DEMO_DIR)/warehouse.duckdb \
+		--exports $(DEMO_DIR)/exports --as-of $(DEMO_AS_OF)
+	@echo "landing: $(DEMO_DIR)/landing  warehouse: $(DEMO_DIR)/warehouse.duckdb" \
+		" BI: $(DEMO_DIR)/published.duckdb  exports: $(DEMO_DIR)/exports/email"
 
 test: install lint  ## lint, then the whole test suite
 	$(RUN) pytest

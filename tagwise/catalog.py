@@ -26,6 +26,7 @@ SEEDS_DIR = PROJECT_DIR.parent / "seeds"
 TAGS_DIR = PROJECT_DIR / "models" / "intermediate" / "tags"
 TAG_CATALOG = TAGS_DIR / "tag_catalog.yml"
 TAG_INPUTS_DOC = TAGS_DIR / "_tags__models.yml"
+SEGMENT_CATALOG = PROJECT_DIR / "models" / "intermediate" / "segments" / "segment_catalog.yml"
 
 # Functions a condition may call: each exists on DuckDB (regexp_like as the project's
 # macro) and on Spark with the same meaning.
@@ -106,7 +107,9 @@ def called_functions(condition: str) -> set[str]:
     }
 
 
-def condition_problems(condition: object, columns: set[str]) -> list[str]:
+def condition_problems(
+    condition: object, columns: set[str], functions: frozenset[str] = PORTABLE_FUNCTIONS
+) -> list[str]:
     """What is wrong with a SQL condition: syntax, unknown columns, unportable functions."""
     if not isinstance(condition, str) or not condition.strip():
         return ["`when` must be a non-empty SQL condition"]
@@ -129,11 +132,11 @@ def condition_problems(condition: object, columns: set[str]) -> list[str]:
     unknown = sorted({c.name for c in where.find_all(exp.Column)} - columns)
     if unknown:
         problems.append(f"unknown column(s) in `when`: {', '.join(unknown)}")
-    unportable = sorted(called_functions(condition) - PORTABLE_FUNCTIONS)
+    unportable = sorted(called_functions(condition) - functions)
     if unportable:
         problems.append(
             f"function(s) not allowed in `when`: {', '.join(unportable)} "
-            f"(portable ones: {', '.join(sorted(PORTABLE_FUNCTIONS))})"
+            f"(portable ones: {', '.join(sorted(functions))})"
         )
     return problems
 
@@ -211,3 +214,86 @@ def check_tag_catalog(
     if problems:
         raise CatalogError(catalog, problems)
     return len(rules)
+
+
+SEGMENT_FUNCTIONS = PORTABLE_FUNCTIONS | {"has_tag"}
+HAS_TAG = re.compile(r"has_tag\(\s*'([^']*)'\s*\)")
+
+
+def segment_problems(catalog: dict, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
+    """Every problem of the segment catalog, each naming the segment it concerns."""
+    problems: list[str] = []
+    primary = catalog.get("primary") or []
+    audiences = catalog.get("audiences") or []
+    generated = catalog.get("generated") or []
+    if not primary:
+        return ["the catalog has no primary segments"]
+    named = [("segment", d.get("segment"), d) for d in primary] + [
+        ("audience", d.get("audience"), d) for d in audiences
+    ]
+    counts = Counter(name for _, name, _ in named)
+    active = {tag for tag, row in vocabulary.tags.items() if row["status"] == "active"}
+    for kind, name, definition in named:
+        if not name:
+            problems.append(f"a {kind} definition has no name")
+            continue
+
+        def report(problem: str, name: str = name, kind: str = kind) -> None:
+            problems.append(f"{kind} {name}: {problem}")
+
+        if counts[name] > 1 and definition is next(d for _, n, d in named if n == name):
+            report(f"defined {counts[name]} times; a name has one definition")
+        if name.startswith(tuple(g.get("prefix", "") for g in generated if g.get("prefix"))):
+            report("starts with a generated audience's prefix")
+        condition = definition.get("when")
+        for problem in condition_problems(condition, columns, SEGMENT_FUNCTIONS):
+            report(problem)
+        if isinstance(condition, str):
+            for tag in HAS_TAG.findall(condition):
+                if tag not in active:
+                    report(f"has_tag('{tag}') names no active tag of the taxonomy")
+            if condition.count("has_tag") != len(HAS_TAG.findall(condition)):
+                report("has_tag takes one quoted tag, as in has_tag('high-value')")
+    if str(primary[-1].get("when")).strip().lower() != "true":
+        problems.append(
+            f'segment {primary[-1].get("segment")}: the last primary segment must be `when: "true"` so that every customer has one'
+        )
+    for definition in generated:
+        if not definition.get("prefix") or definition.get("column") not in columns:
+            problems.append(
+                f"generated audience {definition.get('prefix')}: needs a prefix and a column of the inputs"
+            )
+    known = {
+        "segments": {d.get("segment") for d in primary},
+        "audiences": {d.get("audience") for d in audiences},
+        "generated": {g.get("prefix") for g in generated},
+    }
+    for destination, selection in (catalog.get("destinations") or {}).items():
+        for kind, names in (selection or {}).items():
+            if kind not in known:
+                problems.append(
+                    f"destination {destination}: unknown key {kind} (use segments, audiences, generated)"
+                )
+                continue
+            for name in sorted(set(names or []) - known[kind]):
+                problems.append(
+                    f"destination {destination}: selects {name}, which no {kind[:-1]} defines"
+                )
+    return problems
+
+
+def check_segment_catalog(
+    catalog: Path = SEGMENT_CATALOG, inputs_doc: Path = TAG_INPUTS_DOC, seeds: Path = SEEDS_DIR
+) -> int:
+    """Raise CatalogError listing every problem; return the number of definitions otherwise."""
+    meta = model_meta(catalog, "int_segments__assignments")
+    problems = segment_problems(
+        meta, Vocabulary.from_seeds(seeds), documented_columns(inputs_doc, "int_tags__inputs")
+    )
+    if problems:
+        raise CatalogError(catalog, problems)
+    return (
+        len(meta.get("primary") or [])
+        + len(meta.get("audiences") or [])
+        + len(meta.get("generated") or [])
+    )

@@ -12,12 +12,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tagwise.catalog import CatalogError, check_tag_catalog
+from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings, node_counts, run_dbt
+from tagwise.export import DESTINATIONS, ExportError, acknowledge, export
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
 from tagwise.privacy import AccessReportError, access_report, write_report
-from tagwise.summary import tag_usage, warehouse_summary
+from tagwise.publish import publish, published_path
+from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -140,15 +142,18 @@ def ingest_command(landing: Path, warehouse: Path) -> None:
 def _check_catalogs() -> None:
     try:
         rules = check_tag_catalog()
+        definitions = check_segment_catalog()
     except CatalogError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
-    console.print(f"tag catalog: {rules} rules valid")
+    console.print(
+        f"tag catalog: {rules} rules valid; segment catalog: {definitions} definitions valid"
+    )
 
 
 @main.command("check")
 def check_command() -> None:
-    """Validate the tag catalog against the taxonomy and the rule inputs."""
+    """Validate the tag and segment catalogs against the taxonomy and the rule inputs."""
     _check_catalogs()
 
 
@@ -171,17 +176,47 @@ def _build(settings: DbtSettings, full_refresh: bool = False) -> float:
     return time.perf_counter() - began
 
 
+exports_option = click.option(
+    "--exports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("exports"),
+    envvar="TAGWISE_EXPORTS",
+    show_default=True,
+    show_envvar=True,
+    help="Folder for change sets and audience snapshots.",
+)
+
+
+def _export(warehouse: Path, destination: str, exports: Path) -> None:
+    try:
+        sync = export(warehouse, destination, exports)
+    except ExportError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    if sync is None:
+        console.print(f"export {destination}: nothing new to send")
+        return
+    verb = "re-sent unacknowledged" if sync.resent else "wrote"
+    console.print(
+        f"export {destination}: {verb} sync {sync.sync_id}: {sync.adds:,} add, {sync.updates:,} update, "
+        f"{sync.removes:,} remove -> {sync.files[0].parent}; acknowledge with `tagwise ack {sync.sync_id}`"
+    )
+
+
 @main.command("run")
 @landing_option
 @warehouse_option
+@exports_option
 @click.option(
     "--as-of", "as_of", callback=_day, default=None, help="As-of date D (default: today, UTC)."
 )
 @click.option(
     "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
 )
-def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str) -> None:
-    """Validate the catalogs, ingest new landing files, then build every model as of D."""
+def run_command(
+    landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str
+) -> None:
+    """Check the catalogs, ingest, build every model as of D, export, publish for BI."""
     _check_catalogs()
     settings = DbtSettings(warehouse, as_of or datetime.now(UTC).date(), target)
     began = time.perf_counter()
@@ -201,7 +236,45 @@ def run_command(landing: Path, warehouse: Path, as_of: date | None, target: str)
     for tag, customers, note in tag_usage(warehouse):
         tags.add_row(tag, f"{customers:,}", note or "")
     console.print(tags)
-    console.print(f"ingest {ingested:.1f} s, dbt build {built:.1f} s; warehouse {warehouse}")
+    segments = Table("segment", "type", "members", title="segments")
+    for segment, kind, members in segment_sizes(warehouse):
+        segments.add_row(segment, kind, f"{members:,}")
+    console.print(segments)
+    started = time.perf_counter()
+    _export(warehouse, "email", exports)
+    target_file = published_path(warehouse)
+    tables = publish(warehouse, target_file)
+    console.print(
+        f"published {len(tables)} tables to {target_file} (open it read-only from BI tools)"
+    )
+    console.print(
+        f"ingest {ingested:.1f} s, dbt build {built:.1f} s, publish and export "
+        f"{time.perf_counter() - started:.1f} s; warehouse {warehouse}"
+    )
+
+
+@main.command("export")
+@warehouse_option
+@exports_option
+@click.option(
+    "--destination", type=click.Choice(sorted(DESTINATIONS)), default="email", show_default=True
+)
+def export_command(warehouse: Path, exports: Path, destination: str) -> None:
+    """Write the pending change set (and the full audience) for a destination."""
+    _export(warehouse, destination, exports)
+
+
+@main.command("ack")
+@click.argument("sync_id")
+@warehouse_option
+def ack_command(sync_id: str, warehouse: Path) -> None:
+    """Record that the destination applied a sync."""
+    try:
+        sync = acknowledge(warehouse, sync_id)
+    except ExportError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    console.print(f"acknowledged {sync.sync_id} ({sync.changes:,} changes)")
 
 
 @main.command("backfill")

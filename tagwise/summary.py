@@ -31,3 +31,12 @@ def tag_usage(warehouse: Path) -> list[tuple[str, int, str | None]]:
         return con.execute(
             "select tag, customers, not_actionable_because from marts.tag_usage order by customers desc, tag"
         ).fetchall()
+
+
+def segment_sizes(warehouse: Path) -> list[tuple[str, str, int]]:
+    """(segment, type, members) as of the build: primary segments first, largest first."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select segment, segment_type, count(*) from marts.segment_membership "
+            "group by all order by segment_type desc, count(*) desc, segment"
+        ).fetchall()

@@ -9,8 +9,10 @@ from tagwise.catalog import (
     TAG_INPUTS_DOC,
     CatalogError,
     Vocabulary,
+    check_segment_catalog,
     check_tag_catalog,
     documented_columns,
+    segment_problems,
     tag_rule_problems,
 )
 from tagwise.cli import main
@@ -124,3 +126,81 @@ def test_check_command_exits_0_when_valid():
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0
     assert "17 rules valid" in result.output
+
+
+SEGMENTS = {
+    "primary": [
+        {"segment": "champions", "when": "has_tag('high-value') and orders_90d >= 3"},
+        {"segment": "everyone", "when": "true"},
+    ],
+    "audiences": [{"audience": "job-seekers", "when": "job_title is not null"}],
+    "generated": [{"prefix": "fans-", "column": "job_title"}],
+    "destinations": {
+        "email": {"segments": ["champions"], "audiences": ["job-seekers"], "generated": ["fans-"]}
+    },
+}
+
+
+def segment_problems_of(change: dict) -> list[str]:
+    return segment_problems(SEGMENTS | change, VOCABULARY, COLUMNS)
+
+
+def test_the_shipped_segment_catalog_is_valid():
+    assert check_segment_catalog() == 14
+
+
+def test_a_good_segment_catalog_has_no_problem():
+    assert segment_problems_of({}) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"primary": [{"segment": "champions", "when": "orders_90d >= 3"}]},
+            'segment champions: the last primary segment must be `when: "true"`',
+        ),
+        (
+            {
+                "primary": [
+                    {"segment": "a", "when": "has_tag('vip')"},
+                    {"segment": "b", "when": "true"},
+                ]
+            },
+            "segment a: has_tag('vip') names no active tag of the taxonomy",
+        ),
+        (
+            {
+                "primary": [
+                    {"segment": "a", "when": "has_tag(tag_name)"},
+                    {"segment": "b", "when": "true"},
+                ]
+            },
+            "segment a: has_tag takes one quoted tag",
+        ),
+        (
+            {"audiences": [{"audience": "x", "when": "nope > 1"}]},
+            "audience x: unknown column(s) in `when`: nope",
+        ),
+        (
+            {"audiences": [{"audience": "champions", "when": "true"}]},
+            "segment champions: defined 2 times",
+        ),
+        (
+            {"audiences": [{"audience": "fans-special", "when": "true"}]},
+            "audience fans-special: starts with a generated audience's prefix",
+        ),
+        (
+            {"generated": [{"prefix": "fans-", "column": "shoe_size"}]},
+            "generated audience fans-: needs a prefix and a column of the inputs",
+        ),
+        (
+            {"destinations": {"email": {"segments": ["vips"]}}},
+            "destination email: selects vips, which no segment defines",
+        ),
+        ({"destinations": {"email": {"lists": ["x"]}}}, "destination email: unknown key lists"),
+    ],
+)
+def test_each_segment_mistake_names_the_segment_and_the_problem(change, message):
+    found = segment_problems_of(change)
+    assert any(p.startswith(message) for p in found), found

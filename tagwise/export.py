@@ -1,0 +1,281 @@
+"""Reverse-ETL export (SPEC 3.7): change sets of an audience for a destination.
+
+The destination holds what it last acknowledged. Each export compares the audience table
+with that acknowledged snapshot and writes the difference as one sync: add, update or
+remove per key, in CSV and JSON Lines, with the full audience beside it. Until the sync
+is acknowledged (`tagwise ack`), the next export sends it again, byte for byte, when
+nothing changed since; when something did, the pending sync is superseded by a new one
+computed against the acknowledged snapshot, so no change is ever lost.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+# destination -> (audience table, key column, columns sent besides the key)
+DESTINATIONS = {
+    "email": (
+        "marts.email_audience",
+        "email",
+        ("first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"),
+    ),
+}
+
+STATE_DDL = (
+    "create schema if not exists export",
+    """create table if not exists export.syncs (
+        sync_id varchar primary key,
+        destination varchar not null,
+        as_of_date date not null,
+        created_at timestamp not null,
+        status varchar not null,
+        adds bigint not null,
+        updates bigint not null,
+        removes bigint not null,
+        acknowledged_at timestamp
+    )""",
+    "create table if not exists export.sync_snapshots (sync_id varchar, key varchar, payload varchar)",
+    "create table if not exists export.acknowledged (destination varchar, key varchar, payload varchar)",
+)
+
+
+def changes_table(destination: str) -> str:
+    return f"marts.{destination}_audience_changes"
+
+
+def _changes_ddl(destination: str) -> str:
+    return (
+        f"create table if not exists {changes_table(destination)} "
+        "(sync_id varchar not null, key varchar not null, change varchar not null, payload varchar)"
+    )
+
+
+class ExportError(Exception):
+    """The export or acknowledgement cannot proceed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Sync:
+    sync_id: str
+    destination: str
+    adds: int
+    updates: int
+    removes: int
+    resent: bool
+    files: tuple[Path, ...]
+
+    @property
+    def changes(self) -> int:
+        return self.adds + self.updates + self.removes
+
+
+def _current_sql(destination: str) -> str:
+    """Key and payload (JSON, keys in alphabetical order) of every row of the audience."""
+    table, key, columns = DESTINATIONS[destination]
+    fields = ", ".join(f"{c} := {c}" for c in sorted(columns))
+    return f"select {key} as key, to_json(struct_pack({fields}))::varchar as payload from {table}"
+
+
+# One full outer join classifies every difference (a union of anti-joins would be
+# plainer, but DuckDB 2.0.0 can answer that shape wrongly: README, known issues).
+CHANGES_SQL = """
+select
+    coalesce(current_rows.key, held.key) as key,
+    case
+        when held.key is null then 'add'
+        when current_rows.key is null then 'remove'
+        else 'update'
+    end as change,
+    current_rows.payload
+from _current as current_rows
+full outer join (select key, payload from export.acknowledged where destination = ?) as held
+    on current_rows.key = held.key
+where held.key is null or current_rows.key is null or current_rows.payload <> held.payload
+"""
+
+
+def _write_atomically(path: Path, write) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _write_files(
+    con: duckdb.DuckDBPyConnection, out: Path, destination: str, sync_id: str
+) -> tuple[Path, ...]:
+    """The sync's change set (CSV and JSON Lines) and the audience it was computed from,
+    written from the stored sync, so that sending it again gives the same bytes."""
+    _, key, columns = DESTINATIONS[destination]
+    folder = out / destination
+    folder.mkdir(parents=True, exist_ok=True)
+    changes = con.execute(
+        f"select key, change, payload from {changes_table(destination)} where sync_id = ? order by key",
+        [sync_id],
+    ).fetchall()
+    audience = con.execute(
+        "select key, payload from export.sync_snapshots where sync_id = ? order by key", [sync_id]
+    ).fetchall()
+
+    def changes_csv(handle) -> None:
+        writer = csv.writer(handle)
+        writer.writerow(["sync_id", key, "change", *columns])
+        for item, change, payload in changes:
+            values = json.loads(payload) if payload else {}
+            writer.writerow([sync_id, item, change, *(values.get(c, "") for c in columns)])
+
+    def changes_jsonl(handle) -> None:
+        for item, change, payload in changes:
+            record = {
+                "sync_id": sync_id,
+                key: item,
+                "change": change,
+                "row": json.loads(payload) if payload else None,
+            }
+            handle.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def audience_csv(handle) -> None:
+        writer = csv.writer(handle)
+        writer.writerow([key, *columns])
+        for item, payload in audience:
+            values = json.loads(payload)
+            writer.writerow([item, *(values[c] for c in columns)])
+
+    files = (
+        (folder / f"changes-{sync_id}.csv", changes_csv),
+        (folder / f"changes-{sync_id}.jsonl", changes_jsonl),
+        (folder / f"audience-{sync_id}.csv", audience_csv),
+    )
+    for path, write in files:
+        _write_atomically(path, write)
+    return tuple(path for path, _ in files)
+
+
+def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
+    for statement in STATE_DDL:
+        con.execute(statement)
+    con.execute(_changes_ddl(destination))
+
+
+def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
+    """Write the pending change set for the destination; None when there is nothing to send."""
+    if destination not in DESTINATIONS:
+        raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
+    changes_of = changes_table(destination)
+    with duckdb.connect(str(warehouse)) as con:
+        prepare_state(con, destination)
+        con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
+        con.execute(f"create or replace temp table _changes as {CHANGES_SQL}", [destination])
+        pending = con.execute(
+            "select sync_id from export.syncs where destination = ? and status = 'pending' "
+            "order by created_at desc limit 1",
+            [destination],
+        ).fetchone()
+        if pending:
+            differences = con.execute(
+                f"""
+                select count(*) from (
+                    (select key, change, payload from _changes
+                     except select key, change, payload from {changes_of} where sync_id = $sync)
+                    union all
+                    (select key, change, payload from {changes_of} where sync_id = $sync
+                     except select key, change, payload from _changes)
+                )
+                """,
+                {"sync": pending[0]},
+            ).fetchone()[0]
+            if differences == 0:
+                return _sync(
+                    con,
+                    pending[0],
+                    resent=True,
+                    files=_write_files(con, out, destination, pending[0]),
+                )
+        if con.execute("select count(*) from _changes").fetchone()[0] == 0:
+            if pending:
+                _supersede(con, destination, pending[0])
+            return None
+        as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+        sequence = con.execute(
+            "select count(*) + 1 from export.syncs where destination = ? and as_of_date = ?",
+            [destination, as_of],
+        ).fetchone()[0]
+        sync_id = f"{destination}-{as_of:%Y%m%d}-{sequence:03d}"
+        con.execute("begin transaction")
+        if pending:
+            _supersede(con, destination, pending[0])
+        con.execute(
+            """
+            insert into export.syncs
+            select ?, ?, ?, ?, 'pending',
+                count(case when change = 'add' then 1 end),
+                count(case when change = 'update' then 1 end),
+                count(case when change = 'remove' then 1 end),
+                null
+            from _changes
+            """,
+            [sync_id, destination, as_of, datetime.now(UTC).replace(tzinfo=None)],
+        )
+        con.execute(
+            "insert into export.sync_snapshots select ?, key, payload from _current", [sync_id]
+        )
+        con.execute(
+            f"insert into {changes_of} select ?, key, change, payload from _changes", [sync_id]
+        )
+        con.execute("commit")
+        return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
+
+
+def _supersede(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
+    con.execute("update export.syncs set status = 'superseded' where sync_id = ?", [sync_id])
+    con.execute("delete from export.sync_snapshots where sync_id = ?", [sync_id])
+    con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+
+
+def _sync(
+    con: duckdb.DuckDBPyConnection, sync_id: str, resent: bool, files: tuple[Path, ...]
+) -> Sync:
+    destination, adds, updates, removes = con.execute(
+        "select destination, adds, updates, removes from export.syncs where sync_id = ?", [sync_id]
+    ).fetchone()
+    return Sync(sync_id, destination, adds, updates, removes, resent, files)
+
+
+def acknowledge(warehouse: Path, sync_id: str) -> Sync:
+    """Record that the destination applied a sync: its snapshot becomes what it holds."""
+    with duckdb.connect(str(warehouse)) as con:
+        for statement in STATE_DDL:
+            con.execute(statement)
+        found = con.execute(
+            "select destination, status from export.syncs where sync_id = ?", [sync_id]
+        ).fetchone()
+        if found is None:
+            raise ExportError(f"no sync {sync_id}")
+        destination, status = found
+        if status != "pending":
+            raise ExportError(
+                f"sync {sync_id} is {status}; only the pending sync can be acknowledged"
+            )
+        con.execute("begin transaction")
+        con.execute("delete from export.acknowledged where destination = ?", [destination])
+        con.execute(
+            "insert into export.acknowledged select ?, key, payload from export.sync_snapshots where sync_id = ?",
+            [destination, sync_id],
+        )
+        con.execute(
+            "update export.syncs set status = 'acknowledged', acknowledged_at = ? where sync_id = ?",
+            [datetime.now(UTC).replace(tzinfo=None), sync_id],
+        )
+        con.execute("delete from export.sync_snapshots where sync_id = ?", [sync_id])
+        con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+        con.execute("commit")
+        return _sync(con, sync_id, resent=False, files=())
