@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from tagwise.cli import main
 from tagwise.dbt import DbtSettings, run_dbt
+from tagwise.export import acknowledge, export
 from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
 
@@ -280,3 +282,45 @@ def test_access_report_refuses_a_warehouse_built_for_another_day(warehouse):
     )
     assert result.exit_code == 1
     assert "holds the build as of 2026-06-30" in result.output
+
+
+def test_one_more_day_of_data_exports_only_that_days_changes(landing, tmp_path):
+    """Run as of 06-30 and acknowledge; land 07-01 only; run as of 07-01: a small change set."""
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    warehouse, exports = tmp_path / "w.duckdb", tmp_path / "exports"
+
+    def tagwise_run(day: date) -> None:
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--landing",
+                str(copy),
+                "--warehouse",
+                str(warehouse),
+                "--exports",
+                str(exports),
+                "--as-of",
+                day.isoformat(),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+
+    tagwise_run(AS_OF)
+    first = export(warehouse, "email", exports)
+    acknowledge(warehouse, first.sync_id)
+    next_day = AS_OF + timedelta(days=1)
+    generate(
+        GenerateConfig(customers=1_500, seed=5, out=copy, end=next_day, since=next_day), workers=1
+    )
+    tagwise_run(next_day)
+    second = export(warehouse, "email", exports)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        audience = con.execute("select count(*) from marts.email_audience").fetchone()[0]
+        updates = con.execute(
+            "select payload from marts.email_audience_changes where change = 'update'"
+        ).fetchall()
+    assert second.sync_id == "email-20260701-001"
+    assert 0 < second.changes < audience / 10
+    assert all(json.loads(payload)["updated_on"] == next_day.isoformat() for (payload,) in updates)

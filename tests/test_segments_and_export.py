@@ -1,0 +1,225 @@
+"""Segments and the email export over three as-of dates on a small crafted landing set.
+
+C1 buys for the first time on 04-28: a new customer on 05-01, merely active on 05-30, and
+no longer a first-time buyer after a second order on 05-31. C9 withdraws consent on
+05-31; C10 grants it on 05-31. C2 to C8 each fail one condition of marketability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tagwise import publish as publishing
+from tagwise.cli import main
+from tagwise.export import acknowledge, export
+
+D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 30), date(2026, 5, 31)
+CUSTOMERS = {f"C{i}": f"c{i}@x.test" for i in range(1, 11)} | {"C8": "c8 at x.test"}
+GRANT = "email,marketing,granted,form,2026-01-01"
+CONSENT = [
+    ("K1", "C1", "", GRANT),
+    ("K2", "C2", "", "email,marketing,pending,double_opt_in,2026-01-01"),
+    ("K3a", "C3", "", GRANT),
+    ("K3b", "C3", "", "email,marketing,withdrawn,preference_center,2026-02-01"),
+    ("K4", "C4", "", GRANT),
+    ("K5", "C5", "", GRANT),
+    ("K6", "", "c6@x.test", GRANT),
+    ("K7", "C7", "", GRANT),
+    ("K8", "C8", "", GRANT),
+    ("K9a", "C9", "", GRANT),
+    ("K9b", "C9", "", "email,marketing,withdrawn,preference_center,2026-05-31 08:00:00"),
+    ("K10", "C10", "", "email,marketing,granted,form,2026-05-31 08:00:00"),
+]
+EMAIL_EVENTS = [
+    ("E4", "C4", "", "unsubscribe"),
+    ("E5", "C5", "", "bounce_hard"),
+    ("E6", "", "c6@x.test", "complaint"),
+]
+
+
+@pytest.fixture
+def crafted(landing):
+    landing.write(
+        "customers",
+        "c.csv",
+        "customer_id,email,signup_at,updated_at\n"
+        + "\n".join(f"{c},{e},2026-01-01,2026-01-01" for c, e in CUSTOMERS.items()),
+    )
+    orders = [("O1", "C1", "2026-04-28"), ("O1b", "C1", "2026-05-31 09:00:00")] + [
+        (f"O{i}", f"C{i}", "2026-04-01") for i in range(2, 11)
+    ]
+    landing.write(
+        "orders",
+        "o.csv",
+        "order_id,customer_id,ordered_at,status\n"
+        + "\n".join(f"{o},{c},{t},completed" for o, c, t in orders),
+    )
+    landing.write(
+        "order_lines",
+        "l.csv",
+        "order_id,line_no,product_id,quantity,unit_price\n"
+        + "\n".join(f"{o},1,P1,1,20.00" for o, _, _ in orders),
+    )
+    landing.write(
+        "consent_events",
+        "k.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+        + "\n".join(f"{e},{c},{m},{rest}" for e, c, m, rest in CONSENT),
+    )
+    landing.write(
+        "email_campaigns",
+        "m.csv",
+        "campaign_id,name,sent_at,audience\nM1,Spring,2026-03-01 09:00:00,",
+    )
+    landing.write(
+        "email_events",
+        "e.csv",
+        "event_id,campaign_id,customer_id,email,event_type,occurred_at\n"
+        + "\n".join(f"{e},M1,{c},{m},{t},2026-03-02" for e, c, m, t in EMAIL_EVENTS),
+    )
+    landing.write(
+        "privacy_requests",
+        "p.csv",
+        "request_id,customer_id,email,request_type,received_at\nR7,C7,,erasure,2026-03-01",
+    )
+    return landing.root
+
+
+def run(crafted: Path, warehouse: Path, exports: Path, day: date) -> str:
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--landing",
+            str(crafted),
+            "--warehouse",
+            str(warehouse),
+            "--exports",
+            str(exports),
+            "--as-of",
+            day.isoformat(),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def changes(sync_files) -> list[tuple[str, str]]:
+    lines = sync_files[0].read_text().splitlines()[1:]
+    return [(line.split(",")[1], line.split(",")[2]) for line in lines]
+
+
+def digest(paths) -> list[str]:
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+
+
+def test_only_marketable_customers_reach_the_export(crafted, warehouse, tmp_path):
+    output = run(crafted, warehouse, tmp_path / "exports", D1)
+    assert "wrote sync email-20260501-001: 2 add" in output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exported = {e for (e,) in con.execute("select email from marts.email_audience").fetchall()}
+        reasons = dict(
+            con.execute(
+                "select d.source_customer_ids, m.not_marketable_because from restricted.customer_email_marketability m join marts.dim_customers d using (customer_key)"
+            ).fetchall()
+        )
+    assert exported == {"c1@x.test", "c9@x.test"}
+    assert reasons["C2"] == "email marketing consent pending"
+    assert reasons["C3"] == "email marketing consent withdrawn"
+    assert reasons["C4"] == "suppressed: unsubscribe"
+    assert reasons["C5"] == "suppressed: bounce_hard"
+    assert reasons["C6"] == "suppressed: complaint"
+    assert reasons["C8"] == "no valid email"
+    assert "C7" not in reasons  # erased: absent everywhere
+    text = "".join(p.read_text() for p in (tmp_path / "exports" / "email").iterdir())
+    for outsider in ("c2@", "c3@", "c4@", "c5@", "c6@", "c7@", "c8"):
+        assert outsider not in text
+
+
+def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
+    exports = tmp_path / "exports"
+    run(crafted, warehouse, exports, D1)
+    acknowledge(warehouse, "email-20260501-001")
+
+    run(crafted, warehouse, exports, D2)
+    second = export(warehouse, "email", exports)
+    assert second.sync_id == "email-20260530-001" and second.resent
+    assert changes(second.files) == [("c1@x.test", "update")]  # new-customers -> active
+
+    # The sync of 05-30 was never acknowledged: 05-31 supersedes it with the full difference.
+    run(crafted, warehouse, exports, D3)
+    third = export(warehouse, "email", exports)
+    assert third.sync_id == "email-20260531-001"
+    assert changes(third.files) == [  # sorted by email: "c10@" before "c1@"
+        ("c10@x.test", "add"),
+        ("c1@x.test", "update"),
+        ("c9@x.test", "remove"),
+    ]
+    jsonl = third.files[1].read_text().splitlines()
+    assert '"change": "remove"' in jsonl[2] and '"row": null' in jsonl[2]
+
+    # Nothing new: the unacknowledged sync is produced again, byte for byte.
+    before = digest(third.files)
+    again = export(warehouse, "email", exports)
+    assert again.sync_id == third.sync_id and again.resent
+    assert digest(again.files) == before
+
+    acknowledge(warehouse, third.sync_id)
+    assert export(warehouse, "email", exports) is None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        statuses = dict(con.execute("select sync_id, status from export.syncs").fetchall())
+        pending_changes = con.execute(
+            "select count(*) from marts.email_audience_changes"
+        ).fetchone()[0]
+    assert statuses == {
+        "email-20260501-001": "acknowledged",
+        "email-20260530-001": "superseded",
+        "email-20260531-001": "acknowledged",
+    }
+    assert pending_changes == 0
+
+
+def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_path):
+    for day in (D1, D2, D3):
+        run(crafted, warehouse, tmp_path / "exports", day)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        key = con.execute(
+            "select customer_key from marts.dim_customers where source_customer_ids = 'C1'"
+        ).fetchone()[0]
+        primary = con.execute(
+            "select segment, entered_on, exited_on from marts.segment_membership_history where customer_key = ? and segment_type = 'primary' order by entered_on",
+            [key],
+        ).fetchall()
+        kpis = con.execute(
+            "select as_of_date, members, entered, exited from marts.segment_kpis where segment = 'new-customers' order by as_of_date"
+        ).fetchall()
+        migration = con.execute(
+            "select from_date, to_date, from_segment, to_segment, customers from marts.segment_migration where from_segment <> to_segment"
+        ).fetchall()
+        primaries = con.execute(
+            "select count(*), count(distinct customer_key) from marts.segment_membership where segment_type = 'primary'"
+        ).fetchone()
+        customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    assert primary == [("new-customers", D1, D2), ("active", D2, None)]
+    assert kpis == [(D1, 1, 1, 0), (D2, 0, 0, 1)]  # no members and no exits on 05-31: no row
+    assert migration == [(D1, D3, "new-customers", "active", 1)]
+    assert primaries == (customers, customers)
+
+
+def test_publish_is_atomic(crafted, warehouse, tmp_path, monkeypatch):
+    run(crafted, warehouse, tmp_path / "exports", D1)
+    published = publishing.published_path(warehouse)
+    before = published.read_bytes()
+    monkeypatch.setattr(publishing, "PUBLISHED_SCHEMAS", ("marts", 'no"such'))
+    with pytest.raises(duckdb.Error):
+        publishing.publish(warehouse, published)
+    assert published.read_bytes() == before
+    assert [p.name for p in published.parent.iterdir() if ".partial" in p.name] == []
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select as_of_date from marts.build_info").fetchone()[0] == D1
