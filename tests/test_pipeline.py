@@ -220,24 +220,23 @@ def test_merged_customers_share_an_email(warehouse):
     assert all(email is not None for _, email in merged)
 
 
+def access_report_via_cli(warehouse: Path, identifier: str, out: Path) -> dict:
+    arguments = [
+        "access-report",
+        identifier,
+        "--warehouse",
+        str(warehouse),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    result = CliRunner().invoke(main, [*arguments, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text())
+
+
 def test_access_report_holds_profile_features_consent_and_history(warehouse, tmp_path):
     customer_id = sample_customers(warehouse)[0]
-    out = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        main,
-        [
-            "access-report",
-            customer_id,
-            "--warehouse",
-            str(warehouse),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    report = json.loads(out.read_text())
+    report = access_report_via_cli(warehouse, customer_id, tmp_path / "report.json")
     assert report["status"] == "active"
     assert report["source_customer_ids"] == [customer_id]
     assert report["profile"][0]["customer_key"] == report["customer_key"]
@@ -256,22 +255,7 @@ def test_access_report_of_an_erased_person_holds_nothing(warehouse, landing, tmp
         and r["customer_id"]
         and moment(r["received_at"]).date() <= AS_OF
     )
-    out = tmp_path / "erased.json"
-    result = CliRunner().invoke(
-        main,
-        [
-            "access-report",
-            erased,
-            "--warehouse",
-            str(warehouse),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    report = json.loads(out.read_text())
+    report = access_report_via_cli(warehouse, erased, tmp_path / "erased.json")
     assert report["status"] == "erased"
     assert "profile" not in report and "orders" not in report
 

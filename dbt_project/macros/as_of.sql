@@ -42,20 +42,34 @@
 {%- endmacro %}
 
 {#-
-    CTEs that bring interval history up to D, ending in a final select. `current` holds
-    the keys true as of D, `recorded` the intervals written so far (columns `starts` and
-    `ends`), `removed` entities whose history must go (erased people). Intervals
+    CTEs that bring the model's interval history up to D, ending in a final select.
+    `current` holds the keys (text columns) true as of D, `removed` the entities whose
+    history must go (erased people); what is recorded so far is read from the model
+    itself (columns `starts` and `ends`). Intervals
     written by runs as of D or later are first undone, so a re-run of D is idempotent.
     On an incremental run only entities (the first key column) whose history changed are
     returned, all their rows; an entity left with none returns one tombstone row (null
     `starts`) that the model's post-hook `delete_history_tombstones` removes, because
     delete+insert deletes only the entities it inserts.
 -#}
-{% macro history_intervals(current, recorded, removed, keys, starts="valid_from", ends="valid_to") -%}
+{% macro history_intervals(current, removed, keys, starts="valid_from", ends="valid_to") -%}
+    {%- set recorded = "recorded" -%}
     {%- set entity = keys[0] -%}
     {%- set key_list = keys | join(", ") -%}
     {%- set joined = [] -%}
     {%- for key in keys -%}{%- do joined.append("open_rows." ~ key ~ " = " ~ current ~ "." ~ key) -%}{%- endfor -%}
+    recorded as (
+        {% if is_incremental() -%}
+            select {{ key_list }}, {{ starts }}, {{ ends }} from {{ this }}
+        {%- else -%}
+            select
+                {% for key in keys %}cast(null as string) as {{ key }},{% endfor %}
+                cast(null as date) as {{ starts }},
+                cast(null as date) as {{ ends }}
+            where 1 = 0
+        {%- endif %}
+    ),
+
     rewound as (
         select
             {{ key_list }},

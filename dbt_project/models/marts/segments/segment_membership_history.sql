@@ -18,30 +18,10 @@ with current_segments as (
     from {{ ref('int_segments__assignments') }}
 ),
 
-recorded as (
-    {% if is_incremental() -%}
-        select
-            customer_key,
-            segment,
-            segment_type,
-            entered_on,
-            exited_on
-        from {{ this }}
-    {%- else -%}
-        select
-            cast(null as string) as customer_key,
-            cast(null as string) as segment,
-            cast(null as string) as segment_type,
-            cast(null as date) as entered_on,
-            cast(null as date) as exited_on
-        where 1 = 0
-    {%- endif %}
-),
-
 erased as (
     select customer_key from {{ ref('int_identity__erased_people') }}
 ),
 
 {{ tagwise.history_intervals(
-    'current_segments', 'recorded', 'erased', ['customer_key', 'segment', 'segment_type'], 'entered_on', 'exited_on'
+    'current_segments', 'erased', ['customer_key', 'segment', 'segment_type'], 'entered_on', 'exited_on'
 ) }}

@@ -20,28 +20,8 @@ with current_tags as (
     from {{ ref('int_tags__current') }}
 ),
 
-recorded as (
-    {% if is_incremental() -%}
-        select
-            customer_key,
-            tag,
-            source,
-            valid_from,
-            valid_to
-        from {{ this }}
-    {%- else -%}
-        select
-            cast(null as string) as customer_key,
-            cast(null as string) as tag,
-            cast(null as string) as source,
-            cast(null as date) as valid_from,
-            cast(null as date) as valid_to
-        where 1 = 0
-    {%- endif %}
-),
-
 erased as (
     select customer_key from {{ ref('int_identity__erased_people') }}
 ),
 
-{{ tagwise.history_intervals('current_tags', 'recorded', 'erased', ['customer_key', 'tag', 'source']) }}
+{{ tagwise.history_intervals('current_tags', 'erased', ['customer_key', 'tag', 'source']) }}
