@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
-from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings, node_counts, run_dbt
+from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
 from tagwise.export import DESTINATIONS, ExportError, acknowledge, export
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
+from tagwise.pipeline import build
 from tagwise.privacy import AccessReportError, access_report, write_report
 from tagwise.publish import publish, published_path
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
@@ -158,21 +159,26 @@ def check_command() -> None:
 
 
 def _build(settings: DbtSettings, full_refresh: bool = False) -> float:
-    """dbt build as of the settings' date; prints node counts; returns seconds taken."""
+    """Build as of the settings' date (dbt, model, dbt); prints what ran; returns seconds."""
     began = time.perf_counter()
     try:
-        with console.status(f"dbt build as of {settings.as_of}"):
-            result = run_dbt(
-                settings, "build", quiet=True, full_refresh=full_refresh, exclude=PRODUCTION_EXCLUDE
-            )
+        with console.status(f"building as of {settings.as_of}"):
+            result = build(settings, exclude=PRODUCTION_EXCLUDE, full_refresh=full_refresh)
     except DbtError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
     nodes = ", ".join(
         f"{kind}: " + " ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-        for kind, statuses in sorted(node_counts(result).items())
+        for kind, statuses in sorted(result.nodes.items())
     )
     console.print(f"dbt build as of {settings.as_of}: {nodes}")
+    model = result.model
+    fitted = (
+        ", ".join(f"{k} {v:.3g}" for k, v in model.parameters.items()) if model.fitted else "no fit"
+    )
+    console.print(
+        f"model: {model.customers:,} customers, {model.repeat_customers:,} repeat; {model.note}; {fitted}"
+    )
     return time.perf_counter() - began
 
 

@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from tagwise.cli import main
-from tagwise.dbt import DbtSettings, run_dbt
+from tagwise.dbt import DbtSettings
 from tagwise.export import acknowledge, export
 from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
+from tagwise.pipeline import build as build_as_of
 
 AS_OF = date(2026, 6, 30)
 PAST = date(2025, 12, 31)
@@ -35,7 +36,7 @@ def landing(tmp_path_factory) -> Path:
 def build(landing: Path, folder: Path, as_of: date) -> Path:
     warehouse = folder / "warehouse.duckdb"
     ingest(landing, warehouse)
-    run_dbt(DbtSettings(warehouse, as_of), "build", quiet=True)
+    build_as_of(DbtSettings(warehouse, as_of))
     return warehouse
 
 
@@ -308,3 +309,25 @@ def test_one_more_day_of_data_exports_only_that_days_changes(landing, tmp_path):
     assert second.sync_id == "email-20260701-001"
     assert 0 < second.changes < audience / 10
     assert all(json.loads(payload)["updated_on"] == next_day.isoformat() for (payload,) in updates)
+
+
+def test_predictive_columns_are_filled_except_for_profiling_objections(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        filled, buyers = con.execute(
+            "select count(p_alive), count(*) from marts.customer_features f "
+            "where orders_lifetime > 0 and customer_key not in (select customer_key from restricted.int_privacy__profiling_objections)"
+        ).fetchone()
+        objectors = con.execute(
+            "select count(p_alive) + count(predicted_clv_365d) from marts.customer_features "
+            "where customer_key in (select customer_key from restricted.int_privacy__profiling_objections)"
+        ).fetchone()[0]
+        bounds = con.execute(
+            "select min(p_alive), max(p_alive), min(expected_orders_365d) from marts.customer_features"
+        ).fetchone()
+        parameters = con.execute(
+            "select count(*) from model.fit_parameters where as_of_date = ?", [AS_OF]
+        ).fetchone()[0]
+    assert filled == buyers > 0
+    assert objectors == 0
+    assert 0 <= bounds[0] <= bounds[1] <= 1 and bounds[2] >= 0
+    assert parameters == 7

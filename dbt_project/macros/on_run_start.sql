@@ -33,3 +33,26 @@
     {%- endif -%}
     select 1
 {%- endmacro %}
+
+{#- The predictive model's output tables, written by `tagwise.model.pipeline` between the
+    two phases of a build, exist from the first run on so that customer_features can
+    always read them (empty means: no predictions). -#}
+{% macro create_model_tables() -%}
+    create schema if not exists model;
+    create table if not exists model.customer_predictions (
+        customer_key string,
+        p_alive double,
+        expected_orders_365d double,
+        predicted_clv_365d decimal(18, 2),
+        as_of_date date
+    );
+    create table if not exists model.fit_parameters (
+        as_of_date date,
+        fitted_at timestamp,
+        parameter string,
+        value double,
+        customers bigint,
+        repeat_customers bigint,
+        note string
+    )
+{%- endmacro %}

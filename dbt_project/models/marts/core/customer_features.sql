@@ -1,5 +1,6 @@
-{#- One row per customer as of D (SPEC 3.2). The predictive columns are filled by the
-    model (SPEC 6) and stay null until it runs. -#}
+{#- One row per customer as of D (SPEC 3.2). The predictive columns come from the model
+    step (SPEC 6) and are null where it has no prediction: no completed order, a profiling
+    objection, or no fit. -#}
 with customers as (
     select * from {{ ref('dim_customers') }}
 ),
@@ -18,6 +19,10 @@ web_features as (
 
 support_features as (
     select * from {{ ref('int_features__support') }}
+),
+
+predictions as (
+    select * from {{ ref('stg_model__customer_predictions') }}
 ),
 
 joined as (
@@ -44,7 +49,10 @@ joined as (
         email_features.click_rate_90d,
         coalesce(web_features.pricing_page_views_30d, 0) as pricing_page_views_30d,
         coalesce(web_features.abandoned_carts_7d, 0) as abandoned_carts_7d,
-        coalesce(support_features.support_tickets_90d, 0) as support_tickets_90d
+        coalesce(support_features.support_tickets_90d, 0) as support_tickets_90d,
+        predictions.p_alive,
+        predictions.expected_orders_365d,
+        predictions.predicted_clv_365d
     from customers
     left join order_features
         on customers.customer_key = order_features.customer_key
@@ -54,6 +62,8 @@ joined as (
         on customers.customer_key = web_features.customer_key
     left join support_features
         on customers.customer_key = support_features.customer_key
+    left join predictions
+        on customers.customer_key = predictions.customer_key
 ),
 
 ranked as (
@@ -109,7 +119,7 @@ select
     pricing_page_views_30d,
     abandoned_carts_7d,
     support_tickets_90d,
-    cast(null as double) as p_alive,
-    cast(null as double) as expected_orders_365d,
-    cast(null as decimal(18, 2)) as predicted_clv_365d
+    p_alive,
+    expected_orders_365d,
+    predicted_clv_365d
 from ranked

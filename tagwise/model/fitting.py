@@ -1,0 +1,140 @@
+"""Maximum-likelihood fits of BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma (Fader,
+Hardie & Lee 2005, "RFM and CLV"), and the per-customer quantities they give.
+
+Per customer: x repeat transactions, t_x the time of the last one and T the time since
+the first (both from the first transaction, in weeks); for Gamma-Gamma, m the mean value
+of the repeat transactions. Log-likelihoods are written in log space with gammaln and
+betaln, so customers with hundreds of transactions neither overflow nor underflow;
+parameters are optimized on the log scale, which keeps them positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+
+MINIMUM_REPEAT_CUSTOMERS = 100
+
+
+class NotEnoughData(ValueError):
+    """Too few repeat customers to fit; predictions stay empty."""
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(still active | x, t_x, T); 1 for customers without a repeat transaction."""
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        log_ratio = (
+            np.log(self.a)
+            - np.log(np.maximum(self.b + x - 1, 1e-300))
+            + (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + t_x))
+        )
+        odds = np.where(x > 0, np.exp(np.minimum(log_ratio, 700)), 0.0)
+        return 1.0 / (1.0 + odds)
+
+    def expected_purchases(
+        self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """E[transactions in (T, T + t] | x, t_x, T] (equation 10 of the paper)."""
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        z = t / (alpha + T + t)
+        # ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z), by Euler's transformation
+        # 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z), which keeps every factor finite.
+        big_c = a + b + x - 1
+        hyper = special.hyp2f1(big_c - (r + x), big_c - (b + x), big_c, z)
+        power = (r + x) * np.log1p(-z) + (big_c - (r + x) - (b + x)) * np.log1p(-z)
+        numerator = (a + b + x - 1) / (a - 1) * (1 - np.exp(power) * hyper)
+        return numerator * self.p_alive(x, t_x, T)
+
+    def log_likelihood(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return bgnbd_log_likelihood(np.log([self.r, self.alpha, self.a, self.b]), x, t_x, T)
+
+
+def bgnbd_log_likelihood(
+    log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    r, alpha, a, b = np.exp(log_params)
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    stays = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drops = np.where(
+            x > 0,
+            special.betaln(a + 1, b + x - 1) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
+    return common + np.logaddexp(stays, drops)
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    gamma: float
+
+    def expected_value(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """E[mean transaction value | x, m]; the population mean where x = 0."""
+        x = np.asarray(x, dtype=float)
+        m = np.where(x > 0, np.asarray(m, dtype=float), 0.0)
+        return self.p * (self.gamma + x * m) / (self.p * x + self.q - 1)
+
+
+def gamma_gamma_log_likelihood(log_params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    p, q, gamma = np.exp(log_params)
+    return (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(gamma)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(gamma + m * x)
+    )
+
+
+def _maximize(log_likelihood, start: np.ndarray, *data: np.ndarray) -> np.ndarray:
+    def negative(log_params: np.ndarray) -> float:
+        value = -np.sum(log_likelihood(log_params, *data))
+        return value if np.isfinite(value) else 1e300
+
+    first = optimize.minimize(
+        negative,
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 8000, "maxfev": 8000},
+    )
+    polished = optimize.minimize(negative, first.x, method="L-BFGS-B")
+    best = polished if polished.fun <= first.fun else first
+    return np.exp(best.x)
+
+
+def _repeat_customers(x: np.ndarray) -> int:
+    repeat = int(np.sum(np.asarray(x) > 0))
+    if repeat < MINIMUM_REPEAT_CUSTOMERS:
+        raise NotEnoughData(
+            f"{repeat} customers with a repeat purchase; at least {MINIMUM_REPEAT_CUSTOMERS} are needed to fit"
+        )
+    return repeat
+
+
+def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    _repeat_customers(x)
+    return BgNbd(*_maximize(bgnbd_log_likelihood, np.zeros(4), x, t_x, T))
+
+
+def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGamma:
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    repeat = (x > 0) & (m > 0)
+    _repeat_customers(repeat)
+    return GammaGamma(
+        *_maximize(gamma_gamma_log_likelihood, np.log([1.0, 1.0, 1.0]), x[repeat], m[repeat])
+    )

@@ -1,0 +1,111 @@
+"""BG/NBD and Gamma-Gamma: the published CDNOW results, recovery of known parameters from
+simulated data, and numerics at the extremes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from tagwise.model.cdnow import load_cdnow
+from tagwise.model.fitting import BgNbd, GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
+from tagwise.model.summary import summarize
+
+CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_sample.txt"
+
+
+def significant(value: float, digits: int = 2) -> float:
+    return float(f"{value:.{digits - 1}e}")
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    con = duckdb.connect()
+    return summarize(con, load_cdnow(con, CDNOW), date(1997, 9, 30))
+
+
+def test_cdnow_calibration_has_the_papers_customers(cdnow):
+    assert len(cdnow) == 2357
+    assert int(np.sum(cdnow.x > 0)) == 946
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_on_cdnow(cdnow):
+    fit = fit_bgnbd(cdnow.x, cdnow.t_x, cdnow.T)
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, value in published.items():
+        assert significant(getattr(fit, name)) == significant(value), name
+
+
+def test_gamma_gamma_reproduces_the_published_fit_on_cdnow(cdnow):
+    fit = fit_gamma_gamma(cdnow.x, cdnow.m)
+    published = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+    for name, value in published.items():
+        assert significant(getattr(fit, name)) == significant(value), name
+
+
+def simulate(truth: BgNbd, customers: int, rng: np.random.Generator):
+    """Draw transaction histories from the BG/NBD story itself."""
+    T = rng.uniform(20, 80, customers)
+    rate = rng.gamma(truth.r, 1 / truth.alpha, customers)
+    drop = rng.beta(truth.a, truth.b, customers)
+    x, t_x = np.zeros(customers), np.zeros(customers)
+    for i in range(customers):
+        now = 0.0
+        while True:
+            now += rng.exponential(1 / rate[i])
+            if now > T[i]:
+                break
+            x[i] += 1
+            t_x[i] = now
+            if rng.random() < drop[i]:
+                break
+    return x, t_x, T
+
+
+def test_bgnbd_recovers_known_parameters_from_simulated_data():
+    truth = BgNbd(r=0.6, alpha=4.0, a=0.9, b=3.0)
+    x, t_x, T = simulate(truth, 20_000, np.random.default_rng(42))
+    fit = fit_bgnbd(x, t_x, T)
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(fit, name) == pytest.approx(getattr(truth, name), rel=0.15), name
+
+
+def test_too_few_repeat_customers_is_a_clear_error():
+    x = np.array([0] * 500 + [1] * 99, dtype=float)
+    with pytest.raises(NotEnoughData, match="99 customers with a repeat purchase; at least 100"):
+        fit_bgnbd(x, x, x + 10)
+    with pytest.raises(NotEnoughData):
+        fit_gamma_gamma(x, x * 20)
+
+
+def test_no_overflow_for_customers_with_many_orders():
+    model = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    x = np.array([0.0, 1.0, 50.0, 500.0, 5000.0])
+    t_x = np.array([0.0, 10.0, 70.0, 77.0, 77.9])
+    T = np.full(5, 78.0)
+    assert np.all(np.isfinite(model.log_likelihood(x, t_x, T)))
+    alive = model.p_alive(x, t_x, T)
+    assert alive[0] == 1.0 and np.all((alive >= 0) & (alive <= 1))
+    expected = model.expected_purchases(52.0, x, t_x, T)
+    assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
+    assert expected[4] > expected[3] > expected[2]
+    assert np.isfinite(
+        GammaGamma(6.25, 3.74, 15.44).expected_value(np.array([5000.0]), np.array([30.0]))
+    ).all()
+
+
+def test_predictions_behave_as_the_model_says():
+    model = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    # The longer since the last purchase, the less likely alive and the fewer purchases ahead.
+    recent, stale = model.p_alive([3, 3], [38, 10], [39, 39])
+    assert recent > stale
+    near, far = model.expected_purchases(52, [3, 3], [38, 10], [39, 39])
+    assert near > far
+    # More time ahead, more purchases expected.
+    assert (
+        model.expected_purchases(104, [3], [38], [39])[0]
+        > model.expected_purchases(52, [3], [38], [39])[0]
+    )
