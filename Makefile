@@ -16,7 +16,7 @@ DEMO_DIR := data/demo
 DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
-.PHONY: help install demo test lint format bench bench-generate clean
+.PHONY: help install demo demo-cdnow test lint format bench bench-generate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,16 @@ demo: install  ## generate a sample, run the pipeline on embedded DuckDB, print 
 		--exports $(DEMO_DIR)/exports --as-of $(DEMO_AS_OF)
 	@echo "landing: $(DEMO_DIR)/landing  warehouse: $(DEMO_DIR)/warehouse.duckdb" \
 		" BI: $(DEMO_DIR)/published.duckdb  exports: $(DEMO_DIR)/exports/email"
+
+CDNOW_DIR := data/cdnow
+
+demo-cdnow: install  ## the real-data demo: CDNOW purchases through the pipeline, then a holdout evaluation
+	rm -rf $(CDNOW_DIR)
+	$(RUN) tagwise import-cdnow tests/fixtures/cdnow/CDNOW_sample.txt --out $(CDNOW_DIR)/landing
+	$(RUN) tagwise run --landing $(CDNOW_DIR)/landing --warehouse $(CDNOW_DIR)/warehouse.duckdb \
+		--exports $(CDNOW_DIR)/exports --as-of 1998-06-30
+	$(RUN) tagwise evaluate-model --warehouse $(CDNOW_DIR)/warehouse.duckdb \
+		--calibration-end 1997-09-30 --out $(CDNOW_DIR)/model
 
 test: install lint  ## lint, then the whole test suite
 	$(RUN) pytest

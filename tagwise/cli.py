@@ -17,6 +17,9 @@ from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
 from tagwise.export import DESTINATIONS, ExportError, acknowledge, export
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
+from tagwise.model.cdnow import write_landing
+from tagwise.model.evaluate import evaluate
+from tagwise.model.fitting import NotEnoughData
 from tagwise.pipeline import build
 from tagwise.privacy import AccessReportError, access_report, write_report
 from tagwise.publish import publish, published_path
@@ -328,6 +331,54 @@ def access_report_command(
     name = f"{report['customer_key'] or 'not-found'}-{as_of}.json"
     path = write_report(report, out or Path("exports/access-reports") / name)
     console.print(f"access report ({report['status']}) written to {path}")
+
+
+@main.command("evaluate-model")
+@warehouse_option
+@click.option(
+    "--calibration-end", callback=_day, required=True, help="Fit on purchases up to this day."
+)
+@click.option(
+    "--holdout-end",
+    callback=_day,
+    default=None,
+    help="Compare up to this day [default: the build's as-of date].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("exports/model"),
+    show_default=True,
+)
+def evaluate_model_command(
+    warehouse: Path, calibration_end: date, holdout_end: date | None, out: Path
+) -> None:
+    """Fit on data up to a date and compare predicted with actual purchases after it."""
+    try:
+        result = evaluate(warehouse, calibration_end, out, holdout_end)
+    except (NotEnoughData, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    console.print(
+        f"holdout {result.calibration_end} to {result.holdout_end}: {result.customers:,} customers, "
+        f"predicted {result.predicted_total:,.0f} purchases, actual {result.actual_total:,}; "
+        f"per customer MAE {result.mean_absolute_error:.3f}, correlation {result.correlation:.3f}"
+    )
+    console.print(f"report: {result.files[0]}  per customer: {result.files[1]}")
+
+
+@main.command("import-cdnow")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("data/cdnow/landing"),
+    show_default=True,
+)
+def import_cdnow_command(source: Path, out: Path) -> None:
+    """Convert the CDNOW transaction log (CDNOW_sample.txt or CDNOW_master.txt) to landing files."""
+    written = write_landing(source, out)
+    console.print(", ".join(f"{name}: {rows:,}" for name, rows in written.items()) + f" -> {out}")
 
 
 def summary_table(loads: list[FileLoad]) -> Table:

@@ -109,3 +109,35 @@ def test_predictions_behave_as_the_model_says():
         model.expected_purchases(104, [3], [38], [39])[0]
         > model.expected_purchases(52, [3], [38], [39])[0]
     )
+
+
+def test_holdout_evaluation_on_cdnow_writes_a_report(tmp_path):
+    from tagwise.model.evaluate import evaluate_transactions
+
+    con = duckdb.connect()
+    result = evaluate_transactions(
+        con, load_cdnow(con, CDNOW), date(1997, 9, 30), date(1998, 6, 30), tmp_path
+    )
+    assert result.customers == 2357
+    assert result.actual_total == 1882
+    assert result.predicted_total == pytest.approx(result.actual_total, rel=0.15)
+    assert result.correlation > 0.5
+    report, per_customer = result.files
+    assert "<polyline" in report.read_text() and "predicted" in report.read_text()
+    assert len(per_customer.read_text().splitlines()) == 2357 + 1
+
+
+def test_import_cdnow_lands_files_that_ingest_without_loss(tmp_path):
+    from tagwise.ingest import ingest
+    from tagwise.model.cdnow import write_landing
+
+    written = write_landing(CDNOW, tmp_path / "landing")
+    assert written == {"customers": 2357, "products": 1, "orders": 6919, "order_lines": 6919}
+    loads = ingest(tmp_path / "landing", tmp_path / "w.duckdb")
+    assert all(load.rows_quarantined == 0 and load.conserved for load in loads)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        total = con.execute("select sum(unit_price) from raw.order_lines").fetchone()[0]
+    with duckdb.connect() as con:
+        assert (
+            total == con.execute(f"select sum(amount) from {load_cdnow(con, CDNOW)}").fetchone()[0]
+        )

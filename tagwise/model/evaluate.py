@@ -1,0 +1,167 @@
+"""Holdout evaluation: fit on purchases up to a calibration end, compare with what followed.
+
+Per customer (calibration customers: first purchase by the calibration end), predicted
+against actual purchases in the holdout; in total; and week by week, as a chart of
+predicted and actual repeat purchases (an HTML page with an inline SVG, no plotting
+library needed).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from tagwise.model.fitting import BgNbd, fit_bgnbd
+from tagwise.model.pipeline import TRANSACTIONS_SQL
+from tagwise.model.summary import summarize
+
+WEEK_SQL = """
+select
+    customer_key,
+    cast(floor(date_diff('day', $calibration_end::date, purchase_day) / 7.0) as integer) as week,
+    count(distinct purchase_day) as purchases
+from {transactions}
+where purchase_day > $calibration_end and purchase_day <= $holdout_end
+group by all
+"""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    calibration_end: date
+    holdout_end: date
+    customers: int
+    predicted_total: float
+    actual_total: int
+    mean_absolute_error: float
+    correlation: float
+    model: BgNbd
+    files: tuple[Path, ...]
+
+
+def evaluate_transactions(
+    con: duckdb.DuckDBPyConnection,
+    transactions: str,
+    calibration_end: date,
+    holdout_end: date,
+    out: Path,
+) -> Evaluation:
+    if holdout_end <= calibration_end:
+        raise ValueError(
+            f"the holdout must end after the calibration end {calibration_end}; it ends {holdout_end}"
+        )
+    summary = summarize(con, transactions, calibration_end)
+    model = fit_bgnbd(summary.x, summary.t_x, summary.T)
+    weeks = int(np.ceil((holdout_end - calibration_end).days / 7))
+    index = {key: i for i, key in enumerate(summary.customer_key)}
+    actual_by_week = np.zeros((len(summary), weeks))
+    params = {"calibration_end": calibration_end, "holdout_end": holdout_end}
+    for key, week, purchases in con.execute(
+        WEEK_SQL.format(transactions=transactions), params
+    ).fetchall():
+        if key in index:
+            actual_by_week[index[key], min(week, weeks - 1)] += purchases
+    cumulative = np.array(
+        [
+            model.expected_purchases(w, summary.x, summary.t_x, summary.T).sum()
+            for w in range(weeks + 1)
+        ]
+    )
+    predicted_weekly = np.diff(cumulative)
+    actual_weekly = actual_by_week.sum(axis=0)
+    horizon = (holdout_end - calibration_end).days / 7
+    predicted = model.expected_purchases(horizon, summary.x, summary.t_x, summary.T)
+    actual = actual_by_week.sum(axis=1)
+    out.mkdir(parents=True, exist_ok=True)
+    per_customer = out / f"holdout-{calibration_end}-customers.csv"
+    with per_customer.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["customer_key", "x", "t_x", "T", "predicted_purchases", "actual_purchases"]
+        )
+        for row in zip(
+            summary.customer_key, summary.x, summary.t_x, summary.T, predicted, actual, strict=True
+        ):
+            writer.writerow(
+                [
+                    row[0],
+                    int(row[1]),
+                    f"{row[2]:.4f}",
+                    f"{row[3]:.4f}",
+                    f"{row[4]:.4f}",
+                    int(row[5]),
+                ]
+            )
+    evaluation = Evaluation(
+        calibration_end,
+        holdout_end,
+        len(summary),
+        float(predicted.sum()),
+        int(actual.sum()),
+        float(np.mean(np.abs(predicted - actual))),
+        float(np.corrcoef(predicted, actual)[0, 1]) if len(summary) > 1 else float("nan"),
+        model,
+        (),
+    )
+    report = out / f"holdout-{calibration_end}.html"
+    report.write_text(_report_html(evaluation, predicted_weekly, actual_weekly), encoding="utf-8")
+    return Evaluation(**{**evaluation.__dict__, "files": (report, per_customer)})
+
+
+def evaluate(
+    warehouse: Path, calibration_end: date, out: Path, holdout_end: date | None = None
+) -> Evaluation:
+    """Evaluate on the completed orders of a built warehouse (holdout up to its as-of date)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+        con.execute(TRANSACTIONS_SQL)
+        return evaluate_transactions(
+            con, "model_transactions", calibration_end, holdout_end or built, out
+        )
+
+
+def _polyline(values: np.ndarray, width: float, height: float, top: float) -> str:
+    step = width / max(len(values) - 1, 1)
+    return " ".join(
+        f"{40 + i * step:.1f},{20 + height - v / top * height:.1f}" for i, v in enumerate(values)
+    )
+
+
+def _report_html(evaluation: Evaluation, predicted: np.ndarray, actual: np.ndarray) -> str:
+    width, height = 720.0, 300.0
+    top = max(float(predicted.max(initial=0)), float(actual.max(initial=0)), 1.0) * 1.1
+    m = evaluation.model
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{html.escape(value)}</td></tr>"
+        for label, value in (
+            ("calibration end", str(evaluation.calibration_end)),
+            ("holdout end", str(evaluation.holdout_end)),
+            ("customers", f"{evaluation.customers:,}"),
+            ("predicted purchases", f"{evaluation.predicted_total:,.1f}"),
+            ("actual purchases", f"{evaluation.actual_total:,}"),
+            ("mean absolute error per customer", f"{evaluation.mean_absolute_error:.3f}"),
+            ("correlation per customer", f"{evaluation.correlation:.3f}"),
+            ("BG/NBD r, alpha, a, b", f"{m.r:.4g}, {m.alpha:.4g}, {m.a:.4g}, {m.b:.4g}"),
+        )
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>tagwise holdout evaluation</title>
+<style>body{{font-family:sans-serif;margin:2em}}td{{padding:2px 12px}}</style></head>
+<body><h1>Holdout evaluation of the purchase model</h1><table>{rows}</table>
+<h2>Repeat purchases per week after {evaluation.calibration_end}</h2>
+<svg width="{width + 60:.0f}" height="{height + 60:.0f}" role="img" aria-label="predicted and actual purchases per week">
+<line x1="40" y1="{20 + height}" x2="{40 + width}" y2="{20 + height}" stroke="#444"/>
+<line x1="40" y1="20" x2="40" y2="{20 + height}" stroke="#444"/>
+<text x="44" y="16" font-size="12">max {top:,.0f} per week</text>
+<polyline fill="none" stroke="#c33" stroke-width="2" points="{_polyline(actual, width, height, top)}"/>
+<polyline fill="none" stroke="#36c" stroke-width="2" stroke-dasharray="6 3" points="{_polyline(predicted, width, height, top)}"/>
+<text x="{width - 120}" y="40" font-size="13" fill="#c33">actual</text>
+<text x="{width - 120}" y="58" font-size="13" fill="#36c">predicted</text>
+</svg></body></html>
+"""
