@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import defaultdict
@@ -12,17 +13,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from expectations.suites import GateSettings
 from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
-from tagwise.export import DESTINATIONS, ExportError, acknowledge, export
+from tagwise.export import DESTINATIONS, ExportError, Sync, acknowledge, export
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest
 from tagwise.model.cdnow import write_landing
 from tagwise.model.evaluate import evaluate
 from tagwise.model.fitting import NotEnoughData
-from tagwise.pipeline import build
+from tagwise.pipeline import build, release
 from tagwise.privacy import AccessReportError, access_report, write_report
-from tagwise.publish import publish, published_path
+from tagwise.quality import GateResult, run_gate
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
@@ -196,12 +198,7 @@ exports_option = click.option(
 )
 
 
-def _export(warehouse: Path, destination: str, exports: Path) -> None:
-    try:
-        sync = export(warehouse, destination, exports)
-    except ExportError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+def _show_sync(destination: str, sync: Sync | None) -> None:
     if sync is None:
         console.print(f"export {destination}: nothing new to send")
         return
@@ -225,7 +222,7 @@ def _export(warehouse: Path, destination: str, exports: Path) -> None:
 def run_command(
     landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str
 ) -> None:
-    """Check the catalogs, ingest, build every model as of D, export, publish for BI."""
+    """Check the catalogs, ingest, build as of D, gate, then export and publish for BI."""
     _check_catalogs()
     settings = DbtSettings(warehouse, as_of or datetime.now(UTC).date(), target)
     began = time.perf_counter()
@@ -250,16 +247,52 @@ def run_command(
         segments.add_row(segment, kind, f"{members:,}")
     console.print(segments)
     started = time.perf_counter()
-    _export(warehouse, "email", exports)
-    target_file = published_path(warehouse)
-    tables = publish(warehouse, target_file)
+    result = release(warehouse, exports, _gate_settings())
+    _show_gate(result.gate)
+    if not result.gate.passed:
+        console.print(
+            "[red]release stopped:[/red] nothing exported or published; the last good publish stands"
+        )
+        raise SystemExit(1)
+    _show_sync("email", result.sync)
+    console.print(f"published to {result.published} (open it read-only from BI tools)")
     console.print(
-        f"published {len(tables)} tables to {target_file} (open it read-only from BI tools)"
-    )
-    console.print(
-        f"ingest {ingested:.1f} s, dbt build {built:.1f} s, publish and export "
+        f"ingest {ingested:.1f} s, build {built:.1f} s, gate, export and publish "
         f"{time.perf_counter() - started:.1f} s; warehouse {warehouse}"
     )
+
+
+def _gate_settings() -> GateSettings:
+    return GateSettings(
+        max_tags_per_customer=int(os.environ.get("TAGWISE_MAX_TAGS_PER_CUSTOMER", "8")),
+        max_segment_size_change=float(os.environ.get("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "0.5")),
+        min_segment_size_for_change=int(
+            os.environ.get("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "100")
+        ),
+    )
+
+
+def _show_gate(gate: GateResult) -> None:
+    passed = sum(o.success for o in gate.outcomes)
+    console.print(
+        f"quality gate: {passed} passed, {len(gate.warnings)} warned, {len(gate.errors)} failed; "
+        f"data docs {gate.docs}"
+    )
+    for outcome in gate.errors:
+        console.print(f"  [red]failed[/red] {outcome.line()}")
+    for outcome in gate.warnings:
+        console.print(f"  [yellow]warning[/yellow] {outcome.line()}")
+
+
+@main.command("validate")
+@warehouse_option
+@exports_option
+def validate_command(warehouse: Path, exports: Path) -> None:
+    """Run the quality gate on the built warehouse (without releasing anything)."""
+    gate = run_gate(warehouse, exports, _gate_settings())
+    _show_gate(gate)
+    if not gate.passed:
+        raise SystemExit(1)
 
 
 @main.command("export")
@@ -270,7 +303,11 @@ def run_command(
 )
 def export_command(warehouse: Path, exports: Path, destination: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
-    _export(warehouse, destination, exports)
+    try:
+        _show_sync(destination, export(warehouse, destination, exports))
+    except ExportError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
 
 
 @main.command("ack")

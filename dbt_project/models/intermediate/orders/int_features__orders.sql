@@ -1,4 +1,6 @@
-{#- Purchase features per customer as of D (SPEC 3.2), for customers with a completed order. -#}
+{#- Purchase features per customer as of D (SPEC 3.2), for customers with a completed order.
+    Shares are rounded to 10 decimals: summing spread line revenue in floating point can
+    land a hair above 1. -#}
 with completed_orders as (
     select * from {{ ref('int_orders__completed') }}
 ),
@@ -70,11 +72,11 @@ select
     end as discount_share_365d,
     case
         when order_totals.revenue_365d > 0
-            then attribute_revenue.eco_revenue_365d / cast(order_totals.revenue_365d as double)
+            then round(attribute_revenue.eco_revenue_365d / cast(order_totals.revenue_365d as double), 10)
     end as eco_share_365d,
     case
         when order_totals.revenue_365d > 0
-            then attribute_revenue.premium_revenue_365d / cast(order_totals.revenue_365d as double)
+            then round(attribute_revenue.premium_revenue_365d / cast(order_totals.revenue_365d as double), 10)
     end as premium_share_365d,
     category_revenue.category as top_category_365d
 from order_totals

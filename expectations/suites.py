@@ -1,0 +1,334 @@
+"""The release gate's suites, as code.
+
+Each check validates one dataset (a query over the built warehouse, see DATASETS) with one
+Great Expectations expectation. Its description is what a person reads when it fails; its
+severity says whether a failure blocks publish and export (error) or is only reported
+(warning). Cross-table rules are datasets that hold the offending rows, expected empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import great_expectations as gx
+from great_expectations.expectations import Expectation
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    max_tags_per_customer: int = 8
+    max_segment_size_change: float = 0.5
+    # Small segments swing by half without anything being wrong; only larger ones count.
+    min_segment_size_for_change: int = 100
+
+
+@dataclass(frozen=True)
+class Check:
+    suite: str
+    dataset: str
+    severity: str  # error or warning
+    expectation: Expectation
+
+    @property
+    def description(self) -> str:
+        return self.expectation.description or type(self.expectation).__name__
+
+
+# Every dataset's SQL; {erased} lists the keys of erased people.
+DATASETS = {
+    "customer_tags": """
+        select customer_key, tag, source, evidence, rule_version is not null as rule_version_present,
+            actor is not null as actor_present
+        from marts.customer_tags""",
+    "tags_per_exclusive_group": """
+        select t.customer_key, x.exclusive_group, count(*) as tags
+        from marts.customer_tags t join marts.tag_taxonomy x using (tag)
+        where x.exclusive_group is not null group by all""",
+    "tags_per_customer": "select customer_key, count(*) as tags from marts.customer_tags group by all",
+    "profiling_tags_of_objectors": """
+        select t.customer_key, t.tag from marts.customer_tags t
+        join marts.tag_taxonomy x using (tag)
+        join restricted.int_privacy__profiling_objections o using (customer_key)
+        where x.requires_profiling_consent""",
+    "email_audience": """
+        select a.email, m.is_email_marketable, m.email_marketing_consent, m.suppression_reason,
+            s.email is not null as is_suppressed
+        from marts.email_audience a
+        left join restricted.customer_email_marketability m on a.email = m.email
+        left join restricted.suppression_list s on a.email = s.email""",
+    "erased_people_present": """
+        with erased as (select customer_key from restricted.int_identity__erased_people),
+        erased_emails as (
+            select c.email from restricted.int_identity__clusters c join erased using (customer_key)
+            where c.email is not null)
+        select 'dim_customers' as found_in, customer_key from marts.dim_customers where customer_key in (select * from erased)
+        union all select 'customer_features', customer_key from marts.customer_features where customer_key in (select * from erased)
+        union all select 'customer_tags', customer_key from marts.customer_tags where customer_key in (select * from erased)
+        union all select 'customer_tag_history', customer_key from marts.customer_tag_history where customer_key in (select * from erased)
+        union all select 'segment_membership', customer_key from marts.segment_membership where customer_key in (select * from erased)
+        union all select 'segment_membership_history', customer_key from marts.segment_membership_history where customer_key in (select * from erased)
+        union all select 'consent_state', customer_key from restricted.consent_state where customer_key in (select * from erased)
+        union all select 'customer_predictions', customer_key from model.customer_predictions where customer_key in (select * from erased)
+        union all select 'email_audience', email from marts.email_audience where email in (select * from erased_emails)""",
+    "unsent_removes": """
+        with pending as (
+            select sync_id from export.syncs where status = 'pending' order by created_at desc limit 1)
+        select held.key as email
+        from export.acknowledged held
+        where held.key not in (select key from export.sync_snapshots where sync_id in (select * from pending))
+            and held.key not in (select key from marts.email_audience_changes
+                                 where change = 'remove' and sync_id in (select * from pending))
+            and exists (select 1 from pending)""",
+    "primary_segments_per_customer": """
+        select c.customer_key, count(m.segment) as primary_segments
+        from marts.dim_customers c
+        left join marts.segment_membership m on c.customer_key = m.customer_key and m.segment_type = 'primary'
+        group by c.customer_key""",
+    "segment_size_changes": """
+        select coalesce(current_size.segment, good.segment) as segment, coalesce(current_size.members, 0) as members,
+            good.members as last_good_members,
+            abs(coalesce(current_size.members, 0) - good.members) / good.members as change_share
+        from (select segment, count(*) as members from marts.segment_membership group by all) current_size
+        full outer join quality.last_good_segment_sizes good using (segment)
+        where good.members >= {min_segment_size_for_change}""",
+    "memberships_of_unknown_customers": """
+        select m.customer_key, m.segment from marts.segment_membership m
+        left join marts.dim_customers c using (customer_key) where c.customer_key is null""",
+    "customer_features": "select * from marts.customer_features",
+}
+
+
+def _no_rows(description: str) -> Expectation:
+    return gx.expectations.ExpectTableRowCountToEqual(value=0, description=description)
+
+
+def _within(column: str, low: float, high: float | None, description: str) -> Expectation:
+    return gx.expectations.ExpectColumnValuesToBeBetween(
+        column=column, min_value=low, max_value=high, description=description
+    )
+
+
+def checks(
+    settings: GateSettings, active_tags: list[str], retired_tags: list[str], customers: int
+) -> list[Check]:
+    """Every check of the gate; the arguments come from the warehouse being validated."""
+    rates = (
+        "discount_share_365d",
+        "eco_share_365d",
+        "premium_share_365d",
+        "open_rate_90d",
+        "click_rate_90d",
+        "p_alive",
+    )
+    counts = (
+        "orders_30d", "orders_90d", "orders_365d", "orders_lifetime", "emails_delivered_90d", "emails_opened_90d",
+        "emails_clicked_90d", "pricing_page_views_30d", "abandoned_carts_7d", "support_tickets_90d",
+        "expected_orders_365d",
+    )  # fmt: skip
+    return [
+        # Tag consistency
+        Check(
+            "tags",
+            "customer_tags",
+            "error",
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="tag",
+                value_set=active_tags,
+                description="Every tag is an active tag of the taxonomy.",
+            ),
+        ),
+        Check(
+            "tags",
+            "customer_tags",
+            "error",
+            gx.expectations.ExpectColumnValuesToNotBeInSet(
+                column="tag",
+                value_set=retired_tags,
+                description="No tag is a synonym's alias or a deprecated tag: one name per idea.",
+            ),
+        ),
+        Check(
+            "tags",
+            "tags_per_exclusive_group",
+            "error",
+            _within("tags", 1, 1, "No customer holds two tags of one exclusive group."),
+        ),
+        Check(
+            "tags",
+            "customer_tags",
+            "error",
+            gx.expectations.ExpectColumnValuesToNotBeNull(
+                column="evidence", description="Every tag says why: its evidence sentence is there."
+            ),
+        ),
+        Check(
+            "tags",
+            "customer_tags",
+            "error",
+            gx.expectations.ExpectColumnPairValuesToBeInSet(
+                column_A="source",
+                column_B="rule_version_present",
+                value_pairs_set=[("rule", True), ("model", True), ("manual", False)],
+                description="Every rule and model tag carries its rule_version; manual tags carry none.",
+            ),
+        ),
+        Check(
+            "tags",
+            "customer_tags",
+            "error",
+            gx.expectations.ExpectColumnPairValuesToBeInSet(
+                column_A="source",
+                column_B="actor_present",
+                value_pairs_set=[("rule", False), ("model", False), ("manual", True)],
+                description="Every manual tag names the person who added it.",
+            ),
+        ),
+        Check(
+            "tags",
+            "tags_per_customer",
+            "warning",
+            _within(
+                "tags",
+                1,
+                settings.max_tags_per_customer,
+                f"No customer holds more than {settings.max_tags_per_customer} tags (too many tags stop meaning anything).",
+            ),
+        ),
+        Check(
+            "tags",
+            "profiling_tags_of_objectors",
+            "error",
+            _no_rows("No profiling tag for a customer who withdrew profiling consent."),
+        ),
+        # Consent and privacy
+        Check(
+            "privacy",
+            "email_audience",
+            "error",
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="is_email_marketable",
+                value_set=[True],
+                description="Every exported address is email-marketable.",
+            ),
+        ),
+        Check(
+            "privacy",
+            "email_audience",
+            "error",
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="email_marketing_consent",
+                value_set=["granted"],
+                description="Every exported address has granted email marketing consent (pending is not enough).",
+            ),
+        ),
+        Check(
+            "privacy",
+            "email_audience",
+            "error",
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="is_suppressed",
+                value_set=[False],
+                description="No exported address is on the suppression list.",
+            ),
+        ),
+        Check(
+            "privacy",
+            "email_audience",
+            "error",
+            gx.expectations.ExpectColumnValuesToMatchRegex(
+                column="email",
+                regex=r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$",
+                description="Every exported address is a valid email address.",
+            ),
+        ),
+        Check(
+            "privacy",
+            "erased_people_present",
+            "error",
+            _no_rows("No erased person remains in any customer-level table."),
+        ),
+        Check(
+            "privacy",
+            "erased_in_export_files",
+            "error",
+            _no_rows("No erased person's address is in any export file."),
+        ),
+        Check(
+            "privacy",
+            "unsent_removes",
+            "error",
+            _no_rows(
+                "The pending change set removes everyone who left the audience since the last acknowledged sync."
+            ),
+        ),
+        # Segments
+        Check(
+            "segments",
+            "primary_segments_per_customer",
+            "error",
+            _within("primary_segments", 1, 1, "Every customer is in exactly one primary segment."),
+        ),
+        Check(
+            "segments",
+            "segment_size_changes",
+            "error",
+            _within(
+                "change_share",
+                0,
+                settings.max_segment_size_change,
+                f"No segment of {settings.min_segment_size_for_change} or more members changed size by more than "
+                f"{settings.max_segment_size_change:.0%} since the last good run (a broken rule or a broken input).",
+            ),
+        ),
+        Check(
+            "segments",
+            "memberships_of_unknown_customers",
+            "error",
+            _no_rows("Every segment and audience member is a customer of dim_customers."),
+        ),
+        # Features
+        *(
+            Check(
+                "features",
+                "customer_features",
+                "error",
+                _within(c, 0, 1, f"{c} is a share within [0, 1]."),
+            )
+            for c in rates
+        ),
+        *(
+            Check(
+                "features",
+                "customer_features",
+                "error",
+                _within(c, 1, 5, f"{c} is a score from 1 to 5."),
+            )
+            for c in ("r_score", "f_score", "m_score")
+        ),
+        *(
+            Check(
+                "features",
+                "customer_features",
+                "error",
+                _within(c, 0, None, f"{c} is never negative."),
+            )
+            for c in counts
+        ),
+        Check(
+            "features",
+            "customer_features",
+            "error",
+            gx.expectations.ExpectColumnValuesToBeUnique(
+                column="customer_key", description="One row per customer in customer_features."
+            ),
+        ),
+        Check(
+            "features",
+            "customer_features",
+            "error",
+            gx.expectations.ExpectTableRowCountToEqual(
+                value=customers,
+                description="customer_features has a row for every customer of dim_customers.",
+            ),
+        ),
+    ]

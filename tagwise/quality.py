@@ -1,0 +1,229 @@
+"""The release gate: the Great Expectations suites of `expectations/` run on the built
+warehouse before anything is published or exported.
+
+Datasets are read through a read-only DuckDB connection into dataframes (GX's SQL
+datasource returns no rows from DuckDB, GX issues #10738 and #11579). Every outcome is
+kept in quality.validation_results and rendered as GX Data Docs under
+`<warehouse folder>/quality/gx/uncommitted/data_docs/local_site/index.html`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+
+from expectations.suites import DATASETS, Check, GateSettings, checks
+
+QUALITY_DDL = (
+    "create schema if not exists quality",
+    """create table if not exists quality.validation_results (
+        run_id varchar, validated_at timestamp, as_of_date date, suite varchar, dataset varchar,
+        expectation varchar, description varchar, severity varchar, success boolean,
+        unexpected_count bigint, sample varchar)""",
+    "create table if not exists quality.last_good_segment_sizes (segment varchar, members bigint, as_of_date date)",
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: Check
+    success: bool
+    unexpected_count: int | None
+    sample: list
+
+    def line(self) -> str:
+        found = f" ({self.unexpected_count:,} unexpected)" if self.unexpected_count else ""
+        shown = f"; for example {self.sample[:5]}" if self.sample else ""
+        return f"[{self.check.suite}/{self.check.dataset}] {self.check.description}{found}{shown}"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    docs: Path | None = None
+
+    @property
+    def errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success and o.check.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success and o.check.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+
+def prepare(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for statement in QUALITY_DDL:
+            con.execute(statement)
+        # The export state may not exist before the first export.
+        from tagwise.export import DESTINATIONS, prepare_state
+
+        for destination in DESTINATIONS:
+            prepare_state(con, destination)
+
+
+def erased_in_export_files(con: duckdb.DuckDBPyConnection, exports: Path) -> pd.DataFrame:
+    """Addresses of erased people found in any CSV under the exports folder."""
+    erased = {
+        email
+        for (email,) in con.execute(
+            "select c.email from restricted.int_identity__clusters c "
+            "join restricted.int_identity__erased_people using (customer_key) where c.email is not null"
+        ).fetchall()
+    }
+    found = []
+    for path in sorted(exports.rglob("*.csv")) if exports.exists() else []:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                found.extend({"file": str(path), "email": cell} for cell in row if cell in erased)
+    return pd.DataFrame(found, columns=["file", "email"])
+
+
+def load_datasets(
+    warehouse: Path, exports: Path, settings: GateSettings
+) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        frames = {
+            name: con.execute(
+                sql.replace(
+                    "{min_segment_size_for_change}", str(settings.min_segment_size_for_change)
+                )
+            ).df()
+            for name, sql in DATASETS.items()
+        }
+        frames["erased_in_export_files"] = erased_in_export_files(con, exports)
+    return frames
+
+
+def _context(root: Path):
+    root.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
+def validate(
+    frames: dict[str, pd.DataFrame], all_checks: list[Check], docs_root: Path
+) -> tuple[list[Outcome], Path]:
+    """Run every check on its dataframe, one GX checkpoint per (suite, dataset)."""
+    context = _context(docs_root)
+    source = context.data_sources.add_or_update_pandas(name="tagwise")
+    grouped: dict[tuple[str, str], list[Check]] = defaultdict(list)
+    for check in all_checks:
+        grouped[(check.suite, check.dataset)].append(check)
+    outcomes: list[Outcome] = []
+    for (suite_name, dataset), group in grouped.items():
+        name = f"{suite_name}__{dataset}"
+        asset = next(
+            (a for a in source.assets if a.name == dataset), None
+        ) or source.add_dataframe_asset(name=dataset)
+        batch = next((b for b in asset.batch_definitions if b.name == "whole"), None) or (
+            asset.add_batch_definition_whole_dataframe("whole")
+        )
+        # GX binds an expectation to the suite it joins: give it copies, so checks can be reused.
+        expectations = [copy.copy(c.expectation) for c in group]
+        for expectation, check in zip(expectations, group, strict=True):
+            expectation.meta = {"severity": check.severity}
+        suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=expectations)
+        )
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(data=batch, suite=suite, name=name)
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[definition],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": frames[dataset]})
+        for run in result.run_results.values():
+            for item, check in zip(run.results, group, strict=True):
+                details = item.result or {}
+                sample = details.get("partial_unexpected_list") or []
+                if not item.success and not sample and len(frames[dataset]):
+                    sample = frames[dataset].head(5).to_dict("records")
+                outcomes.append(
+                    Outcome(check, bool(item.success), details.get("unexpected_count"), sample)
+                )
+    # Rendered once for all checkpoints: a docs action on each would re-render the site each time.
+    context.build_data_docs()
+    docs = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return outcomes, docs
+
+
+def run_gate(warehouse: Path, exports: Path, settings: GateSettings | None = None) -> GateResult:
+    settings = settings or GateSettings()
+    prepare(warehouse)
+    frames = load_datasets(warehouse, exports, settings)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        active = [
+            t
+            for (t,) in con.execute(
+                "select tag from marts.tag_taxonomy where status = 'active'"
+            ).fetchall()
+        ]
+        retired = [
+            t
+            for (t,) in con.execute(
+                "select alias from marts.tag_synonyms union select tag from marts.tag_taxonomy where status <> 'active'"
+            ).fetchall()
+        ]
+        customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+        as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+    outcomes, docs = validate(
+        frames, checks(settings, active, retired, customers), warehouse.parent / "quality"
+    )
+    result = GateResult(uuid.uuid4().hex, outcomes, docs)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with duckdb.connect(str(warehouse)) as con:
+        con.executemany(
+            "insert into quality.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    result.run_id,
+                    now,
+                    as_of,
+                    o.check.suite,
+                    o.check.dataset,
+                    type(o.check.expectation).__name__,
+                    o.check.description,
+                    o.check.severity,
+                    o.success,
+                    o.unexpected_count,
+                    json.dumps(o.sample, default=str)[:2000],
+                )
+                for o in outcomes
+            ],
+        )
+    return result
+
+
+def record_good_run(warehouse: Path) -> None:
+    """After a release: the segment sizes the next gate compares with."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("begin transaction")
+        con.execute("delete from quality.last_good_segment_sizes")
+        con.execute(
+            "insert into quality.last_good_segment_sizes "
+            "select segment, count(*), max(as_of_date) from marts.segment_membership group by all"
+        )
+        con.execute("commit")

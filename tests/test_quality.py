@@ -1,0 +1,272 @@
+"""The release gate: every check fails on a crafted bad dataset and passes on a good one;
+an error blocks export and publish, a warning does not; results and Data Docs are kept."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from expectations.suites import GateSettings, checks
+from tagwise.dbt import DbtSettings
+from tagwise.ingest import ingest
+from tagwise.pipeline import build, release
+from tagwise.quality import validate
+
+ACTIVE = ["loyal-customer", "key-account", "at-risk"]
+RETIRED = ["vip", "big-spender"]
+RATES = [
+    "discount_share_365d",
+    "eco_share_365d",
+    "premium_share_365d",
+    "open_rate_90d",
+    "click_rate_90d",
+    "p_alive",
+]
+SCORES = ["r_score", "f_score", "m_score"]
+COUNTS = [
+    "orders_30d", "orders_90d", "orders_365d", "orders_lifetime", "emails_delivered_90d", "emails_opened_90d",
+    "emails_clicked_90d", "pricing_page_views_30d", "abandoned_carts_7d", "support_tickets_90d", "expected_orders_365d",
+]  # fmt: skip
+
+
+def good() -> dict[str, pd.DataFrame]:
+    feature = (
+        {"customer_key": "k1"}
+        | dict.fromkeys(RATES, 0.5)
+        | dict.fromkeys(SCORES, 3)
+        | dict.fromkeys(COUNTS, 1)
+    )
+    return {
+        "customer_tags": pd.DataFrame(
+            [
+                {
+                    "customer_key": "k1",
+                    "tag": "loyal-customer",
+                    "source": "rule",
+                    "evidence": "3 orders",
+                    "rule_version_present": True,
+                    "actor_present": False,
+                },
+                {
+                    "customer_key": "k2",
+                    "tag": "key-account",
+                    "source": "manual",
+                    "evidence": "added by anna",
+                    "rule_version_present": False,
+                    "actor_present": True,
+                },
+            ]
+        ),
+        "tags_per_exclusive_group": pd.DataFrame(
+            [{"customer_key": "k1", "exclusive_group": "lifecycle", "tags": 1}]
+        ),
+        "tags_per_customer": pd.DataFrame([{"customer_key": "k1", "tags": 2}]),
+        "profiling_tags_of_objectors": pd.DataFrame(columns=["customer_key", "tag"]),
+        "email_audience": pd.DataFrame(
+            [
+                {
+                    "email": "a@x.test",
+                    "is_email_marketable": True,
+                    "email_marketing_consent": "granted",
+                    "suppression_reason": None,
+                    "is_suppressed": False,
+                }
+            ]
+        ),
+        "erased_people_present": pd.DataFrame(columns=["found_in", "customer_key"]),
+        "erased_in_export_files": pd.DataFrame(columns=["file", "email"]),
+        "unsent_removes": pd.DataFrame(columns=["email"]),
+        "primary_segments_per_customer": pd.DataFrame(
+            [{"customer_key": "k1", "primary_segments": 1}]
+        ),
+        "segment_size_changes": pd.DataFrame(
+            [{"segment": "active", "members": 120, "last_good_members": 100, "change_share": 0.2}]
+        ),
+        "memberships_of_unknown_customers": pd.DataFrame(columns=["customer_key", "segment"]),
+        "customer_features": pd.DataFrame([feature]),
+    }
+
+
+def set_value(dataset: str, column: str, value):
+    def change(frames):
+        frames[dataset].loc[0, column] = value
+
+    change.dataset = dataset
+    return change
+
+
+def add_row(dataset: str, row: dict):
+    def change(frames):
+        frames[dataset] = pd.concat([frames[dataset], pd.DataFrame([row])], ignore_index=True)
+
+    change.dataset = dataset
+    return change
+
+
+MISTAKES = [
+    ("Every tag is an active tag", set_value("customer_tags", "tag", "made-up")),
+    ("No tag is a synonym's alias or a deprecated tag", set_value("customer_tags", "tag", "vip")),
+    (
+        "No customer holds two tags of one exclusive group",
+        set_value("tags_per_exclusive_group", "tags", 2),
+    ),
+    ("Every tag says why", set_value("customer_tags", "evidence", None)),
+    (
+        "Every rule and model tag carries its rule_version",
+        set_value("customer_tags", "rule_version_present", False),
+    ),
+    (
+        "Every manual tag names the person",
+        add_row(
+            "customer_tags",
+            {
+                "customer_key": "k3",
+                "tag": "at-risk",
+                "source": "manual",
+                "evidence": "x",
+                "rule_version_present": False,
+                "actor_present": False,
+            },
+        ),
+    ),
+    ("No customer holds more than 8 tags", set_value("tags_per_customer", "tags", 9)),
+    (
+        "No profiling tag for a customer who withdrew",
+        add_row("profiling_tags_of_objectors", {"customer_key": "k1", "tag": "price-sensitive"}),
+    ),
+    (
+        "Every exported address is email-marketable",
+        set_value("email_audience", "is_email_marketable", False),
+    ),
+    (
+        "Every exported address has granted email marketing consent",
+        set_value("email_audience", "email_marketing_consent", "pending"),
+    ),
+    (
+        "No exported address is on the suppression list",
+        set_value("email_audience", "is_suppressed", True),
+    ),
+    (
+        "Every exported address is a valid email address",
+        set_value("email_audience", "email", "a at x.test"),
+    ),
+    (
+        "No erased person remains",
+        add_row("erased_people_present", {"found_in": "customer_tags", "customer_key": "k9"}),
+    ),
+    (
+        "No erased person's address is in any export file",
+        add_row("erased_in_export_files", {"file": "changes.csv", "email": "z@x.test"}),
+    ),
+    (
+        "The pending change set removes everyone",
+        add_row("unsent_removes", {"email": "gone@x.test"}),
+    ),
+    (
+        "Every customer is in exactly one primary segment",
+        set_value("primary_segments_per_customer", "primary_segments", 2),
+    ),
+    (
+        "No segment of 100 or more members changed size",
+        set_value("segment_size_changes", "change_share", 0.8),
+    ),
+    (
+        "Every segment and audience member is a customer",
+        add_row("memberships_of_unknown_customers", {"customer_key": "k9", "segment": "active"}),
+    ),
+    *((f"{c} is a share within [0, 1]", set_value("customer_features", c, 1.2)) for c in RATES),
+    *((f"{c} is a score from 1 to 5", set_value("customer_features", c, 6)) for c in SCORES),
+    *((f"{c} is never negative", set_value("customer_features", c, -1)) for c in COUNTS),
+    (
+        "One row per customer in customer_features",
+        add_row("customer_features", good()["customer_features"].iloc[0].to_dict()),
+    ),
+    (
+        "customer_features has a row for every customer",
+        add_row("customer_features", {"customer_key": "k2"}),
+    ),
+]
+SETTINGS = GateSettings()
+CHECKS = checks(SETTINGS, ACTIVE, RETIRED, customers=1)
+
+
+def test_every_check_is_exercised_by_a_mistake():
+    for check in CHECKS:
+        assert any(check.description.startswith(prefix) for prefix, _ in MISTAKES), (
+            check.description
+        )
+
+
+def test_good_datasets_pass_every_check(tmp_path):
+    outcomes, docs = validate(good(), CHECKS, tmp_path)
+    assert [o.check.description for o in outcomes if not o.success] == []
+    assert docs.exists()
+
+
+@pytest.mark.parametrize(("prefix", "mistake"), MISTAKES, ids=[m[0][:60] for m in MISTAKES])
+def test_each_mistake_fails_its_check(tmp_path, prefix, mistake):
+    frames = good()
+    mistake(frames)
+    affected = [c for c in CHECKS if c.dataset == mistake.dataset]
+    outcomes, _ = validate({mistake.dataset: frames[mistake.dataset]}, affected, tmp_path)
+    failed = [o for o in outcomes if not o.success]
+    assert any(o.check.description.startswith(prefix) for o in failed), [
+        o.check.description for o in failed
+    ]
+
+
+@pytest.fixture
+def built(landing, warehouse):
+    """Two customers; C1 has granted email marketing consent and is in the audience."""
+    landing.minimal()
+    landing.write(
+        "customers",
+        "c2.csv",
+        "customer_id,email,signup_at,updated_at\nC2,b@x.test,2025-01-01,2025-01-01",
+    )
+    landing.write(
+        "consent_events",
+        "k.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\nK1,C1,,email,marketing,granted,form,2025-01-01\nK2,C2,,email,marketing,pending,double_opt_in,2025-01-01",
+    )
+    ingest(landing.root, warehouse)
+    build(DbtSettings(warehouse, date(2026, 6, 30)))
+    return warehouse
+
+
+def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_path):
+    exports = tmp_path / "exports"
+    with duckdb.connect(str(built)) as con:  # b@x.test has only a pending double opt-in
+        con.execute(
+            "insert into marts.email_audience select 'b@x.test', first_name, last_name, primary_segment, audiences, tags, updated_on, as_of_date from marts.email_audience"
+        )
+    blocked = release(built, exports)
+    assert not blocked.gate.passed
+    assert any(
+        "granted email marketing consent" in o.check.description for o in blocked.gate.errors
+    )
+    assert blocked.sync is None and blocked.published is None
+    assert not exports.exists() or "b@x.test" not in "".join(
+        p.read_text() for p in exports.rglob("*") if p.is_file()
+    )
+    assert not (built.parent / "published.duckdb").exists()
+    with duckdb.connect(str(built), read_only=True) as con:
+        assert con.execute("select count(*) from export.syncs").fetchone()[0] == 0
+        stored = con.execute(
+            "select count(*), count(*) filter (where not success) from quality.validation_results"
+        ).fetchone()
+    assert stored[0] == len(blocked.gate.outcomes) and stored[1] >= 1
+    assert blocked.gate.docs.exists()
+
+
+def test_a_warning_is_reported_and_does_not_block(built, tmp_path):
+    exports = tmp_path / "exports"
+    released = release(built, exports, GateSettings(max_tags_per_customer=0))
+    assert released.gate.passed
+    assert released.gate.warnings and not released.gate.errors
+    assert released.sync is not None and released.sync.adds == 1
+    assert "a@x.test" in released.sync.files[0].read_text()
+    assert released.published.exists()
