@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from tagwise.pipeline import build, release
 from tagwise.privacy import AccessReportError, access_report, write_report
 from tagwise.quality import GateResult, run_gate
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
+from tagwise.warehouse import WarehouseBusy, WarehouseLock
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -60,6 +63,21 @@ warehouse_option = click.option(
     show_envvar=True,
     help="DuckDB warehouse file.",
 )
+
+
+def holds_warehouse(command: Callable) -> Callable:
+    """A writing command holds the warehouse throughout; a second writer is refused (exit 1)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            with WarehouseLock(kwargs["warehouse"]):
+                return command(*args, **kwargs)
+        except WarehouseBusy as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise SystemExit(1) from None
+
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,6 +141,7 @@ def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt) -
 @main.command("ingest")
 @landing_option
 @warehouse_option
+@holds_warehouse
 def ingest_command(landing: Path, warehouse: Path) -> None:
     """Load new landing files into the raw layer; bad rows go to raw.quarantine."""
     began = time.perf_counter()
@@ -219,6 +238,7 @@ def _show_sync(destination: str, sync: Sync | None) -> None:
 @click.option(
     "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
 )
+@holds_warehouse
 def run_command(
     landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str
 ) -> None:
@@ -287,6 +307,7 @@ def _show_gate(gate: GateResult) -> None:
 @main.command("validate")
 @warehouse_option
 @exports_option
+@holds_warehouse
 def validate_command(warehouse: Path, exports: Path) -> None:
     """Run the quality gate on the built warehouse (without releasing anything)."""
     gate = run_gate(warehouse, exports, _gate_settings())
@@ -301,6 +322,7 @@ def validate_command(warehouse: Path, exports: Path) -> None:
 @click.option(
     "--destination", type=click.Choice(sorted(DESTINATIONS)), default="email", show_default=True
 )
+@holds_warehouse
 def export_command(warehouse: Path, exports: Path, destination: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
     try:
@@ -313,6 +335,7 @@ def export_command(warehouse: Path, exports: Path, destination: str) -> None:
 @main.command("ack")
 @click.argument("sync_id")
 @warehouse_option
+@holds_warehouse
 def ack_command(sync_id: str, warehouse: Path) -> None:
     """Record that the destination applied a sync."""
     try:
@@ -330,6 +353,7 @@ def ack_command(sync_id: str, warehouse: Path) -> None:
 @click.option(
     "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
 )
+@holds_warehouse
 def backfill_command(warehouse: Path, first: date, last: date, target: str) -> None:
     """Rebuild history from the start: every as-of date from --from to --to, oldest first.
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.warehouse import connect
+
 # destination -> (audience table, key column, columns sent besides the key)
 DESTINATIONS = {
     "email": (
@@ -171,7 +173,7 @@ def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
     if destination not in DESTINATIONS:
         raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
     changes_of = changes_table(destination)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         prepare_state(con, destination)
         con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
         con.execute(f"create or replace temp table _changes as {CHANGES_SQL}", [destination])
@@ -252,7 +254,7 @@ def _sync(
 
 def acknowledge(warehouse: Path, sync_id: str) -> Sync:
     """Record that the destination applied a sync: its snapshot becomes what it holds."""
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         for statement in STATE_DDL:
             con.execute(statement)
         found = con.execute(

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.warehouse import connect
+
 
 class AccessReportError(Exception):
     """The report cannot be produced; the message says why and what to do."""
@@ -89,7 +91,7 @@ def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None
 def access_report(warehouse: Path, identifier: str, as_of: date) -> dict:
     if not warehouse.exists():
         raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         tables = _tables(con)
         if "marts.build_info" not in tables:
             raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")

@@ -24,6 +24,7 @@ import great_expectations as gx
 import pandas as pd
 
 from expectations.suites import DATASETS, Check, GateSettings, checks
+from tagwise.warehouse import connect
 
 QUALITY_DDL = (
     "create schema if not exists quality",
@@ -68,7 +69,7 @@ class GateResult:
 
 
 def prepare(warehouse: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         for statement in QUALITY_DDL:
             con.execute(statement)
         # The export state may not exist before the first export.
@@ -98,7 +99,7 @@ def erased_in_export_files(con: duckdb.DuckDBPyConnection, exports: Path) -> pd.
 def load_datasets(
     warehouse: Path, exports: Path, settings: GateSettings
 ) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         frames = {
             name: con.execute(
                 sql.replace(
@@ -174,7 +175,7 @@ def run_gate(warehouse: Path, exports: Path, settings: GateSettings | None = Non
     settings = settings or GateSettings()
     prepare(warehouse)
     frames = load_datasets(warehouse, exports, settings)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         active = [
             t
             for (t,) in con.execute(
@@ -194,7 +195,7 @@ def run_gate(warehouse: Path, exports: Path, settings: GateSettings | None = Non
     )
     result = GateResult(uuid.uuid4().hex, outcomes, docs)
     now = datetime.now(UTC).replace(tzinfo=None)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         con.executemany(
             "insert into quality.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -219,7 +220,7 @@ def run_gate(warehouse: Path, exports: Path, settings: GateSettings | None = Non
 
 def record_good_run(warehouse: Path) -> None:
     """After a release: the segment sizes the next gate compares with."""
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         con.execute("begin transaction")
         con.execute("delete from quality.last_good_segment_sizes")
         con.execute(

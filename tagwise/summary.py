@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+from tagwise.warehouse import connect
 
 FIGURES = (
     ("customers", "select count(*) from marts.dim_customers"),
@@ -21,13 +21,13 @@ FIGURES = (
 
 
 def warehouse_summary(warehouse: Path) -> list[tuple[str, int]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return [(label, con.execute(sql).fetchone()[0]) for label, sql in FIGURES]
 
 
 def tag_usage(warehouse: Path) -> list[tuple[str, int, str | None]]:
     """(tag, customers holding it, why it is not actionable) per active tag, most held first."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(
             "select tag, customers, not_actionable_because from marts.tag_usage order by customers desc, tag"
         ).fetchall()
@@ -35,7 +35,7 @@ def tag_usage(warehouse: Path) -> list[tuple[str, int, str | None]]:
 
 def segment_sizes(warehouse: Path) -> list[tuple[str, str, int]]:
     """(segment, type, members) as of the build: primary segments first, largest first."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(
             "select segment, segment_type, count(*) from marts.segment_membership "
             "group by all order by segment_type desc, count(*) desc, segment"

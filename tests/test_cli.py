@@ -55,3 +55,44 @@ def test_usage_errors_exit_2(tmp_path):
     )
     assert result.exit_code == 2
     assert "before --start" in result.output
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(tmp_path):
+    from tagwise.warehouse import WarehouseLock
+
+    out = tmp_path / "landing"
+    run("generate", "--customers", "20", "--out", str(out))
+    warehouse = tmp_path / "w.duckdb"
+    with WarehouseLock(warehouse):
+        result = run("ingest", "--landing", str(out), "--warehouse", str(warehouse))
+    assert result.exit_code == 1
+    assert "is being written by pid" in result.output and "one writer at a time" in result.output
+    assert not warehouse.exists()
+    assert run("ingest", "--landing", str(out), "--warehouse", str(warehouse)).exit_code == 0
+
+
+def test_a_transient_lock_is_waited_out(tmp_path):
+    """Another process holds DuckDB's own lock for a moment; connect retries with backoff."""
+    import subprocess
+    import sys
+    import time
+
+    from tagwise.warehouse import connect
+
+    warehouse = tmp_path / "w.duckdb"
+    connect(warehouse).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); print('held', flush=True); time.sleep(1.5)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    began = time.perf_counter()
+    with connect(warehouse) as con:
+        assert con.execute("select 1").fetchone() == (1,)
+    assert time.perf_counter() - began > 0.4
+    holder.wait()

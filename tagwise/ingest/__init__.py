@@ -21,6 +21,7 @@ import duckdb
 
 from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
 from tagwise.ingest.validation import create_table, q, typed_select
+from tagwise.warehouse import connect
 
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
@@ -92,13 +93,6 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table(source))
     con.execute(LOAD_LOG_DDL)
     con.execute(QUARANTINE_DDL)
-
-
-def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
-    con.execute("set TimeZone = 'UTC'")
-    return con
 
 
 def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source: Source, shown: str) -> list[str]:

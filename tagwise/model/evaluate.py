@@ -20,6 +20,7 @@ import numpy as np
 from tagwise.model.fitting import BgNbd, fit_bgnbd
 from tagwise.model.pipeline import TRANSACTIONS_SQL
 from tagwise.model.summary import summarize
+from tagwise.warehouse import connect
 
 WEEK_SQL = """
 select
@@ -118,7 +119,7 @@ def evaluate(
     warehouse: Path, calibration_end: date, out: Path, holdout_end: date | None = None
 ) -> Evaluation:
     """Evaluate on the completed orders of a built warehouse (holdout up to its as-of date)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
         con.execute(TRANSACTIONS_SQL)
         return evaluate_transactions(

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from tagwise.model.fitting import NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import summarize
+from tagwise.warehouse import connect
 
 HORIZON_WEEKS = 365 / 7
 # Fits use a fixed random sample of at most this many customers; predictions cover all.
@@ -49,7 +49,7 @@ def _sample(size: int) -> np.ndarray:
 
 
 def predict(warehouse: Path, as_of: date) -> ModelRun:
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         con.execute(TRANSACTIONS_SQL)
         summary = summarize(con, "model_transactions", as_of)
         repeat = int(np.sum(summary.x > 0))

@@ -1,0 +1,77 @@
+"""The warehouse file: one writer at a time.
+
+DuckDB lets one process write a database file. `WarehouseLock` makes that explicit for
+tagwise's own runs: a second writing run is refused at once with a message saying who
+holds the warehouse, instead of waiting or failing half-way. `connect` opens the file and
+retries, with backoff, when another process (a BI tool opened read-write, a finishing run)
+holds DuckDB's own lock for a moment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+class WarehouseBusy(Exception):
+    """Another run is writing the warehouse."""
+
+
+def connect(
+    warehouse: Path, read_only: bool = False, delays: tuple[float, ...] = RETRY_DELAYS
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse in UTC; retry while another process holds DuckDB's file lock."""
+    if not read_only:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for delay in (*delays, None):
+        try:
+            con = duckdb.connect(str(warehouse), read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or delay is None:
+                raise
+            time.sleep(delay)
+            continue
+        con.execute("set TimeZone = 'UTC'")
+        return con
+    raise AssertionError("unreachable")
+
+
+class WarehouseLock:
+    """Held for the whole of a writing run; refused at once if another run holds it."""
+
+    def __init__(self, warehouse: Path):
+        self.path = warehouse.with_name(warehouse.name + ".lock")
+        self.handle = None
+
+    def __enter__(self) -> WarehouseLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise WarehouseBusy(
+                f"{self.path.with_suffix('')} is being written by {holder}; "
+                "wait for that run to finish (one writer at a time)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
