@@ -34,6 +34,8 @@ class Check:
         return self.expectation.description or type(self.expectation).__name__
 
 
+TAG_SOURCES = ("rule", "model", "manual")
+
 # Every dataset's SQL; {erased} lists the keys of erased people.
 DATASETS = {
     "customer_tags": """
@@ -102,6 +104,20 @@ def _no_rows(description: str) -> Expectation:
     return gx.expectations.ExpectTableRowCountToEqual(value=0, description=description)
 
 
+def _present_only_for(flag: str, sources: tuple[str, ...], description: str) -> Expectation:
+    """The flag column is true exactly for tags of the given sources."""
+    pairs = [(source, source in sources) for source in TAG_SOURCES]
+    return gx.expectations.ExpectColumnPairValuesToBeInSet(
+        column_A="source", column_B=flag, value_pairs_set=pairs, description=description
+    )
+
+
+def _only(column: str, values: list, description: str) -> Expectation:
+    return gx.expectations.ExpectColumnValuesToBeInSet(
+        column=column, value_set=values, description=description
+    )
+
+
 def _within(column: str, low: float, high: float | None, description: str) -> Expectation:
     return gx.expectations.ExpectColumnValuesToBeBetween(
         column=column, min_value=low, max_value=high, description=description
@@ -131,11 +147,7 @@ def checks(
             "tags",
             "customer_tags",
             "error",
-            gx.expectations.ExpectColumnValuesToBeInSet(
-                column="tag",
-                value_set=active_tags,
-                description="Every tag is an active tag of the taxonomy.",
-            ),
+            _only("tag", active_tags, "Every tag is an active tag of the taxonomy."),
         ),
         Check(
             "tags",
@@ -165,22 +177,18 @@ def checks(
             "tags",
             "customer_tags",
             "error",
-            gx.expectations.ExpectColumnPairValuesToBeInSet(
-                column_A="source",
-                column_B="rule_version_present",
-                value_pairs_set=[("rule", True), ("model", True), ("manual", False)],
-                description="Every rule and model tag carries its rule_version; manual tags carry none.",
+            _present_only_for(
+                "rule_version_present",
+                ("rule", "model"),
+                "Every rule and model tag carries its rule_version; manual tags carry none.",
             ),
         ),
         Check(
             "tags",
             "customer_tags",
             "error",
-            gx.expectations.ExpectColumnPairValuesToBeInSet(
-                column_A="source",
-                column_B="actor_present",
-                value_pairs_set=[("rule", False), ("model", False), ("manual", True)],
-                description="Every manual tag names the person who added it.",
+            _present_only_for(
+                "actor_present", ("manual",), "Every manual tag names the person who added it."
             ),
         ),
         Check(
@@ -205,31 +213,23 @@ def checks(
             "privacy",
             "email_audience",
             "error",
-            gx.expectations.ExpectColumnValuesToBeInSet(
-                column="is_email_marketable",
-                value_set=[True],
-                description="Every exported address is email-marketable.",
+            _only("is_email_marketable", [True], "Every exported address is email-marketable."),
+        ),
+        Check(
+            "privacy",
+            "email_audience",
+            "error",
+            _only(
+                "email_marketing_consent",
+                ["granted"],
+                "Every exported address has granted email marketing consent (pending is not enough).",
             ),
         ),
         Check(
             "privacy",
             "email_audience",
             "error",
-            gx.expectations.ExpectColumnValuesToBeInSet(
-                column="email_marketing_consent",
-                value_set=["granted"],
-                description="Every exported address has granted email marketing consent (pending is not enough).",
-            ),
-        ),
-        Check(
-            "privacy",
-            "email_audience",
-            "error",
-            gx.expectations.ExpectColumnValuesToBeInSet(
-                column="is_suppressed",
-                value_set=[False],
-                description="No exported address is on the suppression list.",
-            ),
+            _only("is_suppressed", [False], "No exported address is on the suppression list."),
         ),
         Check(
             "privacy",
