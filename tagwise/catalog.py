@@ -159,12 +159,26 @@ def evidence_problems(template: object, columns: set[str]) -> list[str]:
     return problems
 
 
+def repeated_first_positions(names: list) -> dict[int, int]:
+    """For each name that occurs more than once: its first position -> how many times it occurs,
+    so that a repeated definition is reported once, at its first place."""
+    counts = Counter(names)
+    first: dict[object, int] = {}
+    for position, name in enumerate(names):
+        if name and counts[name] > 1:
+            first.setdefault(name, position)
+    return {position: counts[name] for name, position in first.items()}
+
+
 def tag_rule_problems(rules: object, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
     """Every problem of the tag catalog's rules, each starting with the tag it concerns."""
     if not isinstance(rules, list) or not rules:
         return ["the catalog has no rules (meta.rules must be a list)"]
     problems: list[str] = []
-    names = Counter(rule.get("tag") for rule in rules if isinstance(rule, dict))
+    repeated = repeated_first_positions(
+        [rule.get("tag") if isinstance(rule, dict) else None for rule in rules]
+    )
+    names = {rule.get("tag") for rule in rules if isinstance(rule, dict)}
     for position, rule in enumerate(rules, 1):
         if not isinstance(rule, dict) or not rule.get("tag"):
             problems.append(f"rule {position}: every rule needs a `tag`")
@@ -179,10 +193,8 @@ def tag_rule_problems(rules: object, vocabulary: Vocabulary, columns: set[str]) 
             report(
                 f"unknown key(s) {', '.join(unexpected)} (allowed: {', '.join(sorted(RULE_KEYS))})"
             )
-        if names[tag] > 1 and rule is next(
-            r for r in rules if isinstance(r, dict) and r.get("tag") == tag
-        ):
-            report(f"defined {names[tag]} times; a tag has one definition")
+        if position - 1 in repeated:
+            report(f"defined {repeated[position - 1]} times; a tag has one definition")
         entry = vocabulary.tags.get(tag)
         if tag in vocabulary.synonyms:
             report(f"is a synonym of {vocabulary.synonyms[tag]}; define the rule on that tag")
@@ -231,9 +243,9 @@ def segment_problems(catalog: dict, vocabulary: Vocabulary, columns: set[str]) -
     named = [("segment", d.get("segment"), d) for d in primary] + [
         ("audience", d.get("audience"), d) for d in audiences
     ]
-    counts = Counter(name for _, name, _ in named)
+    repeated = repeated_first_positions([name for _, name, _ in named])
     active = {tag for tag, row in vocabulary.tags.items() if row["status"] == "active"}
-    for kind, name, definition in named:
+    for position, (kind, name, definition) in enumerate(named):
         if not name:
             problems.append(f"a {kind} definition has no name")
             continue
@@ -241,8 +253,8 @@ def segment_problems(catalog: dict, vocabulary: Vocabulary, columns: set[str]) -
         def report(problem: str, name: str = name, kind: str = kind) -> None:
             problems.append(f"{kind} {name}: {problem}")
 
-        if counts[name] > 1 and definition is next(d for _, n, d in named if n == name):
-            report(f"defined {counts[name]} times; a name has one definition")
+        if position in repeated:
+            report(f"defined {repeated[position]} times; a name has one definition")
         if name.startswith(tuple(g.get("prefix", "") for g in generated if g.get("prefix"))):
             report("starts with a generated audience's prefix")
         condition = definition.get("when")

@@ -24,6 +24,7 @@ import great_expectations as gx
 import pandas as pd
 
 from expectations.suites import DATASETS, Check, GateSettings, checks
+from tagwise.export import DESTINATIONS, prepare_state
 from tagwise.warehouse import connect
 
 QUALITY_DDL = (
@@ -73,8 +74,6 @@ def prepare(warehouse: Path) -> None:
         for statement in QUALITY_DDL:
             con.execute(statement)
         # The export state may not exist before the first export.
-        from tagwise.export import DESTINATIONS, prepare_state
-
         for destination in DESTINATIONS:
             prepare_state(con, destination)
 
@@ -97,18 +96,14 @@ def erased_in_export_files(con: duckdb.DuckDBPyConnection, exports: Path) -> pd.
 
 
 def load_datasets(
-    warehouse: Path, exports: Path, settings: GateSettings
+    con: duckdb.DuckDBPyConnection, exports: Path, settings: GateSettings
 ) -> dict[str, pd.DataFrame]:
-    with connect(warehouse, read_only=True) as con:
-        frames = {
-            name: con.execute(
-                sql.replace(
-                    "{min_segment_size_for_change}", str(settings.min_segment_size_for_change)
-                )
-            ).df()
-            for name, sql in DATASETS.items()
-        }
-        frames["erased_in_export_files"] = erased_in_export_files(con, exports)
+    size = str(settings.min_segment_size_for_change)
+    frames = {
+        name: con.execute(sql.replace("{min_segment_size_for_change}", size)).df()
+        for name, sql in DATASETS.items()
+    }
+    frames["erased_in_export_files"] = erased_in_export_files(con, exports)
     return frames
 
 
@@ -174,8 +169,8 @@ def validate(
 def run_gate(warehouse: Path, exports: Path, settings: GateSettings | None = None) -> GateResult:
     settings = settings or GateSettings()
     prepare(warehouse)
-    frames = load_datasets(warehouse, exports, settings)
     with connect(warehouse, read_only=True) as con:
+        frames = load_datasets(con, exports, settings)
         active = [
             t
             for (t,) in con.execute(

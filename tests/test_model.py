@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from tagwise.model.cdnow import load_cdnow
+from tagwise.model.cdnow import CALIBRATION_END, load_cdnow
 from tagwise.model.fitting import BgNbd, GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import summarize
 
@@ -24,7 +24,7 @@ def significant(value: float, digits: int = 2) -> float:
 @pytest.fixture(scope="module")
 def cdnow():
     con = duckdb.connect()
-    return summarize(con, load_cdnow(con, CDNOW), date(1997, 9, 30))
+    return summarize(con, load_cdnow(con, CDNOW), CALIBRATION_END)
 
 
 def test_cdnow_calibration_has_the_papers_customers(cdnow):
@@ -116,7 +116,7 @@ def test_holdout_evaluation_on_cdnow_writes_a_report(tmp_path):
 
     con = duckdb.connect()
     result = evaluate_transactions(
-        con, load_cdnow(con, CDNOW), date(1997, 9, 30), date(1998, 6, 30), tmp_path
+        con, load_cdnow(con, CDNOW), CALIBRATION_END, date(1998, 6, 30), tmp_path
     )
     assert result.customers == 2357
     assert result.actual_total == 1882

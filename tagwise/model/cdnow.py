@@ -6,11 +6,13 @@ YYYYMMDD, number of CDs, dollar value.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-CALIBRATION_END = "1997-09-30"
+# The end of the calibration period in Fader, Hardie & Lee (2005): week 39 of 1997.
+CALIBRATION_END = date(1997, 9, 30)
 
 
 def load_cdnow(con: duckdb.DuckDBPyConnection, path: Path, name: str = "cdnow") -> str:
