@@ -8,6 +8,7 @@ severity says whether a failure blocks publish and export (error) or is only rep
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import great_expectations as gx
@@ -20,6 +21,18 @@ class GateSettings:
     max_segment_size_change: float = 0.5
     # Small segments swing by half without anything being wrong; only larger ones count.
     min_segment_size_for_change: int = 100
+
+    @classmethod
+    def from_env(cls) -> GateSettings:
+        """Thresholds from TAGWISE_MAX_TAGS_PER_CUSTOMER, TAGWISE_MAX_SEGMENT_SIZE_CHANGE and
+        TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE, each defaulting to the value above."""
+        return cls(
+            max_tags_per_customer=int(os.environ.get("TAGWISE_MAX_TAGS_PER_CUSTOMER", cls.max_tags_per_customer)),
+            max_segment_size_change=float(os.environ.get("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", cls.max_segment_size_change)),
+            min_segment_size_for_change=int(
+                os.environ.get("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", cls.min_segment_size_for_change)
+            ),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,25 @@ DATASETS = {
         left join marts.dim_customers c using (customer_key) where c.customer_key is null""",
     "customer_features": "select * from marts.customer_features",
 }
+
+# The mart each dataset's checks guard, and run after: a dataset reads only that mart and
+# tables built before it, so its checks can run (and stop what follows) as soon as the mart
+# is built. The Dagster asset checks are attached to these marts.
+GUARDED_MART = {
+    "customer_tags": "customer_tags",
+    "tags_per_exclusive_group": "customer_tags",
+    "tags_per_customer": "customer_tags",
+    "profiling_tags_of_objectors": "customer_tags",
+    "email_audience": "email_audience",
+    "erased_people_present": "email_audience",
+    "erased_in_export_files": "email_audience",
+    "unsent_removes": "email_audience",
+    "primary_segments_per_customer": "segment_membership",
+    "segment_size_changes": "segment_membership",
+    "memberships_of_unknown_customers": "segment_membership",
+    "customer_features": "customer_features",
+}
+GUARDED_MARTS = sorted(set(GUARDED_MART.values()))
 
 
 def _no_rows(description: str) -> Expectation:

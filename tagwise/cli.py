@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import time
 from collections import defaultdict
@@ -20,11 +19,11 @@ from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catal
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
 from tagwise.export import DESTINATIONS, ExportError, Sync, acknowledge, export
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
-from tagwise.ingest import FileLoad, IngestError, ingest
+from tagwise.ingest import FileLoad, IngestError, ingest, load_totals
 from tagwise.model.cdnow import write_landing
 from tagwise.model.evaluate import evaluate
 from tagwise.model.fitting import NotEnoughData
-from tagwise.pipeline import build, release
+from tagwise.pipeline import build
 from tagwise.privacy import AccessReportError, access_report, write_report
 from tagwise.quality import GateResult, run_gate
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
@@ -160,7 +159,10 @@ def ingest_command(landing: Path, warehouse: Path) -> None:
     except IngestError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
-    console.print(summary_table(loads))
+    by_source = defaultdict(list)
+    for load in loads:
+        by_source[load.source].append(load)
+    console.print(summary_table({name: load_totals(group) for name, group in by_source.items()}))
     console.print(f"loaded into {warehouse} in {time.perf_counter() - began:.1f} s")
 
 
@@ -238,23 +240,92 @@ def _show_sync(destination: str, sync: Sync | None) -> None:
 @click.option(
     "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
 )
-@holds_warehouse
 def run_command(
     landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str
 ) -> None:
-    """Check the catalogs, ingest, build as of D, gate, then export and publish for BI."""
-    _check_catalogs()
-    settings = DbtSettings(warehouse, as_of or datetime.now(UTC).date(), target)
-    began = time.perf_counter()
-    try:
-        loads = ingest(landing, warehouse)
-    except IngestError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
-    console.print(summary_table(loads))
-    ingested = time.perf_counter() - began
-    built = _build(settings)
-    table = Table("figure", "value", title=f"warehouse as of {settings.as_of}")
+    """Run the daily asset graph in this process: ingest, build as of D, predict, gate,
+    then export and publish for BI (the same graph Dagster schedules)."""
+    from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
+
+    as_of = as_of or datetime.now(UTC).date()
+    log = warehouse.parent / "logs" / f"run-{as_of}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"running the daily graph as of {as_of}; dbt's log: {log}")
+
+    def show(step) -> None:
+        mark = {"success": "[green]done[/green]", "failure": "[red]failed[/red]"}.get(
+            step.status, "[yellow]skipped[/yellow]"
+        )
+        took = f" in {step.seconds:.1f} s" if step.seconds is not None else ""
+        console.print(f"  {mark} {step.key}{took}")
+
+    with log.open("w", encoding="utf-8") as dbt_log:
+        report = run_pipeline(
+            {
+                "landing": str(landing.resolve()),
+                "warehouse": str(warehouse.resolve()),
+                "exports": str(exports.resolve()),
+                "as_of": as_of.isoformat(),
+                "target": target,
+            },
+            on_step=show,
+            dbt_log=dbt_log,
+        )
+    _show_run(report, warehouse, log)
+
+
+def _show_run(report, warehouse: Path, log: Path) -> None:
+    if report.ingestion:
+        console.print(summary_table(report.ingestion))
+    if report.dbt_nodes_built:
+        console.print(
+            f"dbt: {report.dbt_nodes_built} models and seeds built; tests "
+            f"{report.dbt_tests['passed']} passed, {report.dbt_tests['failed']} failed"
+        )
+    if report.gates:
+        _show_run_gate(report.gates)
+    if not report.success:
+        for error in report.errors:
+            console.print(f"[red]error:[/red] {error}")
+        if not report.gate_passed:
+            console.print(
+                "[red]release stopped:[/red] nothing exported or published; the last good publish stands"
+            )
+        console.print(f"dbt's log: {log}")
+        raise SystemExit(1)
+    _show_warehouse(warehouse)
+    sync = report.export or {}
+    if "adds" in sync:
+        console.print(
+            f"export email: sync {sync['sync']}: {sync['adds']:,} add, {sync['updates']:,} update, "
+            f"{sync['removes']:,} remove; acknowledge with `tagwise ack {sync['sync']}`"
+        )
+    else:
+        console.print("export email: nothing new to send")
+    console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
+    steps = Table("step", "seconds", title="time per step")
+    for step in report.steps:
+        steps.add_row(step.key, f"{step.seconds:.1f}" if step.seconds is not None else "-")
+    console.print(steps)
+
+
+def _show_run_gate(gates: dict) -> None:
+    passed = sum(g["passed"] for g in gates.values())
+    warned = sum(g["warned"] for g in gates.values())
+    failed = sum(g["failed"] for g in gates.values())
+    docs = next(iter(gates.values()))["data_docs"]
+    console.print(
+        f"quality gate: {passed} passed, {warned} warned, {failed} failed; data docs {docs}"
+    )
+    for mart, gate in gates.items():
+        if gate["failures"] != "none":
+            colour = "red" if gate["failed"] else "yellow"
+            for line in gate["failures"].splitlines():
+                console.print(f"  [{colour}]{mart}[/{colour}] {line}")
+
+
+def _show_warehouse(warehouse: Path) -> None:
+    table = Table("figure", "value", title="warehouse")
     for label, value in warehouse_summary(warehouse):
         table.add_row(label, f"{value:,}")
     console.print(table)
@@ -266,30 +337,6 @@ def run_command(
     for segment, kind, members in segment_sizes(warehouse):
         segments.add_row(segment, kind, f"{members:,}")
     console.print(segments)
-    started = time.perf_counter()
-    result = release(warehouse, exports, _gate_settings())
-    _show_gate(result.gate)
-    if not result.gate.passed:
-        console.print(
-            "[red]release stopped:[/red] nothing exported or published; the last good publish stands"
-        )
-        raise SystemExit(1)
-    _show_sync("email", result.sync)
-    console.print(f"published to {result.published} (open it read-only from BI tools)")
-    console.print(
-        f"ingest {ingested:.1f} s, build {built:.1f} s, gate, export and publish "
-        f"{time.perf_counter() - started:.1f} s; warehouse {warehouse}"
-    )
-
-
-def _gate_settings() -> GateSettings:
-    return GateSettings(
-        max_tags_per_customer=int(os.environ.get("TAGWISE_MAX_TAGS_PER_CUSTOMER", "8")),
-        max_segment_size_change=float(os.environ.get("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "0.5")),
-        min_segment_size_for_change=int(
-            os.environ.get("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "100")
-        ),
-    )
 
 
 def _show_gate(gate: GateResult) -> None:
@@ -310,7 +357,7 @@ def _show_gate(gate: GateResult) -> None:
 @holds_warehouse
 def validate_command(warehouse: Path, exports: Path) -> None:
     """Run the quality gate on the built warehouse (without releasing anything)."""
-    gate = run_gate(warehouse, exports, _gate_settings())
+    gate = run_gate(warehouse, exports, GateSettings.from_env())
     _show_gate(gate)
     if not gate.passed:
         raise SystemExit(1)
@@ -442,20 +489,13 @@ def import_cdnow_command(source: Path, out: Path) -> None:
     console.print(", ".join(f"{name}: {rows:,}" for name, rows in written.items()) + f" -> {out}")
 
 
-def summary_table(loads: list[FileLoad]) -> Table:
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
-    for load in loads:
-        row = totals[load.source]
-        row[0] += not load.skipped
-        row[1] += load.skipped
-        row[2] += load.rows_read
-        row[3] += load.rows_accepted
-        row[4] += load.rows_quarantined
-        row[5] += load.rows_duplicate
+def summary_table(totals: dict[str, dict[str, int]]) -> Table:
+    """Ingestion per source, from load_totals()."""
     table = Table(
         "source", "files", "skipped", "read", "accepted", "quarantined", "duplicates",
         title="ingestion (read = accepted + quarantined + duplicates)",
     )  # fmt: skip
     for source, row in totals.items():
-        table.add_row(source, *(f"{n:,}" for n in row))
+        table.add_row(source, *(f"{row[k]:,}" for k in (
+            "files", "files_skipped", "rows_read", "rows_accepted", "rows_quarantined", "rows_duplicate")))  # fmt: skip
     return table

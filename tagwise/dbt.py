@@ -31,6 +31,15 @@ class DbtSettings:
         """Environment that profiles.yml reads; paths are absolute so any cwd works."""
         return {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
 
+    def run_flags(self) -> list[str]:
+        """The flags every invocation of a run shares: the target and the as-of date."""
+        return [
+            "--target",
+            self.target,
+            "--vars",
+            json.dumps({"as_of_date": self.as_of.isoformat()}),
+        ]
+
     def args(
         self,
         command: str,
@@ -47,10 +56,7 @@ class DbtSettings:
             str(self.project_dir),
             "--profiles-dir",
             str(self.project_dir),
-            "--target",
-            self.target,
-            "--vars",
-            json.dumps({"as_of_date": self.as_of.isoformat()}),
+            *self.run_flags(),
         ]
         if full_refresh:
             args.append("--full-refresh")
@@ -62,7 +68,7 @@ class DbtSettings:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -97,7 +103,7 @@ def run_dbt(
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
-    with _environment(settings.env()):
+    with environment(settings.env()):
         try:
             result = dbtRunner().invoke(
                 settings.args(command, select, quiet, full_refresh, exclude)

@@ -69,6 +69,19 @@ class FileLoad:
         return self.rows_read == self.rows_accepted + self.rows_quarantined + self.rows_duplicate
 
 
+def load_totals(loads: list[FileLoad]) -> dict[str, int]:
+    """Files and rows of a set of loads (read = accepted + quarantined + duplicates)."""
+    loaded = [load for load in loads if not load.skipped]
+    return {
+        "files": len(loaded),
+        "files_skipped": len(loads) - len(loaded),
+        "rows_read": sum(load.rows_read for load in loaded),
+        "rows_accepted": sum(load.rows_accepted for load in loaded),
+        "rows_quarantined": sum(load.rows_quarantined for load in loaded),
+        "rows_duplicate": sum(load.rows_duplicate for load in loaded),
+    }
+
+
 def landing_files(landing: Path, source: Source) -> list[Path]:
     folder = landing / source.name
     if not folder.is_dir():
@@ -314,12 +327,14 @@ def ingest(
     warehouse: Path,
     progress: Callable[[FileLoad], None] | None = None,
     loaded_at: datetime | None = None,
+    sources: tuple[Source, ...] = SOURCES,
 ) -> list[FileLoad]:
-    """Load every new landing file; files already loaded (same content) are skipped."""
+    """Load every new landing file of the sources; files already loaded (same content) are
+    skipped."""
     if not landing.is_dir():
         raise IngestError(f"landing directory {landing} does not exist")
-    files = {source.name: landing_files(landing, source) for source in SOURCES}
-    missing = [name for name in REQUIRED_SOURCES if not files[name]]
+    files = {source.name: landing_files(landing, source) for source in sources}
+    missing = [s.name for s in sources if s.name in REQUIRED_SOURCES and not files[s.name]]
     if missing:
         raise IngestError(
             "required source(s) without files: "
@@ -329,7 +344,7 @@ def ingest(
     results = []
     with connect(warehouse) as con:
         prepare(con)
-        for source in SOURCES:
+        for source in sources:
             for path in files[source.name]:
                 shown = path.relative_to(landing).as_posix()
                 result = load_file(con, path, source, shown, loaded_at)

@@ -1,0 +1,48 @@
+"""Every dbt model and seed as an asset; dbt's data tests as asset checks on them."""
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, Failure
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
+from orchestration.resources import TagwiseSettings
+from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
+from tagwise.dbt import PRODUCTION_EXCLUDE, environment
+
+WAREHOUSE_POOL = "warehouse"
+
+
+def run_target_path(run_id: str) -> Path:
+    """One dbt target folder per run: the first step parses the project with the run's vars
+    and warehouse, the later steps of the run reuse that parse (dbt partial parsing)."""
+    return Path("target") / "runs" / run_id
+
+
+def build_args(settings: TagwiseSettings) -> list[str]:
+    """`dbt build` of the selected nodes as of the run's date; unit tests are for CI."""
+    return ["build", *settings.dbt().run_flags(), "--exclude", PRODUCTION_EXCLUDE]
+
+
+@dbt_assets(
+    manifest=manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=TagwiseTranslator(),
+    exclude=PRODUCTION_EXCLUDE,
+    pool=WAREHOUSE_POOL,
+)
+def tagwise_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
+):
+    try:
+        rules, definitions = check_tag_catalog(), check_segment_catalog()
+    except CatalogError as error:
+        raise Failure(f"catalog check failed: {error}") from None
+    context.log.info(f"catalogs valid: {rules} tag rules, {definitions} segment definitions")
+    # Dagster runs the project in several steps (around the model and the blocking gates); a
+    # test on two models runs in the step that builds the later one, never before it exists.
+    with environment({**tagwise.dbt().env(), "DBT_INDIRECT_SELECTION": "buildable"}):
+        invocation = dbt.cli(
+            build_args(tagwise), context=context, target_path=run_target_path(context.run.run_id)
+        )
+    yield from invocation.stream()

@@ -1,0 +1,80 @@
+"""The dbt project as Dagster sees it: its manifest, kept in step with the project files,
+and how its nodes are named and grouped as assets."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetKey
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+)
+
+from tagwise.dbt import PROJECT_DIR, environment
+
+SEEDS_DIR = PROJECT_DIR.parent / "seeds"
+GENERATED = {"target", "logs", "dbt_packages"}
+
+dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+
+
+def _newest_source_change() -> float:
+    files = [
+        path
+        for root in (PROJECT_DIR, SEEDS_DIR)
+        for path in root.rglob("*")
+        if path.is_file() and not GENERATED & set(path.relative_to(root).parts)
+    ]
+    return max(path.stat().st_mtime for path in files)
+
+
+def manifest_path() -> Path:
+    """The manifest, parsed again when any project file or seed is newer than it."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change():
+        # Parsing needs no warehouse; an in-memory one keeps the real file free.
+        with environment({"TAGWISE_WAREHOUSE": ":memory:"}):
+            dbt_project.preparer.prepare(dbt_project)
+    return manifest
+
+
+def dbt_resource() -> DbtCliResource:
+    """dbt runs as a subprocess: the one installed beside this Python, whatever PATH says."""
+    return DbtCliResource(
+        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+    )
+
+
+class TagwiseTranslator(DagsterDbtTranslator):
+    """Assets keyed [schema, model] (sources [system, table]) and grouped by layer."""
+
+    def __init__(self):
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props["resource_type"] == "seed":
+            return "marts"
+        return fqn[1] if len(fqn) > 2 else None
+
+
+@functools.cache
+def manifest() -> dict[str, Any]:
+    return json.loads(manifest_path().read_text())
+
+
+def model_key(name: str) -> AssetKey:
+    """The asset key of a dbt model or seed, by name."""
+    translator = TagwiseTranslator()
+    for node in manifest()["nodes"].values():
+        if node["resource_type"] in {"model", "seed"} and node["name"] == name:
+            return translator.get_asset_key(node)
+    raise KeyError(f"no dbt model or seed named {name!r}")

@@ -1,0 +1,36 @@
+"""The tagwise code location: `dagster dev -m orchestration.definitions`."""
+
+from dagster import Definitions, in_process_executor
+
+from orchestration.dbt.assets import tagwise_dbt_assets
+from orchestration.dbt.project import dbt_resource
+from orchestration.export.assets import email_export, published_marts
+from orchestration.ingest.assets import landing_files, raw_tables
+from orchestration.ingest.sensors import landing_sensor
+from orchestration.jobs import (
+    daily_refresh,
+    daily_refresh_schedule,
+    weekly_review,
+    weekly_review_schedule,
+)
+from orchestration.model.assets import predictive_model
+from orchestration.quality.checks import release_gates
+from orchestration.resources import TagwiseSettings
+
+defs = Definitions(
+    assets=[
+        *landing_files,
+        *raw_tables,
+        tagwise_dbt_assets,
+        predictive_model,
+        email_export,
+        published_marts,
+    ],
+    asset_checks=release_gates,
+    jobs=[daily_refresh, weekly_review],
+    schedules=[daily_refresh_schedule, weekly_review_schedule],
+    sensors=[landing_sensor],
+    resources={"tagwise": TagwiseSettings(), "dbt": dbt_resource()},
+    # One process writes the warehouse: every step of a run runs in the run's own process.
+    executor=in_process_executor,
+)

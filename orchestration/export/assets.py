@@ -1,0 +1,70 @@
+"""What leaves the warehouse once the gate has passed: the consent-safe email change set
+and the published copy of the marts for BI."""
+
+from dagster import AssetKey, MaterializeResult, asset
+
+from expectations.suites import GUARDED_MARTS
+from orchestration.dbt.assets import WAREHOUSE_POOL
+from orchestration.dbt.project import TagwiseTranslator, manifest, model_key
+from orchestration.resources import TagwiseSettings
+from tagwise.export import export
+from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
+from tagwise.quality import record_good_run
+
+EMAIL_EXPORT = AssetKey(["exports", "email"])
+PUBLISHED = AssetKey(["published", "marts"])
+
+
+def published_tables() -> list[AssetKey]:
+    """Every model and seed built into a published schema."""
+    translator = TagwiseTranslator()
+    return sorted(
+        (
+            translator.get_asset_key(node)
+            for node in manifest()["nodes"].values()
+            if node["resource_type"] in {"model", "seed"} and node["schema"] in PUBLISHED_SCHEMAS
+        ),
+        key=lambda key: key.to_user_string(),
+    )
+
+
+@asset(
+    key=EMAIL_EXPORT,
+    # Every gated mart, not only email_audience: a blocking check stops the assets directly
+    # downstream of its mart, and an error on any gated mart must stop the export.
+    deps=[model_key(mart) for mart in GUARDED_MARTS],
+    group_name="release",
+    description="Change set (add/update/remove) and full audience for the email platform.",
+    pool=WAREHOUSE_POOL,
+)
+def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
+    sync = export(tagwise.warehouse_path, "email", tagwise.exports_path)
+    if sync is None:
+        return MaterializeResult(metadata={"sync": "nothing new to send"})
+    return MaterializeResult(
+        metadata={
+            "sync": sync.sync_id,
+            "resent": sync.resent,
+            "adds": sync.adds,
+            "updates": sync.updates,
+            "removes": sync.removes,
+            "files": [str(f) for f in sync.files],
+        }
+    )
+
+
+@asset(
+    key=PUBLISHED,
+    deps=published_tables(),
+    group_name="release",
+    description="The marts copied to the published DuckDB file for BI, replaced atomically.",
+    pool=WAREHOUSE_POOL,
+)
+def published_marts(tagwise: TagwiseSettings) -> MaterializeResult:
+    target = published_path(tagwise.warehouse_path)
+    copied = publish(tagwise.warehouse_path, target)
+    # The segment sizes the next gate compares with are those of the last release.
+    record_good_run(tagwise.warehouse_path)
+    return MaterializeResult(
+        metadata={"path": str(target), "tables": len(copied), "rows": sum(copied.values())}
+    )

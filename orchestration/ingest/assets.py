@@ -1,0 +1,61 @@
+"""Landing files and the raw tables loaded from them: one asset per source of SPEC 2.
+
+Each raw asset carries the key of the dbt source that reads it, so the lineage runs from
+the landing folder through the dbt models to the exports."""
+
+from dagster import AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult, asset
+
+from orchestration.dbt.assets import WAREHOUSE_POOL
+from orchestration.dbt.project import TagwiseTranslator, manifest
+from orchestration.resources import TagwiseSettings
+from tagwise.contract import SOURCES, Source
+from tagwise.ingest import IngestError, ingest, load_totals
+
+LANDING_GROUP = "landing"
+RAW_GROUP = "raw"
+
+
+def landing_key(source: Source) -> AssetKey:
+    return AssetKey(["landing", source.name])
+
+
+def raw_key(source: Source) -> AssetKey:
+    """The key of the dbt source that reads this raw table (schema raw, same table name)."""
+    translator = TagwiseTranslator()
+    for node in manifest()["sources"].values():
+        if node["schema"] == "raw" and node["name"] == source.name:
+            return translator.get_asset_key(node)
+    raise KeyError(f"no dbt source reads raw.{source.name}")
+
+
+landing_files = [
+    AssetSpec(
+        landing_key(source),
+        group_name=LANDING_GROUP,
+        description=f"Files under <landing>/{source.name}/ (CSV, gzipped CSV or Parquet).",
+        metadata={"required": source.required},
+    )
+    for source in SOURCES
+]
+
+
+def raw_table(source: Source) -> AssetsDefinition:
+    @asset(
+        key=raw_key(source),
+        deps=[landing_key(source)],
+        group_name=RAW_GROUP,
+        description=f"raw.{source.name}: new landing files validated against the contract; "
+        "bad rows in raw.quarantine with their reasons.",
+        pool=WAREHOUSE_POOL,
+    )
+    def load(tagwise: TagwiseSettings) -> MaterializeResult:
+        try:
+            loads = ingest(tagwise.landing_path, tagwise.warehouse_path, sources=(source,))
+        except IngestError as error:
+            raise Failure(str(error)) from None
+        return MaterializeResult(metadata=load_totals(loads))
+
+    return load
+
+
+raw_tables = [raw_table(source) for source in SOURCES]

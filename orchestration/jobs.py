@@ -1,0 +1,50 @@
+"""The jobs and their schedules. Every job writes the warehouse, so every job carries the
+warehouse tag that dagster.yaml limits to one run at a time."""
+
+import os
+
+from dagster import (
+    AssetSelection,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
+
+from orchestration.dbt.project import model_key
+from orchestration.resources import run_config
+
+WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}
+DAILY_CRON = os.environ.get("TAGWISE_DAILY_CRON", "0 6 * * *")
+WEEKLY_CRON = os.environ.get("TAGWISE_WEEKLY_CRON", "0 7 * * 1")
+
+daily_refresh = define_asset_job(
+    "daily_refresh",
+    selection=AssetSelection.all(),
+    description="Ingest new landing files, build as of D, predict, gate, then export and publish.",
+    tags=WAREHOUSE_TAG,
+)
+
+weekly_review = define_asset_job(
+    "weekly_tag_segment_review",
+    selection=AssetSelection.assets(model_key("tag_usage"), model_key("segment_migration")),
+    description="Rebuild tag usage and segment migration for the week's review.",
+    tags=WAREHOUSE_TAG,
+)
+
+
+def _as_of_scheduled_day(context: ScheduleEvaluationContext) -> RunRequest:
+    day = context.scheduled_execution_time.date().isoformat()
+    return RunRequest(run_key=day, run_config=run_config(as_of=day))
+
+
+@schedule(job=daily_refresh, cron_schedule=DAILY_CRON, execution_timezone="UTC")
+def daily_refresh_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Daily, as of the scheduled day (UTC); TAGWISE_DAILY_CRON sets the time."""
+    return _as_of_scheduled_day(context)
+
+
+@schedule(job=weekly_review, cron_schedule=WEEKLY_CRON, execution_timezone="UTC")
+def weekly_review_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Weekly, as of the scheduled day (UTC); TAGWISE_WEEKLY_CRON sets the time."""
+    return _as_of_scheduled_day(context)

@@ -1,0 +1,42 @@
+"""The predictive model (SPEC 6): fitted on completed orders as of D, its predictions read
+back by dbt (source model.customer_predictions) for the features and churn-risk tags."""
+
+from dagster import AssetKey, AssetSpec, MaterializeResult, multi_asset
+
+from orchestration.dbt.assets import WAREHOUSE_POOL
+from orchestration.dbt.project import model_key
+from orchestration.resources import TagwiseSettings
+from tagwise.model.pipeline import predict
+
+PREDICTIONS = AssetKey(["model", "customer_predictions"])
+FIT_PARAMETERS = AssetKey(["model", "fit_parameters"])
+INPUTS = [model_key("int_orders__completed"), model_key("int_privacy__profiling_objections")]
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            PREDICTIONS, deps=INPUTS, description="p_alive, expected orders and CLV per customer."
+        ),
+        AssetSpec(
+            FIT_PARAMETERS,
+            deps=INPUTS,
+            description="BG/NBD and Gamma-Gamma parameters per as-of date.",
+        ),
+    ],
+    group_name="model",
+    pool=WAREHOUSE_POOL,
+)
+def predictive_model(tagwise: TagwiseSettings):
+    run = predict(tagwise.warehouse_path, tagwise.as_of_date)
+    yield MaterializeResult(
+        asset_key=PREDICTIONS,
+        metadata={
+            "customers": run.customers,
+            "repeat_customers": run.repeat_customers,
+            "note": run.note,
+        },
+    )
+    yield MaterializeResult(
+        asset_key=FIT_PARAMETERS, metadata={name: float(v) for name, v in run.parameters.items()}
+    )

@@ -1,0 +1,53 @@
+"""The release gate as blocking asset checks: one per mart that `expectations/suites.py`
+guards, run as soon as that mart is built. An error-level failure stops everything
+downstream, publish and export included; warning-level failures are reported only."""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    asset_check,
+)
+
+from expectations.suites import GUARDED_MARTS, GateSettings
+from orchestration.dbt.assets import WAREHOUSE_POOL
+from orchestration.dbt.project import model_key
+from orchestration.resources import TagwiseSettings
+from tagwise.quality import GateResult, run_gate
+
+
+def gate_result(gate: GateResult) -> AssetCheckResult:
+    """Passed when no expectation failed; a failure is an error if any failed one is."""
+    failed = [o for o in gate.outcomes if not o.success]
+    return AssetCheckResult(
+        passed=not failed,
+        severity=AssetCheckSeverity.ERROR if gate.errors else AssetCheckSeverity.WARN,
+        metadata={
+            "expectations": len(gate.outcomes),
+            "passed": len(gate.outcomes) - len(failed),
+            "warned": len(gate.warnings),
+            "failed": len(gate.errors),
+            "failures": "\n".join(o.line() for o in failed) or "none",
+            "data_docs": str(gate.docs),
+        },
+    )
+
+
+def release_gate(mart: str) -> AssetChecksDefinition:
+    @asset_check(
+        asset=model_key(mart),
+        name="great_expectations",
+        blocking=True,
+        description=f"The Great Expectations release gate's checks on {mart}.",
+        pool=WAREHOUSE_POOL,
+    )
+    def gate(context: AssetCheckExecutionContext, tagwise: TagwiseSettings) -> AssetCheckResult:
+        return gate_result(
+            run_gate(tagwise.warehouse_path, tagwise.exports_path, GateSettings.from_env(), {mart})
+        )
+
+    return gate
+
+
+release_gates = [release_gate(mart) for mart in GUARDED_MARTS]

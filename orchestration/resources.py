@@ -1,0 +1,73 @@
+"""The settings every tagwise asset reads: where a run reads and writes, and as of which day.
+
+Defaults come from the same environment variables as the CLI (TAGWISE_LANDING,
+TAGWISE_WAREHOUSE, TAGWISE_EXPORTS, TAGWISE_TARGET, TAGWISE_AS_OF); a run's config
+overrides any of them. The resource holds the warehouse lock for the whole run, so a
+second run (from Dagster or the CLI) is refused instead of writing at the same time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field
+
+from tagwise.dbt import DbtSettings
+from tagwise.warehouse import WarehouseLock
+
+
+class TagwiseSettings(ConfigurableResource):
+    landing: str = Field(
+        default=os.environ.get("TAGWISE_LANDING", "data/landing"),
+        description="Landing directory: one folder per source.",
+    )
+    warehouse: str = Field(
+        default=os.environ.get("TAGWISE_WAREHOUSE", "data/warehouse.duckdb"),
+        description="DuckDB warehouse file.",
+    )
+    exports: str = Field(
+        default=os.environ.get("TAGWISE_EXPORTS", "exports"),
+        description="Folder for change sets and audience snapshots.",
+    )
+    target: str = Field(
+        default=os.environ.get("TAGWISE_TARGET", "duckdb"), description="dbt target."
+    )
+    as_of: str = Field(
+        default=os.environ.get("TAGWISE_AS_OF", ""),
+        description="As-of date D (YYYY-MM-DD); empty means today in UTC.",
+    )
+
+    @property
+    def landing_path(self) -> Path:
+        return Path(self.landing)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse)
+
+    @property
+    def exports_path(self) -> Path:
+        return Path(self.exports)
+
+    @property
+    def as_of_date(self) -> date:
+        return date.fromisoformat(self.as_of) if self.as_of else datetime.now(UTC).date()
+
+    def dbt(self) -> DbtSettings:
+        return DbtSettings(self.warehouse_path, self.as_of_date, self.target)
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[TagwiseSettings]:
+        # Runs use the in-process executor, so this is held from the first step to the last.
+        with WarehouseLock(self.warehouse_path):
+            yield self
+
+
+def run_config(**settings: str) -> dict:
+    """Run config that sets some of TagwiseSettings for one run, e.g. as_of="2026-06-30"."""
+    return {"resources": {"tagwise": {"config": settings}}}

@@ -1,0 +1,125 @@
+"""The daily asset graph executed in this process, as `tagwise run` does: no web server, the
+same assets, checks and order as a scheduled run, with each step reported as it ends."""
+
+import uuid
+from collections.abc import Callable
+from contextlib import nullcontext, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from dagster import AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
+
+from orchestration.definitions import defs
+from orchestration.export.assets import EMAIL_EXPORT, PUBLISHED
+from orchestration.ingest.assets import raw_key
+from orchestration.jobs import daily_refresh
+from orchestration.resources import run_config
+from tagwise.contract import SOURCES
+
+GATE_CHECK = "great_expectations"
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    status: str  # success, failure or skipped
+    seconds: float | None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    success: bool = False
+    steps: list[Step] = field(default_factory=list)
+    ingestion: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dbt_nodes_built: int = 0
+    dbt_tests: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
+    gates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    export: dict[str, Any] | None = None
+    published: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def gate_passed(self) -> bool:
+        return all(g["failed"] == 0 for g in self.gates.values())
+
+
+def _metadata(entries) -> dict[str, Any]:
+    return {name: value.value for name, value in entries.items()}
+
+
+class _Recorder:
+    """Turns the run's events into a RunReport and tells the caller as each step ends."""
+
+    def __init__(self, report: RunReport, on_step: Callable[[Step], None]):
+        self.report = report
+        self.on_step = on_step
+        self.started: dict[str, float] = {}
+        self.raw_sources = {raw_key(s): s.name for s in SOURCES}
+
+    def __call__(self, entry: EventLogEntry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind, step = event.event_type, event.step_key
+        if kind == DagsterEventType.STEP_START:
+            self.started[step] = entry.timestamp
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            status = "success" if kind == DagsterEventType.STEP_SUCCESS else "failure"
+            self._step(
+                Step(step, status, entry.timestamp - self.started.get(step, entry.timestamp))
+            )
+        elif kind == DagsterEventType.STEP_SKIPPED:
+            self._step(Step(step, "skipped", None))
+        elif kind == DagsterEventType.ASSET_MATERIALIZATION:
+            self._materialized(event.event_specific_data.materialization)
+        elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+            self._checked(event.event_specific_data)
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            self.report.errors.append(f"{step or 'run'}: {error.message.strip()}")
+
+    def _step(self, step: Step) -> None:
+        self.report.steps.append(step)
+        self.on_step(step)
+
+    def _materialized(self, materialization) -> None:
+        key: AssetKey = materialization.asset_key
+        metadata = _metadata(materialization.metadata)
+        if key in self.raw_sources:
+            self.report.ingestion[self.raw_sources[key]] = metadata
+        elif key == EMAIL_EXPORT:
+            self.report.export = metadata
+        elif key == PUBLISHED:
+            self.report.published = metadata
+        elif "unique_id" in metadata:  # dbt's
+            self.report.dbt_nodes_built += 1
+
+    def _checked(self, evaluation) -> None:
+        if evaluation.check_name == GATE_CHECK:
+            self.report.gates[evaluation.asset_key.path[-1]] = _metadata(evaluation.metadata)
+        else:
+            self.report.dbt_tests["passed" if evaluation.passed else "failed"] += 1
+
+
+def run_pipeline(
+    settings: dict[str, str],
+    on_step: Callable[[Step], None] = lambda step: None,
+    dbt_log: TextIO | None = None,
+) -> RunReport:
+    """Run the daily job with these TagwiseSettings values, e.g. {"as_of": "2026-06-30"}.
+    dbt's output (which dagster-dbt echoes to stdout) goes to dbt_log when given."""
+    instance = DagsterInstance.ephemeral()
+    report = RunReport(str(uuid.uuid4()))
+    instance.add_event_listener(report.run_id, _Recorder(report, on_step))
+    with redirect_stdout(dbt_log) if dbt_log else nullcontext():
+        result = defs.resolve_job_def(daily_refresh.name).execute_in_process(
+            run_config=run_config(**settings)
+            # The CLI shows its own progress; Dagster's log lines would bury it.
+            | {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            instance=instance,
+            raise_on_error=False,
+            run_id=report.run_id,
+        )
+    report.success = result.success
+    return report

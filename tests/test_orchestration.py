@@ -1,0 +1,205 @@
+"""The Dagster code location: the graph as reviewed, a whole run in process, the gate
+stopping release, the sensor, the schedule, one writer at a time, and `dagster dev`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import SkipReason, build_schedule_context, build_sensor_context
+
+from orchestration.definitions import defs
+from orchestration.ingest.sensors import landing_sensor
+from orchestration.jobs import daily_refresh_schedule
+from orchestration.resources import TagwiseSettings
+from orchestration.run import run_pipeline
+from tagwise.warehouse import WarehouseLock
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+AS_OF = "2026-06-30"
+
+
+def graph_snapshot() -> dict:
+    graph = defs.resolve_asset_graph()
+    return {
+        "assets": {
+            key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
+            for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string())
+        },
+        "checks": sorted(
+            f"{check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys
+        ),
+        "jobs": sorted(job.name for job in defs.resolve_all_job_defs()),
+        "schedules": sorted(s.name for s in defs.schedules),
+        "sensors": sorted(s.name for s in defs.sensors),
+    }
+
+
+def test_the_asset_graph_matches_its_snapshot():
+    """Regenerate with TAGWISE_UPDATE_SNAPSHOTS=1 when a change to the graph is intended."""
+    current = graph_snapshot()
+    if os.environ.get("TAGWISE_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(json.dumps(current, indent=1) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_the_graph_runs_from_landing_files_to_exports():
+    assets = graph_snapshot()["assets"]
+    assert assets["shop/orders"] == ["landing/orders"]
+    assert "shop/orders" in assets["staging/stg_shop__orders"]
+    assert "model/customer_predictions" in assets["staging/stg_model__customer_predictions"]
+    assert "marts/email_audience" in assets["exports/email"]
+    assert "marts/customer_tags" in assets["published/marts"]
+
+
+def _settings(tmp: Path, landing: Path) -> dict[str, str]:
+    return {
+        "landing": str(landing),
+        "warehouse": str(tmp / "warehouse.duckdb"),
+        "exports": str(tmp / "exports"),
+        "as_of": AS_OF,
+    }
+
+
+@pytest.fixture(scope="module")
+def first_run(clean_landing, tmp_path_factory):
+    settings = _settings(tmp_path_factory.mktemp("dagster"), clean_landing)
+    return settings, run_pipeline(settings)
+
+
+def test_the_whole_graph_materializes_in_process(first_run):
+    settings, report = first_run
+    assert report.success, report.errors
+    assert report.ingestion["orders"]["rows_accepted"] > 0
+    assert report.dbt_nodes_built == 50 and report.dbt_tests["failed"] == 0
+    assert report.dbt_tests["passed"] > 100
+    assert set(report.gates) == {
+        "customer_features",
+        "customer_tags",
+        "email_audience",
+        "segment_membership",
+    }
+    assert report.gate_passed
+    assert report.export["adds"] > 0
+    assert Path(report.published["path"]).exists()
+    with duckdb.connect(settings["warehouse"], read_only=True) as con:
+        assert (
+            con.execute("select as_of_date from marts.build_info").fetchone()[0].isoformat()
+            == AS_OF
+        )
+        assert con.execute("select count(*) from model.customer_predictions").fetchone()[0] > 0
+
+
+def test_a_failing_blocking_check_stops_publish_and_export(first_run, monkeypatch):
+    settings, _ = first_run
+    published = Path(settings["warehouse"]).with_name("published.duckdb")
+    published_at = published.stat().st_mtime_ns
+    # Any change of a segment's size now fails the error-level size-change expectation.
+    monkeypatch.setenv("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "-1")
+    monkeypatch.setenv("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
+    report = run_pipeline(settings)
+    assert not report.success
+    assert report.gates["segment_membership"]["failed"] >= 1
+    assert report.gates["customer_tags"]["failed"] == 0
+    ran = {step.key: step.status for step in report.steps}
+    assert ran.get("exports__email") != "success" and ran.get("published__marts") != "success"
+    assert report.export is None and report.published is None
+    assert published.stat().st_mtime_ns == published_at
+    with duckdb.connect(settings["warehouse"], read_only=True) as con:
+        assert con.execute("select count(*) from export.syncs").fetchone()[0] == 1
+
+
+def test_a_second_writer_is_refused_cleanly(tmp_path, clean_landing):
+    settings = _settings(tmp_path, clean_landing)
+    with WarehouseLock(Path(settings["warehouse"])):
+        report = run_pipeline(settings)
+    assert not report.success
+    assert any("one writer at a time" in error for error in report.errors)
+    assert not report.steps
+
+
+def test_the_sensor_fires_once_for_new_files(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    (landing / "orders" / "a.csv").write_text("order_id\n")
+    resources = {"tagwise": TagwiseSettings(landing=str(landing))}
+
+    def tick(cursor):
+        with build_sensor_context(cursor=cursor, resources=resources) as context:
+            return landing_sensor(context), context
+
+    first, _ = tick(None)
+    assert len(first.run_requests) == 1
+    again, _ = tick(first.cursor)
+    assert isinstance(again, SkipReason)
+    (landing / "orders" / "b.csv").write_text("order_id\n")
+    later, _ = tick(first.cursor)
+    assert len(later.run_requests) == 1
+    assert later.run_requests[0].run_key != first.run_requests[0].run_key
+    assert later.run_requests[0].tags["tagwise/new_files"] == "1"
+
+
+def test_the_daily_schedule_runs_as_of_the_scheduled_day():
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 7, 1, 6, tzinfo=UTC))
+    request = daily_refresh_schedule(context)
+    assert request.run_config["resources"]["tagwise"]["config"]["as_of"] == "2026-07-01"
+    assert request.run_key == "2026-07-01"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_dagster_dev_serves_the_code_location(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions",
+         "-h", "127.0.0.1", "-p", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    query = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+        schedules { name } sensors { name } assetNodes { assetKey { path } } } } } }"""
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                nodes = _graphql(port, query)["data"]["repositoriesOrError"]["nodes"]
+                if nodes:
+                    break
+            except (OSError, KeyError, TypeError):
+                pass
+            assert server.poll() is None, "dagster dev exited"
+            assert time.monotonic() < deadline, "dagster dev did not answer within 180 s"
+            time.sleep(2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    repository = nodes[0]
+    assert {s["name"] for s in repository["schedules"]} == {
+        "daily_refresh_schedule", "weekly_review_schedule"}  # fmt: skip
+    assert [s["name"] for s in repository["sensors"]] == ["landing_sensor"]
+    keys = {"/".join(a["assetKey"]["path"]) for a in repository["assetNodes"]}
+    assert {"landing/orders", "shop/orders", "marts/customer_tags", "exports/email"} <= keys
