@@ -16,7 +16,7 @@ DEMO_DIR := data/demo
 DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
-.PHONY: help install demo demo-cdnow test lint format bench bench-generate clean
+.PHONY: help install demo demo-cdnow dagster test lint format bench bench-generate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,15 @@ demo: install  ## generate a sample, run the pipeline on embedded DuckDB, print 
 		--exports $(DEMO_DIR)/exports --as-of $(DEMO_AS_OF)
 	@echo "landing: $(DEMO_DIR)/landing  warehouse: $(DEMO_DIR)/warehouse.duckdb" \
 		" BI: $(DEMO_DIR)/published.duckdb  exports: $(DEMO_DIR)/exports/email"
+
+DAGSTER_HOME := $(CURDIR)/.dagster_home
+DAGSTER_PORT ?= 3000
+
+dagster: install  ## the Dagster UI on http://127.0.0.1:3000 (state in .dagster_home/)
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) dagster dev -m orchestration.definitions \
+		-h 127.0.0.1 -p $(DAGSTER_PORT)
 
 CDNOW_DIR := data/cdnow
 
@@ -65,7 +74,8 @@ format: install  ## apply ruff's fixes and formatting
 bench-generate: install  ## time generating 1,000,000 customers (writes bench/results/)
 	$(RUN) python bench/generate.py --customers 1000000
 
-bench: bench-generate  ## every benchmark
+bench: install  ## full run, floor and next-day refresh at 10k, 100k and 1M customers (bench/results/)
+	$(RUN) tagwise bench --customers 10000 --customers 100000 --customers 1000000
 
 clean:  ## remove generated data, warehouses and environments
 	rm -rf data exports bench/results $(VENV) $(TOOLS)

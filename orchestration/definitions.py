@@ -10,6 +10,7 @@ from orchestration.ingest.sensors import landing_sensor
 from orchestration.jobs import (
     daily_refresh,
     daily_refresh_schedule,
+    release,
     weekly_review,
     weekly_review_schedule,
 )
@@ -27,7 +28,7 @@ defs = Definitions(
         published_marts,
     ],
     asset_checks=release_gates,
-    jobs=[daily_refresh, weekly_review],
+    jobs=[daily_refresh, release, weekly_review],
     schedules=[daily_refresh_schedule, weekly_review_schedule],
     sensors=[landing_sensor],
     resources={"tagwise": TagwiseSettings(), "dbt": dbt_resource()},

@@ -11,7 +11,9 @@ from dagster import (
     schedule,
 )
 
+from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import model_key
+from orchestration.export.assets import EMAIL_EXPORT, PUBLISHED
 from orchestration.resources import run_config
 
 WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}
@@ -22,6 +24,15 @@ daily_refresh = define_asset_job(
     "daily_refresh",
     selection=AssetSelection.all(),
     description="Ingest new landing files, build as of D, predict, gate, then export and publish.",
+    tags=WAREHOUSE_TAG,
+)
+
+release = define_asset_job(
+    "release",
+    selection=AssetSelection.checks_for_assets(*(model_key(m) for m in GUARDED_MARTS))
+    | AssetSelection.assets(EMAIL_EXPORT, PUBLISHED),
+    description="Gate the built warehouse again, then export and publish: after a fix to a "
+    "threshold or to the export destination, without rebuilding.",
     tags=WAREHOUSE_TAG,
 )
 

@@ -106,14 +106,16 @@ def run_pipeline(
     settings: dict[str, str],
     on_step: Callable[[Step], None] = lambda step: None,
     dbt_log: TextIO | None = None,
+    job: str = daily_refresh.name,
 ) -> RunReport:
-    """Run the daily job with these TagwiseSettings values, e.g. {"as_of": "2026-06-30"}.
+    """Run a job (the daily one unless named) with these TagwiseSettings values, e.g.
+    {"as_of": "2026-06-30"}.
     dbt's output (which dagster-dbt echoes to stdout) goes to dbt_log when given."""
     instance = DagsterInstance.ephemeral()
     report = RunReport(str(uuid.uuid4()))
     instance.add_event_listener(report.run_id, _Recorder(report, on_step))
     with redirect_stdout(dbt_log) if dbt_log else nullcontext():
-        result = defs.resolve_job_def(daily_refresh.name).execute_in_process(
+        result = defs.resolve_job_def(job).execute_in_process(
             run_config=run_config(**settings)
             # The CLI shows its own progress; Dagster's log lines would bury it.
             | {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},

@@ -1,22 +1,18 @@
-"""One run as of D after ingestion: build, then release.
+"""A build as of D without the orchestrator, for `tagwise backfill` and the tests.
 
-Build: dbt in two phases around the predictive model. The model reads completed orders
-and profiling objections as of D and its predictions feed customer_features, so phase 1
+dbt in two phases around the predictive model. The model reads completed orders and
+profiling objections as of D and its predictions feed customer_features, so phase 1
 builds the model's inputs (and everything upstream), the model step runs, and phase 2
-builds the rest. Release: the quality gate, then export and publish.
+builds the rest. The Dagster graph (orchestration/) orders the same steps from the
+assets' dependencies; releasing (gate, export, publish) is only done there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from expectations.suites import GateSettings
 from tagwise.dbt import DbtSettings, node_counts, run_dbt
-from tagwise.export import Sync, export
 from tagwise.model.pipeline import ModelRun, predict
-from tagwise.publish import publish, published_path
-from tagwise.quality import GateResult, record_good_run, run_gate
 
 MODEL_INPUTS = "+int_orders__completed +int_privacy__profiling_objections"
 
@@ -51,23 +47,3 @@ def build(settings: DbtSettings, exclude: str | None = None, full_refresh: bool 
     rest = " ".join(part for part in (MODEL_INPUTS, exclude) if part)
     second = run_dbt(settings, "build", quiet=True, full_refresh=full_refresh, exclude=rest)
     return Build(_merge(node_counts(first), node_counts(second)), model)
-
-
-@dataclass(frozen=True)
-class Release:
-    gate: GateResult
-    sync: Sync | None = None
-    published: Path | None = None
-
-
-def release(warehouse: Path, exports: Path, settings: GateSettings | None = None) -> Release:
-    """Gate, then export and publish. An error-level failure stops here: the last good
-    publish and the export state stay as they were."""
-    gate = run_gate(warehouse, exports, settings)
-    if not gate.passed:
-        return Release(gate)
-    sync = export(warehouse, "email", exports)
-    target = published_path(warehouse)
-    publish(warehouse, target)
-    record_good_run(warehouse)
-    return Release(gate, sync, target)

@@ -96,3 +96,14 @@ def test_a_transient_lock_is_waited_out(tmp_path):
         assert con.execute("select 1").fetchone() == (1,)
     assert time.perf_counter() - began > 0.4
     holder.wait()
+
+
+def test_a_run_is_refused_while_another_writes(tmp_path):
+    from tagwise.warehouse import WarehouseLock
+
+    warehouse = tmp_path / "w.duckdb"
+    with WarehouseLock(warehouse):
+        result = run("run", "--landing", str(tmp_path), "--warehouse", str(warehouse))
+    assert result.exit_code == 1
+    assert "one writer at a time" in result.output
+    assert not warehouse.exists()

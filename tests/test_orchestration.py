@@ -25,7 +25,8 @@ from orchestration.resources import TagwiseSettings
 from orchestration.run import run_pipeline
 from tagwise.warehouse import WarehouseLock
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT = ROOT / "tests" / "snapshots" / "asset_graph.json"
 AS_OF = "2026-06-30"
 
 
@@ -174,6 +175,7 @@ def _graphql(port: int, query: str) -> dict:
 
 def test_dagster_dev_serves_the_code_location(tmp_path):
     port = _free_port()
+    (tmp_path / "dagster.yaml").write_text((ROOT / "orchestration" / "dagster.yaml").read_text())
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions",

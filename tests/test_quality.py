@@ -4,15 +4,17 @@ an error blocks export and publish, a warning does not; results and Data Docs ar
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from expectations.suites import GateSettings, checks
+from orchestration.run import run_pipeline
 from tagwise.dbt import DbtSettings
 from tagwise.ingest import ingest
-from tagwise.pipeline import build, release
+from tagwise.pipeline import build
 from tagwise.quality import validate
 
 ACTIVE = ["loyal-customer", "key-account", "at-risk"]
@@ -237,18 +239,23 @@ def built(landing, warehouse):
     return warehouse
 
 
+def _release(warehouse, exports):
+    """The release job (gate, export, publish) on the built warehouse."""
+    return run_pipeline(
+        {"warehouse": str(warehouse), "exports": str(exports), "as_of": "2026-06-30"}, job="release"
+    )
+
+
 def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_path):
     exports = tmp_path / "exports"
     with duckdb.connect(str(built)) as con:  # b@x.test has only a pending double opt-in
         con.execute(
             "insert into marts.email_audience select 'b@x.test', first_name, last_name, primary_segment, audiences, tags, updated_on, as_of_date from marts.email_audience"
         )
-    blocked = release(built, exports)
-    assert not blocked.gate.passed
-    assert any(
-        "granted email marketing consent" in o.check.description for o in blocked.gate.errors
-    )
-    assert blocked.sync is None and blocked.published is None
+    blocked = _release(built, exports)
+    assert not blocked.success
+    assert "granted email marketing consent" in blocked.gates["email_audience"]["failures"]
+    assert blocked.export is None and blocked.published is None
     assert not exports.exists() or "b@x.test" not in "".join(
         p.read_text() for p in exports.rglob("*") if p.is_file()
     )
@@ -258,15 +265,16 @@ def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_pat
         stored = con.execute(
             "select count(*), count(*) filter (where not success) from quality.validation_results"
         ).fetchone()
-    assert stored[0] == len(blocked.gate.outcomes) and stored[1] >= 1
-    assert blocked.gate.docs.exists()
+    assert stored[0] == sum(g["expectations"] for g in blocked.gates.values()) and stored[1] >= 1
+    assert Path(blocked.gates["email_audience"]["data_docs"]).exists()
 
 
-def test_a_warning_is_reported_and_does_not_block(built, tmp_path):
+def test_a_warning_is_reported_and_does_not_block(built, tmp_path, monkeypatch):
     exports = tmp_path / "exports"
-    released = release(built, exports, GateSettings(max_tags_per_customer=0))
-    assert released.gate.passed
-    assert released.gate.warnings and not released.gate.errors
-    assert released.sync is not None and released.sync.adds == 1
-    assert "a@x.test" in released.sync.files[0].read_text()
-    assert released.published.exists()
+    monkeypatch.setenv("TAGWISE_MAX_TAGS_PER_CUSTOMER", "0")
+    released = _release(built, exports)
+    assert released.success and released.gate_passed
+    assert released.gates["customer_tags"]["warned"] >= 1
+    assert released.export["adds"] == 1
+    assert "a@x.test" in Path(released.export["files"][0]).read_text()
+    assert Path(released.published["path"]).exists()
