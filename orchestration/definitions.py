@@ -4,7 +4,7 @@ from dagster import Definitions, in_process_executor
 
 from orchestration.dbt.assets import tagwise_dbt_assets
 from orchestration.dbt.project import dbt_resource
-from orchestration.export.assets import email_export, published_marts
+from orchestration.export.assets import email_export, erasure_in_exports, published_marts
 from orchestration.ingest.assets import landing_files, raw_tables
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.jobs import (
@@ -24,6 +24,7 @@ defs = Definitions(
         *raw_tables,
         tagwise_dbt_assets,
         predictive_model,
+        erasure_in_exports,
         email_export,
         published_marts,
     ],

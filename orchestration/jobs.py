@@ -13,7 +13,7 @@ from dagster import (
 
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import model_key
-from orchestration.export.assets import EMAIL_EXPORT, PUBLISHED
+from orchestration.export.assets import EMAIL_EXPORT, ERASURE, PUBLISHED
 from orchestration.resources import run_config
 
 WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}
@@ -30,7 +30,7 @@ daily_refresh = define_asset_job(
 release = define_asset_job(
     "release",
     selection=AssetSelection.checks_for_assets(*(model_key(m) for m in GUARDED_MARTS))
-    | AssetSelection.assets(EMAIL_EXPORT, PUBLISHED),
+    | AssetSelection.assets(ERASURE, EMAIL_EXPORT, PUBLISHED),
     description="Gate the built warehouse again, then export and publish: after a fix to a "
     "threshold or to the export destination, without rebuilding.",
     tags=WAREHOUSE_TAG,

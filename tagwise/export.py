@@ -48,6 +48,13 @@ STATE_DDL = (
 )
 
 
+# Addresses of people erased as of the build.
+ERASED_EMAILS_SQL = """
+    select c.email from restricted.int_identity__clusters c
+    join restricted.int_identity__erased_people using (customer_key)
+    where c.email is not null"""
+
+
 def changes_table(destination: str) -> str:
     return f"marts.{destination}_audience_changes"
 
@@ -235,6 +242,72 @@ def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
         )
         con.execute("commit")
         return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
+
+
+def _keeps(row: dict, key: str, erased: set[str]) -> bool:
+    # A remove is how the erasure reaches the destination: it stays, with the address only.
+    return row.get(key) not in erased or row.get("change") == "remove"
+
+
+def _redact_file(path: Path, key: str, erased: set[str]) -> int:
+    """Rewrite one export file without the rows of erased people; returns rows dropped."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        if path.suffix == ".jsonl":
+            rows = [json.loads(line) for line in handle if line.strip()]
+            kept = [row for row in rows if _keeps(row, key, erased)]
+        else:
+            reader = csv.DictReader(handle)
+            header, rows = reader.fieldnames or [], list(reader)
+            kept = [row for row in rows if _keeps(row, key, erased)]
+    if len(kept) == len(rows):
+        return 0
+
+    def write(out) -> None:
+        if path.suffix == ".jsonl":
+            out.writelines(
+                json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in kept
+            )
+        else:
+            writer = csv.DictWriter(out, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(kept)
+
+    _write_atomically(path, write)
+    return len(rows) - len(kept)
+
+
+def erase_from_exports(warehouse: Path, out: Path) -> int:
+    """Erasure reaches what was already exported (SPEC 3.6): the rows of people erased as
+    of the build leave the stored sync state and every export file held under `out`,
+    except the remove that tells the destination to delete them. Returns rows dropped."""
+    dropped = 0
+    with connect(warehouse) as con:
+        erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
+        if not erased:
+            return 0
+        con.execute("create or replace temp table _erased as " + ERASED_EMAILS_SQL)
+        con.execute("begin transaction")
+        for destination in DESTINATIONS:
+            prepare_state(con, destination)
+            con.execute(
+                "delete from export.sync_snapshots where key in (select email from _erased)"
+            )
+            con.execute(
+                f"delete from {changes_table(destination)} "
+                "where change <> 'remove' and key in (select email from _erased)"
+            )
+            con.execute(
+                "update export.acknowledged set payload = null "
+                "where destination = ? and key in (select email from _erased)",
+                [destination],
+            )
+        con.execute("commit")
+    for destination, (_, key, _) in DESTINATIONS.items():
+        folder = out / destination
+        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if path.suffix in {".csv", ".jsonl"}:
+                dropped += _redact_file(path, key, erased)
+    return dropped
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:

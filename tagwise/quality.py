@@ -25,7 +25,7 @@ import great_expectations as gx
 import pandas as pd
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
-from tagwise.export import DESTINATIONS, prepare_state
+from tagwise.export import DESTINATIONS, ERASED_EMAILS_SQL, prepare_state
 from tagwise.warehouse import connect
 
 QUALITY_DDL = (
@@ -80,19 +80,18 @@ def prepare(warehouse: Path) -> None:
 
 
 def erased_in_export_files(con: duckdb.DuckDBPyConnection, exports: Path) -> pd.DataFrame:
-    """Addresses of erased people found in any CSV under the exports folder."""
-    erased = {
-        email
-        for (email,) in con.execute(
-            "select c.email from restricted.int_identity__clusters c "
-            "join restricted.int_identity__erased_people using (customer_key) where c.email is not null"
-        ).fetchall()
-    }
+    """Addresses of erased people found in any CSV under the exports folder, other than
+    in the remove rows that carry their erasure to the destination."""
+    erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
     found = []
     for path in sorted(exports.rglob("*.csv")) if exports.exists() else []:
         with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.reader(handle):
-                found.extend({"file": str(path), "email": cell} for cell in row if cell in erased)
+            for row in csv.DictReader(handle):
+                if row.get("change") == "remove":
+                    continue
+                found.extend(
+                    {"file": str(path), "email": cell} for cell in row.values() if cell in erased
+                )
     return pd.DataFrame(found, columns=["file", "email"])
 
 

@@ -185,6 +185,29 @@ def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
     assert pending_changes == 0
 
 
+def test_an_erasure_after_export_reaches_the_files_already_written(crafted, warehouse, tmp_path):
+    """c9 is exported and acknowledged on 05-01, then erased on 05-30: the gate passes, the
+    new change set removes c9, and no earlier file keeps c9's row."""
+    exports = tmp_path / "exports"
+    run(crafted, warehouse, exports, D1)
+    acknowledge(warehouse, "email-20260501-001")
+    (crafted / "privacy_requests" / "later.csv").write_text(
+        "request_id,customer_id,email,request_type,received_at\nR9,C9,,erasure,2026-05-30\n"
+    )
+    output = run(crafted, warehouse, exports, D2)
+    assert "wrote sync email-20260530-001" in output
+    folder = exports / "email"
+    first = [folder / f"{kind}-email-20260501-001.{ext}" for kind, ext in
+             (("changes", "csv"), ("changes", "jsonl"), ("audience", "csv"))]  # fmt: skip
+    assert all("c9@x.test" not in path.read_text() for path in first)
+    assert "c1@x.test" in first[2].read_text()
+    assert ("c9@x.test", "remove") in changes([folder / "changes-email-20260530-001.csv"])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select payload from export.acknowledged where key = 'c9@x.test'"
+        ).fetchone() == (None,)
+
+
 def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_path):
     for day in (D1, D2, D3):
         run(crafted, warehouse, tmp_path / "exports", day)

@@ -7,11 +7,12 @@ from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.assets import WAREHOUSE_POOL
 from orchestration.dbt.project import TagwiseTranslator, manifest, model_key
 from orchestration.resources import TagwiseSettings
-from tagwise.export import export
+from tagwise.export import erase_from_exports, export
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
 
 EMAIL_EXPORT = AssetKey(["exports", "email"])
+ERASURE = AssetKey(["exports", "erasure"])
 PUBLISHED = AssetKey(["published", "marts"])
 
 
@@ -29,10 +30,23 @@ def published_tables() -> list[AssetKey]:
 
 
 @asset(
+    key=ERASURE,
+    deps=[model_key("int_identity__erased_people")],
+    group_name="release",
+    description="Erasure reaches what was exported before: erased people's rows leave the "
+    "stored sync state and the export files, but for the remove that tells the destination.",
+    pool=WAREHOUSE_POOL,
+)
+def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
+    dropped = erase_from_exports(tagwise.warehouse_path, tagwise.exports_path)
+    return MaterializeResult(metadata={"rows_dropped_from_files": dropped})
+
+
+@asset(
     key=EMAIL_EXPORT,
     # Every gated mart, not only email_audience: a blocking check stops the assets directly
     # downstream of its mart, and an error on any gated mart must stop the export.
-    deps=[model_key(mart) for mart in GUARDED_MARTS],
+    deps=[ERASURE, *(model_key(mart) for mart in GUARDED_MARTS)],
     group_name="release",
     description="Change set (add/update/remove) and full audience for the email platform.",
     pool=WAREHOUSE_POOL,

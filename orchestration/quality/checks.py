@@ -13,6 +13,7 @@ from dagster import (
 from expectations.suites import GUARDED_MARTS, GateSettings
 from orchestration.dbt.assets import WAREHOUSE_POOL
 from orchestration.dbt.project import model_key
+from orchestration.export.assets import ERASURE
 from orchestration.resources import TagwiseSettings
 from tagwise.quality import GateResult, run_gate
 
@@ -37,6 +38,8 @@ def gate_result(gate: GateResult) -> AssetCheckResult:
 def release_gate(mart: str) -> AssetChecksDefinition:
     @asset_check(
         asset=model_key(mart),
+        # The privacy suite looks for erased people in the export files held.
+        additional_deps=[ERASURE],
         name="great_expectations",
         blocking=True,
         description=f"The Great Expectations release gate's checks on {mart}.",
