@@ -521,17 +521,23 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
 
     from tagwise.benchmark import TARGETS, run_scale, verdicts, write_result
 
-    measured = []
+    measured, failed = [], None
     for size in sorted(customers):
         folder = work / str(size)
-        measured.append(run_scale(size, folder, as_of, progress=console.print))
+        try:
+            measured.append(run_scale(size, folder, as_of, progress=console.print))
+        except RuntimeError as error:
+            failed = {"customers": size, "error": str(error)}
+            console.print(f"[red]error:[/red] {error}; its files are kept in {folder}")
+            break
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
     checks = verdicts(measured)
     path = write_result(
         results,
         "pipeline",
-        {"benchmark": "pipeline", "targets": TARGETS, "results": measured, "meets": checks},
+        {"benchmark": "pipeline", "targets": TARGETS, "results": measured, "meets": checks}
+        | ({"failed": failed} if failed else {}),
     )
     table = Table(
         "customers", "rows", "generate", "ingest", "dbt", "model", "checks", "export", "publish",
@@ -550,6 +556,8 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
     for target, met in checks.items():
         console.print(f"{'meets' if met else '[red]misses[/red]'} {target} <= {TARGETS[target]}")
     console.print(f"results: {path}")
+    if failed:
+        raise SystemExit(1)
 
 
 def summary_table(totals: dict[str, dict[str, int]]) -> Table:
