@@ -268,9 +268,11 @@ def load_file(
         file_columns = _read_file(con, path, source, shown)
         _classify(con, source, file_columns, loaded_at)
         listed = ", ".join(q(c) for c in source.column_names)
+        # Unsorted: each row keeps its file and row number, and sorting 40 million email
+        # events cost a fifth of the load.
         con.execute(
             f"insert into raw.{q(source.name)} select {listed}, $file, _row, $load_id, $at "
-            "from _decided where _decision = 'accept' order by _row",
+            "from _decided where _decision = 'accept'",
             params,
         )
         con.execute(
