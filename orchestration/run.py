@@ -13,10 +13,9 @@ from orchestration.definitions import defs
 from orchestration.export.assets import EMAIL_EXPORT, PUBLISHED
 from orchestration.ingest.assets import raw_key
 from orchestration.jobs import daily_refresh
+from orchestration.quality.checks import CHECK_NAME
 from orchestration.resources import run_config
 from tagwise.contract import SOURCES
-
-GATE_CHECK = "great_expectations"
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ class _Recorder:
             self.report.dbt_nodes_built += 1
 
     def _checked(self, evaluation) -> None:
-        if evaluation.check_name == GATE_CHECK:
+        if evaluation.check_name == CHECK_NAME:
             self.report.gates[evaluation.asset_key.path[-1]] = _metadata(evaluation.metadata)
         else:
             self.report.dbt_tests["passed" if evaluation.passed else "failed"] += 1

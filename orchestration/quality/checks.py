@@ -17,6 +17,8 @@ from orchestration.export.assets import ERASURE
 from orchestration.resources import TagwiseSettings
 from tagwise.quality import GateResult, run_gate
 
+CHECK_NAME = "great_expectations"
+
 
 def gate_result(gate: GateResult) -> AssetCheckResult:
     """Passed when no expectation failed; a failure is an error if any failed one is."""
@@ -40,7 +42,7 @@ def release_gate(mart: str) -> AssetChecksDefinition:
         asset=model_key(mart),
         # The privacy suite looks for erased people in the export files held.
         additional_deps=[ERASURE],
-        name="great_expectations",
+        name=CHECK_NAME,
         blocking=True,
         description=f"The Great Expectations release gate's checks on {mart}.",
         pool=WAREHOUSE_POOL,
