@@ -552,7 +552,8 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
             f"{r['full_run']['seconds']:.1f}", f"{r['floor_seconds']:.2f}", f"{r['dbt_to_floor_ratio']:.1f}",
             f"{r['refresh']['seconds']:.1f}", f"{r['refresh_share_of_full_run']:.0%}", f"{peak:.2f}",
         )  # fmt: skip
-    console.print(table, width=200)
+    # All fifteen columns, also when the output goes to a log.
+    Console(stderr=True, width=200).print(table)
     for target, met in checks.items():
         console.print(f"{'meets' if met else '[red]misses[/red]'} {target} <= {TARGETS[target]}")
     console.print(f"results: {path}")
