@@ -20,6 +20,9 @@ from pydantic import Field
 from tagwise.dbt import DbtSettings
 from tagwise.warehouse import WarehouseLock
 
+# Every asset and check that writes the warehouse runs in this Dagster pool.
+WAREHOUSE_POOL = "warehouse"
+
 
 class TagwiseSettings(ConfigurableResource):
     landing: str = Field(

@@ -6,11 +6,9 @@ from dagster import AssetExecutionContext, Failure
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
-from orchestration.resources import TagwiseSettings
+from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
 from tagwise.dbt import PRODUCTION_EXCLUDE, environment
-
-WAREHOUSE_POOL = "warehouse"
 
 
 def run_target_path(run_id: str) -> Path:

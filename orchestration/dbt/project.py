@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +71,25 @@ def manifest() -> dict[str, Any]:
     return json.loads(manifest_path().read_text())
 
 
+def asset_keys(
+    resource_types: set[str], where: Callable[[Mapping[str, Any]], bool]
+) -> list[AssetKey]:
+    """Asset keys of the manifest's models, seeds or sources (by resource type) that match."""
+    translator = TagwiseTranslator()
+    nodes = [*manifest()["nodes"].values(), *manifest()["sources"].values()]
+    return sorted(
+        (
+            translator.get_asset_key(node)
+            for node in nodes
+            if node["resource_type"] in resource_types and where(node)
+        ),
+        key=lambda key: key.to_user_string(),
+    )
+
+
 def model_key(name: str) -> AssetKey:
     """The asset key of a dbt model or seed, by name."""
-    translator = TagwiseTranslator()
-    for node in manifest()["nodes"].values():
-        if node["resource_type"] in {"model", "seed"} and node["name"] == name:
-            return translator.get_asset_key(node)
-    raise KeyError(f"no dbt model or seed named {name!r}")
+    found = asset_keys({"model", "seed"}, lambda node: node["name"] == name)
+    if not found:
+        raise KeyError(f"no dbt model or seed named {name!r}")
+    return found[0]

@@ -4,9 +4,8 @@ and the published copy of the marts for BI."""
 from dagster import AssetKey, MaterializeResult, asset
 
 from expectations.suites import GUARDED_MARTS
-from orchestration.dbt.assets import WAREHOUSE_POOL
-from orchestration.dbt.project import TagwiseTranslator, manifest, model_key
-from orchestration.resources import TagwiseSettings
+from orchestration.dbt.project import asset_keys, model_key
+from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.export import erase_from_exports, export
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
@@ -14,19 +13,6 @@ from tagwise.quality import record_good_run
 EMAIL_EXPORT = AssetKey(["exports", "email"])
 ERASURE = AssetKey(["exports", "erasure"])
 PUBLISHED = AssetKey(["published", "marts"])
-
-
-def published_tables() -> list[AssetKey]:
-    """Every model and seed built into a published schema."""
-    translator = TagwiseTranslator()
-    return sorted(
-        (
-            translator.get_asset_key(node)
-            for node in manifest()["nodes"].values()
-            if node["resource_type"] in {"model", "seed"} and node["schema"] in PUBLISHED_SCHEMAS
-        ),
-        key=lambda key: key.to_user_string(),
-    )
 
 
 @asset(
@@ -69,7 +55,7 @@ def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
 
 @asset(
     key=PUBLISHED,
-    deps=published_tables(),
+    deps=asset_keys({"model", "seed"}, lambda node: node["schema"] in PUBLISHED_SCHEMAS),
     group_name="release",
     description="The marts copied to the published DuckDB file for BI, replaced atomically.",
     pool=WAREHOUSE_POOL,

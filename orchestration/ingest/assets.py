@@ -5,9 +5,8 @@ the landing folder through the dbt models to the exports."""
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult, asset
 
-from orchestration.dbt.assets import WAREHOUSE_POOL
-from orchestration.dbt.project import TagwiseTranslator, manifest
-from orchestration.resources import TagwiseSettings
+from orchestration.dbt.project import asset_keys
+from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.contract import SOURCES, Source
 from tagwise.ingest import IngestError, ingest, load_totals
 
@@ -21,11 +20,12 @@ def landing_key(source: Source) -> AssetKey:
 
 def raw_key(source: Source) -> AssetKey:
     """The key of the dbt source that reads this raw table (schema raw, same table name)."""
-    translator = TagwiseTranslator()
-    for node in manifest()["sources"].values():
-        if node["schema"] == "raw" and node["name"] == source.name:
-            return translator.get_asset_key(node)
-    raise KeyError(f"no dbt source reads raw.{source.name}")
+    found = asset_keys(
+        {"source"}, lambda node: node["schema"] == "raw" and node["name"] == source.name
+    )
+    if not found:
+        raise KeyError(f"no dbt source reads raw.{source.name}")
+    return found[0]
 
 
 landing_files = [

@@ -3,9 +3,8 @@ back by dbt (source model.customer_predictions) for the features and churn-risk 
 
 from dagster import AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from orchestration.dbt.assets import WAREHOUSE_POOL
 from orchestration.dbt.project import model_key
-from orchestration.resources import TagwiseSettings
+from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.model.pipeline import predict
 
 PREDICTIONS = AssetKey(["model", "customer_predictions"])
