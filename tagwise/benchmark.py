@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+
+from tagwise.generator import GenerateConfig, generate
+from tagwise.warehouse import connect
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -135,10 +140,6 @@ left join email using (customer_id)
 
 def floor_seconds(warehouse: Path, as_of) -> tuple[float, int]:
     """Seconds of the floor query as of a date, and the customers it returned."""
-    import time
-
-    from tagwise.warehouse import connect
-
     with connect(warehouse, read_only=True) as con:
         began = time.perf_counter()
         con.execute(FLOOR_SQL, {"d": datetime.combine(as_of, datetime.min.time())})
@@ -161,9 +162,7 @@ def step_category(step_key: str) -> str:
 
 
 def _timed_run(settings: dict[str, str], log: Path) -> dict:
-    import time
-
-    from orchestration.run import run_pipeline
+    from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
     with PeakRss() as memory, log.open("w") as dbt_log:
         began = time.perf_counter()
@@ -187,12 +186,6 @@ def _timed_run(settings: dict[str, str], log: Path) -> dict:
 
 def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
     """Generate, run as of D, time the floor, then land one more day and refresh as of D+1."""
-    import shutil
-    import time
-    from datetime import timedelta
-
-    from tagwise.generator import GenerateConfig, generate
-
     shutil.rmtree(work, ignore_errors=True)
     landing, warehouse = work / "landing", work / "warehouse.duckdb"
     settings = {

@@ -294,16 +294,7 @@ def _show_run(report, warehouse: Path, log: Path) -> None:
         console.print(f"dbt's log: {log}")
         raise SystemExit(1)
     _show_warehouse(warehouse)
-    sync = report.export or {}
-    if "adds" in sync:
-        verb = "re-sent unacknowledged" if sync["resent"] else "wrote"
-        console.print(
-            f"export email: {verb} sync {sync['sync']}: {sync['adds']:,} add, {sync['updates']:,} update, "
-            f"{sync['removes']:,} remove -> {Path(sync['files'][0]).parent}; "
-            f"acknowledge with `tagwise ack {sync['sync']}`"
-        )
-    else:
-        console.print("export email: nothing new to send")
+    _show_sync("email", _sync_from(report.export))
     console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
     steps = Table("step", "seconds", title="time per step")
     for step in report.steps:
@@ -311,19 +302,30 @@ def _show_run(report, warehouse: Path, log: Path) -> None:
     console.print(steps)
 
 
+def _sync_from(metadata: dict) -> Sync | None:
+    """The export asset's metadata as the Sync it describes (None: nothing was new)."""
+    if "adds" not in metadata:
+        return None
+    return Sync(
+        metadata["sync"], "email", metadata["adds"], metadata["updates"], metadata["removes"],
+        metadata["resent"], tuple(Path(f) for f in metadata["files"]),
+    )  # fmt: skip
+
+
 def _show_run_gate(gates: dict) -> None:
-    passed = sum(g["passed"] for g in gates.values())
-    warned = sum(g["warned"] for g in gates.values())
-    failed = sum(g["failed"] for g in gates.values())
-    docs = next(iter(gates.values()))["data_docs"]
-    console.print(
-        f"quality gate: {passed} passed, {warned} warned, {failed} failed; data docs {docs}"
+    failures = [
+        ("failed" if gate["failed"] else "warning", f"{mart}: {line}")
+        for mart, gate in gates.items()
+        if gate["failures"] != "none"
+        for line in gate["failures"].splitlines()
+    ]
+    _print_gate(
+        sum(g["passed"] for g in gates.values()),
+        sum(g["warned"] for g in gates.values()),
+        sum(g["failed"] for g in gates.values()),
+        next(iter(gates.values()))["data_docs"],
+        failures,
     )
-    for mart, gate in gates.items():
-        if gate["failures"] != "none":
-            colour = "red" if gate["failed"] else "yellow"
-            for line in gate["failures"].splitlines():
-                console.print(f"  [{colour}]{mart}[/{colour}] {line}")
 
 
 def _show_warehouse(warehouse: Path) -> None:
@@ -342,15 +344,26 @@ def _show_warehouse(warehouse: Path) -> None:
 
 
 def _show_gate(gate: GateResult) -> None:
-    passed = sum(o.success for o in gate.outcomes)
-    console.print(
-        f"quality gate: {passed} passed, {len(gate.warnings)} warned, {len(gate.errors)} failed; "
-        f"data docs {gate.docs}"
+    _print_gate(
+        sum(o.success for o in gate.outcomes),
+        len(gate.warnings),
+        len(gate.errors),
+        gate.docs,
+        [("failed", o.line()) for o in gate.errors]
+        + [("warning", o.line()) for o in gate.warnings],
     )
-    for outcome in gate.errors:
-        console.print(f"  [red]failed[/red] {outcome.line()}")
-    for outcome in gate.warnings:
-        console.print(f"  [yellow]warning[/yellow] {outcome.line()}")
+
+
+def _print_gate(
+    passed: int, warned: int, failed: int, docs, failures: list[tuple[str, str]]
+) -> None:
+    """The gate's counts, then each failed expectation marked failed (error) or warning."""
+    console.print(
+        f"quality gate: {passed} passed, {warned} warned, {failed} failed; data docs {docs}"
+    )
+    colours = {"failed": "red", "warning": "yellow"}
+    for mark, line in failures:
+        console.print(f"  [{colours[mark]}]{mark}[/{colours[mark]}] {line}")
 
 
 @main.command("validate")
