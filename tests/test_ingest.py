@@ -13,6 +13,7 @@ import pytest
 
 from tagwise.contract import SOURCES
 from tagwise.ingest import IngestError, ingest
+from tagwise.ingest.validation import SPARK, create_table, typed_select
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
@@ -383,3 +384,12 @@ def test_parquet_and_gzip_files_load_like_csv(landing, warehouse, tmp_path):
     assert quarantined(warehouse, "orders") == [
         (2, "status 'lost' is not one of completed, refunded, cancelled")
     ]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
+def test_the_spark_validation_sql_uses_spark_syntax_only(source):
+    sql = typed_select(source, source.column_names, NOW, SPARK) + create_table(source, SPARK)
+    assert '"' not in sql.replace("'\"'", "")  # identifiers in backticks, not double quotes
+    for duckdb_only in ("regexp_matches", "::", "timestamptz", "varchar", "to_json({"):
+        assert duckdb_only not in sql
+    assert sql.rstrip().endswith("using parquet")

@@ -4,6 +4,9 @@ Per file, in one transaction: read every cell as text, type it against the contr
 quarantine rows that break it (with the reasons), collapse exact duplicates, quarantine
 key conflicts (the first accepted row stays), append the rest, and log the counts. The
 counts always satisfy rows read = accepted + quarantined + duplicates collapsed.
+
+The same SQL runs on DuckDB (`DuckDBLoader`) and on Spark (`SparkLoader`, which reads the
+files with Spark and has no transactions: see its docstring).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import csv
 import gzip
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,34 +24,40 @@ from pathlib import Path
 import duckdb
 
 from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
-from tagwise.ingest.validation import create_table, q, typed_select
+from tagwise.ingest.validation import DUCKDB, SPARK, Dialect, create_table, typed_select
+from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
-LOAD_LOG_DDL = """
-create table if not exists raw.load_log (
-    load_id varchar not null,
-    source varchar not null,
-    file varchar not null,
-    fingerprint varchar not null,
-    bytes bigint not null,
-    rows_read bigint not null,
-    rows_accepted bigint not null,
-    rows_quarantined bigint not null,
-    rows_duplicate bigint not null,
-    loaded_at timestamp not null
-)"""
-QUARANTINE_DDL = """
-create table if not exists raw.quarantine (
-    load_id varchar not null,
-    source varchar not null,
-    file varchar not null,
-    row_number bigint not null,
-    reason varchar not null,
-    original varchar not null,
-    loaded_at timestamp not null
-)"""
+
+def _state_ddl(dialect: Dialect) -> tuple[str, str]:
+    """The load log and the quarantine, beside the raw tables."""
+    text, options = dialect.text_type, dialect.table_options
+    load_log = f"""
+        create table if not exists raw.load_log (
+            load_id {text} not null,
+            source {text} not null,
+            file {text} not null,
+            fingerprint {text} not null,
+            bytes bigint not null,
+            rows_read bigint not null,
+            rows_accepted bigint not null,
+            rows_quarantined bigint not null,
+            rows_duplicate bigint not null,
+            loaded_at timestamp not null
+        ){options}"""
+    quarantine = f"""
+        create table if not exists raw.quarantine (
+            load_id {text} not null,
+            source {text} not null,
+            file {text} not null,
+            row_number bigint not null,
+            reason {text} not null,
+            original {text} not null,
+            loaded_at timestamp not null
+        ){options}"""
+    return load_log, quarantine
 
 
 class IngestError(Exception):
@@ -99,37 +109,143 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Raw schema with every source's table, so absent optional sources read as empty."""
-    con.execute("create schema if not exists raw")
-    for source in SOURCES:
-        con.execute(create_table(source))
-    con.execute(LOAD_LOG_DDL)
-    con.execute(QUARANTINE_DDL)
+class DuckDBLoader:
+    """Loads into a DuckDB warehouse: one transaction per file."""
 
+    dialect = DUCKDB
 
-def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source: Source, shown: str) -> list[str]:
-    """Every cell of the file as text in view _file, with _row numbered from 1."""
-    try:
-        if path.name.lower().endswith(".parquet"):
-            relation = f"read_parquet({_lit(path)}, file_row_number = true)"
-            columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
-            columns = [c for c in columns if c != "file_row_number"]
-            cells = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
-            con.execute(
-                "create temp table _file_cells as "
-                f"select file_row_number + 1 as _row, {cells} from {relation}"
-            )
-        else:
-            columns = _csv_header(path, shown)
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def one(self, sql: str) -> tuple:
+        return self.con.execute(sql).fetchone()
+
+    def keep(self, name: str, sql: str) -> None:
+        self.con.execute(f"create or replace temp table {name} as {sql}")
+
+    def drop(self) -> None:
+        for view in ("_file", "_file_cells"):
+            self.con.execute(f"drop view if exists {view}")
+        for table in ("_file_cells_read", "_typed", "_decided"):
+            self.con.execute(f"drop table if exists {table}")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        self.con.execute("begin transaction")
+        try:
+            yield
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+
+    def read_cells(self, path: Path, columns: list[str] | None, shown: str) -> list[str]:
+        """Every cell of the file as text in _file_cells, with _row numbered from 1; CSV
+        columns are named by the header, Parquet ones are read from the file."""
+        q = self.dialect.q
+        try:
+            if columns is None:
+                relation = f"read_parquet({_lit(path)}, file_row_number = true)"
+                described = self.con.execute(f"describe select * from {relation}").fetchall()
+                columns = [r[0] for r in described if r[0] != "file_row_number"]
+                cells = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
+                self.keep(
+                    "_file_cells_read",
+                    f"select file_row_number + 1 as _row, {cells} from {relation}",
+                )
+                self.execute("create temp view _file_cells as select * from _file_cells_read")
+                return columns
             typed = "{" + ", ".join(f"{_lit(c)}: 'varchar'" for c in columns) + "}"
-            con.execute(
-                f"create temp table _file_cells as select * from read_csv({_lit(path)}, "
-                f"""header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', """
-                f"columns = {typed})"
+            self.keep(
+                "_file_cells_read",
+                f"select * from read_csv({_lit(path)}, header = true, auto_detect = false, "
+                f"""delim = ',', quote = '"', escape = '"', columns = {typed})""",
             )
-    except duckdb.Error as error:
-        raise IngestError(f"{shown}: cannot be read: {_first_line(error)}") from error
+        except duckdb.Error as error:
+            raise IngestError(f"{shown}: cannot be read: {_first_line(error)}") from error
+        # A new table keeps file order in consecutive rowids (temp tables start them at an
+        # offset), so the distance from the first rowid is the data row number.
+        first = self.one("select coalesce(min(rowid), 0) from _file_cells_read")[0]
+        self.execute(
+            f"create temp view _file_cells as select rowid - {first} + 1 as _row, * "
+            "from _file_cells_read"
+        )
+        return columns
+
+
+class SparkLoader:
+    """Loads into Spark tables (Parquet), which have no transactions: a file's rows are
+    appended first and its load-log row last. A load cut short leaves no log row; the retry
+    finds its accepted rows already there and counts them as duplicates, so none doubles."""
+
+    dialect = SPARK
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def execute(self, sql: str) -> None:
+        self.spark.sql(sql)
+
+    def one(self, sql: str) -> tuple:
+        return tuple(self.spark.sql(sql).first())
+
+    def keep(self, name: str, sql: str) -> None:
+        # Checkpointed so that later statements read the same rows without recomputing.
+        self.spark.sql(sql).localCheckpoint().createOrReplaceTempView(name)
+
+    def drop(self) -> None:
+        for view in ("_file", "_file_cells", "_typed", "_decided"):
+            self.spark.catalog.dropTempView(view)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        yield
+
+    def read_cells(self, path: Path, columns: list[str] | None, shown: str) -> list[str]:
+        from pyspark.errors import PySparkException
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        try:
+            if columns is None:
+                frame = self.spark.read.parquet(str(path))
+                columns = frame.columns
+                row = F.col("_metadata.row_index") + 1
+            else:
+                schema = StructType([StructField(c, StringType()) for c in columns])
+                # One partition per file (multiLine), so the ids count rows in file order.
+                frame = self.spark.read.csv(
+                    str(path), schema=schema, header=True, quote='"', escape='"', multiLine=True
+                )
+                row = F.monotonically_increasing_id() + 1
+            cells = [F.col(self.dialect.q(c)).cast("string").alias(c) for c in columns]
+            frame.select(row.alias("_row"), *cells).localCheckpoint().createOrReplaceTempView(
+                "_file_cells"
+            )
+        except PySparkException as error:
+            raise IngestError(f"{shown}: cannot be read: {_first_line(error)}") from error
+        return columns
+
+
+Loader = DuckDBLoader | SparkLoader
+
+
+def prepare(loader: Loader) -> None:
+    """Raw schema with every source's table, so absent optional sources read as empty."""
+    loader.execute("create schema if not exists raw")
+    for source in SOURCES:
+        loader.execute(create_table(source, loader.dialect))
+    for statement in _state_ddl(loader.dialect):
+        loader.execute(statement)
+
+
+def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[str]:
+    """Every cell of the file as text in view _file, with _row numbered from 1."""
+    is_parquet = path.name.lower().endswith(".parquet")
+    columns = loader.read_cells(path, None if is_parquet else _csv_header(path, shown), shown)
     missing = [c.name for c in source.columns if c.required and c.name not in columns]
     if missing:
         raise IngestError(
@@ -137,15 +253,10 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source: Source, shown
             f"found {', '.join(columns) or 'no columns'}"
         )
     # An optional column the file leaves out reads as empty.
+    text = loader.dialect.text_type
     absent = [c.name for c in source.columns if c.name not in columns]
-    extra = "".join(f", null::varchar as {q(name)}" for name in absent)
-    row = ""
-    if not path.name.lower().endswith(".parquet"):
-        # A new table keeps file order in consecutive rowids (temp tables start them at an
-        # offset), so the distance from the first rowid is the data row number.
-        first = con.execute("select coalesce(min(rowid), 0) from _file_cells").fetchone()[0]
-        row = f"rowid - {first} + 1 as _row, "
-    con.execute(f"create temp view _file as select {row}*{extra} from _file_cells")
+    extra = "".join(f", cast(null as {text}) as {loader.dialect.q(name)}" for name in absent)
+    loader.execute(f"create or replace temp view _file as select *{extra} from _file_cells")
     return columns
 
 
@@ -178,13 +289,11 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
 
 
-def _classify(
-    con: duckdb.DuckDBPyConnection, source: Source, file_columns: list[str], loaded_at: datetime
-) -> None:
+def _classify(loader: Loader, source: Source, file_columns: list[str], loaded_at: datetime) -> None:
     """Temp tables _typed (every row) and _decided (valid rows: accept, duplicate or conflict)."""
-    con.execute("drop table if exists _typed")
+    q = loader.dialect.q
     moment = loaded_at.astimezone(UTC)
-    con.execute(f"create temp table _typed as {typed_select(source, file_columns, moment)}")
+    loader.keep("_typed", typed_select(source, file_columns, moment, loader.dialect))
     cols = [q(c) for c in source.column_names]
     listed = ", ".join(cols)
     key = [q(k) for k in source.key] or cols
@@ -195,10 +304,10 @@ def _classify(
     )
     same_content = " and ".join(f"d.{c} is not distinct from t.{c}" for c in cols)
     first_in_file = " and ".join(f"d.{k} is not distinct from f.{k}" for k in key)
-    con.execute("drop table if exists _decided")
-    con.execute(
+    key_text = _key_text(source, loader.dialect)
+    loader.keep(
+        "_decided",
         f"""
-        create temp table _decided as
         with distinct_rows as (
             select {listed}, min(_row) as _row, count(*) as _copies
             from _typed where _reason is null
@@ -230,97 +339,83 @@ def _classify(
             end as _decision,
             case
                 when s._row is not null and not s.same_content then
-                    'conflict: ' || {_key_text(source)} || ' was already accepted with different content ('
+                    'conflict: ' || {key_text} || ' was already accepted with different content ('
                     || s.earlier_file || ' row ' || s.earlier_row || ')'
                 when f.first_row <> d._row then
-                    'conflict: ' || {_key_text(source)} || ' appears earlier in this file (row '
+                    'conflict: ' || {key_text} || ' appears earlier in this file (row '
                     || f.first_row || ') with different content'
             end as _conflict
         from distinct_rows as d
         left join seen as s on d._row = s._row
         left join first_of_key as f on {first_in_file}
-        """
+        """,
     )
 
 
-def _key_text(source: Source) -> str:
+def _key_text(source: Source, dialect: Dialect) -> str:
     if not source.key:
         return "'row'"
-    parts = [f"'{k} ''' || d.{q(k)}::varchar || ''''" for k in source.key]
+    parts = [
+        f"'{k} ''' || cast(d.{dialect.q(k)} as {dialect.text_type}) || ''''" for k in source.key
+    ]
     return " || ', ' || ".join(parts)
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, source: Source, shown: str, loaded_at: datetime
+    loader: Loader, path: Path, source: Source, shown: str, loaded_at: datetime
 ) -> FileLoad:
-    """Load one file in one transaction; an error leaves the warehouse as it was."""
+    """Load one file; on DuckDB in one transaction, so an error leaves the warehouse as it was."""
     digest = fingerprint(path)
-    already = con.execute(
-        "select 1 from raw.load_log where source = ? and fingerprint = ? limit 1",
-        [source.name, digest],
-    ).fetchone()
+    already = loader.one(
+        f"select count(*) from raw.load_log where source = {_lit(source.name)} "
+        f"and fingerprint = {_lit(digest)}"
+    )[0]
     if already:
         return FileLoad(source.name, shown, skipped=True)
-    load_id = uuid.uuid4().hex
-    params = {"load_id": load_id, "file": shown, "at": loaded_at.replace(tzinfo=None)}
-    con.execute("begin transaction")
+    load_id, file = _lit(uuid.uuid4().hex), _lit(shown)
+    at = f"timestamp '{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}'"
     try:
-        file_columns = _read_file(con, path, source, shown)
-        _classify(con, source, file_columns, loaded_at)
-        listed = ", ".join(q(c) for c in source.column_names)
-        # Unsorted: each row keeps its file and row number, and sorting 40 million email
-        # events cost a fifth of the load.
-        con.execute(
-            f"insert into raw.{q(source.name)} select {listed}, $file, _row, $load_id, $at "
-            "from _decided where _decision = 'accept'",
-            params,
-        )
-        con.execute(
-            f"""
-            insert into raw.quarantine
-            select $load_id, {_lit(source.name)}, $file, t._row, coalesce(t._reason, d._conflict),
-                t._original, $at
-            from _typed as t
-            left join _decided as d on t._row = d._row
-            where t._reason is not null or d._decision = 'conflict'
-            order by t._row
-            """,
-            params,
-        )
-        read, accepted, quarantined = con.execute(
-            """
-            select
-                (select count(*) from _typed),
-                (select count(*) from _decided where _decision = 'accept'),
-                (select count(*) from _typed where _reason is not null)
-                    + (select count(*) from _decided where _decision = 'conflict')
-            """
-        ).fetchone()
-        result = FileLoad(
-            source.name, shown, read, accepted, quarantined, read - accepted - quarantined
-        )
-        con.execute(
-            "insert into raw.load_log values ($load_id, $source, $file, $digest, $bytes, "
-            "$read, $accepted, $quarantined, $duplicate, $at)",
-            params
-            | {
-                "source": source.name,
-                "digest": digest,
-                "bytes": path.stat().st_size,
-                "read": read,
-                "accepted": accepted,
-                "quarantined": quarantined,
-                "duplicate": result.rows_duplicate,
-            },
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with loader.atomic():
+            file_columns = _read_file(loader, path, source, shown)
+            _classify(loader, source, file_columns, loaded_at)
+            read, accepted, quarantined = loader.one(
+                """
+                select
+                    (select count(*) from _typed),
+                    (select count(*) from _decided where _decision = 'accept'),
+                    (select count(*) from _typed where _reason is not null)
+                        + (select count(*) from _decided where _decision = 'conflict')
+                """
+            )
+            listed = ", ".join(loader.dialect.q(c) for c in source.column_names)
+            # Unsorted: each row keeps its file and row number, and sorting 40 million email
+            # events cost a fifth of the load.
+            loader.execute(
+                f"insert into raw.{loader.dialect.q(source.name)} "
+                f"select {listed}, {file}, _row, {load_id}, {at} "
+                "from _decided where _decision = 'accept'"
+            )
+            loader.execute(
+                f"""
+                insert into raw.quarantine
+                select {load_id}, {_lit(source.name)}, {file}, t._row,
+                    coalesce(t._reason, d._conflict), t._original, {at}
+                from _typed as t
+                left join _decided as d on t._row = d._row
+                where t._reason is not null or d._decision = 'conflict'
+                order by t._row
+                """
+            )
+            result = FileLoad(
+                source.name, shown, read, accepted, quarantined, read - accepted - quarantined
+            )
+            loader.execute(
+                f"insert into raw.load_log values ({load_id}, {_lit(source.name)}, {file}, "
+                f"{_lit(digest)}, {path.stat().st_size}, {read}, {accepted}, {quarantined}, "
+                f"{result.rows_duplicate}, {at})"
+            )
     finally:
-        con.execute("drop view if exists _file")
-        for temp in ("_file_cells", "_typed", "_decided"):
-            con.execute(f"drop table if exists {temp}")
+        loader.drop()
     return result
 
 
@@ -330,9 +425,10 @@ def ingest(
     progress: Callable[[FileLoad], None] | None = None,
     loaded_at: datetime | None = None,
     sources: tuple[Source, ...] = SOURCES,
+    target: str = "duckdb",
 ) -> list[FileLoad]:
-    """Load every new landing file of the sources; files already loaded (same content) are
-    skipped."""
+    """Load every new landing file of the sources into the target's raw tables; files
+    already loaded (same content) are skipped."""
     if not landing.is_dir():
         raise IngestError(f"landing directory {landing} does not exist")
     files = {source.name: landing_files(landing, source) for source in sources}
@@ -344,13 +440,22 @@ def ingest(
         )
     loaded_at = loaded_at or datetime.now(UTC)
     results = []
-    with connect(warehouse) as con:
-        prepare(con)
+    with _loader(warehouse, target) as loader:
+        prepare(loader)
         for source in sources:
             for path in files[source.name]:
                 shown = path.relative_to(landing).as_posix()
-                result = load_file(con, path, source, shown, loaded_at)
+                result = load_file(loader, path, source, shown, loaded_at)
                 results.append(result)
                 if progress:
                     progress(result)
     return results
+
+
+@contextmanager
+def _loader(warehouse: Path, target: str) -> Iterator[Loader]:
+    if target == "spark":
+        yield SparkLoader(session(SparkSettings.for_warehouse(warehouse)))
+        return
+    with connect(warehouse) as con:
+        yield DuckDBLoader(con)

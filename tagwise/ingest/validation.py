@@ -2,19 +2,50 @@
 
 Built from the contract declarations in `tagwise.contract`; one expression per column for
 the typed value and one per rule for the reason, so every rejected row says which value
-broke which rule.
+broke which rule. The SQL is written once; the few engine differences (identifier quotes,
+the text type, regular expressions, building JSON) go through a `Dialect`, so DuckDB and
+Spark accept and reject exactly the same cells.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from tagwise.contract import Column, Kind, Source
 
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    quote: str
+    text_type: str
+    table_options: str = ""
+
+    def q(self, name: str) -> str:
+        return self.quote + name.replace(self.quote, self.quote * 2) + self.quote
+
+    def matches(self, expression: str, pattern: str) -> str:
+        if self.name == "spark":
+            return f"({expression} rlike '{pattern}')"
+        return f"regexp_matches({expression}, '{pattern}')"
+
+    def json_object(self, pairs: list[tuple[str, str]]) -> str:
+        """A JSON text object of (key, expression) pairs, keys in the given order."""
+        if self.name == "spark":
+            fields = ", ".join(f"{literal(k)}, {v}" for k, v in pairs)
+            return f"to_json(named_struct({fields}))"
+        fields = ", ".join(f"{literal(k)}: {v}" for k, v in pairs)
+        return f"to_json({{{fields}}})::varchar"
+
+
+DUCKDB = Dialect("duckdb", quote='"', text_type="varchar")
+SPARK = Dialect("spark", quote="`", text_type="string", table_options=" using parquet")
+
 SQL_TYPES = {
-    Kind.TEXT: "varchar",
-    Kind.ENUM: "varchar",
-    Kind.COUNTRY: "varchar",
+    Kind.TEXT: "text",
+    Kind.ENUM: "text",
+    Kind.COUNTRY: "text",
     Kind.TIMESTAMP: "timestamp",
     Kind.DATE: "date",
     Kind.INTEGER: "bigint",
@@ -22,43 +53,51 @@ SQL_TYPES = {
     Kind.BOOLEAN: "boolean",
 }
 INTEGER_PATTERN = r"^[+-]?[0-9]+$"
-AMOUNT_PATTERN = r"^[+-]?([0-9]+(\.[0-9]{0,2})?|\.[0-9]{1,2})$"
+# No backslashes: Spark reads them in string literals as escapes.
+AMOUNT_PATTERN = r"^[+-]?([0-9]+([.][0-9]{0,2})?|[.][0-9]{1,2})$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+# ISO 8601 shapes only: engines differ on what else their casts accept.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
 BOOLEAN_WORDS = ("true", "false", "t", "f", "1", "0", "yes", "no")
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _cell(column: Column) -> str:
+def _cell(column: Column, dialect: Dialect) -> str:
     """The cell as trimmed text, null when empty; a declared default fills empty cells."""
-    cell = f"nullif(trim({q(column.name)}), '')"
+    cell = f"nullif(trim({dialect.q(column.name)}), '')"
     if column.default is not None:
         cell = f"coalesce({cell}, {literal(column.default)})"
     return cell
 
 
-def typed_value(column: Column) -> str:
-    cell = _cell(column)
+def typed_value(column: Column, dialect: Dialect) -> str:
+    cell = _cell(column, dialect)
     kind = column.kind
     if kind == Kind.TEXT:
         return cell
     if kind == Kind.ENUM:
         return f"case when lower({cell}) in ({_values(column)}) then lower({cell}) end"
     if kind == Kind.COUNTRY:
-        return f"case when regexp_full_match(upper({cell}), '[A-Z]{{2}}') then upper({cell}) end"
+        return (
+            f"case when {dialect.matches(f'upper({cell})', COUNTRY_PATTERN)} then upper({cell}) end"
+        )
     if kind == Kind.TIMESTAMP:
-        return f"try_cast({cell} as timestamptz) at time zone 'UTC'"
+        # Spark reads timestamps in the session time zone, which tagwise sets to UTC.
+        cast = "timestamptz) at time zone 'UTC'" if dialect is DUCKDB else "timestamp)"
+        return f"case when {dialect.matches(cell, TIMESTAMP_PATTERN)} then try_cast({cell} as {cast} end"
     if kind == Kind.DATE:
-        return f"try_cast({cell} as date)"
+        return f"case when {dialect.matches(cell, DATE_PATTERN)} then try_cast({cell} as date) end"
     if kind == Kind.INTEGER:
-        return f"case when regexp_matches({cell}, '{INTEGER_PATTERN}') then try_cast({cell} as bigint) end"
+        return f"case when {dialect.matches(cell, INTEGER_PATTERN)} then try_cast({cell} as bigint) end"
     if kind == Kind.DECIMAL:
-        return f"case when regexp_matches({cell}, '{AMOUNT_PATTERN}') then try_cast({cell} as decimal(18, 2)) end"
+        return f"case when {dialect.matches(cell, AMOUNT_PATTERN)} then try_cast({cell} as decimal(18, 2)) end"
     if kind == Kind.BOOLEAN:
         words = ", ".join(literal(w) for w in BOOLEAN_WORDS)
         return f"case when lower({cell}) in ({words}) then try_cast(lower({cell}) as boolean) end"
@@ -80,14 +119,14 @@ _EXPECTED = {
 }
 
 
-def reasons(source: Source, loaded_at: datetime) -> list[str]:
+def reasons(source: Source, loaded_at: datetime, dialect: Dialect) -> list[str]:
     """One SQL expression per rule, each a sentence when the rule is broken, else null."""
     out: list[str] = []
     load_moment = f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S}'"
     for column in source.columns:
         name = column.name
-        cell = _cell(column)
-        value = typed_value(column)
+        cell = _cell(column, dialect)
+        value = typed_value(column, dialect)
         shown = f"'''' || {cell} || ''''"
         if column.required:
             role = "key" if name in source.key else "required value"
@@ -114,28 +153,41 @@ def reasons(source: Source, loaded_at: datetime) -> list[str]:
                 f"then '{name} ' || {shown} || ' is more than one day after the load' end"
             )
     if source.one_of:
-        present = " or ".join(f"{_cell(source.column(n))} is not null" for n in source.one_of)
+        present = " or ".join(
+            f"{_cell(source.column(n), dialect)} is not null" for n in source.one_of
+        )
         out.append(
             f"case when not ({present}) then 'needs at least one of {', '.join(source.one_of)}' end"
         )
     return out
 
 
-def typed_select(source: Source, file_columns: list[str], loaded_at: datetime) -> str:
+def typed_select(
+    source: Source, file_columns: list[str], loaded_at: datetime, dialect: Dialect
+) -> str:
     """Typed contract columns, the joined reasons, and the original cells as JSON."""
-    typed = ",\n    ".join(f"{typed_value(c)} as {q(c.name)}" for c in source.columns)
-    reason = "nullif(concat_ws('; ', " + ", ".join(reasons(source, loaded_at)) + "), '')"
-    original = ", ".join(f"{literal(c)}: {q(c)}" for c in file_columns)
+    q = dialect.q
+    typed = ",\n    ".join(f"{typed_value(c, dialect)} as {q(c.name)}" for c in source.columns)
+    reason = "nullif(concat_ws('; ', " + ", ".join(reasons(source, loaded_at, dialect)) + "), '')"
+    original = dialect.json_object([(c, q(c)) for c in file_columns])
     return (
         f"select _row,\n    {typed},\n    {reason} as _reason,\n"
-        f"    to_json({{{original}}})::varchar as _original\nfrom _file"
+        f"    {original} as _original\nfrom _file"
     )
 
 
-def create_table(source: Source, schema: str = "raw") -> str:
-    columns = ",\n    ".join(f"{q(c.name)} {SQL_TYPES[c.kind]}" for c in source.columns)
+def column_type(kind: Kind, dialect: Dialect) -> str:
+    sql_type = SQL_TYPES[kind]
+    return dialect.text_type if sql_type == "text" else sql_type
+
+
+def create_table(source: Source, dialect: Dialect, schema: str = "raw") -> str:
+    text = dialect.text_type
+    columns = ",\n    ".join(
+        f"{dialect.q(c.name)} {column_type(c.kind, dialect)}" for c in source.columns
+    )
     return (
-        f"create table if not exists {schema}.{q(source.name)} (\n    {columns},\n"
-        "    _source_file varchar not null,\n    _source_row bigint not null,\n"
-        "    _load_id varchar not null,\n    _loaded_at timestamp not null\n)"
+        f"create table if not exists {schema}.{dialect.q(source.name)} (\n    {columns},\n"
+        f"    _source_file {text} not null,\n    _source_row bigint not null,\n"
+        f"    _load_id {text} not null,\n    _loaded_at timestamp not null\n){dialect.table_options}"
     )
