@@ -18,13 +18,22 @@
     cast('{{ as_of_date_string() }}' as date)
 {%- endmacro %}
 
+{#- The day `days` after D, as a timestamp literal: computed here, so every engine reads
+    the same constant (dbt-spark's dateadd is a long expression that Spark 4.3 fails to
+    plan in some queries). -#}
+{% macro as_of_plus_days(days) -%}
+    {%- set day = modules.datetime.date.fromisoformat(as_of_date_string())
+        + modules.datetime.timedelta(days=days) -%}
+    cast('{{ day.isoformat() }} 00:00:00' as timestamp)
+{%- endmacro %}
+
 {% macro as_of_end() -%}
-    cast({{ dbt.dateadd("day", 1, as_of_date()) }} as timestamp)
+    {{ tagwise.as_of_plus_days(1) }}
 {%- endmacro %}
 
 {#- Events of the last n days: UTC date d with D - n < d <= D. -#}
 {% macro in_last_days(timestamp_column, days) -%}
-    ({{ timestamp_column }} >= cast({{ dbt.dateadd("day", 1 - days, as_of_date()) }} as timestamp)
+    ({{ timestamp_column }} >= {{ tagwise.as_of_plus_days(1 - days) }}
         and {{ timestamp_column }} < {{ as_of_end() }})
 {%- endmacro %}
 
@@ -138,5 +147,14 @@
 {%- endmacro %}
 
 {% macro delete_history_tombstones(starts="valid_from") -%}
+    {{ return(adapter.dispatch("delete_history_tombstones", "tagwise")(starts)) }}
+{%- endmacro %}
+
+{% macro default__delete_history_tombstones(starts) -%}
     delete from {{ this }} where {{ starts }} is null
+{%- endmacro %}
+
+{#- Parquet tables have no DELETE: keep the other rows (see spark_incremental.sql). -#}
+{% macro spark__delete_history_tombstones(starts) -%}
+    {{ tagwise.replace_table(this, "select * from " ~ this ~ " where " ~ starts ~ " is not null") }}
 {%- endmacro %}

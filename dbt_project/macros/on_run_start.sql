@@ -36,23 +36,15 @@
 
 {#- The predictive model's output tables, written by `tagwise.model.pipeline` between the
     two phases of a build, exist from the first run on so that customer_features can
-    always read them (empty means: no predictions). -#}
-{% macro create_model_tables() -%}
-    create schema if not exists model;
-    create table if not exists model.customer_predictions (
-        customer_key string,
-        p_alive double,
-        expected_orders_365d double,
-        predicted_clv_365d decimal(18, 2),
-        as_of_date date
-    );
-    create table if not exists model.fit_parameters (
-        as_of_date date,
-        fitted_at timestamp,
-        parameter string,
-        value double,
-        customers bigint,
-        repeat_customers bigint,
-        note string
-    )
+    always read them (empty means: no predictions). One statement per hook: Spark runs
+    one at a time. -#}
+{% macro create_model_table(name) -%}
+    {%- set columns = {
+        "customer_predictions": "customer_key string, p_alive double, expected_orders_365d double,
+            predicted_clv_365d decimal(18, 2), as_of_date date",
+        "fit_parameters": "as_of_date date, fitted_at timestamp, parameter string, value double,
+            customers bigint, repeat_customers bigint, note string",
+    } -%}
+    create table if not exists model.{{ name }} ({{ columns[name] }})
+    {{- " using parquet" if target.type == "spark" }}
 {%- endmacro %}

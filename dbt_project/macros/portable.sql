@@ -35,5 +35,23 @@
 {%- endmacro %}
 
 {% macro spark__days_between(start, end) -%}
-    datediff({{ end }}, {{ start }})
+    cast(datediff({{ end }}, {{ start }}) as bigint)
+{%- endmacro %}
+
+{#- total / count to two decimals, rounded half away from zero from the exact quotient.
+    Spark divides decimals exactly; DuckDB divides them as doubles (261.965 becomes
+    261.96499...), so it divides whole thousandths of cents instead. -#}
+{% macro decimal_average(total, count) -%}
+    {{ return(adapter.dispatch("decimal_average", "tagwise")(total, count)) }}
+{%- endmacro %}
+
+{% macro default__decimal_average(total, count) -%}
+    cast(
+        cast(cast({{ total }} * 100 as hugeint) * 10 // {{ count }} as decimal(38, 0)) * 0.001
+        as decimal(18, 2)
+    )
+{%- endmacro %}
+
+{% macro spark__decimal_average(total, count) -%}
+    cast({{ total }} / {{ count }} as decimal(18, 2))
 {%- endmacro %}

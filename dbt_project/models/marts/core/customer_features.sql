@@ -102,7 +102,7 @@ select
     recency_days,
     tenure_days,
     case
-        when orders_lifetime > 0 then cast(revenue_lifetime / orders_lifetime as decimal(18, 2))
+        when orders_lifetime > 0 then {{ tagwise.decimal_average("revenue_lifetime", "orders_lifetime") }}
     end as avg_order_value,
     {{ tagwise.rfm_score('recency_rank') }} as r_score,
     {{ tagwise.rfm_score('frequency_rank') }} as f_score,
