@@ -9,7 +9,7 @@ second run (from Dagster or the CLI) is refused instead of writing at the same t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from tagwise.dbt import DbtSettings
+from tagwise.spark import SparkSettings, copy_to_duckdb, session
 from tagwise.warehouse import WarehouseLock
 
 # Every asset and check that writes the warehouse runs in this Dagster pool.
@@ -38,7 +39,8 @@ class TagwiseSettings(ConfigurableResource):
         description="Folder for change sets and audience snapshots.",
     )
     target: str = Field(
-        default=os.environ.get("TAGWISE_TARGET", "duckdb"), description="dbt target."
+        default=os.environ.get("TAGWISE_TARGET", "duckdb"),
+        description="Engine: duckdb (embedded, the default) or spark (`tagwise[spark]`).",
     )
     as_of: str = Field(
         default=os.environ.get("TAGWISE_AS_OF", ""),
@@ -64,10 +66,22 @@ class TagwiseSettings(ConfigurableResource):
     def dbt(self) -> DbtSettings:
         return DbtSettings(self.warehouse_path, self.as_of_date, self.target)
 
+    def copy_from_spark(self, tables: Sequence[str]) -> None:
+        """On the Spark target: tables (`schema.table`, or a schema's name for all its
+        tables) copied into the local state file, for the steps that read them there."""
+        if self.target != "spark":
+            return
+        copy_to_duckdb(
+            SparkSettings.for_warehouse(self.warehouse_path), self.warehouse_path, tables
+        )
+
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[TagwiseSettings]:
         # Runs use the in-process executor, so this is held from the first step to the last.
         with WarehouseLock(self.warehouse_path):
+            if self.target == "spark":
+                # Started here with tagwise's settings, before dbt's first connection.
+                session(SparkSettings.for_warehouse(self.warehouse_path))
             yield self
 
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from expectations.suites import GateSettings
 from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
-from tagwise.export import DESTINATIONS, ExportError, Sync, acknowledge, export
+from tagwise.export import DESTINATIONS, ExportError, Sync, acknowledge, export, export_inputs
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, IngestError, ingest, load_totals
 from tagwise.model.cdnow import write_landing
@@ -26,6 +26,7 @@ from tagwise.model.fitting import NotEnoughData
 from tagwise.pipeline import build
 from tagwise.privacy import AccessReportError, access_report, write_report
 from tagwise.quality import GateResult, run_gate
+from tagwise.spark import SparkSettings, copy_to_duckdb, stop_local_server
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
 from tagwise.warehouse import WarehouseBusy, WarehouseLock
 
@@ -84,6 +85,17 @@ def main() -> None:
     """tagwise: customer features, governed tags and consent-safe segments."""
 
 
+target_option = click.option(
+    "--target",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    envvar="TAGWISE_TARGET",
+    show_default=True,
+    show_envvar=True,
+    help="Engine: embedded DuckDB, or Spark (needs the spark extra; see the README).",
+)
+
+
 @main.command("generate")
 @click.option("--customers", type=click.IntRange(min=1), required=True, help="Population size.")
 @click.option("--seed", type=int, default=7, show_default=True)
@@ -140,8 +152,9 @@ def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt) -
 @main.command("ingest")
 @landing_option
 @warehouse_option
+@target_option
 @holds_warehouse
-def ingest_command(landing: Path, warehouse: Path) -> None:
+def ingest_command(landing: Path, warehouse: Path, target: str) -> None:
     """Load new landing files into the raw layer; bad rows go to raw.quarantine."""
     began = time.perf_counter()
 
@@ -155,7 +168,7 @@ def ingest_command(landing: Path, warehouse: Path) -> None:
             )
 
     try:
-        loads = ingest(landing, warehouse, progress=show)
+        loads = ingest(landing, warehouse, progress=show, target=target)
     except IngestError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
@@ -237,9 +250,7 @@ def _show_sync(destination: str, sync: Sync | None) -> None:
 @click.option(
     "--as-of", "as_of", callback=_day, default=None, help="As-of date D (default: today, UTC)."
 )
-@click.option(
-    "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
-)
+@target_option
 def run_command(
     landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str
 ) -> None:
@@ -271,10 +282,10 @@ def run_command(
             on_step=show,
             dbt_log=dbt_log,
         )
-    _show_run(report, warehouse, log)
+    _show_run(report, warehouse, log, target)
 
 
-def _show_run(report, warehouse: Path, log: Path) -> None:
+def _show_run(report, warehouse: Path, log: Path, target: str) -> None:
     if report.ingestion:
         console.print(summary_table(report.ingestion))
     if report.dbt_nodes_built:
@@ -293,7 +304,7 @@ def _show_run(report, warehouse: Path, log: Path) -> None:
             )
         console.print(f"dbt's log: {log}")
         raise SystemExit(1)
-    _show_warehouse(warehouse)
+    _show_warehouse(warehouse, target)
     _show_sync("email", _sync_from(report.export))
     console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
     steps = Table("step", "seconds", title="time per step")
@@ -328,17 +339,17 @@ def _show_run_gate(gates: dict) -> None:
     )
 
 
-def _show_warehouse(warehouse: Path) -> None:
+def _show_warehouse(warehouse: Path, target: str) -> None:
     table = Table("figure", "value", title="warehouse")
-    for label, value in warehouse_summary(warehouse):
+    for label, value in warehouse_summary(warehouse, target):
         table.add_row(label, f"{value:,}")
     console.print(table)
     tags = Table("tag", "customers", "note", title="tags")
-    for tag, customers, note in tag_usage(warehouse):
+    for tag, customers, note in tag_usage(warehouse, target):
         tags.add_row(tag, f"{customers:,}", note or "")
     console.print(tags)
     segments = Table("segment", "type", "members", title="segments")
-    for segment, kind, members in segment_sizes(warehouse):
+    for segment, kind, members in segment_sizes(warehouse, target):
         segments.add_row(segment, kind, f"{members:,}")
     console.print(segments)
 
@@ -369,10 +380,11 @@ def _print_gate(
 @main.command("validate")
 @warehouse_option
 @exports_option
+@target_option
 @holds_warehouse
-def validate_command(warehouse: Path, exports: Path) -> None:
+def validate_command(warehouse: Path, exports: Path, target: str) -> None:
     """Run the quality gate on the built warehouse (without releasing anything)."""
-    gate = run_gate(warehouse, exports, GateSettings.from_env())
+    gate = run_gate(warehouse, exports, GateSettings.from_env(), target=target)
     _show_gate(gate)
     if not gate.passed:
         raise SystemExit(1)
@@ -384,9 +396,14 @@ def validate_command(warehouse: Path, exports: Path) -> None:
 @click.option(
     "--destination", type=click.Choice(sorted(DESTINATIONS)), default="email", show_default=True
 )
+@target_option
 @holds_warehouse
-def export_command(warehouse: Path, exports: Path, destination: str) -> None:
+def export_command(warehouse: Path, exports: Path, destination: str, target: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
+    if target == "spark":
+        copy_to_duckdb(
+            SparkSettings.for_warehouse(warehouse), warehouse, export_inputs(destination)
+        )
     try:
         _show_sync(destination, export(warehouse, destination, exports))
     except ExportError as error:
@@ -412,9 +429,7 @@ def ack_command(sync_id: str, warehouse: Path) -> None:
 @warehouse_option
 @click.option("--from", "first", callback=_day, required=True, help="First as-of date to replay.")
 @click.option("--to", "last", callback=_day, required=True, help="Last as-of date to replay.")
-@click.option(
-    "--target", default="duckdb", envvar="TAGWISE_TARGET", show_default=True, show_envvar=True
-)
+@target_option
 @holds_warehouse
 def backfill_command(warehouse: Path, first: date, last: date, target: str) -> None:
     """Rebuild history from the start: every as-of date from --from to --to, oldest first.
@@ -427,6 +442,15 @@ def backfill_command(warehouse: Path, first: date, last: date, target: str) -> N
     while day <= last:
         _build(DbtSettings(warehouse, day, target), full_refresh=day == first)
         day += timedelta(days=1)
+
+
+@main.command("spark-stop")
+@warehouse_option
+def spark_stop_command(warehouse: Path) -> None:
+    """Stop the local Spark Connect server of this warehouse's Spark folder (tables stay)."""
+    settings = SparkSettings.for_warehouse(warehouse)
+    stop_local_server(settings)
+    console.print(f"no local Spark server runs for {settings.home} now")
 
 
 @main.command("access-report")

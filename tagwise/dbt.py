@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from tagwise.spark import SparkSettings, session
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # Scheduled and demo runs leave dbt unit tests to development and CI.
 PRODUCTION_EXCLUDE = "test_type:unit"
@@ -29,7 +31,10 @@ class DbtSettings:
 
     def env(self) -> dict[str, str]:
         """Environment that profiles.yml reads; paths are absolute so any cwd works."""
-        return {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
+        values = {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
+        if self.target == "spark":
+            values |= SparkSettings.for_warehouse(self.warehouse).env()
+        return values
 
     def run_flags(self) -> list[str]:
         """The flags every invocation of a run shares: the target and the as-of date."""
@@ -103,6 +108,9 @@ def run_dbt(
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
+    if settings.target == "spark":
+        # Started with tagwise's settings before dbt connects (see tagwise.spark).
+        session(SparkSettings.for_warehouse(settings.warehouse))
     with environment(settings.env()):
         try:
             result = dbtRunner().invoke(

@@ -48,11 +48,20 @@ STATE_DDL = (
 )
 
 
-# Addresses of people erased as of the build.
+# Addresses of people erased as of the build, and the tables that query reads.
+ERASED_PEOPLE_TABLES = [
+    "restricted.int_identity__clusters",
+    "restricted.int_identity__erased_people",
+]
 ERASED_EMAILS_SQL = """
     select c.email from restricted.int_identity__clusters c
     join restricted.int_identity__erased_people using (customer_key)
     where c.email is not null"""
+
+
+def export_inputs(destination: str) -> list[str]:
+    """The built tables an export of the destination reads."""
+    return [DESTINATIONS[destination][0], "marts.build_info"]
 
 
 def changes_table(destination: str) -> str:
@@ -172,6 +181,9 @@ def _write_files(
 def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     for statement in STATE_DDL:
         con.execute(statement)
+    # The change feed is published with the marts; on the Spark target dbt's marts are
+    # elsewhere and this file may not have the schema yet.
+    con.execute("create schema if not exists marts")
     con.execute(_changes_ddl(destination))
 
 

@@ -43,7 +43,7 @@ def build(settings: DbtSettings, exclude: str | None = None, full_refresh: bool 
         full_refresh=full_refresh,
         exclude=exclude,
     )
-    model = predict(settings.warehouse, settings.as_of)
+    model = predict(settings.warehouse, settings.as_of, settings.target)
     rest = " ".join(part for part in (MODEL_INPUTS, exclude) if part)
     second = run_dbt(settings, "build", quiet=True, full_refresh=full_refresh, exclude=rest)
     return Build(_merge(node_counts(first), node_counts(second)), model)

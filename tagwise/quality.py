@@ -2,7 +2,8 @@
 warehouse before anything is published or exported.
 
 Datasets are read through a read-only DuckDB connection into dataframes (GX's SQL
-datasource returns no rows from DuckDB, GX issues #10738 and #11579). Every outcome is
+datasource returns no rows from DuckDB, GX issues #10738 and #11579); on the Spark target
+they are Spark dataframes, validated by GX's Spark datasource. Every outcome is
 kept in quality.validation_results and rendered as GX Data Docs under
 `<warehouse folder>/quality/gx/uncommitted/data_docs/local_site/index.html`.
 """
@@ -26,8 +27,17 @@ import pandas as pd
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
 from tagwise.export import DESTINATIONS, ERASED_EMAILS_SQL, prepare_state
-from tagwise.warehouse import connect
+from tagwise.spark import SparkSettings, session
+from tagwise.warehouse import connect, read_rows
 
+# Tables of tagwise's own state that datasets read (see load_spark_datasets).
+STATE_TABLES = (
+    "quality.last_good_segment_sizes",
+    "export.syncs",
+    "export.acknowledged",
+    "export.sync_snapshots",
+    "marts.email_audience_changes",
+)
 QUALITY_DDL = (
     "create schema if not exists quality",
     """create table if not exists quality.validation_results (
@@ -79,10 +89,9 @@ def prepare(warehouse: Path) -> None:
             prepare_state(con, destination)
 
 
-def erased_in_export_files(con: duckdb.DuckDBPyConnection, exports: Path) -> pd.DataFrame:
+def erased_in_export_files(erased: set[str], exports: Path) -> pd.DataFrame:
     """Addresses of erased people found in any CSV under the exports folder, other than
     in the remove rows that carry their erasure to the destination."""
-    erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
     found = []
     for path in sorted(exports.rglob("*.csv")) if exports.exists() else []:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -95,17 +104,48 @@ def erased_in_export_files(con: duckdb.DuckDBPyConnection, exports: Path) -> pd.
     return pd.DataFrame(found, columns=["file", "email"])
 
 
+def _dataset_sql(name: str, settings: GateSettings) -> str:
+    return DATASETS[name].replace(
+        "{min_segment_size_for_change}", str(settings.min_segment_size_for_change)
+    )
+
+
 def load_datasets(
     con: duckdb.DuckDBPyConnection, exports: Path, settings: GateSettings, names: set[str]
 ) -> dict[str, pd.DataFrame]:
-    size = str(settings.min_segment_size_for_change)
     frames = {
-        name: con.execute(sql.replace("{min_segment_size_for_change}", size)).df()
-        for name, sql in DATASETS.items()
-        if name in names
+        name: con.execute(_dataset_sql(name, settings)).df() for name in DATASETS if name in names
     }
     if "erased_in_export_files" in names:
-        frames["erased_in_export_files"] = erased_in_export_files(con, exports)
+        erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
+        frames["erased_in_export_files"] = erased_in_export_files(erased, exports)
+    return frames
+
+
+def load_spark_datasets(
+    spark, state: duckdb.DuckDBPyConnection, exports: Path, settings: GateSettings, names: set[str]
+) -> dict:
+    """The datasets as Spark dataframes. tagwise's own state (last good segment sizes, the
+    export's sync state) lives in the local DuckDB file on every target: those tables
+    reach Spark as temporary views."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    for table in STATE_TABLES:
+        rows = state.execute(f"select * from {table}").to_arrow_table()
+        # With its schema given: Spark cannot infer one from an empty table.
+        spark.createDataFrame(rows, schema=from_arrow_schema(rows.schema)).createOrReplaceTempView(
+            table.replace(".", "__")
+        )
+    frames = {}
+    for name in DATASETS:
+        if name in names:
+            sql = _dataset_sql(name, settings)
+            for table in STATE_TABLES:
+                sql = sql.replace(table, table.replace(".", "__"))
+            frames[name] = spark.sql(sql)
+    if "erased_in_export_files" in names:
+        erased = {row[0] for row in spark.sql(ERASED_EMAILS_SQL).collect()}
+        frames["erased_in_export_files"] = erased_in_export_files(erased, exports)
     return frames
 
 
@@ -122,13 +162,27 @@ def validate(
 ) -> tuple[list[Outcome], Path]:
     """Run every check on its dataframe, one GX checkpoint per (suite, dataset)."""
     context = _context(docs_root)
-    source = context.data_sources.add_or_update_pandas(name="tagwise")
+    sources = {}
+
+    def source_for(frame):
+        # Spark's datasource only when there are Spark frames: GX starts a local Spark
+        # session of its own when that datasource is created without one.
+        kind = "pandas" if isinstance(frame, pd.DataFrame) else "spark"
+        if kind not in sources:
+            if kind == "spark":
+                sources[kind] = context.data_sources.add_or_update_spark(name="tagwise_spark")
+            else:
+                sources[kind] = context.data_sources.add_or_update_pandas(name="tagwise")
+        return sources[kind]
+
     grouped: dict[tuple[str, str], list[Check]] = defaultdict(list)
     for check in all_checks:
         grouped[(check.suite, check.dataset)].append(check)
     outcomes: list[Outcome] = []
     for (suite_name, dataset), group in grouped.items():
         name = f"{suite_name}__{dataset}"
+        frame = frames[dataset]
+        source = source_for(frame)
         asset = next(
             (a for a in source.assets if a.name == dataset), None
         ) or source.add_dataframe_asset(name=dataset)
@@ -152,13 +206,13 @@ def validate(
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
             )
         )
-        result = checkpoint.run(batch_parameters={"dataframe": frames[dataset]})
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
         for run in result.run_results.values():
             for item, check in zip(run.results, group, strict=True):
                 details = item.result or {}
                 sample = details.get("partial_unexpected_list") or []
-                if not item.success and not sample and len(frames[dataset]):
-                    sample = frames[dataset].head(5).to_dict("records")
+                if not item.success and not sample:
+                    sample = _head(frame)
                 outcomes.append(
                     Outcome(check, bool(item.success), details.get("unexpected_count"), sample)
                 )
@@ -168,32 +222,45 @@ def validate(
     return outcomes, docs
 
 
+def _head(frame, rows: int = 5) -> list[dict]:
+    """The first rows of a pandas or Spark dataframe, as records."""
+    if not isinstance(frame, pd.DataFrame):
+        frame = frame.limit(rows).toPandas()
+    return frame.head(rows).to_dict("records")
+
+
 def run_gate(
     warehouse: Path,
     exports: Path,
     settings: GateSettings | None = None,
     marts: Collection[str] | None = None,
+    target: str = "duckdb",
 ) -> GateResult:
-    """Every check, or those guarding the given marts (see GUARDED_MART)."""
+    """Every check, or those guarding the given marts (see GUARDED_MART); on the Spark
+    target the datasets are Spark dataframes."""
     settings = settings or GateSettings()
     prepare(warehouse)
     names = {d for d, mart in GUARDED_MART.items() if marts is None or mart in marts}
     with connect(warehouse, read_only=True) as con:
-        frames = load_datasets(con, exports, settings, names)
-        active = [
-            t
-            for (t,) in con.execute(
-                "select tag from marts.tag_taxonomy where status = 'active'"
-            ).fetchall()
-        ]
-        retired = [
-            t
-            for (t,) in con.execute(
-                "select alias from marts.tag_synonyms union select tag from marts.tag_taxonomy where status <> 'active'"
-            ).fetchall()
-        ]
-        customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
-        as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+        if target == "spark":
+            spark = session(SparkSettings.for_warehouse(warehouse))
+            frames = load_spark_datasets(spark, con, exports, settings, names)
+        else:
+            frames = load_datasets(con, exports, settings, names)
+
+    def rows(sql: str) -> list[tuple]:
+        return read_rows(warehouse, sql, target)
+
+    active = [t for (t,) in rows("select tag from marts.tag_taxonomy where status = 'active'")]
+    retired = [
+        t
+        for (t,) in rows(
+            "select alias from marts.tag_synonyms "
+            "union select tag from marts.tag_taxonomy where status <> 'active'"
+        )
+    ]
+    customers = rows("select count(*) from marts.dim_customers")[0][0]
+    as_of = rows("select as_of_date from marts.build_info")[0][0]
     selected = [c for c in checks(settings, active, retired, customers) if c.dataset in names]
     outcomes, docs = validate(frames, selected, warehouse.parent / "quality")
     result = GateResult(uuid.uuid4().hex, outcomes, docs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tagwise.warehouse import connect
+from tagwise.warehouse import read_rows
 
 FIGURES = (
     ("customers", "select count(*) from marts.dim_customers"),
@@ -20,23 +20,24 @@ FIGURES = (
 )  # fmt: skip
 
 
-def warehouse_summary(warehouse: Path) -> list[tuple[str, int]]:
-    with connect(warehouse, read_only=True) as con:
-        return [(label, con.execute(sql).fetchone()[0]) for label, sql in FIGURES]
+def warehouse_summary(warehouse: Path, target: str = "duckdb") -> list[tuple[str, int]]:
+    return [(label, read_rows(warehouse, sql, target)[0][0]) for label, sql in FIGURES]
 
 
-def tag_usage(warehouse: Path) -> list[tuple[str, int, str | None]]:
+def tag_usage(warehouse: Path, target: str = "duckdb") -> list[tuple[str, int, str | None]]:
     """(tag, customers holding it, why it is not actionable) per active tag, most held first."""
-    with connect(warehouse, read_only=True) as con:
-        return con.execute(
-            "select tag, customers, not_actionable_because from marts.tag_usage order by customers desc, tag"
-        ).fetchall()
+    return read_rows(
+        warehouse,
+        "select tag, customers, not_actionable_because from marts.tag_usage order by customers desc, tag",
+        target,
+    )
 
 
-def segment_sizes(warehouse: Path) -> list[tuple[str, str, int]]:
+def segment_sizes(warehouse: Path, target: str = "duckdb") -> list[tuple[str, str, int]]:
     """(segment, type, members) as of the build: primary segments first, largest first."""
-    with connect(warehouse, read_only=True) as con:
-        return con.execute(
-            "select segment, segment_type, count(*) from marts.segment_membership "
-            "group by all order by segment_type desc, count(*) desc, segment"
-        ).fetchall()
+    return read_rows(
+        warehouse,
+        "select segment, segment_type, count(*) from marts.segment_membership "
+        "group by all order by segment_type desc, count(*) desc, segment",
+        target,
+    )

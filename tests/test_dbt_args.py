@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from tagwise.dbt import PROJECT_DIR, DbtSettings
+from tagwise.spark import SparkSettings
 
 
 def test_arguments_carry_the_as_of_date_target_and_selection():
@@ -21,8 +22,31 @@ def test_arguments_carry_the_as_of_date_target_and_selection():
 
 def test_environment_points_profiles_at_an_absolute_warehouse(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    env = DbtSettings(Path("data/w.duckdb"), date(2026, 1, 1)).env()
+    assert env == {"TAGWISE_WAREHOUSE": str(tmp_path / "data/w.duckdb"), "TAGWISE_TARGET": "duckdb"}
+
+
+def test_the_spark_target_reaches_the_local_server_of_the_warehouse_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SPARK_REMOTE", "TAGWISE_SPARK_HOME"):
+        monkeypatch.delenv(name, raising=False)
     env = DbtSettings(Path("data/w.duckdb"), date(2026, 1, 1), target="spark").env()
-    assert env == {"TAGWISE_WAREHOUSE": str(tmp_path / "data/w.duckdb"), "TAGWISE_TARGET": "spark"}
+    home = tmp_path / "data" / "spark"
+    assert env["TAGWISE_TARGET"] == "spark"
+    assert env["SPARK_REMOTE"] == "local[2]"
+    assert env["SPARK_LOCAL_CONNECT_REUSE"] == "1"
+    assert env["SPARK_LOCAL_CONNECT_DISCOVERY"] == str(home / "connect.json")
+    conf = SparkSettings.for_warehouse(Path("data/w.duckdb")).server_conf()
+    assert conf["spark.sql.warehouse.dir"] == str(home / "warehouse")
+    assert str(home / "metastore_db") in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
+
+
+def test_a_cluster_endpoint_is_used_as_it_is(monkeypatch):
+    monkeypatch.setenv("SPARK_REMOTE", "sc://spark.example:15002")
+    settings = SparkSettings.for_warehouse(Path("w.duckdb"))
+    assert not settings.is_local
+    assert settings.env()["SPARK_REMOTE"] == "sc://spark.example:15002"
+    assert "SPARK_LOCAL_CONNECT_REUSE" not in settings.env()
 
 
 def test_the_project_directory_holds_the_dbt_project():

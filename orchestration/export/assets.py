@@ -6,7 +6,7 @@ from dagster import AssetKey, MaterializeResult, asset
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
-from tagwise.export import erase_from_exports, export
+from tagwise.export import ERASED_PEOPLE_TABLES, erase_from_exports, export, export_inputs
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
 
@@ -24,6 +24,7 @@ PUBLISHED = AssetKey(["published", "marts"])
     pool=WAREHOUSE_POOL,
 )
 def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
+    tagwise.copy_from_spark(ERASED_PEOPLE_TABLES)
     dropped = erase_from_exports(tagwise.warehouse_path, tagwise.exports_path)
     return MaterializeResult(metadata={"rows_dropped_from_files": dropped})
 
@@ -38,6 +39,7 @@ def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     pool=WAREHOUSE_POOL,
 )
 def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
+    tagwise.copy_from_spark(export_inputs("email"))
     sync = export(tagwise.warehouse_path, "email", tagwise.exports_path)
     if sync is None:
         return MaterializeResult(metadata={"sync": "nothing new to send"})
@@ -61,6 +63,7 @@ def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
     pool=WAREHOUSE_POOL,
 )
 def published_marts(tagwise: TagwiseSettings) -> MaterializeResult:
+    tagwise.copy_from_spark(PUBLISHED_SCHEMAS)
     target = published_path(tagwise.warehouse_path)
     copied = publish(tagwise.warehouse_path, target)
     # The segment sizes the next gate compares with are those of the last release.

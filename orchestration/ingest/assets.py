@@ -50,7 +50,12 @@ def raw_table(source: Source) -> AssetsDefinition:
     )
     def load(tagwise: TagwiseSettings) -> MaterializeResult:
         try:
-            loads = ingest(tagwise.landing_path, tagwise.warehouse_path, sources=(source,))
+            loads = ingest(
+                tagwise.landing_path,
+                tagwise.warehouse_path,
+                sources=(source,),
+                target=tagwise.target,
+            )
         except IngestError as error:
             raise Failure(str(error)) from None
         return MaterializeResult(metadata=load_totals(loads))

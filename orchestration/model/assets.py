@@ -27,7 +27,7 @@ INPUTS = [model_key("int_orders__completed"), model_key("int_privacy__profiling_
     pool=WAREHOUSE_POOL,
 )
 def predictive_model(tagwise: TagwiseSettings):
-    run = predict(tagwise.warehouse_path, tagwise.as_of_date)
+    run = predict(tagwise.warehouse_path, tagwise.as_of_date, tagwise.target)
     yield MaterializeResult(
         asset_key=PREDICTIONS,
         metadata={

@@ -48,7 +48,13 @@ def release_gate(mart: str) -> AssetChecksDefinition:
     )
     def gate(context: AssetCheckExecutionContext, tagwise: TagwiseSettings) -> AssetCheckResult:
         return gate_result(
-            run_gate(tagwise.warehouse_path, tagwise.exports_path, GateSettings.from_env(), {mart})
+            run_gate(
+                tagwise.warehouse_path,
+                tagwise.exports_path,
+                GateSettings.from_env(),
+                {mart},
+                tagwise.target,
+            )
         )
 
     return gate

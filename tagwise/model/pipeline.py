@@ -13,19 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
 from tagwise.model.fitting import NotEnoughData, fit_bgnbd, fit_gamma_gamma
-from tagwise.model.summary import summarize
+from tagwise.model.summary import Summary, summarize
+from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
 HORIZON_WEEKS = 365 / 7
 # Fits use a fixed random sample of at most this many customers; predictions cover all.
 FIT_SAMPLE = 200_000
 
+# Portable SQL: DuckDB runs it in place, Spark hands the result over as Arrow.
 TRANSACTIONS_SQL = """
-create or replace temp view model_transactions as
 select customer_key, ordered_on as purchase_day, revenue as amount
 from intermediate.int_orders__completed
 where customer_key not in (select customer_key from restricted.int_privacy__profiling_objections)
@@ -48,39 +50,84 @@ def _sample(size: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(size, FIT_SAMPLE, replace=False))
 
 
-def predict(warehouse: Path, as_of: date) -> ModelRun:
-    with connect(warehouse) as con:
-        con.execute(TRANSACTIONS_SQL)
-        summary = summarize(con, "model_transactions", as_of)
-        repeat = int(np.sum(summary.x > 0))
-        fitted_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-        try:
-            rows = _sample(len(summary))
-            bgnbd = fit_bgnbd(summary.x[rows], summary.t_x[rows], summary.T[rows])
-            value = fit_gamma_gamma(summary.x[rows], summary.m[rows])
-        except NotEnoughData as reason:
-            predictions = pa.table({"customer_key": pa.array([], pa.string())})
-            parameters, note = {}, str(reason)
-        else:
-            expected = bgnbd.expected_purchases(HORIZON_WEEKS, summary.x, summary.t_x, summary.T)
-            predictions = pa.table(
-                {
-                    "customer_key": pa.array(summary.customer_key, pa.string()),
-                    "p_alive": bgnbd.p_alive(summary.x, summary.t_x, summary.T),
-                    "expected_orders_365d": expected,
-                    "predicted_clv_365d": expected * value.expected_value(summary.x, summary.m),
-                }
+@dataclass(frozen=True)
+class Fit:
+    predictions: pa.Table
+    parameters: dict[str, float]
+    note: str
+    customers: int
+    repeat_customers: int
+    fitted_at: datetime
+
+    def parameter_rows(self, as_of: date) -> list[tuple]:
+        """model.fit_parameters rows; one `none` row says why nothing was fitted."""
+        return [
+            (
+                as_of,
+                self.fitted_at,
+                name,
+                float(v),
+                self.customers,
+                self.repeat_customers,
+                self.note,
             )
-            parameters = {
-                "bgnbd_r": bgnbd.r,
-                "bgnbd_alpha": bgnbd.alpha,
-                "bgnbd_a": bgnbd.a,
-                "bgnbd_b": bgnbd.b,
-                "gamma_gamma_p": value.p,
-                "gamma_gamma_q": value.q,
-                "gamma_gamma_gamma": value.gamma,
-            }
-            note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers"
+            for name, v in self.parameters.items()
+        ] or [
+            (as_of, self.fitted_at, "none", None, self.customers, self.repeat_customers, self.note)
+        ]
+
+
+def fit(summary: Summary) -> Fit:
+    repeat = int(np.sum(summary.x > 0))
+    fitted_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    try:
+        rows = _sample(len(summary))
+        bgnbd = fit_bgnbd(summary.x[rows], summary.t_x[rows], summary.T[rows])
+        value = fit_gamma_gamma(summary.x[rows], summary.m[rows])
+    except NotEnoughData as reason:
+        predictions = pa.table({"customer_key": pa.array([], pa.string())})
+        return Fit(predictions, {}, str(reason), len(summary), repeat, fitted_at)
+    expected = bgnbd.expected_purchases(HORIZON_WEEKS, summary.x, summary.t_x, summary.T)
+    predictions = pa.table(
+        {
+            "customer_key": pa.array(summary.customer_key, pa.string()),
+            "p_alive": bgnbd.p_alive(summary.x, summary.t_x, summary.T),
+            "expected_orders_365d": expected,
+            "predicted_clv_365d": expected * value.expected_value(summary.x, summary.m),
+        }
+    )
+    parameters = {
+        "bgnbd_r": bgnbd.r,
+        "bgnbd_alpha": bgnbd.alpha,
+        "bgnbd_a": bgnbd.a,
+        "bgnbd_b": bgnbd.b,
+        "gamma_gamma_p": value.p,
+        "gamma_gamma_q": value.q,
+        "gamma_gamma_gamma": value.gamma,
+    }
+    note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers"
+    return Fit(predictions, parameters, note, len(summary), repeat, fitted_at)
+
+
+def predict(warehouse: Path, as_of: date, target: str = "duckdb") -> ModelRun:
+    """Fit as of D and replace the predictions, in the target's warehouse."""
+    write = _predict_spark if target == "spark" else _predict_duckdb
+    result = write(warehouse, as_of)
+    return ModelRun(
+        as_of,
+        result.customers,
+        result.repeat_customers,
+        bool(result.parameters),
+        result.note,
+        result.parameters,
+    )
+
+
+def _predict_duckdb(warehouse: Path, as_of: date) -> Fit:
+    with connect(warehouse) as con:
+        con.execute(f"create or replace temp view model_transactions as {TRANSACTIONS_SQL}")
+        result = fit(summarize(con, "model_transactions", as_of))
+        predictions = result.predictions
         con.execute("begin transaction")
         con.execute("delete from model.customer_predictions")
         if predictions.num_rows:
@@ -93,11 +140,52 @@ def predict(warehouse: Path, as_of: date) -> ModelRun:
         con.execute("delete from model.fit_parameters where as_of_date = ?", [as_of])
         con.executemany(
             "insert into model.fit_parameters values (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (as_of, fitted_at, name, float(v), len(summary), repeat, note)
-                for name, v in parameters.items()
-            ]
-            or [(as_of, fitted_at, "none", None, len(summary), repeat, note)],
+            result.parameter_rows(as_of),
         )
         con.execute("commit")
-    return ModelRun(as_of, len(summary), repeat, bool(parameters), note, parameters)
+    return result
+
+
+def _predict_spark(warehouse: Path, as_of: date) -> Fit:
+    """Spark reads the transactions and stores the results; the summary and the fit run
+    here, as on DuckDB (the fit uses a sample; predicting is one pass over customers)."""
+    spark = session(SparkSettings.for_warehouse(warehouse))
+    with duckdb.connect() as local:
+        local.register("model_transactions", spark.sql(TRANSACTIONS_SQL).toArrow())
+        result = fit(summarize(local, "model_transactions", as_of))
+    day = f"date '{as_of.isoformat()}'"
+    if result.predictions.num_rows:
+        spark.createDataFrame(result.predictions.to_pandas()).createOrReplaceTempView("predictions")
+        spark.sql(
+            "insert overwrite table model.customer_predictions "
+            "select customer_key, p_alive, expected_orders_365d, "
+            f"cast(predicted_clv_365d as decimal(18, 2)), {day} from predictions"
+        )
+    else:
+        spark.sql("truncate table model.customer_predictions")
+    # Parquet tables have no DELETE: the other dates' rows are read back and rewritten.
+    kept = [
+        tuple(row)
+        for row in spark.sql(f"select * from model.fit_parameters where as_of_date <> {day}")
+        .toArrow()
+        .to_pylist()
+    ]
+    columns = [
+        "as_of_date",
+        "fitted_at",
+        "parameter",
+        "value",
+        "customers",
+        "repeat_customers",
+        "note",
+    ]
+    spark.createDataFrame(
+        kept + result.parameter_rows(as_of),
+        schema="as_of_date date, fitted_at timestamp, parameter string, value double, "
+        "customers bigint, repeat_customers bigint, note string",
+    ).createOrReplaceTempView("fit_parameters_new")
+    spark.sql(
+        f"insert overwrite table model.fit_parameters select {', '.join(columns)} "
+        "from fit_parameters_new"
+    )
+    return result
