@@ -16,7 +16,8 @@ DEMO_DIR := data/demo
 DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
-.PHONY: help install demo demo-cdnow dagster test lint format bench bench-generate clean
+.PHONY: help install install-spark demo demo-cdnow dagster test test-spark lint format bench \
+	bench-generate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -58,8 +59,17 @@ demo-cdnow: install  ## the real-data demo: CDNOW purchases through the pipeline
 	$(RUN) tagwise evaluate-model --warehouse $(CDNOW_DIR)/warehouse.duckdb \
 		--calibration-end 1997-09-30 --out $(CDNOW_DIR)/model
 
-test: install lint  ## lint, then the whole test suite
-	$(RUN) pytest
+test: install lint  ## lint, then the test suite (Spark parity aside: make test-spark)
+	$(RUN) pytest -m "not spark"
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(UV) sync --frozen --extra spark
+	touch $@
+
+install-spark: $(VENV)/.installed-spark  ## add the spark extra (dbt-spark, pyspark) to .venv
+
+test-spark: install-spark  ## Spark parity: the daily graph on Spark (local) against DuckDB
+	$(RUN) pytest -m spark
 
 # dbt-duckdb opens the warehouse even to compile, so linting uses an in-memory one.
 lint: install  ## ruff and sqlfluff
