@@ -52,8 +52,10 @@ TAG_SOURCES = ("rule", "model", "manual")
 # Every dataset's SQL; {erased} lists the keys of erased people.
 DATASETS = {
     "customer_tags": """
-        select customer_key, tag, source, evidence, rule_version is not null as rule_version_present,
-            actor is not null as actor_present
+        select customer_key, tag, source, evidence,
+            source || case when rule_version is null then ' without' else ' with' end || ' rule_version'
+                as rule_version_presence,
+            source || case when actor is null then ' without' else ' with' end || ' actor' as actor_presence
         from marts.customer_tags""",
     "tags_per_exclusive_group": """
         select t.customer_key, x.exclusive_group, count(*) as tags
@@ -136,12 +138,13 @@ def _no_rows(description: str) -> Expectation:
     return gx.expectations.ExpectTableRowCountToEqual(value=0, description=description)
 
 
-def _present_only_for(flag: str, sources: tuple[str, ...], description: str) -> Expectation:
-    """The flag column is true exactly for tags of the given sources."""
-    pairs = [(source, source in sources) for source in TAG_SOURCES]
-    return gx.expectations.ExpectColumnPairValuesToBeInSet(
-        column_A="source", column_B=flag, value_pairs_set=pairs, description=description
-    )
+def _present_only_for(column: str, sources: tuple[str, ...], description: str) -> Expectation:
+    """The column is set exactly on tags of the given sources: `<column>_presence` reads
+    "<source> with <column>" or "<source> without <column>". (One text column checked
+    against a set, rather than GX's column-pair check: its pandas version loops over rows
+    in Python, 28 of the gate's 31 seconds at 100,000 customers.)"""
+    allowed = [f"{s} {'with' if s in sources else 'without'} {column}" for s in TAG_SOURCES]
+    return _only(f"{column}_presence", allowed, description)
 
 
 def _only(column: str, values: list, description: str) -> Expectation:
@@ -210,7 +213,7 @@ def checks(
             "customer_tags",
             "error",
             _present_only_for(
-                "rule_version_present",
+                "rule_version",
                 ("rule", "model"),
                 "Every rule and model tag carries its rule_version; manual tags carry none.",
             ),
@@ -220,7 +223,7 @@ def checks(
             "customer_tags",
             "error",
             _present_only_for(
-                "actor_present", ("manual",), "Every manual tag names the person who added it."
+                "actor", ("manual",), "Every manual tag names the person who added it."
             ),
         ),
         Check(
