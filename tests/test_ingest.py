@@ -13,7 +13,7 @@ import pytest
 
 from tagwise.contract import SOURCES
 from tagwise.ingest import IngestError, ingest
-from tagwise.ingest.validation import SPARK, create_table, typed_select
+from tagwise.ingest.validation import SPARK, create_table, original_cells, typed_select
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
@@ -388,7 +388,11 @@ def test_parquet_and_gzip_files_load_like_csv(landing, warehouse, tmp_path):
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
 def test_the_spark_validation_sql_uses_spark_syntax_only(source):
-    sql = typed_select(source, source.column_names, NOW, SPARK) + create_table(source, SPARK)
+    sql = (
+        typed_select(source, NOW, SPARK)
+        + original_cells(source.column_names, SPARK, "f")
+        + create_table(source, SPARK)
+    )
     assert '"' not in sql.replace("'\"'", "")  # identifiers in backticks, not double quotes
     for duckdb_only in ("regexp_matches", "::", "timestamptz", "varchar", "to_json({"):
         assert duckdb_only not in sql

@@ -24,7 +24,14 @@ from pathlib import Path
 import duckdb
 
 from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
-from tagwise.ingest.validation import DUCKDB, SPARK, Dialect, create_table, typed_select
+from tagwise.ingest.validation import (
+    DUCKDB,
+    SPARK,
+    Dialect,
+    create_table,
+    original_cells,
+    typed_select,
+)
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
@@ -289,11 +296,11 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
 
 
-def _classify(loader: Loader, source: Source, file_columns: list[str], loaded_at: datetime) -> None:
+def _classify(loader: Loader, source: Source, loaded_at: datetime) -> None:
     """Temp tables _typed (every row) and _decided (valid rows: accept, duplicate or conflict)."""
     q = loader.dialect.q
     moment = loaded_at.astimezone(UTC)
-    loader.keep("_typed", typed_select(source, file_columns, moment, loader.dialect))
+    loader.keep("_typed", typed_select(source, moment, loader.dialect))
     cols = [q(c) for c in source.column_names]
     listed = ", ".join(cols)
     key = [q(k) for k in source.key] or cols
@@ -377,7 +384,7 @@ def load_file(
     try:
         with loader.atomic():
             file_columns = _read_file(loader, path, source, shown)
-            _classify(loader, source, file_columns, loaded_at)
+            _classify(loader, source, loaded_at)
             read, accepted, quarantined = loader.one(
                 """
                 select
@@ -395,13 +402,16 @@ def load_file(
                 f"select {listed}, {file}, _row, {load_id}, {at} "
                 "from _decided where _decision = 'accept'"
             )
+            # The original cells are turned into JSON only for the rows quarantined.
+            original = original_cells(file_columns, loader.dialect, "f")
             loader.execute(
                 f"""
                 insert into raw.quarantine
                 select {load_id}, {_lit(source.name)}, {file}, t._row,
-                    coalesce(t._reason, d._conflict), t._original, {at}
+                    coalesce(t._reason, d._conflict), {original}, {at}
                 from _typed as t
                 left join _decided as d on t._row = d._row
+                inner join _file as f on t._row = f._row
                 where t._reason is not null or d._decision = 'conflict'
                 order by t._row
                 """
