@@ -131,7 +131,7 @@ def load_spark_datasets(
     from pyspark.sql.pandas.types import from_arrow_schema
 
     for table in STATE_TABLES:
-        rows = state.execute(f"select * from {table}").to_arrow_table()
+        rows = state.sql(f"select * from {table}").to_arrow_table()
         # With its schema given: Spark cannot infer one from an empty table.
         spark.createDataFrame(rows, schema=from_arrow_schema(rows.schema)).createOrReplaceTempView(
             table.replace(".", "__")

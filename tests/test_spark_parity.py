@@ -67,9 +67,12 @@ def duckdb_run(landing, tmp_path_factory):
 def spark_run(landing, tmp_path_factory):
     root = tmp_path_factory.mktemp("spark")
     settings = SparkSettings.for_warehouse(root / "warehouse.duckdb")
+    spark = session(settings)
     try:
-        yield root, _run(landing, root, "spark"), session(settings)
+        yield root, _run(landing, root, "spark"), spark
     finally:
+        # The client first: one whose server is gone retries its release at exit for minutes.
+        spark.stop()
         stop_local_server(settings)
 
 
@@ -87,9 +90,7 @@ def test_the_mart_is_identical_on_duckdb_and_spark(mart, duckdb_run, spark_run):
     duckdb_root, _ = duckdb_run
     _, _, spark = spark_run
     with duckdb.connect(str(duckdb_root / "warehouse.duckdb"), read_only=True) as con:
-        expected = _normalized(
-            con.execute(f"select * from marts.{mart}").to_arrow_table(), MARTS[mart]
-        )
+        expected = _normalized(con.sql(f"select * from marts.{mart}").to_arrow_table(), MARTS[mart])
     actual = _normalized(spark.table(f"marts.{mart}").toArrow(), MARTS[mart])
 
     assert list(actual.columns) == list(expected.columns)
