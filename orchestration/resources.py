@@ -18,7 +18,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from tagwise.dbt import DbtSettings
-from tagwise.spark import SparkSettings, copy_to_duckdb, session
+from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import WarehouseLock
 
 # Every asset and check that writes the warehouse runs in this Dagster pool.
@@ -67,13 +67,9 @@ class TagwiseSettings(ConfigurableResource):
         return DbtSettings(self.warehouse_path, self.as_of_date, self.target)
 
     def copy_from_spark(self, tables: Sequence[str]) -> None:
-        """On the Spark target: tables (`schema.table`, or a schema's name for all its
-        tables) copied into the local state file, for the steps that read them there."""
-        if self.target != "spark":
-            return
-        copy_to_duckdb(
-            SparkSettings.for_warehouse(self.warehouse_path), self.warehouse_path, tables
-        )
+        """On the Spark target, the tables copied into the local state file (see
+        tagwise.spark.copy_to_state)."""
+        copy_to_state(self.warehouse_path, self.target, tables)
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[TagwiseSettings]:

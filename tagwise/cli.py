@@ -26,7 +26,7 @@ from tagwise.model.fitting import NotEnoughData
 from tagwise.pipeline import build
 from tagwise.privacy import AccessReportError, access_report, write_report
 from tagwise.quality import GateResult, run_gate
-from tagwise.spark import SparkSettings, copy_to_duckdb, stop_local_server
+from tagwise.spark import SparkSettings, copy_to_state, stop_local_server
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
 from tagwise.warehouse import WarehouseBusy, WarehouseLock
 
@@ -400,10 +400,7 @@ def validate_command(warehouse: Path, exports: Path, target: str) -> None:
 @holds_warehouse
 def export_command(warehouse: Path, exports: Path, destination: str, target: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
-    if target == "spark":
-        copy_to_duckdb(
-            SparkSettings.for_warehouse(warehouse), warehouse, export_inputs(destination)
-        )
+    copy_to_state(warehouse, target, export_inputs(destination))
     try:
         _show_sync(destination, export(warehouse, destination, exports))
     except ExportError as error:

@@ -128,19 +128,19 @@ def schema_tables(spark, schema: str) -> list[str]:
     )
 
 
-def copy_to_duckdb(
-    settings: SparkSettings, warehouse: Path, tables: Sequence[str]
-) -> dict[str, int]:
-    """Copy Spark tables (`schema.table`, or a schema's name for all its tables) into the
-    local DuckDB state file, replacing earlier copies; returns rows per table. The steps
-    that keep state beside the data (erasure, export, publish) read these copies. Spark
-    timestamps arrive in UTC and are stored as DuckDB's naive UTC timestamps, as on the
-    DuckDB target."""
+def copy_to_state(warehouse: Path, target: str, tables: Sequence[str]) -> dict[str, int]:
+    """On the Spark target, copy Spark tables (`schema.table`, or a schema's name for all
+    its tables) into the local DuckDB state file, replacing earlier copies; returns rows per
+    table. The steps that keep state beside the data (erasure, export, publish) read these
+    copies. Spark timestamps arrive in UTC and are stored as DuckDB's naive UTC timestamps,
+    as on the DuckDB target. On DuckDB the tables are already in that file: nothing to do."""
     import pyarrow as pa
 
     from tagwise.warehouse import connect
 
-    spark = session(settings)
+    if target != "spark":
+        return {}
+    spark = session(SparkSettings.for_warehouse(warehouse))
     named = [t for name in tables for t in ([name] if "." in name else schema_tables(spark, name))]
     copied = {}
     with connect(warehouse) as con:

@@ -155,7 +155,7 @@ def _predict_spark(warehouse: Path, as_of: date) -> Fit:
         result = fit(summarize(local, "model_transactions", as_of))
     day = f"date '{as_of.isoformat()}'"
     if result.predictions.num_rows:
-        spark.createDataFrame(result.predictions.to_pandas()).createOrReplaceTempView("predictions")
+        spark.createDataFrame(result.predictions).createOrReplaceTempView("predictions")
         spark.sql(
             "insert overwrite table model.customer_predictions "
             "select customer_key, p_alive, expected_orders_365d, "
@@ -170,22 +170,10 @@ def _predict_spark(warehouse: Path, as_of: date) -> Fit:
         .toArrow()
         .to_pylist()
     ]
-    columns = [
-        "as_of_date",
-        "fitted_at",
-        "parameter",
-        "value",
-        "customers",
-        "repeat_customers",
-        "note",
-    ]
     spark.createDataFrame(
         kept + result.parameter_rows(as_of),
         schema="as_of_date date, fitted_at timestamp, parameter string, value double, "
         "customers bigint, repeat_customers bigint, note string",
     ).createOrReplaceTempView("fit_parameters_new")
-    spark.sql(
-        f"insert overwrite table model.fit_parameters select {', '.join(columns)} "
-        "from fit_parameters_new"
-    )
+    spark.sql("insert overwrite table model.fit_parameters select * from fit_parameters_new")
     return result
