@@ -11,8 +11,10 @@ computed against the acknowledged snapshot, so no change is ever lost.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +47,8 @@ STATE_DDL = (
     )""",
     "create table if not exists export.sync_snapshots (sync_id varchar, key varchar, payload varchar)",
     "create table if not exists export.acknowledged (destination varchar, key varchar, payload varchar)",
+    # Addresses whose erasure has reached the stored state and the files already written.
+    "create table if not exists export.erasures_applied (email varchar, applied_at timestamp)",
 )
 
 
@@ -256,48 +260,73 @@ def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
         return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
 
 
-def _keeps(row: dict, key: str, erased: set[str]) -> bool:
+def _keeps(key_value: str | None, change: str | None, erased: set[str]) -> bool:
     # A remove is how the erasure reaches the destination: it stays, with the address only.
-    return row.get(key) not in erased or row.get("change") == "remove"
+    return key_value not in erased or change == "remove"
+
+
+def _jsonl_key(key: str) -> re.Pattern:
+    """The change and key at the start of a JSON Lines row as `_write_files` writes them
+    (keys sorted); a row of another shape is parsed whole."""
+    return re.compile(
+        r'\{"change": ("[a-z]+"), ' + re.escape(json.dumps(key)) + r': ("(?:[^"\\]|\\.)*"|null)'
+    )
 
 
 def _redact_file(path: Path, key: str, erased: set[str]) -> int:
-    """Rewrite one export file without the rows of erased people; returns rows dropped."""
+    """Rewrite one export file without the rows of erased people; returns rows dropped.
+    Files are hundreds of megabytes at a million customers: JSON Lines rows are read only
+    as far as their change and key, CSV rows as lists."""
     with path.open(encoding="utf-8", newline="") as handle:
-        if path.suffix == ".jsonl":
-            rows = [json.loads(line) for line in handle if line.strip()]
-            kept = [row for row in rows if _keeps(row, key, erased)]
-        else:
-            reader = csv.DictReader(handle)
-            header, rows = reader.fieldnames or [], list(reader)
-            kept = [row for row in rows if _keeps(row, key, erased)]
-    if len(kept) == len(rows):
-        return 0
+        text = handle.read()
+    if path.suffix == ".jsonl":
+        start = _jsonl_key(key)
 
-    def write(out) -> None:
-        if path.suffix == ".jsonl":
-            out.writelines(
-                json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in kept
-            )
-        else:
-            writer = csv.DictWriter(out, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(kept)
+        def kept(line: str) -> bool:
+            found = start.match(line)
+            if found:
+                return _keeps(json.loads(found[2]), json.loads(found[1]), erased)
+            row = json.loads(line)
+            return _keeps(row.get(key), row.get("change"), erased)
 
-    _write_atomically(path, write)
-    return len(rows) - len(kept)
+        lines = text.splitlines(keepends=True)
+        kept_lines = [line for line in lines if not line.strip() or kept(line)]
+        dropped = len(lines) - len(kept_lines)
+        write = lambda out: out.writelines(kept_lines)  # noqa: E731
+    else:
+        header, *rows = csv.reader(io.StringIO(text, newline=""))
+        at_key = header.index(key)
+        at_change = header.index("change") if "change" in header else None
+        kept_rows = [
+            row
+            for row in rows
+            if _keeps(row[at_key], None if at_change is None else row[at_change], erased)
+        ]
+        dropped = len(rows) - len(kept_rows)
+        write = lambda out: csv.writer(out).writerows([header, *kept_rows])  # noqa: E731
+    if dropped:
+        _write_atomically(path, write)
+    return dropped
 
 
 def erase_from_exports(warehouse: Path, out: Path) -> int:
     """Erasure reaches what was already exported (SPEC 3.6): the rows of people erased as
     of the build leave the stored sync state and every export file held under `out`,
-    except the remove that tells the destination to delete them. Returns rows dropped."""
+    except the remove that tells the destination to delete them. Each address is done
+    once (export.erasures_applied), so a day without new erasures reads no file.
+    Returns rows dropped."""
     dropped = 0
     with connect(warehouse) as con:
-        erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
+        for statement in STATE_DDL:
+            con.execute(statement)
+        con.execute(
+            f"""create or replace temp table _erased as
+            select distinct email from ({ERASED_EMAILS_SQL})
+            where email not in (select email from export.erasures_applied)"""
+        )
+        erased = {email for (email,) in con.execute("select email from _erased").fetchall()}
         if not erased:
             return 0
-        con.execute("create or replace temp table _erased as " + ERASED_EMAILS_SQL)
         con.execute("begin transaction")
         for destination in DESTINATIONS:
             prepare_state(con, destination)
@@ -314,11 +343,16 @@ def erase_from_exports(warehouse: Path, out: Path) -> int:
                 [destination],
             )
         con.execute("commit")
-    for destination, (_, key, _) in DESTINATIONS.items():
-        folder = out / destination
-        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
-            if path.suffix in {".csv", ".jsonl"}:
-                dropped += _redact_file(path, key, erased)
+        for destination, (_, key, _) in DESTINATIONS.items():
+            folder = out / destination
+            for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+                if path.suffix in {".csv", ".jsonl"}:
+                    dropped += _redact_file(path, key, erased)
+        # Recorded once the files are done: a run cut short repeats the work next time.
+        con.execute(
+            "insert into export.erasures_applied select email, ? from _erased",
+            [datetime.now(UTC).replace(tzinfo=None)],
+        )
     return dropped
 
 

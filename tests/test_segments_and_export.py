@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from tagwise import publish as publishing
 from tagwise.cli import main
-from tagwise.export import acknowledge, export
+from tagwise.export import acknowledge, erase_from_exports, export
 
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 30), date(2026, 5, 31)
 CUSTOMERS = {f"C{i}": f"c{i}@x.test" for i in range(1, 11)} | {"C8": "c8 at x.test"}
@@ -206,6 +206,11 @@ def test_an_erasure_after_export_reaches_the_files_already_written(crafted, ware
         assert con.execute(
             "select payload from export.acknowledged where key = 'c9@x.test'"
         ).fetchone() == (None,)
+        applied = con.execute("select email from export.erasures_applied order by email")
+        assert applied.fetchall() == [("c7@x.test",), ("c9@x.test",)]  # c7 erased before D1
+    written = {path: path.stat().st_mtime_ns for path in folder.iterdir()}
+    assert erase_from_exports(warehouse, exports) == 0  # each address is done once
+    assert {path: path.stat().st_mtime_ns for path in folder.iterdir()} == written
 
 
 def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_path):
