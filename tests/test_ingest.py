@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -243,6 +244,31 @@ def test_the_same_file_is_loaded_once(landing, warehouse):
     again = ingest(landing.root, warehouse, loaded_at=NOW)
     assert all(load.skipped for load in again)
     assert query(warehouse, "select count(*) from raw.orders") == [(1,)]
+
+
+def test_an_unchanged_file_is_not_read_again(landing, warehouse, monkeypatch):
+    landing.minimal()
+    ingest(landing.root, warehouse, loaded_at=NOW)
+
+    def unread(path):
+        raise AssertionError(f"{path} was hashed again")
+
+    monkeypatch.setattr("tagwise.ingest.fingerprint", unread)
+    assert all(load.skipped for load in ingest(landing.root, warehouse, loaded_at=NOW))
+
+
+def test_a_file_touched_without_change_is_hashed_and_skipped(landing, warehouse):
+    landing.minimal()
+    ingest(landing.root, warehouse, loaded_at=NOW)
+    touched = landing.root / "orders" / "o.csv"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    assert all(load.skipped for load in ingest(landing.root, warehouse, loaded_at=NOW))
+    assert query(warehouse, "select count(*) from raw.orders") == [(1,)]
+    assert query(  # the new time is recorded, so the next run does not hash it again
+        warehouse,
+        "select count(*) from raw.load_log where modified_at = "
+        f"make_timestamp({touched.stat().st_mtime_ns // 1000})",
+    ) == [(1,)]
 
 
 def test_a_changed_file_with_the_same_name_adds_only_its_new_rows(landing, warehouse):
