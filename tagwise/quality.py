@@ -27,6 +27,7 @@ import pandas as pd
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
 from tagwise.export import DESTINATIONS, ERASED_EMAILS_SQL, prepare_state
+from tagwise.ingest.validation import literal
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect, read_rows
 
@@ -91,16 +92,36 @@ def prepare(warehouse: Path) -> None:
 
 def erased_in_export_files(erased: set[str], exports: Path) -> pd.DataFrame:
     """Addresses of erased people found in any CSV under the exports folder, other than
-    in the remove rows that carry their erasure to the destination."""
+    in the remove rows that carry their erasure to the destination. DuckDB reads the files
+    (a Python reader took seconds per audience file at a million customers, and the files
+    add up day after day)."""
+    files = sorted(exports.rglob("*.csv")) if exports.exists() and erased else []
     found = []
-    for path in sorted(exports.rglob("*.csv")) if exports.exists() else []:
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("change") == "remove":
-                    continue
-                found.extend(
-                    {"file": str(path), "email": cell} for cell in row.values() if cell in erased
-                )
+    with duckdb.connect() as con:
+        con.execute("create table erased (email varchar)")
+        if files:
+            con.executemany("insert into erased values (?)", [(e,) for e in sorted(erased)])
+        for path in files:
+            with path.open(newline="", encoding="utf-8") as handle:
+                header = next(csv.reader(handle), [])
+            if not header:
+                continue
+            columns = "{" + ", ".join(f"{literal(c)}: 'varchar'" for c in header) + "}"
+            rows = (
+                f"select * from read_csv({literal(str(path))}, header = true, "
+                f"""auto_detect = false, delim = ',', quote = '"', escape = '"', """
+                f"columns = {columns})"
+            )
+            if "change" in header:
+                rows += " where change is distinct from 'remove'"
+            found += con.execute(
+                f"""
+                select ? as file, cell as email
+                from (unpivot ({rows}) on columns(*) into name column_name value cell)
+                where cell in (select email from erased)
+                """,
+                [str(path)],
+            ).fetchall()
     return pd.DataFrame(found, columns=["file", "email"])
 
 

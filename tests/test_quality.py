@@ -15,7 +15,7 @@ from orchestration.run import run_pipeline
 from tagwise.dbt import DbtSettings
 from tagwise.ingest import ingest
 from tagwise.pipeline import build
-from tagwise.quality import validate
+from tagwise.quality import erased_in_export_files, validate
 
 ACTIVE = ["loyal-customer", "key-account", "at-risk"]
 RETIRED = ["vip", "big-spender"]
@@ -278,3 +278,21 @@ def test_a_warning_is_reported_and_does_not_block(built, tmp_path, monkeypatch):
     assert released.export["adds"] == 1
     assert "a@x.test" in Path(released.export["files"][0]).read_text()
     assert Path(released.published["path"]).exists()
+
+
+def test_erased_addresses_are_found_in_any_csv_cell_except_remove_rows(tmp_path):
+    folder = tmp_path / "email"
+    folder.mkdir()
+    (folder / "changes.csv").write_text(
+        "sync_id,email,change,first_name\r\n"
+        "s1,gone@x.test,remove,\r\n"
+        's1,kept@x.test,add,"Ann, ""the""\r\nsecond line"\r\n'
+        "s1,gone2@x.test,update,Bo\r\n"
+    )
+    (folder / "audience.csv").write_text("email,first_name\r\ngone@x.test,Cy\r\n")
+    found = erased_in_export_files({"gone@x.test", "gone2@x.test"}, tmp_path)
+    assert sorted(zip(found["file"].map(lambda f: Path(f).name), found["email"], strict=True)) == [
+        ("audience.csv", "gone@x.test"),
+        ("changes.csv", "gone2@x.test"),
+    ]
+    assert erased_in_export_files(set(), tmp_path).empty
