@@ -131,11 +131,24 @@ def _dataset_sql(name: str, settings: GateSettings) -> str:
     )
 
 
+def _comparable_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns as int64, or as float64 where they hold nulls: GX compares only
+    int64 and float64 columns in one vectorized step. The nullable RFM scores (Int32) were
+    checked value by value in Python, 2.7 million calls at a million customers."""
+    wider = {}
+    for column, dtype in frame.dtypes.items():
+        if pd.api.types.is_integer_dtype(dtype) and str(dtype) != "int64":
+            wider[column] = "float64" if frame[column].isna().any() else "int64"
+    return frame.astype(wider) if wider else frame
+
+
 def load_datasets(
     con: duckdb.DuckDBPyConnection, exports: Path, settings: GateSettings, names: set[str]
 ) -> dict[str, pd.DataFrame]:
     frames = {
-        name: con.execute(_dataset_sql(name, settings)).df() for name in DATASETS if name in names
+        name: _comparable_numbers(con.execute(_dataset_sql(name, settings)).df())
+        for name in DATASETS
+        if name in names
     }
     if "erased_in_export_files" in names:
         erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
