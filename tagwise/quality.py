@@ -27,7 +27,7 @@ import pandas as pd
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
 from tagwise.export import DESTINATIONS, ERASED_EMAILS_SQL, prepare_state
-from tagwise.ingest.validation import literal
+from tagwise.ingest import csv_cells
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect, read_rows
 
@@ -106,12 +106,7 @@ def erased_in_export_files(erased: set[str], exports: Path) -> pd.DataFrame:
                 header = next(csv.reader(handle), [])
             if not header:
                 continue
-            columns = "{" + ", ".join(f"{literal(c)}: 'varchar'" for c in header) + "}"
-            rows = (
-                f"select * from read_csv({literal(str(path))}, header = true, "
-                f"""auto_detect = false, delim = ',', quote = '"', escape = '"', """
-                f"columns = {columns})"
-            )
+            rows = f"select * from {csv_cells(path, header)}"
             if "change" in header:
                 rows += " where change is distinct from 'remove'"
             found += con.execute(

@@ -116,6 +116,15 @@ def _stat(path: Path) -> tuple[int, str]:
     return found.st_size, f"timestamp '{modified:%Y-%m-%d %H:%M:%S.%f}'"
 
 
+def csv_cells(path: Path, columns: list[str]) -> str:
+    """DuckDB's reader of a CSV file with a header, every cell as text (no type guessing)."""
+    typed = "{" + ", ".join(f"{_lit(c)}: 'varchar'" for c in columns) + "}"
+    return (
+        f"read_csv({_lit(path)}, header = true, auto_detect = false, "
+        f"""delim = ',', quote = '"', escape = '"', columns = {typed})"""
+    )
+
+
 def fingerprint(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -179,12 +188,7 @@ class DuckDBLoader:
                 )
                 self.execute("create temp view _file_cells as select * from _file_cells_read")
                 return columns
-            typed = "{" + ", ".join(f"{_lit(c)}: 'varchar'" for c in columns) + "}"
-            self.keep(
-                "_file_cells_read",
-                f"select * from read_csv({_lit(path)}, header = true, auto_detect = false, "
-                f"""delim = ',', quote = '"', escape = '"', columns = {typed})""",
-            )
+            self.keep("_file_cells_read", f"select * from {csv_cells(path, columns)}")
         except duckdb.Error as error:
             raise IngestError(f"{shown}: cannot be read: {_first_line(error)}") from error
         # A new table keeps file order in consecutive rowids (temp tables start them at an
