@@ -101,10 +101,6 @@ class GammaGamma:
         return self.p * (self.gamma + x * m) / (self.p * x + self.q - 1)
 
 
-def gamma_gamma_log_likelihood(log_params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return _gamma_gamma_log_likelihood(log_params, *np.unique(x, return_inverse=True), m, np.log(m))
-
-
 def _gamma_gamma_log_likelihood(
     log_params: np.ndarray,
     x_values: np.ndarray,
