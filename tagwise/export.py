@@ -317,8 +317,8 @@ def erase_from_exports(warehouse: Path, out: Path) -> int:
     Returns rows dropped."""
     dropped = 0
     with connect(warehouse) as con:
-        for statement in STATE_DDL:
-            con.execute(statement)
+        for destination in DESTINATIONS:
+            prepare_state(con, destination)
         con.execute(
             f"""create or replace temp table _erased as
             select distinct email from ({ERASED_EMAILS_SQL})
@@ -329,7 +329,6 @@ def erase_from_exports(warehouse: Path, out: Path) -> int:
             return 0
         con.execute("begin transaction")
         for destination in DESTINATIONS:
-            prepare_state(con, destination)
             con.execute(
                 "delete from export.sync_snapshots where key in (select email from _erased)"
             )
