@@ -29,6 +29,7 @@ from tagwise.ingest.validation import (
     SPARK,
     Dialect,
     create_table,
+    literal,
     original_cells,
     typed_select,
 )
@@ -118,9 +119,9 @@ def _stat(path: Path) -> tuple[int, str]:
 
 def csv_cells(path: Path, columns: list[str]) -> str:
     """DuckDB's reader of a CSV file with a header, every cell as text (no type guessing)."""
-    typed = "{" + ", ".join(f"{_lit(c)}: 'varchar'" for c in columns) + "}"
+    typed = "{" + ", ".join(f"{literal(c)}: 'varchar'" for c in columns) + "}"
     return (
-        f"read_csv({_lit(path)}, header = true, auto_detect = false, "
+        f"read_csv({literal(path)}, header = true, auto_detect = false, "
         f"""delim = ',', quote = '"', escape = '"', columns = {typed})"""
     )
 
@@ -178,7 +179,7 @@ class DuckDBLoader:
         q = self.dialect.q
         try:
             if columns is None:
-                relation = f"read_parquet({_lit(path)}, file_row_number = true)"
+                relation = f"read_parquet({literal(path)}, file_row_number = true)"
                 described = self.con.execute(f"describe select * from {relation}").fetchall()
                 columns = [r[0] for r in described if r[0] != "file_row_number"]
                 cells = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
@@ -312,10 +313,6 @@ def _csv_header(path: Path, shown: str) -> list[str]:
     return names
 
 
-def _lit(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
 
@@ -432,15 +429,15 @@ def load_file(
     # A file logged with the same name, size and modification time is not read again
     # (hashing the two years of files already loaded took 20 s of every daily run).
     unchanged = loader.one(
-        f"select count(*) from raw.load_log where source = {_lit(source.name)} "
-        f"and file = {_lit(shown)} and bytes = {size} and modified_at = {modified}"
+        f"select count(*) from raw.load_log where source = {literal(source.name)} "
+        f"and file = {literal(shown)} and bytes = {size} and modified_at = {modified}"
     )[0]
     if unchanged:
         return FileLoad(source.name, shown, skipped=True)
     digest = fingerprint(path)
     already = loader.one(
-        f"select count(*) from raw.load_log where source = {_lit(source.name)} "
-        f"and fingerprint = {_lit(digest)}"
+        f"select count(*) from raw.load_log where source = {literal(source.name)} "
+        f"and fingerprint = {literal(digest)}"
     )[0]
     if already:
         if loader.dialect is DUCKDB:
@@ -448,11 +445,11 @@ def load_file(
             # without hashing. (Spark's Parquet tables cannot update; it hashes again.)
             loader.execute(
                 f"update raw.load_log set modified_at = {modified} "
-                f"where source = {_lit(source.name)} and file = {_lit(shown)} "
-                f"and fingerprint = {_lit(digest)}"
+                f"where source = {literal(source.name)} and file = {literal(shown)} "
+                f"and fingerprint = {literal(digest)}"
             )
         return FileLoad(source.name, shown, skipped=True)
-    load_id, file = _lit(uuid.uuid4().hex), _lit(shown)
+    load_id, file = literal(uuid.uuid4().hex), literal(shown)
     at = f"timestamp '{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}'"
     try:
         with loader.atomic():
@@ -480,7 +477,7 @@ def load_file(
             loader.execute(
                 f"""
                 insert into raw.quarantine
-                select {load_id}, {_lit(source.name)}, {file}, t._row,
+                select {load_id}, {literal(source.name)}, {file}, t._row,
                     coalesce(t._reason, d._conflict), {original}, {at}
                 from _typed as t
                 left join (select _row, _conflict from _decided where _decision = 'conflict') as d
@@ -494,8 +491,8 @@ def load_file(
                 source.name, shown, read, accepted, quarantined, read - accepted - quarantined
             )
             loader.execute(
-                f"insert into raw.load_log values ({load_id}, {_lit(source.name)}, {file}, "
-                f"{_lit(digest)}, {size}, {read}, {accepted}, {quarantined}, "
+                f"insert into raw.load_log values ({load_id}, {literal(source.name)}, {file}, "
+                f"{literal(digest)}, {size}, {read}, {accepted}, {quarantined}, "
                 f"{result.rows_duplicate}, {at}, {modified})"
             )
     finally:

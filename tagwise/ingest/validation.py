@@ -64,8 +64,9 @@ TIMESTAMP_SHAPE = "____-__-__%"
 BOOLEAN_WORDS = ("true", "false", "t", "f", "1", "0", "yes", "no")
 
 
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def literal(value: object) -> str:
+    """A SQL text literal of the value."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _cell(column: Column, dialect: Dialect) -> str:
