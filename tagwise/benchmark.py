@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
+from tagwise.export import acknowledge
 from tagwise.generator import GenerateConfig, generate
 from tagwise.warehouse import connect
 
@@ -156,6 +157,7 @@ def step_category(step_key: str) -> str:
         return "checks"
     return {
         "predictive_model": "model",
+        "exports__erasure": "export",
         "exports__email": "export",
         "published__marts": "publish",
     }.get(step_key, "ingest")
@@ -181,6 +183,7 @@ def _timed_run(settings: dict[str, str], log: Path) -> dict:
         "peak_rss_bytes": memory.peak,
         "rows_ingested": sum(s["rows_read"] for s in report.ingestion.values()),
         "rows_quarantined": sum(s["rows_quarantined"] for s in report.ingestion.values()),
+        "sync": (report.export or {}).get("sync"),
     }
 
 
@@ -203,6 +206,8 @@ def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
     full = _timed_run(settings, work / "full-run.log")
     full["peak_rss_bytes"] = max(full["peak_rss_bytes"], memory.peak)
     floor, floor_rows = floor_seconds(warehouse, as_of)
+    # Overnight the email platform loads the sync and acknowledges it, as in the README.
+    acknowledge(warehouse, full["sync"])
     next_day = as_of + timedelta(days=1)
     progress(f"{customers:,} customers: next-day refresh as of {next_day}")
     generate(GenerateConfig(customers=customers, seed=7, out=landing, end=next_day, since=next_day))

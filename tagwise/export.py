@@ -6,6 +6,11 @@ remove per key, in CSV and JSON Lines, with the full audience beside it. Until t
 is acknowledged (`tagwise ack`), the next export sends it again, byte for byte, when
 nothing changed since; when something did, the pending sync is superseded by a new one
 computed against the acknowledged snapshot, so no change is ever lost.
+
+The export folder is an outbox: it holds the files of the pending sync only. Files of a
+sync that was acknowledged (the destination holds its rows) or superseded (a newer sync
+carries its changes) are removed by the next export or erasure pass, so personal data
+does not pile up day after day and an erasure has only the pending files to rewrite.
 """
 
 from __future__ import annotations
@@ -182,6 +187,34 @@ def _write_files(
     return tuple(path for path, _ in files)
 
 
+# The files _write_files names for a sync; other files in the folder are not ours.
+SYNC_FILE = re.compile(r"(?:changes|audience)-(?P<sync_id>.+)\.(?:csv|jsonl)")
+
+
+def _remove_delivered_files(
+    con: duckdb.DuckDBPyConnection, out: Path, destination: str
+) -> list[Path]:
+    """Remove the folder's files of syncs that are no longer pending; returns the files left."""
+    folder = out / destination
+    pending = {
+        sync_id
+        for (sync_id,) in con.execute(
+            "select sync_id from export.syncs where destination = ? and status = 'pending'",
+            [destination],
+        ).fetchall()
+    }
+    kept = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        name = SYNC_FILE.fullmatch(path.name)
+        if name is None:
+            continue
+        if name["sync_id"] in pending:
+            kept.append(path)
+        else:
+            path.unlink()
+    return kept
+
+
 def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     for statement in STATE_DDL:
         con.execute(statement)
@@ -195,69 +228,72 @@ def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
     """Write the pending change set for the destination; None when there is nothing to send."""
     if destination not in DESTINATIONS:
         raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
-    changes_of = changes_table(destination)
     with connect(warehouse) as con:
         prepare_state(con, destination)
-        con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
-        con.execute(f"create or replace temp table _changes as {CHANGES_SQL}", [destination])
-        pending = con.execute(
-            "select sync_id from export.syncs where destination = ? and status = 'pending' "
-            "order by created_at desc limit 1",
-            [destination],
-        ).fetchone()
-        if pending:
-            differences = con.execute(
-                f"""
-                select count(*) from (
-                    (select key, change, payload from _changes
-                     except select key, change, payload from {changes_of} where sync_id = $sync)
-                    union all
-                    (select key, change, payload from {changes_of} where sync_id = $sync
-                     except select key, change, payload from _changes)
-                )
-                """,
-                {"sync": pending[0]},
-            ).fetchone()[0]
-            if differences == 0:
-                return _sync(
-                    con,
-                    pending[0],
-                    resent=True,
-                    files=_write_files(con, out, destination, pending[0]),
-                )
-        if con.execute("select count(*) from _changes").fetchone()[0] == 0:
-            if pending:
-                _supersede(con, destination, pending[0])
-            return None
-        as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
-        sequence = con.execute(
-            "select count(*) + 1 from export.syncs where destination = ? and as_of_date = ?",
-            [destination, as_of],
+        sync = _sync_to_send(con, destination, out)
+        _remove_delivered_files(con, out, destination)
+    return sync
+
+
+def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -> Sync | None:
+    """The pending sync sent again, a new sync, or None; its files written under out."""
+    changes_of = changes_table(destination)
+    con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
+    con.execute(f"create or replace temp table _changes as {CHANGES_SQL}", [destination])
+    pending = con.execute(
+        "select sync_id from export.syncs where destination = ? and status = 'pending' "
+        "order by created_at desc limit 1",
+        [destination],
+    ).fetchone()
+    if pending:
+        differences = con.execute(
+            f"""
+            select count(*) from (
+                (select key, change, payload from _changes
+                 except select key, change, payload from {changes_of} where sync_id = $sync)
+                union all
+                (select key, change, payload from {changes_of} where sync_id = $sync
+                 except select key, change, payload from _changes)
+            )
+            """,
+            {"sync": pending[0]},
         ).fetchone()[0]
-        sync_id = f"{destination}-{as_of:%Y%m%d}-{sequence:03d}"
-        con.execute("begin transaction")
+        if differences == 0:
+            return _sync(
+                con,
+                pending[0],
+                resent=True,
+                files=_write_files(con, out, destination, pending[0]),
+            )
+    if con.execute("select count(*) from _changes").fetchone()[0] == 0:
         if pending:
             _supersede(con, destination, pending[0])
-        con.execute(
-            """
-            insert into export.syncs
-            select ?, ?, ?, ?, 'pending',
-                count(case when change = 'add' then 1 end),
-                count(case when change = 'update' then 1 end),
-                count(case when change = 'remove' then 1 end),
-                null
-            from _changes
-            """,
-            [sync_id, destination, as_of, datetime.now(UTC).replace(tzinfo=None)],
-        )
-        con.execute(
-            "insert into export.sync_snapshots select ?, key, payload from _current", [sync_id]
-        )
-        con.execute(
-            f"insert into {changes_of} select ?, key, change, payload from _changes", [sync_id]
-        )
-        con.execute("commit")
-        return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
+        return None
+    as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+    sequence = con.execute(
+        "select count(*) + 1 from export.syncs where destination = ? and as_of_date = ?",
+        [destination, as_of],
+    ).fetchone()[0]
+    sync_id = f"{destination}-{as_of:%Y%m%d}-{sequence:03d}"
+    con.execute("begin transaction")
+    if pending:
+        _supersede(con, destination, pending[0])
+    con.execute(
+        """
+        insert into export.syncs
+        select ?, ?, ?, ?, 'pending',
+            count(case when change = 'add' then 1 end),
+            count(case when change = 'update' then 1 end),
+            count(case when change = 'remove' then 1 end),
+            null
+        from _changes
+        """,
+        [sync_id, destination, as_of, datetime.now(UTC).replace(tzinfo=None)],
+    )
+    con.execute("insert into export.sync_snapshots select ?, key, payload from _current", [sync_id])
+    con.execute(f"insert into {changes_of} select ?, key, change, payload from _changes", [sync_id])
+    con.execute("commit")
+    return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
 
 
 def _keeps(key_value: str | None, change: str | None, erased: set[str]) -> bool:
@@ -311,14 +347,17 @@ def _redact_file(path: Path, key: str, erased: set[str]) -> int:
 
 def erase_from_exports(warehouse: Path, out: Path) -> int:
     """Erasure reaches what was already exported (SPEC 3.6): the rows of people erased as
-    of the build leave the stored sync state and every export file held under `out`,
-    except the remove that tells the destination to delete them. Each address is done
-    once (export.erasures_applied), so a day without new erasures reads no file.
+    of the build leave the stored sync state and the pending sync's files under `out`,
+    except the remove that tells the destination to delete them; files of delivered or
+    superseded syncs are removed first. Each address is done once
+    (export.erasures_applied), so a day without new erasures reads no file.
     Returns rows dropped."""
     dropped = 0
     with connect(warehouse) as con:
+        outbox = {}
         for destination in DESTINATIONS:
             prepare_state(con, destination)
+            outbox[destination] = _remove_delivered_files(con, out, destination)
         con.execute(
             f"""create or replace temp table _erased as
             select distinct email from ({ERASED_EMAILS_SQL})
@@ -343,10 +382,8 @@ def erase_from_exports(warehouse: Path, out: Path) -> int:
             )
         con.execute("commit")
         for destination, (_, key, _) in DESTINATIONS.items():
-            folder = out / destination
-            for path in sorted(folder.glob("*")) if folder.is_dir() else []:
-                if path.suffix in {".csv", ".jsonl"}:
-                    dropped += _redact_file(path, key, erased)
+            for path in outbox[destination]:
+                dropped += _redact_file(path, key, erased)
         # Recorded once the files are done: a run cut short repeats the work next time.
         con.execute(
             "insert into export.erasures_applied select email, ? from _erased",

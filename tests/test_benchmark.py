@@ -10,6 +10,7 @@ def test_every_step_of_the_daily_job_has_a_part():
     assert step_category("tagwise_dbt_assets_2") == "dbt"
     assert step_category("predictive_model") == "model"
     assert step_category("marts__customer_tags_great_expectations") == "checks"
+    assert step_category("exports__erasure") == "export"
     assert step_category("exports__email") == "export"
     assert step_category("published__marts") == "publish"
 

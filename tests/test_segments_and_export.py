@@ -185,32 +185,57 @@ def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
     assert pending_changes == 0
 
 
-def test_an_erasure_after_export_reaches_the_files_already_written(crafted, warehouse, tmp_path):
-    """c9 is exported and acknowledged on 05-01, then erased on 05-30: the gate passes, the
-    new change set removes c9, and no earlier file keeps c9's row."""
-    exports = tmp_path / "exports"
-    run(crafted, warehouse, exports, D1)
-    acknowledge(warehouse, "email-20260501-001")
+def erase_c9(crafted: Path) -> None:
     (crafted / "privacy_requests" / "later.csv").write_text(
         "request_id,customer_id,email,request_type,received_at\nR9,C9,,erasure,2026-05-30\n"
     )
+
+
+def sync_files(exports: Path, sync_id: str) -> list[Path]:
+    return [exports / "email" / f"{kind}-{sync_id}.{ext}"
+            for kind, ext in (("changes", "csv"), ("changes", "jsonl"), ("audience", "csv"))]  # fmt: skip
+
+
+def test_the_export_folder_keeps_only_the_pending_sync(crafted, warehouse, tmp_path):
+    """c9 is exported and acknowledged on 05-01, then erased on 05-30: the delivered files
+    leave the folder, the new change set removes c9, and the stored state forgets c9."""
+    exports = tmp_path / "exports"
+    run(crafted, warehouse, exports, D1)
+    (exports / "email" / "notes.txt").write_text("not a sync file")
+    acknowledge(warehouse, "email-20260501-001")
+    erase_c9(crafted)
     output = run(crafted, warehouse, exports, D2)
     assert "wrote sync email-20260530-001" in output
-    folder = exports / "email"
-    first = [folder / f"{kind}-email-20260501-001.{ext}" for kind, ext in
-             (("changes", "csv"), ("changes", "jsonl"), ("audience", "csv"))]  # fmt: skip
-    assert all("c9@x.test" not in path.read_text() for path in first)
-    assert "c1@x.test" in first[2].read_text()
-    assert ("c9@x.test", "remove") in changes([folder / "changes-email-20260530-001.csv"])
+    assert sorted(p.name for p in (exports / "email").iterdir()) == sorted(
+        [p.name for p in sync_files(exports, "email-20260530-001")] + ["notes.txt"]
+    )
+    assert ("c9@x.test", "remove") in changes(sync_files(exports, "email-20260530-001"))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute(
             "select payload from export.acknowledged where key = 'c9@x.test'"
         ).fetchone() == (None,)
         applied = con.execute("select email from export.erasures_applied order by email")
         assert applied.fetchall() == [("c7@x.test",), ("c9@x.test",)]  # c7 erased before D1
-    written = {path: path.stat().st_mtime_ns for path in folder.iterdir()}
+
+
+def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
+    """The 05-01 sync is not acknowledged when c9's erasure is built: its files are
+    rewritten without c9 and keep everyone else; the next pass reads no file."""
+    exports = tmp_path / "exports"
+    run(crafted, warehouse, exports, D1)
+    erase_c9(crafted)
+    for command in (["ingest", "--landing", str(crafted)],
+                    ["backfill", "--from", D2.isoformat(), "--to", D2.isoformat()]):  # fmt: skip
+        result = CliRunner().invoke(main, [*command, "--warehouse", str(warehouse)])
+        assert result.exit_code == 0, result.output
+    pending = sync_files(exports, "email-20260501-001")
+    assert "c9@x.test" in pending[2].read_text()
+    assert erase_from_exports(warehouse, exports) == 3  # one row in each file
+    assert all("c9@x.test" not in path.read_text() for path in pending)
+    assert "c1@x.test" in pending[2].read_text()
+    written = {path: path.stat().st_mtime_ns for path in pending}
     assert erase_from_exports(warehouse, exports) == 0  # each address is done once
-    assert {path: path.stat().st_mtime_ns for path in folder.iterdir()} == written
+    assert {path: path.stat().st_mtime_ns for path in pending} == written
 
 
 def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_path):
