@@ -8,13 +8,14 @@ same as that replay: every mart and restricted table, row for row.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import shutil
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tagwise.dbt import DbtSettings
+from tagwise.dbt import DbtError, DbtSettings
 from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
 from tagwise.pipeline import build
@@ -86,3 +87,23 @@ def test_a_refresh_gives_the_tables_of_a_rebuild(warehouses):
     assert differing == {}
     incremental = {"segment_membership_history", "segment_kpis", "customer_tag_history"}
     assert {f"marts.{name}" for name in incremental} <= compared.keys()
+
+
+def test_a_key_repeated_by_a_later_load_fails_the_key_test(warehouses, tmp_path):
+    """Key tests after the first run read only rows loaded since they last passed, and
+    look their keys up among all rows: an old event id loaded again is caught."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouses[0], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        checked = con.execute(
+            "select max(checked_through) from checks.key_checks "
+            "where model_name = 'stg_esp__email_events'"
+        ).fetchone()[0]
+        assert isinstance(checked, datetime)
+        con.execute(  # past the loader, which would have refused it
+            "insert into raw.email_events select * replace (? as _loaded_at) "
+            "from raw.email_events where _loaded_at < ? limit 1",
+            [checked + timedelta(seconds=1), checked],
+        )
+    with pytest.raises(DbtError, match="tagwise_unique_key_stg_esp__email_events_event_id: fail"):
+        build(DbtSettings(warehouse, D2))

@@ -21,6 +21,81 @@
     having count(*) > 1
 {% endmacro %}
 
+{#- The key of a staging model over raw rows, which are only ever appended. The rows
+    loaded up to the last pass of this test (checks.key_checks, recorded by
+    record_key_checks at the end of the run) were checked then: only the keys of rows
+    loaded since are looked up among all rows. The first run checks every row. The loader
+    already refuses a key it holds; this test guards that promise at a daily cost that
+    follows the day's rows rather than the whole history. -#}
+{% test unique_key(model, columns) %}
+    {%- set checked_through = tagwise.key_checked_through(model, columns) -%}
+    {%- if checked_through is none and columns | length == 1 -%}
+        {{ tagwise.default__test_unique(model, columns[0]) }}
+    {%- elif checked_through is none -%}
+        {{ tagwise.test_unique_combination(model, columns) }}
+    {%- else -%}
+        with new_keys as (
+            select distinct {{ columns | join(", ") }}
+            from {{ model }}
+            where _loaded_at > cast('{{ checked_through }}' as timestamp)
+        )
+
+        select
+            {%- for column in columns %}
+            all_rows.{{ column }},
+            {%- endfor %}
+            count(*) as occurrences
+        from {{ model }} as all_rows
+        inner join new_keys
+            on
+            {%- for column in columns %}
+                {{ "and " if not loop.first }}all_rows.{{ column }} = new_keys.{{ column }}
+            {%- endfor %}
+        group by
+            {%- for column in columns %}
+            all_rows.{{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
+        having count(*) > 1
+    {%- endif -%}
+{% endtest %}
+
+{#- The loads up to which the unique_key test of a model and key last passed, or none. -#}
+{% macro key_checked_through(model, columns) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select cast(max(checked_through) as string) from checks.key_checks where model_name = '"
+        ~ model.identifier ~ "' and key_columns = '" ~ columns | join(",") ~ "'"
+    ) -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- on-run-end: each unique_key test that passed in this run records the newest load it
+    covered. One statement (Spark runs a hook's statements one at a time). -#}
+{% macro record_key_checks(results) -%}
+    {%- set covered = [] -%}
+    {%- for result in results
+        if result.status == "pass" and result.node.resource_type == "test"
+        and result.node.test_metadata is not none
+        and result.node.test_metadata.name == "unique_key" -%}
+        {%- set tested = graph.nodes[result.node.attached_node] -%}
+        {%- set relation = api.Relation.create(
+            database=tested.database, schema=tested.schema, identifier=tested.alias
+        ) -%}
+        {%- do covered.append(
+            "select '" ~ tested.alias ~ "' as model_name, '"
+            ~ result.node.test_metadata.kwargs.columns | join(",") ~ "' as key_columns, "
+            ~ "max(_loaded_at) as checked_through from " ~ relation
+        ) -%}
+    {%- endfor -%}
+    {%- if covered -%}
+        insert into checks.key_checks {{ covered | join(" union all ") }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {% test unique_combination(model, columns) %}
     select
         {{ columns | join(", ") }},

@@ -48,3 +48,11 @@
     create table if not exists model.{{ name }} ({{ columns[name] }})
     {{- " using parquet" if target.type == "spark" }}
 {%- endmacro %}
+
+{#- Where the unique_key test records the loads it has checked (record_key_checks). -#}
+{% macro create_key_checks_table() -%}
+    create table if not exists checks.key_checks (
+        model_name string, key_columns string, checked_through timestamp
+    )
+    {{- " using parquet" if target.type == "spark" }}
+{%- endmacro %}

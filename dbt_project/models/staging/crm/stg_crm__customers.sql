@@ -19,5 +19,6 @@ select
     company_name,
     company_size,
     industry,
-    updated_at
+    updated_at,
+    _loaded_at
 from source

@@ -9,5 +9,6 @@ select
     actor,
     team,
     created_at,
-    note
+    note,
+    _loaded_at
 from source

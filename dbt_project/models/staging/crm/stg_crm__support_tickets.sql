@@ -6,5 +6,6 @@ select
     ticket_id,
     customer_id,
     created_at,
-    topic
+    topic,
+    _loaded_at
 from source

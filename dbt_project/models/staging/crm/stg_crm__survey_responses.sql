@@ -7,5 +7,6 @@ select
     customer_id,
     question_key,
     lower(trim(answer)) as answer,
-    submitted_at
+    submitted_at,
+    _loaded_at
 from source

@@ -6,5 +6,6 @@ select
     campaign_id,
     name as campaign_name,
     sent_at,
-    audience
+    audience,
+    _loaded_at
 from source

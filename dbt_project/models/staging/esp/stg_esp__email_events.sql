@@ -8,5 +8,6 @@ select
     customer_id,
     {{ tagwise.normalized_email('email') }} as email,
     event_type,
-    occurred_at
+    occurred_at,
+    _loaded_at
 from source

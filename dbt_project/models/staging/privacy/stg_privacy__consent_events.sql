@@ -10,5 +10,6 @@ select
     purpose,
     status,
     method as consent_method,
-    occurred_at
+    occurred_at,
+    _loaded_at
 from source

@@ -7,5 +7,6 @@ select
     customer_id,
     {{ tagwise.normalized_email('email') }} as email,
     request_type,
-    received_at
+    received_at,
+    _loaded_at
 from source

@@ -9,5 +9,6 @@ select
     cast(ordered_at as date) as ordered_on,
     status,
     channel,
-    discount_amount
+    discount_amount,
+    _loaded_at
 from source

@@ -7,5 +7,6 @@ select
     name as product_name,
     category,
     price_tier,
-    is_eco
+    is_eco,
+    _loaded_at
 from source

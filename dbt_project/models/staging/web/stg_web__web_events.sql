@@ -9,5 +9,6 @@ select
     event_type,
     page_type,
     product_id,
-    occurred_at
+    occurred_at,
+    _loaded_at
 from source
