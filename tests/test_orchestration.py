@@ -63,6 +63,13 @@ def test_the_graph_runs_from_landing_files_to_exports():
     assert "marts/customer_tags" in assets["published/marts"]
 
 
+def test_the_daily_job_runs_dbt_in_two_steps_around_the_model():
+    """Each dbt step costs a dbt start-up: one before the model, one after it."""
+    job = defs.resolve_job_def("daily_refresh")
+    dbt_steps = [node for node in job.nodes if node.name.startswith("tagwise_dbt_assets")]
+    assert len(dbt_steps) == 2
+
+
 def _settings(tmp: Path, landing: Path) -> dict[str, str]:
     return {
         "landing": str(landing),
