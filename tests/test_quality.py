@@ -15,7 +15,7 @@ from orchestration.run import run_pipeline
 from tagwise.dbt import DbtSettings
 from tagwise.ingest import ingest
 from tagwise.pipeline import build
-from tagwise.quality import erased_in_export_files, validate
+from tagwise.quality import dataset_frame, erased_in_export_files, validate
 
 ACTIVE = ["loyal-customer", "key-account", "at-risk"]
 RETIRED = ["vip", "big-spender"]
@@ -296,3 +296,22 @@ def test_erased_addresses_are_found_in_any_csv_cell_except_remove_rows(tmp_path)
         ("changes.csv", "gone2@x.test"),
     ]
     assert erased_in_export_files(set(), tmp_path).empty
+
+
+def test_datasets_reach_gx_as_int64_float64_and_text():
+    """GX compares int64 and float64 columns in one vectorized step, other numbers value by
+    value: decimals and integers holding nulls arrive as float64, other integers as int64."""
+    with duckdb.connect() as con:
+        frame = dataset_frame(
+            con,
+            "select * from (values (1::integer, 2::tinyint, 3.50::decimal(18, 2), 'a', "
+            "date '2026-06-30'), (null, 4, null, null, null)) as t(score, n, revenue, key, day)",
+        )
+    assert {c: str(t) for c, t in frame.dtypes.items()} == {
+        "score": "float64",
+        "n": "int64",
+        "revenue": "float64",
+        "key": "str",
+        "day": "datetime64[ms]",
+    }
+    assert frame["revenue"].tolist()[0] == 3.5 and pd.isna(frame["key"][1])
