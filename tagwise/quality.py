@@ -25,6 +25,7 @@ import duckdb
 import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
 from tagwise.export import DESTINATIONS, ERASED_EMAILS_SQL, prepare_state
@@ -213,6 +214,7 @@ def validate(
     for check in all_checks:
         grouped[(check.suite, check.dataset)].append(check)
     outcomes: list[Outcome] = []
+    rendered = []
     for (suite_name, dataset), group in grouped.items():
         name = f"{suite_name}__{dataset}"
         frame = frames[dataset]
@@ -241,6 +243,7 @@ def validate(
             )
         )
         result = checkpoint.run(batch_parameters={"dataframe": _columns_checked(frame, group)})
+        rendered += [*result.run_results, ExpectationSuiteIdentifier(name)]
         for run in result.run_results.values():
             for item, check in zip(run.results, group, strict=True):
                 details = item.result or {}
@@ -250,8 +253,9 @@ def validate(
                 outcomes.append(
                     Outcome(check, bool(item.success), details.get("unexpected_count"), sample)
                 )
-    # Rendered once for all checkpoints: a docs action on each would re-render the site each time.
-    context.build_data_docs()
+    # Rendered once for all checkpoints, and only this run's pages beside the index: the
+    # whole site grows with every day's results.
+    context.build_data_docs(resource_identifiers=rendered)
     docs = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return outcomes, docs
 
