@@ -106,6 +106,9 @@ TARGETS = {
     "growth_100k_to_1m": 12,
 }
 
+# How many of dbt's slowest models and tests each run's result lists.
+SLOWEST = 15
+
 # The core per-customer aggregates in one pass over the raw tables: what hand-written SQL
 # would cost at the least. The pipeline's dbt build is read as a multiple of it.
 FLOOR_SQL = """
@@ -172,6 +175,7 @@ def _timed_run(settings: dict[str, str], log: Path) -> dict:
         seconds = time.perf_counter() - began
     if not report.success:
         raise RuntimeError(f"the run failed ({log}): " + "; ".join(report.errors[:3]))
+    slowest = sorted(report.dbt_node_seconds.items(), key=lambda item: -item[1])[:SLOWEST]
     steps: dict[str, float] = {}
     for step in report.steps:
         category = step_category(step.key)
@@ -184,6 +188,7 @@ def _timed_run(settings: dict[str, str], log: Path) -> dict:
         "rows_ingested": sum(s["rows_read"] for s in report.ingestion.values()),
         "rows_quarantined": sum(s["rows_quarantined"] for s in report.ingestion.values()),
         "sync": (report.export or {}).get("sync"),
+        "dbt_slowest_nodes": {node: round(seconds, 2) for node, seconds in slowest},
     }
 
 

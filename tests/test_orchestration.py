@@ -91,6 +91,8 @@ def test_the_whole_graph_materializes_in_process(first_run):
     assert report.ingestion["orders"]["rows_accepted"] > 0
     assert report.dbt_nodes_built == 50 and report.dbt_tests["failed"] == 0
     assert report.dbt_tests["passed"] > 100
+    timed = report.dbt_node_seconds
+    assert timed["customer_features"] > 0 and "unique_dim_customers_customer_key" in timed
     assert set(report.gates) == {
         "customer_features",
         "customer_tags",
