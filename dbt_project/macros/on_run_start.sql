@@ -49,10 +49,10 @@
     {{- " using parquet" if target.type == "spark" }}
 {%- endmacro %}
 
-{#- Where the unique_key test records the loads it has checked (record_key_checks). -#}
-{% macro create_key_checks_table() -%}
-    create table if not exists checks.key_checks (
-        model_name string, key_columns string, checked_through timestamp
+{#- Where unique_key and foreign_key record the loads they have checked. -#}
+{% macro create_new_row_checks_table() -%}
+    create table if not exists checks.new_row_checks (
+        model_name string, test_name string, test_columns string, checked_through timestamp
     )
     {{- " using parquet" if target.type == "spark" }}
 {%- endmacro %}
