@@ -18,6 +18,7 @@ import duckdb
 import pytest
 from dagster import SkipReason, build_schedule_context, build_sensor_context
 
+from orchestration.dbt.assets import prune_run_targets
 from orchestration.definitions import defs
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.jobs import daily_refresh_schedule
@@ -219,3 +220,13 @@ def test_dagster_dev_serves_the_code_location(tmp_path):
     assert [s["name"] for s in repository["sensors"]] == ["landing_sensor"]
     keys = {"/".join(a["assetKey"]["path"]) for a in repository["assetNodes"]}
     assert {"landing/orders", "shop/orders", "marts/customer_tags", "exports/email"} <= keys
+
+
+def test_only_the_latest_runs_keep_their_dbt_target_folders(tmp_path):
+    for name, mtime in (("new", 300), ("old", 200), ("older", 100)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run_results.json").write_text("{}")
+        os.utime(tmp_path / name, (mtime, mtime))
+    assert prune_run_targets(tmp_path, keep=2) == [tmp_path / "older"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
+    assert prune_run_targets(tmp_path / "missing") == []
