@@ -68,7 +68,7 @@ class TagwiseTranslator(DagsterDbtTranslator):
             # The seeds and the run's own bookkeeping (build_info, history_as_of_dates) read
             # no table. Placed after the day's raw loads, Dagster builds them in the same dbt
             # step as the staging models instead of a step of their own, which cost a dbt
-            # start-up and a full parse (about 10 s) in every run.
+            # process start-up in every run.
             raw = [
                 self.get_asset_key(source)
                 for source in manifest["sources"].values()
