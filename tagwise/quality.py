@@ -266,16 +266,14 @@ def _columns_checked(frame, group: list[Check]):
     checks at a million customers went to copying columns no check reads."""
     if not isinstance(frame, pd.DataFrame):
         return frame
-    columns = {getattr(check.expectation, "column", None) for check in group}
-    row_counts = all(
-        isinstance(check.expectation, gx.expectations.ExpectTableRowCountToEqual)
-        for check in group
-        if getattr(check.expectation, "column", None) is None
-    )
-    columns.discard(None)
-    if not columns or not row_counts:
-        return frame
-    return frame[[c for c in frame.columns if c in columns]]
+    read = set()
+    for check in group:
+        column = getattr(check.expectation, "column", None)
+        if column is not None:
+            read.add(column)
+        elif not isinstance(check.expectation, gx.expectations.ExpectTableRowCountToEqual):
+            return frame  # it may read any column
+    return frame[[c for c in frame.columns if c in read]] if read else frame
 
 
 def _head(frame, rows: int = 5) -> list[dict]:
