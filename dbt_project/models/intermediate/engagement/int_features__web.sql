@@ -1,9 +1,10 @@
 {#- Web behaviour per customer (SPEC 3.2): pricing page views in the last 30 days, and
     sessions of the last 7 days with an add-to-cart at t, t + 24 h no later than the end of
     D, and no completed order by the customer in [t, t + 24 h]. -#}
+-- Both features look back at most 30 days; the window here lets the scan skip older rows.
 with web_events as (
     select * from {{ ref('stg_web__web_events') }}
-    where occurred_at < {{ tagwise.as_of_end() }}
+    where {{ tagwise.in_last_days('occurred_at', 30) }}
 ),
 
 people as (
