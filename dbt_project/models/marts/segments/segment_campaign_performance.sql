@@ -39,10 +39,12 @@ completed_orders as (
     select * from {{ ref('int_orders__completed') }}
 ),
 
-conversions as (
+outcomes_by_recipient as (
     select
         recipients.campaign_id,
         recipients.customer_key,
+        recipients.opened,
+        recipients.clicked,
         max(case when completed_orders.order_id is not null then 1 else 0 end) as converted
     from recipients
     left join completed_orders
@@ -51,7 +53,7 @@ conversions as (
             and recipients.delivered_at <= completed_orders.ordered_at
             and {{ dbt.dateadd('day', 7, 'recipients.delivered_at') }} >= completed_orders.ordered_at
     where recipients.delivered_at is not null
-    group by recipients.campaign_id, recipients.customer_key
+    group by recipients.campaign_id, recipients.customer_key, recipients.opened, recipients.clicked
 ),
 
 history as (
@@ -93,20 +95,16 @@ targeted as (
 
 outcomes as (
     select
-        conversions.campaign_id,
+        outcomes_by_recipient.campaign_id,
         targeted.customer_key is not null as is_targeted,
-        recipients.opened,
-        recipients.clicked,
-        conversions.converted
-    from conversions
-    inner join recipients
-        on
-            conversions.campaign_id = recipients.campaign_id
-            and conversions.customer_key = recipients.customer_key
+        outcomes_by_recipient.opened,
+        outcomes_by_recipient.clicked,
+        outcomes_by_recipient.converted
+    from outcomes_by_recipient
     left join targeted
         on
-            conversions.campaign_id = targeted.campaign_id
-            and conversions.customer_key = targeted.customer_key
+            outcomes_by_recipient.campaign_id = targeted.campaign_id
+            and outcomes_by_recipient.customer_key = targeted.customer_key
 )
 
 select
