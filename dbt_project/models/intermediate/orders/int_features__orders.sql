@@ -32,26 +32,39 @@ order_totals as (
     group by customer_key
 ),
 
-attribute_revenue as (
-    select
-        customer_key,
-        sum(case when is_eco then line_revenue else 0 end) as eco_revenue_365d,
-        sum(case when price_tier = 'premium' then line_revenue else 0 end) as premium_revenue_365d
-    from line_revenue
-    group by customer_key
-),
-
+-- The lines are read once: per category first, then per customer.
 category_revenue as (
     select
         customer_key,
         category,
+        sum(line_revenue) as revenue,
+        sum(case when is_eco then line_revenue else 0 end) as eco_revenue,
+        sum(case when price_tier = 'premium' then line_revenue else 0 end) as premium_revenue
+    from line_revenue
+    group by customer_key, category
+),
+
+attribute_revenue as (
+    select
+        customer_key,
+        sum(eco_revenue) as eco_revenue_365d,
+        sum(premium_revenue) as premium_revenue_365d
+    from category_revenue
+    group by customer_key
+),
+
+top_category as (
+    select
+        customer_key,
+        category,
+        -- Rounded: sums of spread line revenue in floating point differ in the last bits
+        -- with the order of addition, which would break a tie at random.
         row_number() over (
             partition by customer_key
-            order by sum(line_revenue) desc, category asc
+            order by round(revenue, 6) desc, category asc
         ) as category_rank
-    from line_revenue
+    from category_revenue
     where category is not null
-    group by customer_key, category
 )
 
 select
@@ -77,11 +90,11 @@ select
         when order_totals.revenue_365d > 0
             then round(attribute_revenue.premium_revenue_365d / cast(order_totals.revenue_365d as double), 10)
     end as premium_share_365d,
-    category_revenue.category as top_category_365d
+    top_category.category as top_category_365d
 from order_totals
 left join attribute_revenue
     on order_totals.customer_key = attribute_revenue.customer_key
-left join category_revenue
+left join top_category
     on
-        order_totals.customer_key = category_revenue.customer_key
-        and category_revenue.category_rank = 1
+        order_totals.customer_key = top_category.customer_key
+        and top_category.category_rank = 1
