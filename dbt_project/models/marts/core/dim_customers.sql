@@ -8,8 +8,8 @@ people as (
     select * from {{ ref('int_identity__people') }}
 ),
 
-completed_orders as (
-    select * from {{ ref('int_orders__completed') }}
+order_features as (
+    select * from {{ ref('int_features__orders') }}
 ),
 
 merged_records as (
@@ -39,14 +39,6 @@ survived as (
         min(signup_at) as signup_at
     from merged_records
     group by customer_key
-),
-
-first_orders as (
-    select
-        customer_key,
-        min(ordered_at) as first_order_at
-    from completed_orders
-    group by customer_key
 )
 
 select
@@ -68,8 +60,8 @@ select
     survived.company_size,
     survived.industry,
     survived.signup_at,
-    first_orders.first_order_at,
+    order_features.first_order_at,
     {{ tagwise.as_of_date() }} as as_of_date
 from survived
-left join first_orders
-    on survived.customer_key = first_orders.customer_key
+left join order_features
+    on survived.customer_key = order_features.customer_key
