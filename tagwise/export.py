@@ -145,23 +145,25 @@ def _write_files(
     _, key, columns = DESTINATIONS[destination]
     folder = out / destination
     folder.mkdir(parents=True, exist_ok=True)
+    # The CSV cells are read out of the payload in SQL: decoding it per row in Python took
+    # most of the time of writing a million-customer audience.
+    cells = "".join(f", json_extract_string(payload, '$.{c}')" for c in columns)
     changes = con.execute(
-        f"select key, change, payload from {changes_table(destination)} where sync_id = ? order by key",
+        f"select key, change, payload{cells} from {changes_table(destination)} "
+        "where sync_id = ? order by key",
         [sync_id],
     ).fetchall()
     audience = con.execute(
-        "select key, payload from export.sync_snapshots where sync_id = ? order by key", [sync_id]
+        f"select key{cells} from export.sync_snapshots where sync_id = ? order by key", [sync_id]
     ).fetchall()
 
     def changes_csv(handle) -> None:
         writer = csv.writer(handle)
         writer.writerow(["sync_id", key, "change", *columns])
-        for item, change, payload in changes:
-            values = json.loads(payload) if payload else {}
-            writer.writerow([sync_id, item, change, *(values.get(c, "") for c in columns)])
+        writer.writerows((sync_id, item, change, *values) for item, change, _, *values in changes)
 
     def changes_jsonl(handle) -> None:
-        for item, change, payload in changes:
+        for item, change, payload, *_ in changes:
             record = {
                 "sync_id": sync_id,
                 key: item,
@@ -173,9 +175,7 @@ def _write_files(
     def audience_csv(handle) -> None:
         writer = csv.writer(handle)
         writer.writerow([key, *columns])
-        for item, payload in audience:
-            values = json.loads(payload)
-            writer.writerow([item, *(values[c] for c in columns)])
+        writer.writerows(audience)
 
     files = (
         (folder / f"changes-{sync_id}.csv", changes_csv),
