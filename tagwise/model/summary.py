@@ -18,22 +18,17 @@ with daily as (
     from {transactions}
     where purchase_day <= $end_day
     group by customer_key, purchase_day
-),
-
-numbered as (
-    select
-        *,
-        row_number() over (partition by customer_key order by purchase_day) as position
-    from daily
 )
 
+-- m leaves out the first day's amount (arg_min): a window numbering the days cost a
+-- quarter of the model step at a million customers.
 select
     customer_key,
     count(*) - 1 as x,
     date_diff('day', min(purchase_day), max(purchase_day)) / 7.0 as t_x,
     date_diff('day', min(purchase_day), $end_day::date) / 7.0 as T,
-    coalesce(avg(case when position > 1 then amount end), 0) as m
-from numbered
+    coalesce((sum(amount) - arg_min(amount, purchase_day)) / nullif(count(*) - 1, 0), 0) as m
+from daily
 group by customer_key
 order by customer_key
 """
