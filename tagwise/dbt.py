@@ -93,7 +93,13 @@ def _release_warehouse(target: str) -> None:
         return
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
+    # close_all_connections only forgets the environment; anything still referring to it
+    # (once, in a full test run, enough to fail the next read-only open) kept the file
+    # open until collected. Its connection is closed here instead.
+    dbt_environment = DuckDBConnectionManager._ENV
     DuckDBConnectionManager.close_all_connections()
+    if dbt_environment is not None:
+        dbt_environment.close()
     gc.collect()
 
 
