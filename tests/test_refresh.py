@@ -102,6 +102,7 @@ def test_a_key_repeated_by_a_later_load_fails_the_key_test(warehouses, tmp_path)
     shutil.copy(warehouses[0], warehouse)
     with duckdb.connect(str(warehouse)) as con:
         checked = watermark(con, "stg_esp__email_events", "unique_key")
+        assert isinstance(checked, datetime)  # the first run's pass was recorded
         con.execute(  # past the loader, which would have refused it
             "insert into raw.email_events select * replace (? as _loaded_at) "
             "from raw.email_events where _loaded_at < ? limit 1",
