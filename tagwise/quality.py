@@ -140,7 +140,7 @@ def dataset_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     0.6 s this way). Numbers arrive as int64, or float64 for decimals and integers holding
     nulls: GX compares only those two in one vectorized step (the nullable RFM scores were
     once checked value by value in Python, 2.7 million calls)."""
-    table = con.execute(sql).to_arrow_table()
+    table = con.sql(sql).to_arrow_table()
     schema = pa.schema([field.with_type(_number_type(field.type)) for field in table.schema])
     return table.cast(schema).to_pandas(date_as_object=False)
 
