@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from tagwise.model import fitting
 from tagwise.model.cdnow import CALIBRATION_END, load_cdnow
 from tagwise.model.fitting import BgNbd, GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import summarize
@@ -71,6 +72,18 @@ def test_bgnbd_recovers_known_parameters_from_simulated_data():
     fit = fit_bgnbd(x, t_x, T)
     for name in ("r", "alpha", "a", "b"):
         assert getattr(fit, name) == pytest.approx(getattr(truth, name), rel=0.15), name
+
+
+def test_a_fit_on_two_threads_gives_the_same_floats_as_on_one(monkeypatch):
+    rng = np.random.default_rng(5)
+    customers = fitting.TWO_THREADS_FROM + 4_321
+    x, t_x, T = simulate(BgNbd(r=0.6, alpha=4.0, a=0.9, b=3.0), customers, rng)
+    m = rng.gamma(4.0, 10.0, customers)
+    assert len(fitting.summed_parts((x,))) == 2
+    two_threads = fit_bgnbd(x, t_x, T), fit_gamma_gamma(x, m)
+    monkeypatch.setattr(fitting, "TWO_THREADS_FROM", customers + 1)
+    assert len(fitting.summed_parts((x,))) == 1
+    assert (fit_bgnbd(x, t_x, T), fit_gamma_gamma(x, m)) == two_threads
 
 
 def test_too_few_repeat_customers_is_a_clear_error():
