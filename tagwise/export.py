@@ -215,9 +215,13 @@ def _remove_delivered_files(
     return kept
 
 
-def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
+def _create_state_tables(con: duckdb.DuckDBPyConnection) -> None:
     for statement in STATE_DDL:
         con.execute(statement)
+
+
+def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
+    _create_state_tables(con)
     # The change feed is published with the marts; on the Spark target dbt's marts are
     # elsewhere and this file may not have the schema yet.
     con.execute("create schema if not exists marts")
@@ -410,8 +414,8 @@ def _sync(
 def acknowledge(warehouse: Path, sync_id: str) -> Sync:
     """Record that the destination applied a sync: its snapshot becomes what it holds."""
     with connect(warehouse) as con:
-        for statement in STATE_DDL:
-            con.execute(statement)
+        # Not prepare_state: the destination, which names its change table, is read below.
+        _create_state_tables(con)
         found = con.execute(
             "select destination, status from export.syncs where sync_id = ?", [sync_id]
         ).fetchone()
