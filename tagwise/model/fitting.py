@@ -152,9 +152,11 @@ def _maximize(
     time of a fit on 200,000 customers on two cores without changing a single float."""
     parts = summed_parts(per_customer)
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        # A single part is summed here: handing it to a thread doubled a 10,000-customer fit.
+        each = map if len(parts) == 1 else pool.map
 
         def negative(log_params: np.ndarray) -> float:
-            sums = pool.map(lambda part: np.sum(log_likelihood(log_params, x_values, *part)), parts)
+            sums = each(lambda part: np.sum(log_likelihood(log_params, x_values, *part)), parts)
             value = -functools.reduce(operator.add, sums)
             return value if np.isfinite(value) else 1e300
 
