@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
@@ -53,6 +54,33 @@ PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)(?::([a-z]+))?\}")
 EVIDENCE_STYLES = frozenset({"pct", "money"})
 RULE_KEYS = frozenset({"tag", "when", "evidence", "source", "unless"})
 RULE_SOURCES = frozenset({"rule", "model"})
+# Names a catalog gives (tags, segments, audiences, destinations): lower-case words joined
+# by `-`. They become SQL literals and file names, so nothing else is let through.
+NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# A generated audience's prefix: a name followed by `-` (fans- makes fans-books-mystery).
+PREFIX = re.compile(r"(?:[a-z0-9]+-)+")
+COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# dbt renders Jinja in a properties file's config before any SQL runs: catalog text with a
+# template delimiter would run something other than what was checked.
+JINJA_DELIMITERS = ("{{", "{%", "{#", "}}", "%}", "#}")
+# Outside string literals a condition is words, numbers, operators and parentheses: no
+# statement separator, comment, quoted identifier, parameter, dollar quote or cast shorthand.
+CODE_CHARACTERS = re.compile(r"[A-Za-z0-9_ \t\r\n(),.<>=!+\-*/%|]*")
+# The expression nodes a condition may consist of (sqlglot's names): comparisons, logic,
+# arithmetic, literals, documented columns and the allowed functions. Anything else (a
+# subquery, a table, a star, a parameter, a statement) is refused by name.
+ALLOWED_NODES = frozenset(
+    {
+        "Column", "Identifier", "Literal", "Boolean", "Null", "Paren", "Tuple",
+        "And", "Or", "Not", "Xor",
+        "EQ", "NEQ", "GT", "GTE", "LT", "LTE", "Is", "In", "Between", "Like", "ILike",
+        "Add", "Sub", "Mul", "Div", "IntDiv", "Mod", "Neg", "DPipe",
+        "Case", "If", "Cast", "TryCast", "DataType",
+        "Coalesce", "Lower", "Upper", "Abs", "Least", "Greatest", "Round", "Length",
+        "RegexpLike", "Anonymous",
+    }
+)  # fmt: skip
+DIALECTS = ("duckdb", "spark")
 
 
 class CatalogError(Exception):
@@ -72,27 +100,76 @@ class Vocabulary:
 
     @classmethod
     def from_seeds(cls, seeds: Path = SEEDS_DIR) -> Vocabulary:
-        with (seeds / "tag_taxonomy.csv").open(newline="", encoding="utf-8") as handle:
-            tags = {row["tag"]: row for row in csv.DictReader(handle)}
-        with (seeds / "tag_synonyms.csv").open(newline="", encoding="utf-8") as handle:
-            synonyms = {row["alias"]: row["tag"] for row in csv.DictReader(handle)}
-        return cls(tags, synonyms)
+        taxonomy, synonyms = seeds / "tag_taxonomy.csv", seeds / "tag_synonyms.csv"
+        try:
+            return cls(
+                {row["tag"]: row for row in _csv_rows(taxonomy, ("tag", "status", "replaced_by"))},
+                {row["alias"]: row["tag"] for row in _csv_rows(synonyms, ("alias", "tag"))},
+            )
+        except OSError as error:
+            raise CatalogError(Path(error.filename or seeds), ["cannot be read"]) from None
+
+
+def _csv_rows(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in needed if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CatalogError(path, [f"header lacks column(s) {', '.join(missing)}"])
+        return list(reader)
+
+
+def _load_document(path: Path) -> dict:
+    """A catalog or properties file as YAML; every way it can be unreadable is a CatalogError."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CatalogError(path, [f"cannot be read: {error.strerror or error}"]) from None
+    except UnicodeDecodeError as error:
+        raise CatalogError(path, [f"is not UTF-8 text (byte {error.start})"]) from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f"line {where.line + 1}: " if where is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise CatalogError(path, [f"is not valid YAML: {line}{problem}"]) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise CatalogError(path, ["must be a YAML mapping with a `models` list"])
+    return document
+
+
+def _model_node(path: Path, model: str) -> dict:
+    document = _load_document(path)
+    problems = template_problems(document)
+    if problems:
+        raise CatalogError(path, problems)
+    nodes = document.get("models")
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict) and node.get("name") == model:
+            return node
+    raise CatalogError(path, [f"no model named {model} in the file"])
 
 
 def model_meta(properties: Path, model: str) -> dict:
-    document = yaml.safe_load(properties.read_text(encoding="utf-8")) or {}
-    for node in document.get("models", []):
-        if node.get("name") == model:
-            return (node.get("config") or {}).get("meta") or {}
-    raise CatalogError(properties, [f"no model named {model} in the file"])
+    config = _model_node(properties, model).get("config") or {}
+    meta = config.get("meta") if isinstance(config, dict) else None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise CatalogError(properties, [f"{model}: config.meta must be a mapping"])
+    return meta
 
 
 def documented_columns(properties: Path, model: str) -> set[str]:
-    document = yaml.safe_load(properties.read_text(encoding="utf-8")) or {}
-    for node in document.get("models", []):
-        if node.get("name") == model:
-            return {column["name"] for column in node.get("columns", [])}
-    raise CatalogError(properties, [f"no model named {model} in the file"])
+    columns = _model_node(properties, model).get("columns") or []
+    return {
+        column["name"]
+        for column in columns
+        if isinstance(column, dict)
+        and isinstance(column.get("name"), str)
+        and COLUMN_NAME.fullmatch(column["name"])
+    }
 
 
 def called_functions(condition: str) -> set[str]:
@@ -107,28 +184,115 @@ def called_functions(condition: str) -> set[str]:
     }
 
 
+def template_problems(document: object, label: str = "the catalog", field: str = "") -> list[str]:
+    """Every template delimiter anywhere in a catalog document (keys too), each named by the
+    entry it stands in."""
+    problems: list[str] = []
+    if isinstance(document, dict):
+        for kind in ("tag", "segment", "audience", "prefix"):
+            if isinstance(document.get(kind), str):
+                entry = "generated audience" if kind == "prefix" else kind
+                label = f"{entry} {document[kind]}"
+                break
+        for key, value in document.items():
+            problems += template_problems(key, label, field or "a key")
+            problems += template_problems(value, label, str(key))
+    elif isinstance(document, list):
+        for item in document:
+            problems += template_problems(item, label, field)
+    elif isinstance(document, str) and (problem := _template_problem(document, field)):
+        problems.append(f"{label}: {problem}")
+    return problems
+
+
+def _template_problem(text: str, field: str) -> str | None:
+    found = [d for d in JINJA_DELIMITERS if d in text]
+    if found:
+        return (
+            f"`{field}` contains {found[0]!r}: catalog text is never a template "
+            "(dbt would render it before the SQL runs)"
+        )
+    return None
+
+
+# A string literal as both engines read it: no backslash (Spark reads escapes) and no
+# quote inside (DuckDB reads '' as a quote, Spark as two adjacent literals).
+STRING_LITERAL = re.compile(r"('[^']*')")
+
+
+def _lexical_problems(condition: str) -> list[str]:
+    """What the characters of a condition allow that its parsed form would not show: the
+    engines must read exactly the expression the check parsed."""
+    problems = [p for p in [_template_problem(condition, "when")] if p]
+    pieces = STRING_LITERAL.split(condition)
+    code, literals = pieces[0::2], pieces[1::2]
+    if "'" in "".join(code):
+        return ["`when` has a string literal without its closing quote"]
+    if "" in code[1:-1]:
+        problems.append("`when` may not contain a quote inside a string literal")
+    outside = " ".join(code)
+    if not CODE_CHARACTERS.fullmatch(outside):
+        shown = sorted({c for c in outside if not CODE_CHARACTERS.fullmatch(c)})
+        problems.append(
+            f"`when` may not contain {' '.join(repr(c) for c in shown)} outside a string literal "
+            "(no statement separator, comment, quoted identifier, parameter or dollar quote)"
+        )
+    if "--" in outside or "/*" in outside or "*/" in outside:
+        problems.append("`when` may not contain a comment")
+    if any(before[-1:].isalnum() or before.endswith("_") for before in code[:-1]):
+        problems.append("`when` may not use a prefixed string (such as E'...' or X'...')")
+    for text in literals:
+        if "\\" in text:
+            problems.append("`when` may not contain a backslash (the engines read it differently)")
+        if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in text):
+            problems.append("`when` may not contain a control character or line separator")
+    return list(dict.fromkeys(problems))
+
+
+def _node_problems(condition: exp.Expression, columns: set[str]) -> list[str]:
+    problems = []
+    for node in condition.walk():
+        kind = type(node).__name__
+        if isinstance(node, exp.Select | exp.Subquery | exp.Query):
+            problems.append("`when` may not contain a subquery")
+        elif kind not in ALLOWED_NODES:
+            problems.append(f"`when` may not use {kind} ({node.sql()[:40]})")
+        elif isinstance(node, exp.Column) and node.table:
+            problems.append(f"`when` names columns without a table: {node.sql()}")
+        elif isinstance(node, exp.Anonymous) and node.name.lower() == "has_tag":
+            tags = node.expressions
+            if len(tags) != 1 or not (isinstance(tags[0], exp.Literal) and tags[0].is_string):
+                problems.append("has_tag takes one quoted tag, as in has_tag('high-value')")
+    return problems
+
+
 def condition_problems(
     condition: object, columns: set[str], functions: frozenset[str] = PORTABLE_FUNCTIONS
 ) -> list[str]:
-    """What is wrong with a SQL condition: syntax, unknown columns, unportable functions."""
+    """What is wrong with a SQL condition: characters either engine would read differently,
+    syntax on either engine, anything but an expression over the documented columns with
+    the allowed functions."""
     if not isinstance(condition, str) or not condition.strip():
         return ["`when` must be a non-empty SQL condition"]
-    try:
-        statement = sqlglot.parse_one(f"select 1 from inputs where {condition}", read="duckdb")
-    except sqlglot.errors.ParseError as error:
-        first = str(error).splitlines()[0]
-        return [f"invalid SQL in `when`: {first}"]
-    where = statement.args.get("where")
-    if (
-        where is None
-        or statement.args.get("group")
-        or statement.args.get("order")
-        or statement.args.get("limit")
-    ):
-        return ["invalid SQL in `when`: it must be a single condition"]
-    problems = []
-    if any(node is not statement for node in where.find_all(exp.Select)):
-        problems.append("`when` may not contain a subquery")
+    problems = _lexical_problems(condition)
+    if problems:
+        return problems
+    for dialect in DIALECTS:
+        try:
+            statement = sqlglot.parse_one(f"select 1 from inputs where {condition}", read=dialect)
+        except sqlglot.errors.SqlglotError as error:
+            first = str(error).splitlines()[0]
+            return [f"invalid SQL in `when`: {first}"]
+        where = statement.args.get("where")
+        if (
+            not isinstance(statement, exp.Select)
+            or where is None
+            or any(
+                statement.args.get(part) for part in ("group", "order", "limit", "having", "joins")
+            )
+        ):
+            return ["invalid SQL in `when`: it must be a single condition"]
+        problems += _node_problems(where.this, columns)
     unknown = sorted({c.name for c in where.find_all(exp.Column)} - columns)
     if unknown:
         problems.append(f"unknown column(s) in `when`: {', '.join(unknown)}")
@@ -138,7 +302,7 @@ def condition_problems(
             f"function(s) not allowed in `when`: {', '.join(unportable)} "
             f"(portable ones: {', '.join(sorted(functions))})"
         )
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def evidence_problems(template: object, columns: set[str]) -> list[str]:
@@ -170,25 +334,42 @@ def repeated_first_positions(names: list) -> dict[int, int]:
     return {position: counts[name] for name, position in first.items()}
 
 
+def _name_problem(kind: str, name: object, pattern: re.Pattern = NAME) -> str | None:
+    if not isinstance(name, str) or not pattern.fullmatch(name):
+        shape = "lower-case words joined by -" + (" and ending in -" if pattern is PREFIX else "")
+        return f"{kind} name {name!r} is not {shape}"
+    return None
+
+
+def _names(value: object) -> list[str] | None:
+    """A YAML list of names, or None when it is something else."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    return None
+
+
 def tag_rule_problems(rules: object, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
     """Every problem of the tag catalog's rules, each starting with the tag it concerns."""
     if not isinstance(rules, list) or not rules:
         return ["the catalog has no rules (meta.rules must be a list)"]
     problems: list[str] = []
-    repeated = repeated_first_positions(
-        [rule.get("tag") if isinstance(rule, dict) else None for rule in rules]
-    )
-    names = {rule.get("tag") for rule in rules if isinstance(rule, dict)}
-    for position, rule in enumerate(rules, 1):
-        if not isinstance(rule, dict) or not rule.get("tag"):
-            problems.append(f"rule {position}: every rule needs a `tag`")
+    tags = [
+        rule.get("tag") if isinstance(rule, dict) and isinstance(rule.get("tag"), str) else None
+        for rule in rules
+    ]
+    repeated = repeated_first_positions(tags)
+    names = {tag for tag in tags if tag}
+    for position, (rule, tag) in enumerate(zip(rules, tags, strict=True), 1):
+        if tag is None:
+            problems.append(f"rule {position}: every rule needs a `tag` (a name)")
             continue
-        tag = rule["tag"]
 
         def report(problem: str, tag: str = tag) -> None:
             problems.append(f"tag {tag}: {problem}")
 
-        unexpected = sorted(set(rule) - RULE_KEYS)
+        unexpected = sorted(str(key) for key in set(rule) - RULE_KEYS)
         if unexpected:
             report(
                 f"unknown key(s) {', '.join(unexpected)} (allowed: {', '.join(sorted(RULE_KEYS))})"
@@ -196,16 +377,24 @@ def tag_rule_problems(rules: object, vocabulary: Vocabulary, columns: set[str]) 
         if position - 1 in repeated:
             report(f"defined {repeated[position - 1]} times; a tag has one definition")
         entry = vocabulary.tags.get(tag)
-        if tag in vocabulary.synonyms:
+        if problem := _name_problem("tag", tag):
+            report(problem)
+        elif tag in vocabulary.synonyms:
             report(f"is a synonym of {vocabulary.synonyms[tag]}; define the rule on that tag")
         elif entry is None:
             report("is not in the taxonomy (seeds/tag_taxonomy.csv); add it there first")
         elif entry["status"] != "active":
             replaced = f", replaced by {entry['replaced_by']}" if entry.get("replaced_by") else ""
             report(f"is {entry['status']} in the taxonomy{replaced}")
-        if rule.get("source", "rule") not in RULE_SOURCES:
+        if (
+            not isinstance(rule.get("source", "rule"), str)
+            or rule.get("source", "rule") not in RULE_SOURCES
+        ):
             report(f"source must be one of {', '.join(sorted(RULE_SOURCES))}")
-        for other in rule.get("unless") or []:
+        unless = _names(rule.get("unless"))
+        if unless is None:
+            report("`unless` must be a list of tags")
+        for other in unless or []:
             if other not in names:
                 report(f"`unless` names {other}, which no rule defines")
         for problem in condition_problems(rule.get("when"), columns):
@@ -232,22 +421,43 @@ SEGMENT_FUNCTIONS = PORTABLE_FUNCTIONS | {"has_tag"}
 HAS_TAG = re.compile(r"has_tag\(\s*'([^']*)'\s*\)")
 
 
-def segment_problems(catalog: dict, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
+def _definitions(catalog: dict, part: str) -> tuple[list[dict], list[str]]:
+    value = catalog.get(part) or []
+    if not isinstance(value, list):
+        return [], [f"`{part}` must be a list of definitions"]
+    kept = [d for d in value if isinstance(d, dict)]
+    problems = [
+        f"`{part}` entry {i}: must be a mapping"
+        for i, d in enumerate(value, 1)
+        if not isinstance(d, dict)
+    ]
+    return kept, problems
+
+
+def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
     """Every problem of the segment catalog, each naming the segment it concerns."""
-    problems: list[str] = []
-    primary = catalog.get("primary") or []
-    audiences = catalog.get("audiences") or []
-    generated = catalog.get("generated") or []
+    if not isinstance(catalog, dict):
+        return ["the catalog must be a mapping of primary, audiences, generated, destinations"]
+    primary, problems = _definitions(catalog, "primary")
+    audiences, found = _definitions(catalog, "audiences")
+    generated, more = _definitions(catalog, "generated")
+    problems += found + more
     if not primary:
-        return ["the catalog has no primary segments"]
+        return [*problems, "the catalog has no primary segments"]
     named = [("segment", d.get("segment"), d) for d in primary] + [
         ("audience", d.get("audience"), d) for d in audiences
     ]
-    repeated = repeated_first_positions([name for _, name, _ in named])
+    repeated = repeated_first_positions([n if isinstance(n, str) else None for _, n, _ in named])
     active = {tag for tag, row in vocabulary.tags.items() if row["status"] == "active"}
+    prefixes = tuple(
+        g["prefix"] for g in generated if isinstance(g.get("prefix"), str) and g["prefix"]
+    )
     for position, (kind, name, definition) in enumerate(named):
         if not name:
             problems.append(f"a {kind} definition has no name")
+            continue
+        if problem := _name_problem(kind, name):
+            problems.append(f"{kind} {name!r}: {problem}")
             continue
 
         def report(problem: str, name: str = name, kind: str = kind) -> None:
@@ -255,9 +465,11 @@ def segment_problems(catalog: dict, vocabulary: Vocabulary, columns: set[str]) -
 
         if position in repeated:
             report(f"defined {repeated[position]} times; a name has one definition")
-        if name.startswith(tuple(g.get("prefix", "") for g in generated if g.get("prefix"))):
+        if prefixes and name.startswith(prefixes):
             report("starts with a generated audience's prefix")
         condition = definition.get("when")
+        if condition is True and kind == "segment":
+            condition = "true"  # YAML reads an unquoted true as a boolean
         for problem in condition_problems(condition, columns, SEGMENT_FUNCTIONS):
             report(problem)
         if isinstance(condition, str):
@@ -266,28 +478,48 @@ def segment_problems(catalog: dict, vocabulary: Vocabulary, columns: set[str]) -
                     report(f"has_tag('{tag}') names no active tag of the taxonomy")
             if condition.count("has_tag") != len(HAS_TAG.findall(condition)):
                 report("has_tag takes one quoted tag, as in has_tag('high-value')")
-    if str(primary[-1].get("when")).strip().lower() != "true":
+    last = primary[-1]
+    if str(last.get("when")).strip().lower() != "true":
         problems.append(
-            f'segment {primary[-1].get("segment")}: the last primary segment must be `when: "true"` so that every customer has one'
+            f'segment {last.get("segment")}: the last primary segment must be `when: "true"` so that every customer has one'
         )
     for definition in generated:
-        if not definition.get("prefix") or definition.get("column") not in columns:
+        prefix = definition.get("prefix")
+        if problem := _name_problem("generated audience", prefix, PREFIX):
+            problems.append(f"generated audience {prefix!r}: {problem}")
+        elif not isinstance(definition.get("column"), str) or definition["column"] not in columns:
             problems.append(
-                f"generated audience {definition.get('prefix')}: needs a prefix and a column of the inputs"
+                f"generated audience {prefix}: needs a prefix and a column of the inputs"
             )
     known = {
-        "segments": {d.get("segment") for d in primary},
-        "audiences": {d.get("audience") for d in audiences},
-        "generated": {g.get("prefix") for g in generated},
+        kind: {d.get(key) for d in definitions if isinstance(d.get(key), str)}
+        for kind, key, definitions in (
+            ("segments", "segment", primary),
+            ("audiences", "audience", audiences),
+            ("generated", "prefix", generated),
+        )
     }
-    for destination, selection in (catalog.get("destinations") or {}).items():
+    destinations = catalog.get("destinations") or {}
+    if not isinstance(destinations, dict):
+        return [*problems, "`destinations` must be a mapping of destination to selection"]
+    for destination, selection in destinations.items():
+        if problem := _name_problem("destination", destination):
+            problems.append(f"destination {destination!r}: {problem}")
+            continue
+        if not isinstance(selection or {}, dict):
+            problems.append(f"destination {destination}: must map segments, audiences, generated")
+            continue
         for kind, names in (selection or {}).items():
             if kind not in known:
                 problems.append(
                     f"destination {destination}: unknown key {kind} (use segments, audiences, generated)"
                 )
                 continue
-            for name in sorted(set(names or []) - known[kind]):
+            listed = _names(names)
+            if listed is None:
+                problems.append(f"destination {destination}: {kind} must be a list of names")
+                continue
+            for name in sorted(set(listed) - known[kind]):
                 problems.append(
                     f"destination {destination}: selects {name}, which no {kind[:-1]} defines"
                 )
@@ -304,8 +536,18 @@ def check_segment_catalog(
     )
     if problems:
         raise CatalogError(catalog, problems)
+    return sum(len(meta.get(part) or []) for part in ("primary", "audiences", "generated"))
+
+
+def check_catalogs(project_dir: Path = PROJECT_DIR) -> tuple[int, int]:
+    """Both catalogs of a dbt project, checked before dbt parses it: dbt renders the
+    catalogs' text, so it must never see text that was not checked. Returns (tag rules,
+    segment definitions)."""
+    seeds = project_dir.parent / "seeds"
+    inputs_doc = project_dir / TAG_INPUTS_DOC.relative_to(PROJECT_DIR)
     return (
-        len(meta.get("primary") or [])
-        + len(meta.get("audiences") or [])
-        + len(meta.get("generated") or [])
+        check_tag_catalog(project_dir / TAG_CATALOG.relative_to(PROJECT_DIR), inputs_doc, seeds),
+        check_segment_catalog(
+            project_dir / SEGMENT_CATALOG.relative_to(PROJECT_DIR), inputs_doc, seeds
+        ),
     )

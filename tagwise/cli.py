@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from expectations.suites import GateSettings
-from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
+from tagwise.catalog import CatalogError, check_catalogs
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
 from tagwise.export import DESTINATIONS, ExportError, Sync, acknowledge, export, export_inputs
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
@@ -181,8 +181,7 @@ def ingest_command(landing: Path, warehouse: Path, target: str) -> None:
 
 def _check_catalogs() -> None:
     try:
-        rules = check_tag_catalog()
-        definitions = check_segment_catalog()
+        rules, definitions = check_catalogs()
     except CatalogError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
@@ -256,6 +255,8 @@ def run_command(
 ) -> None:
     """Run the daily asset graph in this process: ingest, build as of D, predict, gate,
     then export and publish for BI (the same graph Dagster schedules)."""
+    # Before Dagster loads the dbt project, which renders the catalogs' text.
+    _check_catalogs()
     from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
     as_of = as_of or datetime.now(UTC).date()

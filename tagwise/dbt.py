@@ -114,6 +114,9 @@ def run_dbt(
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
+    from tagwise.catalog import check_catalogs  # tagwise.catalog reads PROJECT_DIR from here
+
+    check_catalogs(settings.project_dir)
     if settings.target == "spark":
         # Started with tagwise's settings before dbt connects (see tagwise.spark).
         session(SparkSettings.for_warehouse(settings.warehouse))

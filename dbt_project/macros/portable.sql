@@ -55,3 +55,17 @@
 {% macro spark__decimal_average(total, count) -%}
     cast({{ total }} / {{ count }} as decimal(18, 2))
 {%- endmacro %}
+
+{#- A SQL string literal of any text (catalog names, evidence), quoted as the engine reads
+    it: DuckDB takes backslashes literally and doubles quotes; Spark reads backslash escapes. -#}
+{% macro string_literal(text) -%}
+    {{ return(adapter.dispatch("string_literal", "tagwise")(text)) }}
+{%- endmacro %}
+
+{% macro default__string_literal(text) -%}
+    '{{ text | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__string_literal(text) -%}
+    '{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}

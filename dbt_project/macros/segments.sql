@@ -19,7 +19,7 @@
     {%- for destination, selection in (catalog.get("destinations") or {}).items() -%}
         {%- if name in (selection.get(kind) or []) -%}{%- do receivers.append(destination) -%}{%- endif -%}
     {%- endfor -%}
-    '|{{ receivers | join("|") }}{{ "|" if receivers else "" }}'
+    {{ tagwise.string_literal("|" ~ receivers | join("|") ~ ("|" if receivers else "")) }}
 {%- endmacro %}
 
 {% macro segment_assignments(catalog, inputs) -%}
@@ -32,7 +32,7 @@
             customer_key,
             case
                 {%- for definition in catalog.get("primary", []) %}
-                    when {{ tagwise.segment_condition(definition.when) }} then '{{ definition.segment }}'
+                    when {{ tagwise.segment_condition(definition.when) }} then {{ tagwise.string_literal(definition.segment) }}
                 {%- endfor %}
             end as segment
         from inputs
@@ -47,8 +47,8 @@
         {%- for definition in catalog.get("primary", []) %}
             union all
             select
-                '{{ definition.segment }}' as segment,
-                '{{ tagwise.segment_version(definition, loop.index) }}' as definition_version,
+                {{ tagwise.string_literal(definition.segment) }} as segment,
+                {{ tagwise.string_literal(tagwise.segment_version(definition, loop.index)) }} as definition_version,
                 {{ tagwise.segment_destinations(catalog, "segments", definition.segment) }} as destinations
         {%- endfor %}
     )
@@ -66,9 +66,9 @@
         union all
         select
             customer_key,
-            '{{ definition.audience }}' as segment,
+            {{ tagwise.string_literal(definition.audience) }} as segment,
             'audience' as segment_type,
-            '{{ tagwise.segment_version(definition) }}' as definition_version,
+            {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
             {{ tagwise.segment_destinations(catalog, "audiences", definition.audience) }} as destinations
         from inputs
         where {{ tagwise.segment_condition(definition.when) }}
@@ -77,9 +77,9 @@
         union all
         select
             customer_key,
-            '{{ definition.prefix }}' || {{ definition.column }} as segment,
+            {{ tagwise.string_literal(definition.prefix) }} || {{ definition.column }} as segment,
             'audience' as segment_type,
-            '{{ tagwise.segment_version(definition) }}' as definition_version,
+            {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
             {{ tagwise.segment_destinations(catalog, "generated", definition.prefix) }} as destinations
         from inputs
         where {{ definition.column }} is not null

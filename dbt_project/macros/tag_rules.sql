@@ -20,7 +20,7 @@
     {%- set parts = [] -%}
     {%- for index in range(0, pieces | length, 3) -%}
         {%- if pieces[index] -%}
-            {%- do parts.append("'" ~ pieces[index] | replace("'", "''") ~ "'") -%}
+            {%- do parts.append(tagwise.string_literal(pieces[index])) -%}
         {%- endif -%}
         {%- if index + 1 < pieces | length -%}
             {%- set column = pieces[index + 1] -%}
@@ -55,9 +55,9 @@
             union all
             select
                 customer_key,
-                '{{ rule.tag }}' as tag,
-                '{{ rule.source or "rule" }}' as source,
-                '{{ tagwise.tag_rule_version(rule) }}' as rule_version,
+                {{ tagwise.string_literal(rule.tag) }} as tag,
+                {{ tagwise.string_literal(rule.source or "rule") }} as source,
+                {{ tagwise.string_literal(tagwise.tag_rule_version(rule)) }} as rule_version,
                 {{ tagwise.evidence_sql(rule.evidence) }} as evidence
             from inputs
             where ({{ rule.when }})
@@ -71,8 +71,8 @@
         {%- for rule in rules %}{% for other in rule.unless or [] %}
             union all
             select
-                '{{ rule.tag }}' as tag,
-                '{{ other }}' as excluded_by
+                {{ tagwise.string_literal(rule.tag) }} as tag,
+                {{ tagwise.string_literal(other) }} as excluded_by
         {%- endfor %}{% endfor %}
     )
 

@@ -8,7 +8,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
-from tagwise.catalog import CatalogError, check_segment_catalog, check_tag_catalog
+from tagwise.catalog import CatalogError, check_catalogs
 from tagwise.dbt import PRODUCTION_EXCLUDE, environment
 
 RUNS = Path("target") / "runs"
@@ -50,7 +50,7 @@ def tagwise_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
 ):
     try:
-        rules, definitions = check_tag_catalog(), check_segment_catalog()
+        rules, definitions = check_catalogs()
     except CatalogError as error:
         raise Failure(f"catalog check failed: {error}") from None
     context.log.info(f"catalogs valid: {rules} tag rules, {definitions} segment definitions")

@@ -18,6 +18,7 @@ from dagster_dbt import (
     DbtProject,
 )
 
+from tagwise.catalog import check_catalogs
 from tagwise.dbt import PROJECT_DIR, environment
 
 SEEDS_DIR = PROJECT_DIR.parent / "seeds"
@@ -39,6 +40,8 @@ def _newest_source_change() -> float:
 def manifest_path() -> Path:
     """The manifest, parsed again when any project file or seed is newer than it."""
     manifest = dbt_project.manifest_path
+    # dbt renders the catalogs' text while it parses: it must see only checked text.
+    check_catalogs()
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change():
         # Parsing needs no warehouse; an in-memory one keeps the real file free.
         with environment({"TAGWISE_WAREHOUSE": ":memory:"}):
