@@ -87,15 +87,6 @@ DATASETS = {
         union all select 'consent_state', customer_key from restricted.consent_state where customer_key in (select * from erased)
         union all select 'customer_predictions', customer_key from model.customer_predictions where customer_key in (select * from erased)
         union all select 'email_audience', email from marts.email_audience where email in (select * from erased_emails)""",
-    "unsent_removes": """
-        with pending as (
-            select sync_id from export.syncs where status = 'pending' order by created_at desc limit 1)
-        select held.key as email
-        from export.acknowledged held
-        where held.key not in (select key from export.sync_snapshots where sync_id in (select * from pending))
-            and held.key not in (select key from marts.email_audience_changes
-                                 where change = 'remove' and sync_id in (select * from pending))
-            and exists (select 1 from pending)""",
     "primary_segments_per_customer": """
         select c.customer_key, count(m.segment) as primary_segments
         from marts.dim_customers c
@@ -293,7 +284,7 @@ def checks(
             "unsent_removes",
             "error",
             _no_rows(
-                "The pending change set removes everyone who left the audience since the last acknowledged sync."
+                "The change set about to leave removes everyone who may be at the destination and is no longer eligible, and only keys tagwise sent."
             ),
         ),
         # Segments

@@ -54,6 +54,11 @@ STATE_DDL = (
     "create table if not exists export.acknowledged (destination varchar, key varchar, payload varchar)",
     # Addresses whose erasure has reached the stored state and the files already written.
     "create table if not exists export.erasures_applied (email varchar, applied_at timestamp)",
+    # Every change of every sync sent since the destination last acknowledged one: until
+    # then any of them may have been applied, so the next change set is computed against
+    # them as well as the acknowledged state (SPEC 3.7, rule 1).
+    """create table if not exists export.unacknowledged_changes (
+        destination varchar, sync_id varchar, key varchar, change varchar, payload varchar)""",
 )
 
 
@@ -110,22 +115,92 @@ def _current_sql(destination: str) -> str:
     return f"select {key} as key, to_json(struct_pack({fields}))::varchar as payload from {table}"
 
 
+# Every key that may be at the destination: what it acknowledged, and what any sync sent
+# since may have added. tagwise removes only these keys (SPEC 3.7, rules 1 and 2).
+POSSIBLY_AT_DESTINATION_SQL = """
+    select key from export.acknowledged where destination = $destination
+    union
+    select key from export.unacknowledged_changes
+    where destination = $destination and change <> 'remove'
+"""
+
 # One full outer join classifies every difference (a union of anti-joins would be
-# plainer, but DuckDB 2.0.0 can answer that shape wrongly: README, known issues).
-CHANGES_SQL = """
+# plainer, but DuckDB 2.0.0 can answer that shape wrongly: README, known issues). A key
+# that an unacknowledged sync touched may hold what that sync sent or what was
+# acknowledged: it is added again after an unacknowledged remove, and updated when
+# anything it may hold differs from its current row.
+CHANGES_SQL = f"""
+with held as (
+    select key, payload from export.acknowledged where destination = $destination
+),
+
+sent as (
+    select key, change, payload from export.unacknowledged_changes
+    where destination = $destination
+),
+
+possible as ({POSSIBLY_AT_DESTINATION_SQL}),
+
+touched as (
+    select key, bool_or(change = 'remove') as removed from sent group by key
+)
+
 select
-    coalesce(current_rows.key, held.key) as key,
+    coalesce(current_rows.key, possible.key) as key,
     case
-        when held.key is null then 'add'
         when current_rows.key is null then 'remove'
+        when held.key is null or touched.removed then 'add'
         else 'update'
     end as change,
     current_rows.payload
 from _current as current_rows
-full outer join (select key, payload from export.acknowledged where destination = ?) as held
-    on current_rows.key = held.key
-where held.key is null or current_rows.key is null or current_rows.payload <> held.payload
+full outer join possible
+    on current_rows.key = possible.key
+left join held
+    on coalesce(current_rows.key, possible.key) = held.key
+left join touched
+    on coalesce(current_rows.key, possible.key) = touched.key
+where
+    current_rows.key is null
+    or held.key is null
+    or touched.removed
+    or current_rows.payload <> held.payload
+    or exists (
+        select 1 from sent
+        where
+            sent.key = current_rows.key
+            and sent.change <> 'remove'
+            and sent.payload is distinct from current_rows.payload
+    )
 """
+
+
+def compute_changes(con: duckdb.DuckDBPyConnection, destination: str) -> None:
+    """Temp tables _current (the audience as key and payload) and _changes (what a sync
+    made now would carry)."""
+    con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
+    con.execute(
+        f"create or replace temp table _changes as {CHANGES_SQL}", {"destination": destination}
+    )
+
+
+def unsent_removes(con: duckdb.DuckDBPyConnection, destination: str) -> list[tuple[str, str]]:
+    """What the next change set would get wrong against SPEC 3.7: a key that may be at the
+    destination but is no longer eligible without a remove, or a remove of a key tagwise
+    never sent. The release gate checks this on the change set about to leave."""
+    compute_changes(con, destination)
+    return con.execute(
+        f"""
+        with possible as ({POSSIBLY_AT_DESTINATION_SQL})
+        select key, 'no remove for a key no longer eligible' from possible
+        where key not in (select key from _current)
+            and key not in (select key from _changes where change = 'remove')
+        union all
+        select key, 'remove of a key never sent' from _changes
+        where change = 'remove' and key not in (select key from possible)
+        """,
+        {"destination": destination},
+    ).fetchall()
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -226,6 +301,18 @@ def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     # elsewhere and this file may not have the schema yet.
     con.execute("create schema if not exists marts")
     con.execute(_changes_ddl(destination))
+    # A warehouse whose pending sync predates export.unacknowledged_changes.
+    con.execute(
+        f"""
+        insert into export.unacknowledged_changes
+        select $destination, sync_id, key, change, payload from {changes_table(destination)}
+        where sync_id in (
+            select sync_id from export.syncs where destination = $destination and status = 'pending')
+            and not exists (
+                select 1 from export.unacknowledged_changes where destination = $destination)
+        """,
+        {"destination": destination},
+    )
 
 
 def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
@@ -242,8 +329,7 @@ def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
 def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -> Sync | None:
     """The pending sync sent again, a new sync, or None; its files written under out."""
     changes_of = changes_table(destination)
-    con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
-    con.execute(f"create or replace temp table _changes as {CHANGES_SQL}", [destination])
+    compute_changes(con, destination)
     pending = con.execute(
         "select sync_id from export.syncs where destination = ? and status = 'pending' "
         "order by created_at desc limit 1",
@@ -296,6 +382,10 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
     )
     con.execute("insert into export.sync_snapshots select ?, key, payload from _current", [sync_id])
     con.execute(f"insert into {changes_of} select ?, key, change, payload from _changes", [sync_id])
+    con.execute(
+        "insert into export.unacknowledged_changes select ?, ?, key, change, payload from _changes",
+        [destination, sync_id],
+    )
     con.execute("commit")
     return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
 
@@ -379,11 +469,12 @@ def erase_from_exports(warehouse: Path, out: Path) -> int:
                 f"delete from {changes_table(destination)} "
                 "where change <> 'remove' and key in (select email from _erased)"
             )
-            con.execute(
-                "update export.acknowledged set payload = null "
-                "where destination = ? and key in (select email from _erased)",
-                [destination],
-            )
+            for state in ("export.acknowledged", "export.unacknowledged_changes"):
+                con.execute(
+                    f"update {state} set payload = null "
+                    "where destination = ? and key in (select email from _erased)",
+                    [destination],
+                )
         con.execute("commit")
         for destination, (_, key, _) in DESTINATIONS.items():
             for path in outbox[destination]:
@@ -438,5 +529,9 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
         )
         con.execute("delete from export.sync_snapshots where sync_id = ?", [sync_id])
         con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+        # The destination applied the newest sync, which carried every earlier one's changes.
+        con.execute(
+            "delete from export.unacknowledged_changes where destination = ?", [destination]
+        )
         con.execute("commit")
         return _sync(con, sync_id, resent=False, files=())

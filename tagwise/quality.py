@@ -28,19 +28,19 @@ import pyarrow as pa
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
-from tagwise.export import DESTINATIONS, ERASED_EMAILS_SQL, prepare_state
+from tagwise.export import (
+    DESTINATIONS,
+    ERASED_EMAILS_SQL,
+    export_inputs,
+    prepare_state,
+    unsent_removes,
+)
 from tagwise.ingest import csv_cells
-from tagwise.spark import SparkSettings, session
+from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import connect, read_rows
 
 # Tables of tagwise's own state that datasets read (see load_spark_datasets).
-STATE_TABLES = (
-    "quality.last_good_segment_sizes",
-    "export.syncs",
-    "export.acknowledged",
-    "export.sync_snapshots",
-    "marts.email_audience_changes",
-)
+STATE_TABLES = ("quality.last_good_segment_sizes",)
 QUALITY_DDL = (
     "create schema if not exists quality",
     """create table if not exists quality.validation_results (
@@ -154,7 +154,19 @@ def load_datasets(
     if "erased_in_export_files" in names:
         erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports)
-    return frames
+    return frames | state_datasets(con, names)
+
+
+def state_datasets(con: duckdb.DuckDBPyConnection, names: set[str]) -> dict[str, pd.DataFrame]:
+    """Datasets computed on tagwise's own state (the local DuckDB file on every target):
+    the change set the export is about to send, checked against the sync rules."""
+    if "unsent_removes" not in names:
+        return {}
+    return {
+        "unsent_removes": pd.DataFrame(
+            unsent_removes(con, "email"), columns=["email", "problem"], dtype=object
+        )
+    }
 
 
 def load_spark_datasets(
@@ -181,7 +193,7 @@ def load_spark_datasets(
     if "erased_in_export_files" in names:
         erased = {row[0] for row in spark.sql(ERASED_EMAILS_SQL).collect()}
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports)
-    return frames
+    return frames | state_datasets(state, names)
 
 
 def _context(root: Path):
@@ -295,6 +307,9 @@ def run_gate(
     settings = settings or GateSettings()
     prepare(warehouse)
     names = {d for d, mart in GUARDED_MART.items() if marts is None or mart in marts}
+    if "unsent_removes" in names:
+        # The change set is computed where the export computes it: in the state file.
+        copy_to_state(warehouse, target, export_inputs("email"))
     with connect(warehouse, read_only=True) as con:
         if target == "spark":
             spark = session(SparkSettings.for_warehouse(warehouse))

@@ -164,7 +164,7 @@ MISTAKES = [
         add_row("erased_in_export_files", {"file": "changes.csv", "email": "z@x.test"}),
     ),
     (
-        "The pending change set removes everyone",
+        "The change set about to leave removes everyone",
         add_row("unsent_removes", {"email": "gone@x.test"}),
     ),
     (

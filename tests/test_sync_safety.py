@@ -1,0 +1,167 @@
+"""SPEC 3.7 rule 1: a change set is computed against everything that may be at the
+destination, the acknowledged state plus every sent but unacknowledged sync. Whoever
+leaves (unsubscribe, withdrawal, suppression, erasure) while a sync is pending gets a
+remove, and the gate never holds a release on a state that the release repairs."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tagwise import export as exporting
+from tagwise.cli import main
+from tagwise.export import acknowledge
+from tagwise.warehouse import connect
+
+D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)
+PEOPLE = ["a1", "a2", "a3", "a4", "a5"]
+
+
+@pytest.fixture
+def five(landing):
+    landing.write(
+        "customers",
+        "c.csv",
+        "customer_id,email,signup_at,updated_at\n"
+        + "\n".join(f"{p.upper()},{p}@x.test,2026-01-01,2026-01-01" for p in PEOPLE),
+    )
+    landing.write(
+        "orders",
+        "o.csv",
+        "order_id,customer_id,ordered_at,status\n"
+        + "\n".join(f"O{p},{p.upper()},2026-04-01,completed" for p in PEOPLE),
+    )
+    landing.write(
+        "order_lines",
+        "l.csv",
+        "order_id,line_no,product_id,quantity,unit_price\n"
+        + "\n".join(f"O{p},1,P1,1,5" for p in PEOPLE),
+    )
+    landing.write(
+        "consent_events",
+        "k.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+        + "\n".join(f"K{p},{p.upper()},,email,marketing,granted,form,2026-01-01" for p in PEOPLE),
+    )
+    return landing
+
+
+def leave_on_day_two(landing) -> None:
+    """a1 unsubscribes, a2 bounces hard, a3 withdraws, a4 asks to be erased; a5 stays."""
+    landing.write(
+        "email_campaigns", "m.csv", "campaign_id,name,sent_at,audience\nM1,May,2026-05-01,"
+    )
+    landing.write(
+        "email_events",
+        "e.csv",
+        "event_id,campaign_id,customer_id,email,event_type,occurred_at\n"
+        "E1,M1,A1,,unsubscribe,2026-05-02 08:00:00\nE2,M1,,a2@x.test,bounce_hard,2026-05-02 08:00:00",
+    )
+    landing.write(
+        "consent_events",
+        "k2.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+        "W3,A3,,email,marketing,withdrawn,preference_center,2026-05-02 08:00:00",
+    )
+    landing.write(
+        "privacy_requests",
+        "p.csv",
+        "request_id,customer_id,email,request_type,received_at\nR4,,a4@x.test,erasure,2026-05-02",
+    )
+
+
+def run(landing, warehouse: Path, exports: Path, day: date):
+    return CliRunner().invoke(
+        main,
+        ["run", "--landing", str(landing.root), "--warehouse", str(warehouse),
+         "--exports", str(exports), "--as-of", day.isoformat()],
+    )  # fmt: skip
+
+
+def pending_changes(warehouse: Path) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select key, change from marts.email_audience_changes where sync_id = "
+                "(select sync_id from export.syncs where status = 'pending')"
+            ).fetchall()
+        )
+
+
+def test_whoever_leaves_while_a_sync_is_pending_is_removed(five, warehouse, tmp_path):
+    exports = tmp_path / "exports"
+    first = run(five, warehouse, exports, D1)
+    assert first.exit_code == 0, first.output
+    leave_on_day_two(five)
+    second = run(five, warehouse, exports, D2)
+    assert second.exit_code == 0, second.output  # no gate deadlock on the erasure
+    changes = pending_changes(warehouse)
+    for person in ("a1", "a2", "a3", "a4"):
+        assert changes.get(f"{person}@x.test") == "remove", changes
+    assert changes.get("a5@x.test") == "add"  # not acknowledged yet: sent again
+    text = "".join(p.read_text() for p in (exports / "email").glob("*"))
+    assert "a4@x.test,remove" in text.replace("email-20260502-001,", "")
+    acknowledge(warehouse, "email-20260502-001")
+    third = run(five, warehouse, exports, D3)
+    assert third.exit_code == 0, third.output
+    assert "nothing new to send" in third.output
+
+
+def test_a_key_removed_by_an_unacknowledged_sync_is_added_again(five, warehouse, tmp_path):
+    """a3 withdraws (a pending remove), then grants again before anyone acknowledged."""
+    exports = tmp_path / "exports"
+    assert run(five, warehouse, exports, D1).exit_code == 0
+    acknowledge(warehouse, "email-20260501-001")
+    five.write(
+        "consent_events",
+        "k2.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+        "W3,A3,,email,marketing,withdrawn,preference_center,2026-05-02 08:00:00\n"
+        "G3,A3,,email,marketing,granted,form,2026-05-03 08:00:00",
+    )
+    assert run(five, warehouse, exports, D2).exit_code == 0
+    assert pending_changes(warehouse) == {"a3@x.test": "remove"}
+    assert run(five, warehouse, exports, D3).exit_code == 0
+    # The platform may have applied the remove: a3 is added again, not left out.
+    assert pending_changes(warehouse) == {"a3@x.test": "add"}
+
+
+# The rule of the old export: changes against the acknowledged state only.
+ACKNOWLEDGED_ONLY = """
+select coalesce(c.key, h.key) as key,
+    case when h.key is null then 'add' when c.key is null then 'remove' else 'update' end as change,
+    c.payload
+from _current as c
+full outer join (select key, payload from export.acknowledged where destination = $destination) as h
+    on c.key = h.key
+where h.key is null or c.key is null or c.payload <> h.payload
+"""
+
+
+def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkeypatch):
+    """a1 was acknowledged, a2 sent and not acknowledged, a9 never sent; only a5 is still
+    eligible. The check run by the gate on the change set about to leave passes the
+    export's rule and names what the old rule would have left at the destination."""
+    with connect(tmp_path / "w.duckdb") as con:
+        exporting.prepare_state(con, "email")
+        con.execute(
+            "create table marts.email_audience as select 'a5@x.test' as email, 'A' as first_name, "
+            "'B' as last_name, 'active' as primary_segment, [] as audiences, [] as tags, "
+            "date '2026-05-02' as updated_on"
+        )
+        con.execute("insert into export.acknowledged values ('email', 'a1@x.test', '{}')")
+        con.execute(
+            "insert into export.unacknowledged_changes values "
+            "('email', 's1', 'a2@x.test', 'add', '{}'), ('email', 's1', 'a9@x.test', 'remove', null)"
+        )
+        assert exporting.unsent_removes(con, "email") == []
+        removes = con.execute("select key from _changes where change = 'remove' order by key")
+        assert removes.fetchall() == [("a1@x.test",), ("a2@x.test",)]  # never a9, never sent
+        monkeypatch.setattr(exporting, "CHANGES_SQL", ACKNOWLEDGED_ONLY)
+        assert exporting.unsent_removes(con, "email") == [
+            ("a2@x.test", "no remove for a key no longer eligible")
+        ]
