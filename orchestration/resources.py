@@ -46,6 +46,10 @@ class TagwiseSettings(ConfigurableResource):
         default=os.environ.get("TAGWISE_AS_OF", ""),
         description="As-of date D (YYYY-MM-DD); empty means today in UTC.",
     )
+    verify_content: bool = Field(
+        default=False,
+        description="Hash landing files logged with the same name, size and time too.",
+    )
 
     @property
     def landing_path(self) -> Path:
@@ -81,6 +85,6 @@ class TagwiseSettings(ConfigurableResource):
             yield self
 
 
-def run_config(**settings: str) -> dict:
+def run_config(**settings: str | bool) -> dict:
     """Run config that sets some of TagwiseSettings for one run, e.g. as_of="2026-06-30"."""
     return {"resources": {"tagwise": {"config": settings}}}

@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
 from tagwise.dbt import PROJECT_DIR
+from tagwise.errors import TagwiseError
 
 SEEDS_DIR = PROJECT_DIR.parent / "seeds"
 TAGS_DIR = PROJECT_DIR / "models" / "intermediate" / "tags"
@@ -83,7 +84,7 @@ ALLOWED_NODES = frozenset(
 DIALECTS = ("duckdb", "spark")
 
 
-class CatalogError(Exception):
+class CatalogError(TagwiseError):
     """The catalog cannot be used; the message lists every problem, each with its tag."""
 
     def __init__(self, catalog: Path, problems: list[str]):

@@ -15,20 +15,21 @@ from rich.console import Console
 from rich.table import Table
 
 from expectations.suites import GateSettings
-from tagwise.catalog import CatalogError, check_catalogs
-from tagwise.dbt import PRODUCTION_EXCLUDE, DbtError, DbtSettings
-from tagwise.export import DESTINATIONS, ExportError, Sync, acknowledge, export, export_inputs
+from tagwise.catalog import check_catalogs
+from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings
+from tagwise.errors import TagwiseError
+from tagwise.export import DESTINATIONS, Sync, acknowledge, export, export_inputs
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
-from tagwise.ingest import FileLoad, IngestError, ingest, load_totals
+from tagwise.ingest import FileLoad, ingest, load_totals
 from tagwise.model.cdnow import write_landing
 from tagwise.model.evaluate import evaluate
 from tagwise.model.fitting import NotEnoughData
 from tagwise.pipeline import build
-from tagwise.privacy import AccessReportError, access_report, write_report
+from tagwise.privacy import access_report, write_report
 from tagwise.quality import GateResult, run_gate
 from tagwise.spark import SparkSettings, copy_to_state, stop_local_server
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
-from tagwise.warehouse import WarehouseBusy, WarehouseLock
+from tagwise.warehouse import WarehouseLock
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -70,17 +71,25 @@ def holds_warehouse(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        try:
-            with WarehouseLock(kwargs["warehouse"]):
-                return command(*args, **kwargs)
-        except WarehouseBusy as error:
-            console.print(f"[red]error:[/red] {error}")
-            raise SystemExit(1) from None
+        with WarehouseLock(kwargs["warehouse"]):
+            return command(*args, **kwargs)
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TagwiseGroup(click.Group):
+    """The one place an error reaches a person: a TagwiseError's message, once, and its
+    exit code (a lock held, a bad catalog, an unreadable file, a refused release)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TagwiseError as error:
+            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            raise SystemExit(error.exit_code) from None
+
+
+@click.group(cls=TagwiseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """tagwise: customer features, governed tags and consent-safe segments."""
 
@@ -149,29 +158,34 @@ def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt) -
     console.print(f"{sum(rows.values()):,} rows in {time.perf_counter() - began:.1f} s")
 
 
+verify_option = click.option(
+    "--verify-content",
+    is_flag=True,
+    help="Read and hash files logged with the same name, size and time too (a corrected "
+    "file copied with its time kept, as cp -p, rsync -t and tar do).",
+)
+
+
 @main.command("ingest")
 @landing_option
 @warehouse_option
 @target_option
+@verify_option
 @holds_warehouse
-def ingest_command(landing: Path, warehouse: Path, target: str) -> None:
+def ingest_command(landing: Path, warehouse: Path, target: str, verify_content: bool) -> None:
     """Load new landing files into the raw layer; bad rows go to raw.quarantine."""
     began = time.perf_counter()
 
     def show(load: FileLoad) -> None:
         if load.skipped:
-            console.print(f"[dim]{load.file}: already loaded, skipped[/dim]")
+            console.print(f"[dim]{load.file}: skipped: {load.skip_reason}[/dim]")
         else:
             console.print(
                 f"{load.file}: {load.rows_read:,} read, {load.rows_accepted:,} accepted, "
                 f"{load.rows_quarantined:,} quarantined, {load.rows_duplicate:,} duplicates"
             )
 
-    try:
-        loads = ingest(landing, warehouse, progress=show, target=target)
-    except IngestError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    loads = ingest(landing, warehouse, progress=show, target=target, verify_content=verify_content)
     by_source = defaultdict(list)
     for load in loads:
         by_source[load.source].append(load)
@@ -180,11 +194,7 @@ def ingest_command(landing: Path, warehouse: Path, target: str) -> None:
 
 
 def _check_catalogs() -> None:
-    try:
-        rules, definitions = check_catalogs()
-    except CatalogError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    rules, definitions = check_catalogs()
     console.print(
         f"tag catalog: {rules} rules valid; segment catalog: {definitions} definitions valid"
     )
@@ -199,12 +209,8 @@ def check_command() -> None:
 def _build(settings: DbtSettings, full_refresh: bool = False) -> float:
     """Build as of the settings' date (dbt, model, dbt); prints what ran; returns seconds."""
     began = time.perf_counter()
-    try:
-        with console.status(f"building as of {settings.as_of}"):
-            result = build(settings, exclude=PRODUCTION_EXCLUDE, full_refresh=full_refresh)
-    except DbtError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    with console.status(f"building as of {settings.as_of}"):
+        result = build(settings, exclude=PRODUCTION_EXCLUDE, full_refresh=full_refresh)
     nodes = ", ".join(
         f"{kind}: " + " ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
         for kind, statuses in sorted(result.nodes.items())
@@ -250,8 +256,14 @@ def _show_sync(destination: str, sync: Sync | None) -> None:
     "--as-of", "as_of", callback=_day, default=None, help="As-of date D (default: today, UTC)."
 )
 @target_option
+@verify_option
 def run_command(
-    landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str
+    landing: Path,
+    warehouse: Path,
+    exports: Path,
+    as_of: date | None,
+    target: str,
+    verify_content: bool,
 ) -> None:
     """Run the daily asset graph in this process: ingest, build as of D, predict, gate,
     then export and publish for BI (the same graph Dagster schedules)."""
@@ -279,6 +291,7 @@ def run_command(
                 "exports": str(exports.resolve()),
                 "as_of": as_of.isoformat(),
                 "target": target,
+                "verify_content": verify_content,
             },
             on_step=show,
             dbt_log=dbt_log,
@@ -402,11 +415,7 @@ def validate_command(warehouse: Path, exports: Path, target: str) -> None:
 def export_command(warehouse: Path, exports: Path, destination: str, target: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
     copy_to_state(warehouse, target, export_inputs(destination))
-    try:
-        _show_sync(destination, export(warehouse, destination, exports))
-    except ExportError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    _show_sync(destination, export(warehouse, destination, exports))
 
 
 @main.command("ack")
@@ -415,11 +424,7 @@ def export_command(warehouse: Path, exports: Path, destination: str, target: str
 @holds_warehouse
 def ack_command(sync_id: str, warehouse: Path) -> None:
     """Record that the destination applied a sync."""
-    try:
-        sync = acknowledge(warehouse, sync_id)
-    except ExportError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    sync = acknowledge(warehouse, sync_id)
     console.print(f"acknowledged {sync.sync_id} ({sync.changes:,} changes)")
 
 
@@ -468,11 +473,7 @@ def access_report_command(
 ) -> None:
     """Write everything held about one person (source customer id or email) as JSON."""
     as_of = as_of or datetime.now(UTC).date()
-    try:
-        report = access_report(warehouse, identifier, as_of)
-    except AccessReportError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    report = access_report(warehouse, identifier, as_of)
     name = f"{report['customer_key'] or 'not-found'}-{as_of}.json"
     path = write_report(report, out or Path("exports/access-reports") / name)
     console.print(f"access report ({report['status']}) written to {path}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from tagwise.errors import TagwiseError
 from tagwise.spark import SparkSettings, session
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -18,7 +19,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 PRODUCTION_EXCLUDE = "test_type:unit"
 
 
-class DbtError(Exception):
+class DbtError(TagwiseError):
     """dbt failed; the message lists the nodes that failed and why."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.errors import TagwiseError
 from tagwise.warehouse import connect
 
 # destination -> (audience table, key column, columns sent besides the key)
@@ -89,7 +90,7 @@ def _changes_ddl(destination: str) -> str:
     )
 
 
-class ExportError(Exception):
+class ExportError(TagwiseError):
     """The export or acknowledgement cannot proceed; the message says why."""
 
 

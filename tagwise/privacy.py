@@ -13,10 +13,11 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.errors import TagwiseError
 from tagwise.warehouse import connect
 
 
-class AccessReportError(Exception):
+class AccessReportError(TagwiseError):
     """The report cannot be produced; the message says why and what to do."""
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.ingest.validation import literal
+
 PUBLISHED_SCHEMAS = ("marts",)
 
 
@@ -29,7 +31,7 @@ def publish(warehouse: Path, target: Path) -> dict[str, int]:
     copied: dict[str, int] = {}
     try:
         with duckdb.connect(str(partial)) as con:
-            con.execute(f"attach '{warehouse}' as source (read_only)")
+            con.execute(f"attach {literal(warehouse)} as source (read_only)")
             for schema in PUBLISHED_SCHEMAS:
                 con.execute(f"create schema if not exists {schema}")
                 tables = con.execute(

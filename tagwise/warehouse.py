@@ -17,11 +17,17 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.errors import TagwiseError
+
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-class WarehouseBusy(Exception):
+class WarehouseBusy(TagwiseError):
     """Another run is writing the warehouse."""
+
+
+class WarehouseUnreadable(TagwiseError):
+    """The warehouse file cannot be opened (not a DuckDB file, no permission, ...)."""
 
 
 def connect(
@@ -34,7 +40,10 @@ def connect(
         try:
             con = duckdb.connect(str(warehouse), read_only=read_only)
         except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or delay is None:
+            if "lock" not in str(error).lower():
+                reason = str(error).removeprefix("IO Error: ").splitlines()[0]
+                raise WarehouseUnreadable(f"cannot open the warehouse {warehouse}: {reason}") from None
+            if delay is None:
                 raise
             time.sleep(delay)
             continue

@@ -55,6 +55,7 @@ def raw_table(source: Source) -> AssetsDefinition:
                 tagwise.warehouse_path,
                 sources=(source,),
                 target=tagwise.target,
+                verify_content=tagwise.verify_content,
             )
         except IngestError as error:
             raise Failure(str(error)) from None

@@ -14,6 +14,9 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
+import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
+from tagwise.errors import TagwiseError
 from tagwise.ingest.validation import (
     DUCKDB,
     SPARK,
@@ -33,6 +37,7 @@ from tagwise.ingest.validation import (
     original_cells,
     typed_select,
 )
+from tagwise.paths import literal_path
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
@@ -69,7 +74,7 @@ def _state_ddl(dialect: Dialect) -> tuple[str, str]:
     return load_log, quarantine
 
 
-class IngestError(Exception):
+class IngestError(TagwiseError):
     """A landing problem a person must fix; the message names the file and the problem."""
 
 
@@ -82,6 +87,9 @@ class FileLoad:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     skipped: bool = False
+    # Why a file was not read: "already loaded" (same content) or "unchanged name, size
+    # and time" (not read at all; `--verify-content` reads and hashes it anyway).
+    skip_reason: str = ""
 
     @property
     def conserved(self) -> bool:
@@ -102,12 +110,19 @@ def load_totals(loads: list[FileLoad]) -> dict[str, int]:
 
 
 def landing_files(landing: Path, source: Source) -> list[Path]:
+    """The source's files at any depth, symlinked folders included (each real folder once)."""
     folder = landing / source.name
     if not folder.is_dir():
         return []
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith(FILE_SUFFIXES)
-    )
+    found, seen = [], set()
+    for root, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree
+            folders.clear()
+            continue
+        seen.add(real)
+        found += [Path(root) / name for name in names if name.lower().endswith(FILE_SUFFIXES)]
+    return sorted(path for path in found if path.is_file())
 
 
 def _stat(path: Path) -> tuple[int, str]:
@@ -176,22 +191,26 @@ class DuckDBLoader:
     def read_cells(self, path: Path, columns: list[str] | None, shown: str) -> list[str]:
         """Every cell of the file as text in _file_cells, with _row numbered from 1; CSV
         columns are named by the header, Parquet ones are read from the file."""
-        q = self.dialect.q
         try:
-            if columns is None:
-                relation = f"read_parquet({literal(path)}, file_row_number = true)"
-                described = self.con.execute(f"describe select * from {relation}").fetchall()
-                columns = [r[0] for r in described if r[0] != "file_row_number"]
-                cells = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
-                self.keep(
-                    "_file_cells_read",
-                    f"select file_row_number + 1 as _row, {cells} from {relation}",
-                )
-                self.execute("create temp view _file_cells as select * from _file_cells_read")
-                return columns
-            self.keep("_file_cells_read", f"select * from {csv_cells(path, columns)}")
+            with literal_path(path) as readable:
+                return self._read_cells(readable, columns)
         except duckdb.Error as error:
-            raise IngestError(f"{shown}: cannot be read: {_first_line(error)}") from error
+            raise IngestError(f"{shown}: cannot be read: {reader_reason(error)}") from error
+
+    def _read_cells(self, path: Path, columns: list[str] | None) -> list[str]:
+        q = self.dialect.q
+        if columns is None:
+            relation = f"read_parquet({literal(path)}, file_row_number = true)"
+            described = self.con.execute(f"describe select * from {relation}").fetchall()
+            columns = [r[0] for r in described if r[0] != "file_row_number"]
+            cells = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
+            self.keep(
+                "_file_cells_read",
+                f"select file_row_number + 1 as _row, {cells} from {relation}",
+            )
+            self.execute("create temp view _file_cells as select * from _file_cells_read")
+            return columns
+        self.keep("_file_cells_read", f"select * from {csv_cells(path, columns)}")
         # A new table keeps file order in consecutive rowids (temp tables start them at an
         # offset), so the distance from the first rowid is the data row number.
         first = self.one("select coalesce(min(rowid), 0) from _file_cells_read")[0]
@@ -235,27 +254,32 @@ class SparkLoader:
 
     def read_cells(self, path: Path, columns: list[str] | None, shown: str) -> list[str]:
         from pyspark.errors import PySparkException
+
+        try:
+            with literal_path(path) as readable:
+                return self._read_cells(readable, columns)
+        except PySparkException as error:
+            raise IngestError(f"{shown}: cannot be read: {reader_reason(error)}") from error
+
+    def _read_cells(self, path: Path, columns: list[str] | None) -> list[str]:
         from pyspark.sql import functions as F
         from pyspark.sql.types import StringType, StructField, StructType
 
-        try:
-            if columns is None:
-                frame = self.spark.read.parquet(str(path))
-                columns = frame.columns
-                row = F.col("_metadata.row_index") + 1
-            else:
-                schema = StructType([StructField(c, StringType()) for c in columns])
-                # One partition per file (multiLine), so the ids count rows in file order.
-                frame = self.spark.read.csv(
-                    str(path), schema=schema, header=True, quote='"', escape='"', multiLine=True
-                )
-                row = F.monotonically_increasing_id() + 1
-            cells = [F.col(self.dialect.q(c)).cast("string").alias(c) for c in columns]
-            frame.select(row.alias("_row"), *cells).localCheckpoint().createOrReplaceTempView(
-                "_file_cells"
+        if columns is None:
+            frame = self.spark.read.parquet(str(path))
+            columns = frame.columns
+            row = F.col("_metadata.row_index") + 1
+        else:
+            schema = StructType([StructField(c, StringType()) for c in columns])
+            # One partition per file (multiLine), so the ids count rows in file order.
+            frame = self.spark.read.csv(
+                str(path), schema=schema, header=True, quote='"', escape='"', multiLine=True
             )
-        except PySparkException as error:
-            raise IngestError(f"{shown}: cannot be read: {_first_line(error)}") from error
+            row = F.monotonically_increasing_id() + 1
+        cells = [F.col(self.dialect.q(c)).cast("string").alias(c) for c in columns]
+        frame.select(row.alias("_row"), *cells).localCheckpoint().createOrReplaceTempView(
+            "_file_cells"
+        )
         return columns
 
 
@@ -292,29 +316,49 @@ def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[s
     return columns
 
 
+HEADER_BYTES = 1 << 20
+
+
 def _csv_header(path: Path, shown: str) -> list[str]:
+    """The header's column names. A cell left empty (a trailing comma, as spreadsheets
+    write it) names an extra column `_unnamed_<n>`, which the contract ignores."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as handle:
-            first_line = handle.readline()
-    except (OSError, EOFError) as error:
+            start = handle.read(HEADER_BYTES)
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise IngestError(f"{shown}: cannot be read: {error}") from error
+    # The first line, whatever ends it (\n, \r\n, or \r alone as old spreadsheets write).
+    first_line = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0]
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError(f"{shown}: the header is not UTF-8 text (byte {error.start})") from error
-    header = next(csv.reader([text]), None)
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error as error:
+        raise IngestError(f"{shown}: the header cannot be read: {error}") from error
     if not header or not any(h.strip() for h in header):
         raise IngestError(f"{shown}: the file is empty; expected a header row")
-    names = [h.strip() for h in header]
+    names = [h.strip() or f"_unnamed_{at}" for at, h in enumerate(header, 1)]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise IngestError(f"{shown}: header repeats column(s) {', '.join(repeated)}")
     return names
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
+def reader_reason(error: Exception) -> str:
+    """The reader's own reason, without its advice and settings dump: for DuckDB's CSV
+    errors the line, the original text and what was wrong (not UTF-8, wrong number of
+    columns, line too long), in one line."""
+    lines = []
+    for line in str(error).strip().splitlines():
+        line = line.strip()
+        if line.lower().startswith(("possible fix", "possible solution", "file =")):
+            break
+        if line:
+            lines.append(line.removeprefix("Invalid Input Error: "))
+    return "; ".join(lines[:6]) or type(error).__name__
 
 
 def _keys_all_new(loader: Loader, source: Source) -> bool:
@@ -422,18 +466,29 @@ def _key_text(source: Source, dialect: Dialect) -> str:
 
 
 def load_file(
-    loader: Loader, path: Path, source: Source, shown: str, loaded_at: datetime
+    loader: Loader,
+    path: Path,
+    source: Source,
+    shown: str,
+    loaded_at: datetime,
+    verify_content: bool = False,
 ) -> FileLoad:
     """Load one file; on DuckDB in one transaction, so an error leaves the warehouse as it was."""
     size, modified = _stat(path)
     # A file logged with the same name, size and modification time is not read again
-    # (hashing the two years of files already loaded took 20 s of every daily run).
-    unchanged = loader.one(
-        f"select count(*) from raw.load_log where source = {literal(source.name)} "
-        f"and file = {literal(shown)} and bytes = {size} and modified_at = {modified}"
-    )[0]
+    # (hashing the two years of files already loaded took 20 s of every daily run), unless
+    # asked to: `cp -p`, `rsync -t` and tar keep a corrected file's time.
+    unchanged = (
+        not verify_content
+        and loader.one(
+            f"select count(*) from raw.load_log where source = {literal(source.name)} "
+            f"and file = {literal(shown)} and bytes = {size} and modified_at = {modified}"
+        )[0]
+    )
     if unchanged:
-        return FileLoad(source.name, shown, skipped=True)
+        return FileLoad(
+            source.name, shown, skipped=True, skip_reason="unchanged name, size and time"
+        )
     digest = fingerprint(path)
     already = loader.one(
         f"select count(*) from raw.load_log where source = {literal(source.name)} "
@@ -448,7 +503,7 @@ def load_file(
                 f"where source = {literal(source.name)} and file = {literal(shown)} "
                 f"and fingerprint = {literal(digest)}"
             )
-        return FileLoad(source.name, shown, skipped=True)
+        return FileLoad(source.name, shown, skipped=True, skip_reason="already loaded")
     load_id, file = literal(uuid.uuid4().hex), literal(shown)
     at = f"timestamp '{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}'"
     try:
@@ -507,9 +562,11 @@ def ingest(
     loaded_at: datetime | None = None,
     sources: tuple[Source, ...] = SOURCES,
     target: str = "duckdb",
+    verify_content: bool = False,
 ) -> list[FileLoad]:
     """Load every new landing file of the sources into the target's raw tables; files
-    already loaded (same content) are skipped."""
+    already loaded (same content) are skipped, and unless `verify_content` so are files
+    logged with the same name, size and modification time, without being read."""
     if not landing.is_dir():
         raise IngestError(f"landing directory {landing} does not exist")
     files = {source.name: landing_files(landing, source) for source in sources}
@@ -526,7 +583,7 @@ def ingest(
         for source in sources:
             for path in files[source.name]:
                 shown = path.relative_to(landing).as_posix()
-                result = load_file(loader, path, source, shown, loaded_at)
+                result = load_file(loader, path, source, shown, loaded_at, verify_content)
                 results.append(result)
                 if progress:
                     progress(result)

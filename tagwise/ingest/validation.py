@@ -61,6 +61,11 @@ COUNTRY_PATTERN = r"^[A-Z]{2}$"
 # LIKE costs a quarter of what a regular expression did on 40 million email events.
 DATE_SHAPE = "____-__-__"
 TIMESTAMP_SHAPE = "____-__-__%"
+# A UTC offset after the time that no zone has (hours above 14, minutes above 59): the
+# casts would take +25:00 as a day's shift.
+IMPOSSIBLE_OFFSET = (
+    r"[0-9]:[0-9]{2}([.:][0-9]+)*[ ]*[+-]((1[5-9]|[2-9][0-9])(:?[0-9]{2})?|[0-9]{2}:?[6-9][0-9])$"
+)
 BOOLEAN_WORDS = ("true", "false", "t", "f", "1", "0", "yes", "no")
 
 
@@ -100,7 +105,11 @@ def typed_value(column: Column, dialect: Dialect) -> str:
     if kind == Kind.TIMESTAMP:
         # Spark reads timestamps in the session time zone, which tagwise sets to UTC.
         cast = "timestamptz) at time zone 'UTC'" if dialect is DUCKDB else "timestamp)"
-        return f"case when {cell} like '{TIMESTAMP_SHAPE}' then try_cast({cell} as {cast} end"
+        possible = f"not {dialect.matches(cell, IMPOSSIBLE_OFFSET)}"
+        return (
+            f"case when {cell} like '{TIMESTAMP_SHAPE}' and {possible} "
+            f"then try_cast({cell} as {cast} end"
+        )
     if kind == Kind.DATE:
         return f"case when {cell} like '{DATE_SHAPE}' then try_cast({cell} as date) end"
     if kind == Kind.INTEGER:
