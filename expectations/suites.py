@@ -76,8 +76,8 @@ DATASETS = {
     "erased_people_present": """
         with erased as (select customer_key from restricted.int_identity__erased_people),
         erased_emails as (
-            select c.email from restricted.int_identity__clusters c join erased using (customer_key)
-            where c.email is not null)
+            select i.identifier as email from restricted.int_identity__identifiers i
+            join erased using (customer_key) where i.identifier_type = 'email')
         select 'dim_customers' as found_in, customer_key from marts.dim_customers where customer_key in (select * from erased)
         union all select 'customer_features', customer_key from marts.customer_features where customer_key in (select * from erased)
         union all select 'customer_tags', customer_key from marts.customer_tags where customer_key in (select * from erased)

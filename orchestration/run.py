@@ -45,6 +45,30 @@ class RunReport:
         return all(g["failed"] == 0 for g in self.gates.values())
 
 
+def root_cause(error) -> str:
+    """The innermost cause of a Dagster error as one sentence: a TagwiseError's message
+    as it is, anything else as its class name and the first line of its message."""
+    while error.cause is not None or error.context is not None:
+        error = error.cause or error.context
+    message = error.message.strip()
+    if error.cls_name and message.startswith(f"{error.cls_name}:"):
+        message = message[len(error.cls_name) + 1 :].strip()
+    if error.cls_name == "Failure" or _is_tagwise_error(error.cls_name):
+        return message
+    first = message.splitlines()[0] if message else ""
+    return f"{error.cls_name}: {first}" if error.cls_name else first
+
+
+def _is_tagwise_error(name: str | None) -> bool:
+    from tagwise import errors
+
+    return bool(name) and any(cls.__name__ == name for cls in _subclasses(errors.TagwiseError))
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
+
+
 def _metadata(entries) -> dict[str, Any]:
     return {name: value.value for name, value in entries.items()}
 
@@ -77,8 +101,10 @@ class _Recorder:
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             self._checked(event.event_specific_data)
         error = getattr(event.event_specific_data, "error", None)
-        if error is not None:
-            self.report.errors.append(f"{step or 'run'}: {error.message.strip()}")
+        # A step's failure is reported once (the run's own failure event repeats it), as
+        # its cause: Dagster wraps it in "Error occurred while executing op ...".
+        if error is not None and step is not None:
+            self.report.errors.append(f"{step}: {root_cause(error)}")
 
     def _step(self, step: Step) -> None:
         self.report.steps.append(step)

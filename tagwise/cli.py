@@ -18,7 +18,14 @@ from expectations.suites import GateSettings
 from tagwise.catalog import check_catalogs
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings
 from tagwise.errors import TagwiseError
-from tagwise.export import DESTINATIONS, Sync, acknowledge, export, export_inputs
+from tagwise.export import (
+    DESTINATIONS,
+    Sync,
+    access_report_path,
+    acknowledge,
+    export,
+    export_inputs,
+)
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
 from tagwise.ingest import FileLoad, ingest, load_totals
 from tagwise.model.cdnow import write_landing
@@ -459,24 +466,33 @@ def spark_stop_command(warehouse: Path) -> None:
 @main.command("access-report")
 @click.argument("identifier")
 @warehouse_option
+@exports_option
 @click.option(
-    "--as-of", "as_of", callback=_day, default=None, help="As-of date D (default: today, UTC)."
+    "--as-of",
+    "as_of",
+    callback=_day,
+    default=None,
+    help="Only if the latest build is as of this date (default: the latest build, whatever its date).",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="JSON file to write [default: exports/access-reports/<customer_key>-<D>.json].",
+    help="JSON file to write [default: <exports>/access-reports/<customer_key>-<D>.json, "
+    "removed by the erasure pass if the person is erased].",
 )
 def access_report_command(
-    identifier: str, warehouse: Path, as_of: date | None, out: Path | None
+    identifier: str, warehouse: Path, exports: Path, as_of: date | None, out: Path | None
 ) -> None:
-    """Write everything held about one person (source customer id or email) as JSON."""
-    as_of = as_of or datetime.now(UTC).date()
+    """Write everything held about one person (any customer id or email ever held) as JSON,
+    from the latest finished build."""
     report = access_report(warehouse, identifier, as_of)
-    name = f"{report['customer_key'] or 'not-found'}-{as_of}.json"
-    path = write_report(report, out or Path("exports/access-reports") / name)
-    console.print(f"access report ({report['status']}) written to {path}")
+    key = report["customer_key"] or "not-found"
+    path = write_report(report, out or access_report_path(exports, key, report["as_of_date"]))
+    console.print(
+        f"access report ({report['status']}) as of the build of {report['as_of_date']} "
+        f"written to {path}"
+    )
 
 
 @main.command("evaluate-model")

@@ -53,8 +53,12 @@ STATE_DDL = (
     )""",
     "create table if not exists export.sync_snapshots (sync_id varchar, key varchar, payload varchar)",
     "create table if not exists export.acknowledged (destination varchar, key varchar, payload varchar)",
-    # Addresses whose erasure has reached the stored state and the files already written.
+    # Addresses whose erasure has reached the stored state and the files already written,
+    # kept as their SHA-256 only (the email column of older warehouses is emptied).
     "create table if not exists export.erasures_applied (email varchar, applied_at timestamp)",
+    "alter table export.erasures_applied add column if not exists email_sha256 varchar",
+    "update export.erasures_applied set email_sha256 = sha256(email), email = null "
+    "where email is not null",
     # Every change of every sync sent since the destination last acknowledged one: until
     # then any of them may have been applied, so the next change set is computed against
     # them as well as the acknowledged state (SPEC 3.7, rule 1).
@@ -65,13 +69,14 @@ STATE_DDL = (
 
 # Addresses of people erased as of the build, and the tables that query reads.
 ERASED_PEOPLE_TABLES = [
-    "restricted.int_identity__clusters",
+    "restricted.int_identity__identifiers",
     "restricted.int_identity__erased_people",
 ]
+# Every address an erased person's records have held, not only the latest.
 ERASED_EMAILS_SQL = """
-    select c.email from restricted.int_identity__clusters c
+    select i.identifier as email from restricted.int_identity__identifiers i
     join restricted.int_identity__erased_people using (customer_key)
-    where c.email is not null"""
+    where i.identifier_type = 'email'"""
 
 
 def export_inputs(destination: str) -> list[str]:
@@ -204,6 +209,41 @@ def unsent_removes(con: duckdb.DuckDBPyConnection, destination: str) -> list[tup
     ).fetchall()
 
 
+# Characters that end a line for some readers (Python's str.splitlines, JavaScript) but that
+# json.dumps(ensure_ascii=False) leaves as they are: written escaped, so a JSON Lines file
+# has exactly one row per "\n" for every reader.
+LINE_BREAKING = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False).translate(LINE_BREAKING) + "\n"
+
+
+def jsonl_rows(text: str) -> list[str]:
+    """A JSON Lines file's rows, each with its "\n": split at "\n" only."""
+    rows = text.split("\n")
+    return [row + "\n" for row in rows[:-1]] + ([rows[-1]] if rows[-1] else [])
+
+
+# Files of a write that did not finish (the process was killed between writing and
+# renaming): `.<name>.<pid>.tmp` of an export, `.<name>.<pid>.partial` of a publish.
+UNFINISHED_WRITE = re.compile(r"\..+\.[0-9]+\.(?:tmp|partial)")
+
+
+def remove_unfinished_writes(folder: Path, name: str = "") -> list[Path]:
+    """Remove what killed writes of tagwise's files (of the one named, if given) left in a
+    folder: they hold personal data that nothing else would ever redact. The warehouse
+    lock means no other tagwise run is writing them."""
+    leftovers = [
+        p
+        for p in (folder.iterdir() if folder.is_dir() else [])
+        if UNFINISHED_WRITE.fullmatch(p.name) and p.name.startswith(f".{name}")
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
 def _write_atomically(path: Path, write) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
@@ -246,7 +286,7 @@ def _write_files(
                 "change": change,
                 "row": json.loads(payload) if payload else None,
             }
-            handle.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+            handle.write(json_line(record))
 
     def audience_csv(handle) -> None:
         writer = csv.writer(handle)
@@ -420,7 +460,7 @@ def _redact_file(path: Path, key: str, erased: set[str]) -> int:
             row = json.loads(line)
             return _keeps(row.get(key), row.get("change"), erased)
 
-        lines = text.splitlines(keepends=True)
+        lines = jsonl_rows(text)
         kept_lines = [line for line in lines if not line.strip() or kept(line)]
         dropped = len(lines) - len(kept_lines)
         write = lambda out: out.writelines(kept_lines)  # noqa: E731
@@ -440,23 +480,48 @@ def _redact_file(path: Path, key: str, erased: set[str]) -> int:
     return dropped
 
 
-def erase_from_exports(warehouse: Path, out: Path) -> int:
-    """Erasure reaches what was already exported (SPEC 3.6): the rows of people erased as
-    of the build leave the stored sync state and the pending sync's files under `out`,
-    except the remove that tells the destination to delete them; files of delivered or
-    superseded syncs are removed first. Each address is done once
-    (export.erasures_applied), so a day without new erasures reads no file.
+ACCESS_REPORTS = "access-reports"
+
+
+def access_report_path(exports: Path, customer_key: str, as_of) -> Path:
+    """Where `tagwise access-report` writes a report by default: under the exports folder,
+    where the erasure pass finds and removes it once the person is erased."""
+    return exports / ACCESS_REPORTS / f"{customer_key}-{as_of}.json"
+
+
+def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None) -> int:
+    """Erasure reaches every file tagwise wrote (SPEC 3.6). First, what no sync needs any
+    more: files of delivered or superseded syncs, leftovers of killed writes (exports and
+    publish), access reports of erased people. Then the rows of people erased as of the
+    build leave the stored sync state and the pending sync's files under `out`, except
+    the remove that tells the destination to delete them. Each address is done once
+    (export.erasures_applied, by hash), so a day without new erasures reads no file.
     Returns rows dropped."""
     dropped = 0
+    for destination in DESTINATIONS:
+        remove_unfinished_writes(out / destination)
+    if published is not None:
+        remove_unfinished_writes(published.parent, published.name)
     with connect(warehouse) as con:
         outbox = {}
         for destination in DESTINATIONS:
             prepare_state(con, destination)
             outbox[destination] = _remove_delivered_files(con, out, destination)
+        erased_keys = {
+            key
+            for (key,) in con.execute(
+                "select customer_key from restricted.int_identity__erased_people"
+            ).fetchall()
+        }
+        reports = out / ACCESS_REPORTS
+        for report in sorted(reports.glob("*.json")) if reports.is_dir() else []:
+            if report.name.rsplit("-", 3)[0] in erased_keys:
+                report.unlink()
         con.execute(
             f"""create or replace temp table _erased as
             select distinct email from ({ERASED_EMAILS_SQL})
-            where email not in (select email from export.erasures_applied)"""
+            where sha256(email) not in (
+                select email_sha256 from export.erasures_applied where email_sha256 is not null)"""
         )
         erased = {email for (email,) in con.execute("select email from _erased").fetchall()}
         if not erased:
@@ -482,7 +547,8 @@ def erase_from_exports(warehouse: Path, out: Path) -> int:
                 dropped += _redact_file(path, key, erased)
         # Recorded once the files are done: a run cut short repeats the work next time.
         con.execute(
-            "insert into export.erasures_applied select email, ? from _erased",
+            "insert into export.erasures_applied (email_sha256, applied_at) "
+            "select sha256(email), ? from _erased",
             [datetime.now(UTC).replace(tzinfo=None)],
         )
     return dropped

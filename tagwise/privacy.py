@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
-from tagwise.warehouse import connect
+from tagwise.warehouse import WarehouseLock, connect
 
 
 class AccessReportError(TagwiseError):
@@ -72,14 +72,18 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None, bool]:
-    """(customer_key, erased) of the person an id or email names as of the build."""
+    """(customer_key, erased) of the person an id or email names as of the build: any
+    source id merged into them, or any email any version of their records held (an email
+    someone holds now names them rather than a former holder)."""
     value = identifier.strip()
-    column = "email" if "@" in value else "customer_id"
-    if column == "email":
-        value = value.lower()
     found = con.execute(
-        f"select customer_key from restricted.int_identity__clusters where {column} = ? limit 1",
-        [value],
+        """
+        select customer_key from restricted.int_identity__identifiers
+        where (identifier_type = 'customer_id' and identifier = $id)
+            or (identifier_type = 'email' and identifier = lower($id))
+        order by identifier_type = 'customer_id' desc, is_current desc
+        limit 1""",
+        {"id": value},
     ).fetchone()
     if not found:
         return None, False
@@ -89,19 +93,23 @@ def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None
     return found[0], erased is not None
 
 
-def access_report(warehouse: Path, identifier: str, as_of: date) -> dict:
+def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -> dict:
+    """The report from the latest finished build, whatever its date (a request does not
+    wait for a build): it says which as-of date it reflects. Read under a shared lock, so
+    never from a build a run is writing; `as_of`, when given, must be that build's date."""
     if not warehouse.exists():
         raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
-    with connect(warehouse, read_only=True) as con:
+    with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
         tables = _tables(con)
         if "marts.build_info" not in tables:
             raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")
         built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
-        if built != as_of:
+        if as_of is not None and built != as_of:
             raise AccessReportError(
                 f"the warehouse holds the build as of {built}, not {as_of}; "
-                f"run `tagwise run --as-of {as_of}` first"
+                "leave out --as-of to report from it"
             )
+        as_of = built
         key, erased = _person(con, identifier)
         report: dict = {
             "report": "tagwise access report",
@@ -112,7 +120,10 @@ def access_report(warehouse: Path, identifier: str, as_of: date) -> dict:
         }
         if key is None:
             report["status"] = "not found"
-            report["note"] = f"no customer with this id or email had signed up by {as_of}"
+            report["note"] = (
+                f"no customer id or email held as of {as_of} matches; see "
+                "restricted.privacy_request_quarantine for requests that name no one"
+            )
             return report
         if erased:
             report["status"] = "erased"
@@ -130,18 +141,18 @@ def access_report(warehouse: Path, identifier: str, as_of: date) -> dict:
                 [key],
             )
         ]
-        emails = sorted(
-            {
-                r["email"]
-                for r in _rows(
-                    con,
-                    "select email from restricted.int_identity__people where customer_key = ?",
-                    [key],
-                )
-                if r["email"]
-            }
-        )
+        # Every address any version of the person's records held, as given.
+        emails = [
+            r["identifier"]
+            for r in _rows(
+                con,
+                "select identifier from restricted.int_identity__identifiers "
+                "where customer_key = ? and identifier_type = 'email' order by identifier",
+                [key],
+            )
+        ]
         report["source_customer_ids"] = ids
+        report["emails_held"] = emails
         for section, table in PERSON_TABLES:
             if table in tables:
                 report[section] = _rows(con, f"select * from {table} where customer_key = ?", [key])
@@ -165,6 +176,25 @@ def access_report(warehouse: Path, identifier: str, as_of: date) -> dict:
                 con,
                 f"select * from {view} where ({who}) and {moment} < $as_of::date + 1 order by {moment}",
                 params,
+            )
+        # Rows about the person that ingestion refused, and what each destination was sent.
+        report["quarantined_rows"] = _rows(
+            con,
+            "select source, file, row_number, reason, original from raw.quarantine "
+            "where json_extract_string(original, '$.customer_id') in (select unnest($ids)) "
+            "or lower(trim(json_extract_string(original, '$.email'))) in (select unnest($emails)) "
+            "order by source, file, row_number",
+            {"ids": ids, "emails": emails},
+        )
+        if "export.acknowledged" in tables:
+            report["sent_to_destinations"] = _rows(
+                con,
+                "select destination, 'acknowledged' as state, null as sync_id, key, payload "
+                "from export.acknowledged where key in (select unnest($emails)) "
+                "union all select destination, 'sent, not acknowledged', sync_id, key, payload "
+                "from export.unacknowledged_changes where key in (select unnest($emails)) "
+                "order by destination, state, sync_id",
+                {"emails": emails},
             )
     return report
 

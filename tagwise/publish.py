@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.export import remove_unfinished_writes
 from tagwise.ingest.validation import literal
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -26,8 +27,8 @@ def published_path(warehouse: Path) -> Path:
 def publish(warehouse: Path, target: Path) -> dict[str, int]:
     """Copy every table of the published schemas; returns rows per table."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_unfinished_writes(target.parent, target.name)  # a killed publish's copy
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
     copied: dict[str, int] = {}
     try:
         with duckdb.connect(str(partial)) as con:

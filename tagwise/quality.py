@@ -14,6 +14,7 @@ import copy
 import csv
 import json
 import logging
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Collection
@@ -31,11 +32,15 @@ from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, che
 from tagwise.export import (
     DESTINATIONS,
     ERASED_EMAILS_SQL,
+    UNFINISHED_WRITE,
     export_inputs,
     prepare_state,
     unsent_removes,
 )
 from tagwise.ingest import csv_cells
+from tagwise.ingest.validation import literal
+from tagwise.paths import literal_path
+from tagwise.publish import published_path
 from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import connect, read_rows
 
@@ -92,34 +97,73 @@ def prepare(warehouse: Path) -> None:
             prepare_state(con, destination)
 
 
-def erased_in_export_files(erased: set[str], exports: Path) -> pd.DataFrame:
-    """Addresses of erased people found in any CSV under the exports folder, other than
-    in the remove rows that carry their erasure to the destination. DuckDB reads the files
-    (a Python reader took seconds per audience file at a million customers, and the files
-    add up day after day)."""
-    files = sorted(exports.rglob("*.csv")) if exports.exists() and erased else []
-    found = []
+# An address as it stands in any text: what the scan of files of unknown format looks for.
+EMAIL_IN_TEXT = re.compile(r"[^\s\"',;:<>()\[\]{}|]+@[^\s\"',;:<>()\[\]{}|]+")
+
+
+def erased_in_export_files(
+    erased: set[str], exports: Path, published: Path | None = None
+) -> pd.DataFrame:
+    """Every erased person's address found in any file under the exports folder, whatever
+    its format (change sets in CSV and JSON Lines, audiences, access reports, anything
+    else), other than in the remove rows that carry the erasure to the destination; and
+    every file a killed write left unfinished there or beside the published copy, which
+    no erasure would ever reach. DuckDB reads CSV and JSON Lines (a Python reader took
+    seconds per audience file at a million customers)."""
+    found: list[tuple[str, str]] = []
+    files = sorted(p for p in exports.rglob("*") if p.is_file()) if exports.exists() else []
+    unfinished = [p for p in files if UNFINISHED_WRITE.fullmatch(p.name)]
+    if published is not None and published.parent.is_dir():
+        unfinished += [p for p in published.parent.iterdir() if UNFINISHED_WRITE.fullmatch(p.name)]
+    found += [(str(p), "(a file whose write did not finish)") for p in unfinished]
     with duckdb.connect() as con:
         con.execute("create table erased (email varchar)")
-        if files:
+        if erased:
             con.executemany("insert into erased values (?)", [(e,) for e in sorted(erased)])
-        for path in files:
-            with path.open(newline="", encoding="utf-8") as handle:
-                header = next(csv.reader(handle), [])
-            if not header:
+        for path in files if erased else []:
+            if path in unfinished:
                 continue
-            rows = f"select * from {csv_cells(path, header)}"
-            if "change" in header:
-                rows += " where change is distinct from 'remove'"
-            found += con.execute(
-                f"""
-                select ? as file, cell as email
-                from (unpivot ({rows}) on columns(*) into name column_name value cell)
-                where cell in (select email from erased)
-                """,
-                [str(path)],
-            ).fetchall()
+            name = path.name.lower()
+            with literal_path(path) as readable:
+                if name.endswith(".csv"):
+                    found += _erased_in_csv(con, path, readable)
+                elif name.endswith(".jsonl"):
+                    found += con.execute(
+                        f"""
+                        select ? as file, token as email from (
+                            select unnest(regexp_extract_all(j::varchar, '[^"\\s,:]+@[^"\\s,:]+')) as token
+                            from read_json_objects({literal(readable)}, format = 'newline_delimited') as t(j)
+                            where json_extract_string(j, '$.change') is distinct from 'remove')
+                        where token in (select email from erased)
+                        """,
+                        [str(path)],
+                    ).fetchall()
+                else:
+                    text = path.read_bytes().decode("utf-8", errors="replace").lower()
+                    found += [
+                        (str(path), token)
+                        for token in sorted(set(EMAIL_IN_TEXT.findall(text)))
+                        if token in erased
+                    ]
     return pd.DataFrame(found, columns=["file", "email"])
+
+
+def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -> list[tuple]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    if not header:
+        return []
+    rows = f"select * from {csv_cells(readable, header)}"
+    if "change" in header:
+        rows += " where change is distinct from 'remove'"
+    return con.execute(
+        f"""
+        select ? as file, cell as email
+        from (unpivot ({rows}) on columns(*) into name column_name value cell)
+        where cell in (select email from erased)
+        """,
+        [str(path)],
+    ).fetchall()
 
 
 def _dataset_sql(name: str, settings: GateSettings) -> str:
@@ -146,14 +190,18 @@ def dataset_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 
 
 def load_datasets(
-    con: duckdb.DuckDBPyConnection, exports: Path, settings: GateSettings, names: set[str]
+    con: duckdb.DuckDBPyConnection,
+    exports: Path,
+    settings: GateSettings,
+    names: set[str],
+    published: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     frames = {
         name: dataset_frame(con, _dataset_sql(name, settings)) for name in DATASETS if name in names
     }
     if "erased_in_export_files" in names:
         erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
-        frames["erased_in_export_files"] = erased_in_export_files(erased, exports)
+        frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(con, names)
 
 
@@ -170,7 +218,12 @@ def state_datasets(con: duckdb.DuckDBPyConnection, names: set[str]) -> dict[str,
 
 
 def load_spark_datasets(
-    spark, state: duckdb.DuckDBPyConnection, exports: Path, settings: GateSettings, names: set[str]
+    spark,
+    state: duckdb.DuckDBPyConnection,
+    exports: Path,
+    settings: GateSettings,
+    names: set[str],
+    published: Path | None = None,
 ) -> dict:
     """The datasets as Spark dataframes. tagwise's own state (last good segment sizes, the
     export's sync state) lives in the local DuckDB file on every target: those tables
@@ -192,7 +245,7 @@ def load_spark_datasets(
             frames[name] = spark.sql(sql)
     if "erased_in_export_files" in names:
         erased = {row[0] for row in spark.sql(ERASED_EMAILS_SQL).collect()}
-        frames["erased_in_export_files"] = erased_in_export_files(erased, exports)
+        frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(state, names)
 
 
@@ -313,9 +366,11 @@ def run_gate(
     with connect(warehouse, read_only=True) as con:
         if target == "spark":
             spark = session(SparkSettings.for_warehouse(warehouse))
-            frames = load_spark_datasets(spark, con, exports, settings, names)
+            frames = load_spark_datasets(
+                spark, con, exports, settings, names, published_path(warehouse)
+            )
         else:
-            frames = load_datasets(con, exports, settings, names)
+            frames = load_datasets(con, exports, settings, names, published_path(warehouse))
 
     def rows(sql: str) -> list[tuple]:
         return read_rows(warehouse, sql, target)

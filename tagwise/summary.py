@@ -14,6 +14,7 @@ FIGURES = (
     ("profiling objections", "select count(*) from restricted.int_privacy__profiling_objections"),
     ("suppressed addresses", "select count(*) from restricted.suppression_list"),
     ("erased people", "select count(*) from restricted.int_identity__erased_people"),
+    ("privacy requests naming no one (restricted.privacy_request_quarantine)", "select count(*) from restricted.privacy_request_quarantine"),
     ("quarantined rows", "select count(*) from raw.quarantine"),
     ("customer tags", "select count(*) from marts.customer_tags"),
     ("manual tag actions quarantined", "select count(*) from marts.manual_tag_quarantine"),

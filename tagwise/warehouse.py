@@ -42,7 +42,9 @@ def connect(
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 reason = str(error).removeprefix("IO Error: ").splitlines()[0]
-                raise WarehouseUnreadable(f"cannot open the warehouse {warehouse}: {reason}") from None
+                raise WarehouseUnreadable(
+                    f"cannot open the warehouse {warehouse}: {reason}"
+                ) from None
             if delay is None:
                 raise
             time.sleep(delay)
@@ -53,25 +55,32 @@ def connect(
 
 
 class WarehouseLock:
-    """Held for the whole of a writing run; refused at once if another run holds it."""
+    """Held for the whole of a writing run; refused at once if another run holds it.
+    `shared` is a reader's: any number may hold it, never while a run writes, so a reader
+    sees a finished build and no run starts under it."""
 
-    def __init__(self, warehouse: Path):
+    def __init__(self, warehouse: Path, shared: bool = False):
         self.path = warehouse.with_name(warehouse.name + ".lock")
+        self.shared = shared
         self.handle = None
 
     def __enter__(self) -> WarehouseLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.path.open("a+")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = handle.read().strip() or "a reader (an access report)"
             handle.close()
+            action = "read" if self.shared else "written"
             raise WarehouseBusy(
-                f"{self.path.with_suffix('')} is being written by {holder}; "
-                "wait for that run to finish (one writer at a time)"
+                f"{self.path.with_suffix('')} is in use by {holder}; it can be {action} once "
+                "that finishes (one writer at a time, readers only between runs)"
             ) from None
+        self.handle = handle
+        if self.shared:
+            return self
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
@@ -80,8 +89,9 @@ class WarehouseLock:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.handle.seek(0)
-        self.handle.truncate()
+        if not self.shared:
+            self.handle.seek(0)
+            self.handle.truncate()
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
 

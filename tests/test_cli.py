@@ -66,7 +66,7 @@ def test_a_second_writer_is_refused_with_a_clear_message(tmp_path):
     with WarehouseLock(warehouse):
         result = run("ingest", "--landing", str(out), "--warehouse", str(warehouse))
     assert result.exit_code == 1
-    assert "is being written by pid" in result.output and "one writer at a time" in result.output
+    assert "is in use by pid" in result.output and "one writer at a time" in result.output
     assert not warehouse.exists()
     assert run("ingest", "--landing", str(out), "--warehouse", str(warehouse)).exit_code == 0
 

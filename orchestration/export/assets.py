@@ -25,7 +25,9 @@ PUBLISHED = AssetKey(["published", "marts"])
 )
 def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     tagwise.copy_from_spark(ERASED_PEOPLE_TABLES)
-    dropped = erase_from_exports(tagwise.warehouse_path, tagwise.exports_path)
+    dropped = erase_from_exports(
+        tagwise.warehouse_path, tagwise.exports_path, published_path(tagwise.warehouse_path)
+    )
     return MaterializeResult(metadata={"rows_dropped_from_files": dropped})
 
 

@@ -1,19 +1,14 @@
-{#- People with an erasure request received by the end of D, by source id or by email. -#}
-with erasure_requests as (
-    select *
-    from {{ ref('stg_privacy__privacy_requests') }}
-    where
-        request_type = 'erasure'
-        and received_at < {{ tagwise.as_of_end() }}
-),
-
-resolved as (
-    {{ tagwise.with_customer_key('erasure_requests', ref('int_identity__clusters')) }}
+{#- People with an erasure request received by the end of D, named by any source id or
+    email they have held (int_identity__privacy_requests). -#}
+with requests as (
+    select * from {{ ref('int_identity__privacy_requests') }}
 )
 
 select
     customer_key,
     min(received_at) as erasure_received_at
-from resolved
-where customer_key is not null
+from requests
+where
+    request_type = 'erasure'
+    and customer_key is not null
 group by customer_key

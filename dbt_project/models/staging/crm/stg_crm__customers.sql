@@ -5,6 +5,7 @@ with source as (
 select
     customer_id,
     {{ tagwise.normalized_email('email') }} as email,
+    lower(trim(email)) as email_as_given,
     first_name,
     last_name,
     phone,

@@ -1,0 +1,184 @@
+"""Every file tagwise writes with personal data is known to the erasure pass and to the
+gate, whatever its format or state, and no character in a text field breaks the parsing
+of tagwise's own files (SPEC 3.6, 3.7)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from tagwise.cli import main
+from tagwise.export import _redact_file, json_line, jsonl_rows
+from tagwise.quality import erased_in_export_files
+
+# Characters some reader takes as the end of a line.
+LINE_BREAKERS = [
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\r",
+    "\n",
+    "\r\n",
+]
+
+
+@pytest.mark.parametrize("breaker", LINE_BREAKERS)
+def test_a_json_lines_row_stays_one_row_whatever_its_text_holds(tmp_path, breaker):
+    rows = [
+        {"change": "add", "email": "a@x.test", "row": {"first_name": f"An{breaker}na"}},
+        {"change": "add", "email": "gone@x.test", "row": {"first_name": f"Bo{breaker}b"}},
+        {"change": "remove", "email": "gone@x.test", "row": None},
+    ]
+    text = "".join(json_line(r) for r in rows)
+    assert text.count("\n") == 3 and len(text.splitlines()) == 3  # every reader sees 3 rows
+    assert [json.loads(line) for line in jsonl_rows(text)] == rows
+    path = tmp_path / "changes-s.jsonl"
+    path.write_text(text, encoding="utf-8")
+    assert _redact_file(path, "email", {"gone@x.test"}) == 1
+    assert [json.loads(line) for line in jsonl_rows(path.read_text(encoding="utf-8"))] == [
+        rows[0],
+        rows[2],
+    ]
+
+
+@pytest.mark.parametrize("breaker", LINE_BREAKERS)
+def test_a_csv_row_stays_one_row_whatever_its_text_holds(tmp_path, breaker):
+    path = tmp_path / "audience-s.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [["email", "first_name"], ["a@x.test", f"An{breaker}na"], ["gone@x.test", "B"]]
+        )
+    assert _redact_file(path, "email", {"gone@x.test"}) == 1
+    with path.open(newline="", encoding="utf-8") as handle:
+        assert list(csv.reader(handle)) == [["email", "first_name"], ["a@x.test", f"An{breaker}na"]]
+
+
+@pytest.mark.parametrize("folder", ["exports", "ex[1]ports", "ex*ports"])
+def test_the_gate_finds_an_erased_address_in_every_kind_of_file(tmp_path, folder):
+    exports = tmp_path / folder
+    email = exports / "email"
+    email.mkdir(parents=True)
+    (email / "changes-s1.csv").write_text(
+        "sync_id,email,change,first_name\ns1,gone@x.test,remove,\ns1,ok@x.test,add,A\n"
+    )
+    (email / "audience-s1.csv").write_text("email,first_name\nok@x.test,A\ngone@x.test,B\n")
+    (email / "changes-s1.jsonl").write_text(
+        json_line({"change": "remove", "email": "gone@x.test", "row": None})
+        + json_line({"change": "add", "email": "also@x.test", "row": {"note": "x"}})
+    )
+    (exports / "access-reports").mkdir()
+    (exports / "access-reports" / "k-2026-06-30.json").write_text(
+        json.dumps({"emails_held": ["Also@X.test"]})
+    )
+    (email / ".changes-s2.csv.4242.tmp").write_text("sync_id,email\ns2,ok@x.test\n")
+    published = tmp_path / "published.duckdb"
+    (tmp_path / ".published.duckdb.77.partial").write_bytes(b"\0")
+    found = erased_in_export_files({"gone@x.test", "also@x.test"}, exports, published)
+    rows = {(path.split("/")[-1], email) for path, email in found.itertuples(index=False)}
+    assert rows == {
+        ("audience-s1.csv", "gone@x.test"),
+        ("changes-s1.jsonl", "also@x.test"),
+        ("k-2026-06-30.json", "also@x.test"),
+        (".changes-s2.csv.4242.tmp", "(a file whose write did not finish)"),
+        (".published.duckdb.77.partial", "(a file whose write did not finish)"),
+    }
+
+
+def run(landing, warehouse, exports, day: date):
+    result = CliRunner().invoke(
+        main,
+        ["run", "--landing", str(landing.root), "--warehouse", str(warehouse),
+         "--exports", str(exports), "--as-of", day.isoformat()],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_erasure_reaches_every_file_and_every_identifier(landing, warehouse, tmp_path):
+    """One run as of 05-01 leaves a pending sync; then: B asks for erasure under the address
+    B used before changing it, an unknown id asks too, a killed export and a killed publish
+    left files behind, and an access report of B lies in the exports. The run as of 05-02
+    passes its gate, removes B everywhere, and names the request that matched no one."""
+    names = {"A": "An\u2028na\u0085", "B": "Bo\u2029b\x0b", "C": 'Cé,"quoted"\r\nline'}
+    landing.write(
+        "customers",
+        "c.csv",
+        "customer_id,email,first_name,signup_at,updated_at\n"
+        + "\n".join(
+            f'{c},{c.lower()}@x.test,"{n.replace(chr(34), chr(34) * 2)}",2026-01-01,2026-01-01'
+            for c, n in names.items()
+        )
+        + "\nB,b.new@x.test,Bob,2026-01-01,2026-02-01",
+    )
+    landing.write(
+        "orders",
+        "o.csv",
+        "order_id,customer_id,ordered_at,status\n"
+        + "\n".join(f"O{c},{c},2026-04-01,completed" for c in names),
+    )
+    landing.write(
+        "order_lines",
+        "l.csv",
+        "order_id,line_no,product_id,quantity,unit_price\n"
+        + "\n".join(f"O{c},1,P1,1,5" for c in names),
+    )
+    landing.write(
+        "consent_events",
+        "k.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+        + "\n".join(f"K{c},{c},,email,marketing,granted,form,2026-01-01" for c in names),
+    )
+    exports = tmp_path / "exports"
+    run(landing, warehouse, exports, date(2026, 5, 1))
+    report = CliRunner().invoke(
+        main,
+        ["access-report", "b@x.test", "--warehouse", str(warehouse), "--exports", str(exports)],
+    )
+    assert report.exit_code == 0, report.output
+    assert len(list((exports / "access-reports").glob("*.json"))) == 1
+    landing.write(
+        "privacy_requests",
+        "p.csv",
+        "request_id,customer_id,email,request_type,received_at\n"
+        "R1,,B@X.TEST ,erasure,2026-05-02\nR2,NOBODY,,erasure,2026-05-02\n"
+        "R3,,not-an-address,access,2026-05-02",
+    )
+    (exports / "email" / ".changes-x.csv.999.tmp").write_text("b.new@x.test,Bob\n")
+    (warehouse.parent / ".published.duckdb.999.partial").write_text("b.new@x.test")
+    output = run(landing, warehouse, exports, date(2026, 5, 2))
+    assert "privacy requests naming no one" in output
+    left = [p for p in exports.rglob("*") if p.is_file()] + list(warehouse.parent.glob(".*"))
+    assert not [p for p in left if p.name.endswith((".tmp", ".partial"))]
+    assert not (exports / "access-reports").exists() or not list(
+        (exports / "access-reports").iterdir()
+    )
+    for path in (exports / "email").iterdir():
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".jsonl":
+            rows = [json.loads(line) for line in jsonl_rows(text)]
+            assert all(r["change"] == "remove" for r in rows if r["email"] == "b.new@x.test")
+            assert {r["email"] for r in rows} >= {"a@x.test", "c@x.test"}
+        else:
+            cells = list(csv.reader(io.StringIO(text, newline="")))
+            assert all(row[2] == "remove" for row in cells if "b.new@x.test" in row), path
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from marts.dim_customers where source_customer_ids = 'B'"
+        ).fetchone() == (0,)
+        quarantined = con.execute(
+            "select request_id, unresolved_reason from restricted.privacy_request_quarantine order by 1"
+        ).fetchall()
+    assert [r for r, _ in quarantined] == ["R2", "R3"]
+    assert "not a valid address" in quarantined[1][1]
