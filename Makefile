@@ -20,7 +20,7 @@ DEMO_DIR := data/demo
 DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
-.PHONY: help install install-spark demo demo-cdnow dagster test test-spark lint format bench \
+.PHONY: help install install-spark demo demo-cdnow dagster test test-e2e test-spark lint format bench \
 	bench-generate clean
 
 help:  ## list the targets
@@ -63,8 +63,11 @@ demo-cdnow: install  ## the real-data demo: CDNOW purchases through the pipeline
 	$(RUN) tagwise evaluate-model --warehouse $(CDNOW_DIR)/warehouse.duckdb \
 		--calibration-end 1997-09-30 --out $(CDNOW_DIR)/model
 
-test: install lint  ## lint, then the test suite (Spark parity aside: make test-spark)
-	$(RUN) pytest -m "not spark"
+test: install lint  ## lint, then the test suite (Spark parity and long end-to-end runs aside)
+	$(RUN) pytest -m "not spark and not e2e"
+
+test-e2e: install  ## the long end-to-end scenarios (several full runs each); CI runs them
+	$(RUN) pytest -m e2e
 
 $(VENV)/.installed-spark: $(VENV)/.installed
 	$(UV) sync --frozen --extra spark

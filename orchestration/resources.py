@@ -46,6 +46,10 @@ class TagwiseSettings(ConfigurableResource):
         default=os.environ.get("TAGWISE_AS_OF", ""),
         description="As-of date D (YYYY-MM-DD); empty means today in UTC.",
     )
+    allow_future: bool = Field(
+        default=False,
+        description="Allow an as-of date after today (UTC).",
+    )
     verify_content: bool = Field(
         default=False,
         description="Hash landing files logged with the same name, size and time too.",
@@ -68,7 +72,9 @@ class TagwiseSettings(ConfigurableResource):
         return date.fromisoformat(self.as_of) if self.as_of else datetime.now(UTC).date()
 
     def dbt(self) -> DbtSettings:
-        return DbtSettings(self.warehouse_path, self.as_of_date, self.target)
+        return DbtSettings(
+            self.warehouse_path, self.as_of_date, self.target, allow_future=self.allow_future
+        )
 
     def copy_from_spark(self, tables: Sequence[str]) -> None:
         """On the Spark target, the tables copied into the local state file (see

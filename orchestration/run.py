@@ -39,6 +39,8 @@ class RunReport:
     export: dict[str, Any] | None = None
     published: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
+    # Each failure in full (Dagster's wrapper, the cause, the stack), for the run's log.
+    error_details: list[str] = field(default_factory=list)
 
     @property
     def gate_passed(self) -> bool:
@@ -105,6 +107,7 @@ class _Recorder:
         # its cause: Dagster wraps it in "Error occurred while executing op ...".
         if error is not None and step is not None:
             self.report.errors.append(f"{step}: {root_cause(error)}")
+            self.report.error_details.append(f"{step}:\n{error.to_string()}")
 
     def _step(self, step: Step) -> None:
         self.report.steps.append(step)

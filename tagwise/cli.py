@@ -16,7 +16,7 @@ from rich.table import Table
 
 from expectations.suites import GateSettings
 from tagwise.catalog import check_catalogs
-from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings
+from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, refuse_future
 from tagwise.errors import TagwiseError
 from tagwise.export import (
     DESTINATIONS,
@@ -27,12 +27,15 @@ from tagwise.export import (
     export_inputs,
 )
 from tagwise.generator import DEFAULT_END, DEFAULT_START, FORMATS, GenerateConfig, generate
+from tagwise.history import record_release
 from tagwise.ingest import FileLoad, ingest, load_totals
 from tagwise.model.cdnow import write_landing
 from tagwise.model.evaluate import evaluate
 from tagwise.model.fitting import NotEnoughData
+from tagwise.paths import refuse_collisions
 from tagwise.pipeline import build
 from tagwise.privacy import access_report, write_report
+from tagwise.publish import published_path
 from tagwise.quality import GateResult, run_gate
 from tagwise.spark import SparkSettings, copy_to_state, stop_local_server
 from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
@@ -264,6 +267,7 @@ def _show_sync(destination: str, sync: Sync | None) -> None:
 )
 @target_option
 @verify_option
+@click.option("--allow-future", is_flag=True, help="Allow an as-of date after today (UTC).")
 def run_command(
     landing: Path,
     warehouse: Path,
@@ -271,14 +275,17 @@ def run_command(
     as_of: date | None,
     target: str,
     verify_content: bool,
+    allow_future: bool,
 ) -> None:
     """Run the daily asset graph in this process: ingest, build as of D, predict, gate,
     then export and publish for BI (the same graph Dagster schedules)."""
+    as_of = as_of or datetime.now(UTC).date()
+    refuse_future(as_of, allow_future)
+    refuse_collisions(warehouse, published_path(warehouse), exports, landing)
     # Before Dagster loads the dbt project, which renders the catalogs' text.
     _check_catalogs()
     from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
-    as_of = as_of or datetime.now(UTC).date()
     log = warehouse.parent / "logs" / f"run-{as_of}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"running the daily graph as of {as_of}; dbt's log: {log}")
@@ -299,10 +306,13 @@ def run_command(
                 "as_of": as_of.isoformat(),
                 "target": target,
                 "verify_content": verify_content,
+                "allow_future": allow_future,
             },
             on_step=show,
             dbt_log=dbt_log,
         )
+        for detail in report.error_details:  # the cause is printed once; the rest is here
+            dbt_log.write(f"\n--- failed step {detail}\n")
     _show_run(report, warehouse, log, target)
 
 
@@ -440,17 +450,26 @@ def ack_command(sync_id: str, warehouse: Path) -> None:
 @click.option("--from", "first", callback=_day, required=True, help="First as-of date to replay.")
 @click.option("--to", "last", callback=_day, required=True, help="Last as-of date to replay.")
 @target_option
+@click.option("--allow-future", is_flag=True, help="Allow as-of dates after today (UTC).")
 @holds_warehouse
-def backfill_command(warehouse: Path, first: date, last: date, target: str) -> None:
+def backfill_command(
+    warehouse: Path, first: date, last: date, target: str, allow_future: bool
+) -> None:
     """Rebuild history from the start: every as-of date from --from to --to, oldest first.
 
-    The first date is a full refresh, which drops the recorded history."""
+    The first date is a full refresh, which drops the recorded history. The rebuilt dates
+    count as released: the next run keeps their history."""
     if last < first:
         raise click.UsageError(f"--to {last} is before --from {first}")
+    refuse_future(last, allow_future)
     _check_catalogs()
     day = first
     while day <= last:
-        _build(DbtSettings(warehouse, day, target), full_refresh=day == first)
+        _build(
+            DbtSettings(warehouse, day, target, allow_future=allow_future),
+            full_refresh=day == first,
+        )
+        record_release(warehouse, day)
         day += timedelta(days=1)
 
 
@@ -486,6 +505,7 @@ def access_report_command(
 ) -> None:
     """Write everything held about one person (any customer id or email ever held) as JSON,
     from the latest finished build."""
+    refuse_collisions(warehouse, report=out)
     report = access_report(warehouse, identifier, as_of)
     key = report["customer_key"] or "not-found"
     path = write_report(report, out or access_report_path(exports, key, report["as_of_date"]))

@@ -31,6 +31,8 @@ class Column:
     # Smallest allowed value for numbers, and whether the bound itself is allowed.
     minimum: float | None = None
     minimum_inclusive: bool = True
+    # Largest allowed value: what keeps every sum the models take representable.
+    maximum: float | None = None
     # Value that stands in for an empty optional cell.
     default: str | None = None
 
@@ -157,7 +159,9 @@ SOURCES: tuple[Source, ...] = (
             _text("order_id"),
             Column("line_no", Kind.INTEGER),
             _text("product_id"),
-            Column("quantity", Kind.INTEGER, minimum=0, minimum_inclusive=False),
+            # A line's amount (quantity x unit price) and every sum of them stay far inside
+            # the models' decimal(38, 2).
+            Column("quantity", Kind.INTEGER, minimum=0, minimum_inclusive=False, maximum=1e9),
             Column("unit_price", Kind.DECIMAL, minimum=0),
         ),
         key=("order_id", "line_no"),

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tagwise.errors import TagwiseError
@@ -23,12 +23,28 @@ class DbtError(TagwiseError):
     """dbt failed; the message lists the nodes that failed and why."""
 
 
+class FutureAsOf(TagwiseError):
+    """An as-of date after today (UTC) without allow_future."""
+
+
+def refuse_future(as_of: date, allow_future: bool = False) -> None:
+    """A run as of a day that has not ended would record history ahead of every later
+    daily run (each would be refused as older); it needs to be asked for."""
+    today = datetime.now(UTC).date()
+    if as_of > today and not allow_future:
+        raise FutureAsOf(
+            f"as-of date {as_of} is after today ({today}, UTC); "
+            "pass --allow-future (or allow_future in the run config) to build it anyway"
+        )
+
+
 @dataclass(frozen=True)
 class DbtSettings:
     warehouse: Path
     as_of: date
     target: str = "duckdb"
     project_dir: Path = PROJECT_DIR
+    allow_future: bool = False
 
     def env(self) -> dict[str, str]:
         """Environment that profiles.yml reads; paths are absolute so any cwd works."""
@@ -118,6 +134,7 @@ def run_dbt(
     from tagwise.catalog import check_catalogs  # tagwise.catalog reads PROJECT_DIR from here
 
     check_catalogs(settings.project_dir)
+    refuse_future(settings.as_of, settings.allow_future)
     if settings.target == "spark":
         # Started with tagwise's settings before dbt connects (see tagwise.spark).
         session(SparkSettings.for_warehouse(settings.warehouse))

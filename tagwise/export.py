@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
+from tagwise.release import require_passed_gate
 from tagwise.warehouse import connect
 
 # destination -> (audience table, key column, columns sent besides the key)
@@ -361,6 +362,7 @@ def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
     if destination not in DESTINATIONS:
         raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
     with connect(warehouse) as con:
+        require_passed_gate(con)
         prepare_state(con, destination)
         sync = _sync_to_send(con, destination, out)
         _remove_delivered_files(con, out, destination)

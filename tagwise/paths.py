@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tagwise.errors import TagwiseError
+
 PATTERN_CHARACTERS = frozenset("[]*?{}\\")
 # The endings a reader decides the format or compression by.
 KNOWN_ENDINGS = (".csv.gz", ".csv", ".jsonl", ".parquet")
@@ -38,3 +40,43 @@ def literal_path(path: Path) -> Iterator[Path]:
             raise OSError(f"the temporary folder {folder} has a pattern character in its path")
         link.symlink_to(real)
         yield link
+
+
+class PathCollision(TagwiseError):
+    """Two of tagwise's files or folders would be the same, or one inside the other."""
+
+
+def _same_or_inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def refuse_collisions(
+    warehouse: Path,
+    published: Path | None = None,
+    exports: Path | None = None,
+    landing: Path | None = None,
+    report: Path | None = None,
+) -> None:
+    """Refuse a configuration where writing one of tagwise's files would overwrite
+    another (TAGWISE_PUBLISHED set to the warehouse destroys raw data, history and sync
+    state) or where the landing folder would read tagwise's own output."""
+    base = warehouse.resolve()
+    owned = {
+        base: "the warehouse",
+        base.with_name(base.name + ".wal"): "the warehouse's write-ahead log",
+        base.with_name(base.name + ".lock"): "the warehouse's lock",
+    }
+    written = [(published, "the published copy"), (report, "the access report")]
+    for path, role in written:
+        if path is not None and path.resolve() in owned:
+            raise PathCollision(
+                f"{role} {path} would overwrite {owned[path.resolve()]} {warehouse}; "
+                "choose another path"
+            )
+    if exports is not None and landing is not None:
+        out, into = exports.resolve(), landing.resolve()
+        if _same_or_inside(out, into) or _same_or_inside(into, out):
+            raise PathCollision(
+                f"the exports folder {exports} and the landing folder {landing} overlap: "
+                "ingestion would read tagwise's own exports; keep them apart"
+            )

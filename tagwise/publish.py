@@ -15,6 +15,9 @@ import duckdb
 
 from tagwise.export import remove_unfinished_writes
 from tagwise.ingest.validation import literal
+from tagwise.paths import refuse_collisions
+from tagwise.release import require_passed_gate
+from tagwise.warehouse import connect
 
 PUBLISHED_SCHEMAS = ("marts",)
 
@@ -27,6 +30,9 @@ def published_path(warehouse: Path) -> Path:
 def publish(warehouse: Path, target: Path) -> dict[str, int]:
     """Copy every table of the published schemas; returns rows per table."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    refuse_collisions(warehouse, published=target)
+    with connect(warehouse) as con:
+        require_passed_gate(con)
     remove_unfinished_writes(target.parent, target.name)  # a killed publish's copy
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     copied: dict[str, int] = {}

@@ -41,6 +41,7 @@ from tagwise.ingest import csv_cells
 from tagwise.ingest.validation import literal
 from tagwise.paths import literal_path
 from tagwise.publish import published_path
+from tagwise.release import BUILD_SQL, record_verdicts
 from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import connect, read_rows
 
@@ -389,7 +390,14 @@ def run_gate(
     outcomes, docs = validate(frames, selected, warehouse.parent / "quality")
     result = GateResult(uuid.uuid4().hex, outcomes, docs)
     now = datetime.now(UTC).replace(tzinfo=None)
+    build = rows(BUILD_SQL)[0]
+    verdicts = {
+        mart: not any(o.check.dataset in names and GUARDED_MART[o.check.dataset] == mart
+                      for o in result.errors)
+        for mart in {GUARDED_MART[name] for name in names}
+    }  # fmt: skip
     with connect(warehouse) as con:
+        record_verdicts(con, build, verdicts)
         con.executemany(
             "insert into quality.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from click.testing import CliRunner
 
+from tagwise.cli import main
 from tagwise.generator import GenerateConfig, generate
 
 SMALL = 1_500
@@ -59,6 +62,37 @@ class Landing:
         )
         self.write("order_lines", "l.csv", self.HEADERS["order_lines"] + "\nO1,1,P1,2,9.99")
         return self
+
+    def buyers_who_consented(self, customer_ids: list[str]) -> Landing:
+        """One completed order each and granted email marketing consent: customers the
+        email destination selects (their customer rows are the caller's)."""
+        self.write(
+            "orders",
+            "o.csv",
+            "order_id,customer_id,ordered_at,status\n"
+            + "\n".join(f"O{c},{c},2026-04-01,completed" for c in customer_ids),
+        )
+        self.write(
+            "order_lines",
+            "l.csv",
+            self.HEADERS["order_lines"] + "\n" + "\n".join(f"O{c},1,P1,1,5" for c in customer_ids),
+        )
+        self.write(
+            "consent_events",
+            "k.csv",
+            "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+            + "\n".join(f"K{c},{c},,email,marketing,granted,form,2026-01-01" for c in customer_ids),
+        )
+        return self
+
+
+def run_cli(landing: Path, warehouse: Path, exports: Path, day: date):
+    """`tagwise run` as of a day, in this process; the click result."""
+    return CliRunner().invoke(
+        main,
+        ["run", "--landing", str(landing), "--warehouse", str(warehouse),
+         "--exports", str(exports), "--as-of", day.isoformat()],
+    )  # fmt: skip
 
 
 @pytest.fixture

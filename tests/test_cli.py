@@ -107,3 +107,89 @@ def test_a_run_is_refused_while_another_writes(tmp_path):
     assert result.exit_code == 1
     assert "one writer at a time" in result.output
     assert not warehouse.exists()
+
+
+def test_a_failed_step_prints_its_cause_once_and_logs_the_details(landing, warehouse):
+    """An unreadable landing file stops the run: one sentence naming the file and the
+    reader's reason, no Dagster wrapper; the whole error is in the run's log."""
+    landing.minimal()
+    landing.write("orders", "broken.csv", b"order_id,customer_id,ordered_at,status\nO2,C1,x,y,z\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--landing",
+            str(landing.root),
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            "2026-06-30",
+        ],
+    )
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    assert "orders/broken.csv: cannot be read" in errors[0]
+    assert "Expected Number of Columns" in result.output
+    assert "DagsterExecutionStepExecutionError" not in result.output
+    assert "Error occurred while executing" not in result.output
+    log = (warehouse.parent / "logs" / "run-2026-06-30.log").read_text()
+    assert ("--- failed step" in log and "Traceback" in log) or "Stack" in log or "File " in log
+
+
+def test_root_cause_unwraps_dagster_s_wrapper():
+    from dagster._utils.error import SerializableErrorInfo
+
+    from orchestration.run import root_cause
+
+    cause = SerializableErrorInfo(
+        "IngestError: orders/x.csv: cannot be read: bad", [], "IngestError"
+    )
+    wrapped = SerializableErrorInfo(
+        "dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op",
+        [],
+        "DagsterExecutionStepExecutionError",
+        cause=cause,
+    )
+    assert root_cause(wrapped) == "orders/x.csv: cannot be read: bad"
+    other = SerializableErrorInfo(
+        "OSError: [Errno 28] No space left on device\nmore", [], "OSError"
+    )
+    assert root_cause(SerializableErrorInfo("wrapper", [], "X", context=other)) == (
+        "OSError: [Errno 28] No space left on device"
+    )
+
+
+def test_an_access_report_is_refused_while_a_run_writes(tmp_path):
+    """It reads a finished build: while a writer holds the warehouse it is refused at once,
+    with the holder, instead of a lock traceback or a half-built read."""
+    import duckdb
+
+    from tagwise.warehouse import WarehouseLock
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    with WarehouseLock(warehouse):
+        result = CliRunner().invoke(main, ["access-report", "C1", "--warehouse", str(warehouse)])
+    assert result.exit_code == 1
+    assert "is in use by pid" in result.output and "Traceback" not in result.output
+
+
+def test_publish_reads_a_warehouse_whose_path_holds_a_quote(tmp_path):
+    import duckdb
+
+    from expectations.suites import GUARDED_MARTS
+    from tagwise.publish import publish
+    from tagwise.release import record_verdicts
+
+    folder = tmp_path / "it's [here]"
+    folder.mkdir()
+    warehouse = folder / "o'brien.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.build_info as select date '2026-06-30' as as_of_date, 'b1' as dbt_invocation_id"
+        )
+        record_verdicts(con, ("b1", "2026-06-30"), dict.fromkeys(GUARDED_MARTS, True))
+    copied = publish(warehouse, folder / "published.duckdb")
+    assert copied == {"marts.build_info": 1}

@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_cli
 
 from tagwise.cli import main
 from tagwise.export import _redact_file, json_line, jsonl_rows
@@ -95,15 +96,12 @@ def test_the_gate_finds_an_erased_address_in_every_kind_of_file(tmp_path, folder
 
 
 def run(landing, warehouse, exports, day: date):
-    result = CliRunner().invoke(
-        main,
-        ["run", "--landing", str(landing.root), "--warehouse", str(warehouse),
-         "--exports", str(exports), "--as-of", day.isoformat()],
-    )  # fmt: skip
+    result = run_cli(landing.root, warehouse, exports, day)
     assert result.exit_code == 0, result.output
     return result.output
 
 
+@pytest.mark.e2e
 def test_erasure_reaches_every_file_and_every_identifier(landing, warehouse, tmp_path):
     """One run as of 05-01 leaves a pending sync; then: B asks for erasure under the address
     B used before changing it, an unknown id asks too, a killed export and a killed publish
@@ -120,24 +118,7 @@ def test_erasure_reaches_every_file_and_every_identifier(landing, warehouse, tmp
         )
         + "\nB,b.new@x.test,Bob,2026-01-01,2026-02-01",
     )
-    landing.write(
-        "orders",
-        "o.csv",
-        "order_id,customer_id,ordered_at,status\n"
-        + "\n".join(f"O{c},{c},2026-04-01,completed" for c in names),
-    )
-    landing.write(
-        "order_lines",
-        "l.csv",
-        "order_id,line_no,product_id,quantity,unit_price\n"
-        + "\n".join(f"O{c},1,P1,1,5" for c in names),
-    )
-    landing.write(
-        "consent_events",
-        "k.csv",
-        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
-        + "\n".join(f"K{c},{c},,email,marketing,granted,form,2026-01-01" for c in names),
-    )
+    landing.buyers_who_consented(list(names))
     exports = tmp_path / "exports"
     run(landing, warehouse, exports, date(2026, 5, 1))
     report = CliRunner().invoke(
@@ -182,3 +163,84 @@ def test_erasure_reaches_every_file_and_every_identifier(landing, warehouse, tmp
         ).fetchall()
     assert [r for r, _ in quarantined] == ["R2", "R3"]
     assert "not a valid address" in quarantined[1][1]
+
+
+@pytest.mark.e2e
+def test_erasure_purges_what_the_warehouse_holds_about_the_person(landing, warehouse, tmp_path):
+    """Raw rows of every source, quarantined rows, stored gate samples; the request keeps
+    resolving (by hash) on later runs instead of landing in the request quarantine."""
+    import duckdb
+
+    landing.minimal()
+    landing.write(
+        "customers",
+        "more.csv",
+        "customer_id,email,signup_at,updated_at\nE1,erase.me@x.test,2026-01-01,2026-01-01\n"
+        "E1,erase.me.too@x.test,2026-01-01,2026-02-01\nK1,keep@x.test,2026-01-01,2026-01-01",
+    )
+    landing.write(
+        "orders",
+        "more.csv",
+        "order_id,customer_id,ordered_at,status\nOE,E1,2026-04-01,completed\nOK,K1,2026-04-01,completed",
+    )
+    landing.write(
+        "order_lines",
+        "more.csv",
+        "order_id,line_no,product_id,quantity,unit_price\nOE,1,P1,1,5\nOK,1,P1,1,5",
+    )
+    landing.write(
+        "consent_events",
+        "k.csv",
+        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
+        "K1,,ERASE.ME@x.test,email,marketing,granted,form,2026-01-01\n"
+        "K2,E1,,email,marketing,maybe,form,2026-01-01\n"
+        "K3,K1,,email,marketing,granted,form,2026-01-01",
+    )
+    exports = tmp_path / "exports"
+    run(landing, warehouse, exports, date(2026, 5, 1))
+    with duckdb.connect(str(warehouse)) as con:  # as a failed gate would have stored it
+        con.execute(
+            "insert into quality.validation_results (run_id, sample) "
+            "values ('r', '[{\"email\": \"erase.me.too@x.test\"}]'), ('r', '[{\"email\": \"keep@x.test\"}]')"
+        )
+    landing.write(
+        "privacy_requests",
+        "p.csv",
+        "request_id,customer_id,email,request_type,received_at\nR1,,erase.me@x.test,erasure,2026-05-02",
+    )
+    run(landing, warehouse, exports, date(2026, 5, 2))
+    run(landing, warehouse, exports, date(2026, 5, 3))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in ("customers", "orders", "consent_events"):
+            left = con.execute(
+                f"select count(*) from raw.{table} where customer_id = 'E1' "
+                + ("or lower(email) like 'erase.me%'" if table != "orders" else "")
+            ).fetchone()
+            assert left == (0,), table
+        assert con.execute(
+            "select count(*) from raw.order_lines where order_id = 'OE'"
+        ).fetchone() == (0,)
+        assert con.execute(
+            "select count(*) from raw.order_lines where order_id = 'OK'"
+        ).fetchone() == (1,)
+        assert con.execute(
+            "select count(*) from raw.quarantine where original like '%E1%'"
+        ).fetchone() == (0,)
+        samples = [
+            s
+            for (s,) in con.execute(
+                "select sample from quality.validation_results where run_id = 'r'"
+            ).fetchall()
+        ]
+        assert sorted(samples) == ["[redacted: erasure]", '[{"email": "keep@x.test"}]']
+        assert con.execute(
+            "select count(*) from restricted.privacy_request_quarantine"
+        ).fetchone() == (0,)
+        assert con.execute(
+            "select count(*) from restricted.int_identity__erased_people"
+        ).fetchone() == (1,)
+        hashes = con.execute(
+            "select identifier_type, count(*) from erasure.erased_identifiers group by all order by 1"
+        ).fetchall()
+        assert hashes == [("customer_id", 1), ("email", 2)]
+        assert con.execute("select count(*) from raw.privacy_requests").fetchone() == (1,)

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import run_cli
 
 from tagwise import publish as publishing
 from tagwise.cli import main
@@ -92,20 +93,7 @@ def crafted(landing):
 
 
 def run(crafted: Path, warehouse: Path, exports: Path, day: date) -> str:
-    result = CliRunner().invoke(
-        main,
-        [
-            "run",
-            "--landing",
-            str(crafted),
-            "--warehouse",
-            str(warehouse),
-            "--exports",
-            str(exports),
-            "--as-of",
-            day.isoformat(),
-        ],
-    )
+    result = run_cli(crafted, warehouse, exports, day)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -214,8 +202,11 @@ def test_the_export_folder_keeps_only_the_pending_sync(crafted, warehouse, tmp_p
         assert con.execute(
             "select payload from export.acknowledged where key = 'c9@x.test'"
         ).fetchone() == (None,)
-        applied = con.execute("select email from export.erasures_applied order by email")
-        assert applied.fetchall() == [("c7@x.test",), ("c9@x.test",)]  # c7 erased before D1
+        applied = con.execute("select email, email_sha256 from export.erasures_applied")
+        # c7 was erased before D1; only the addresses' hashes are kept
+        assert sorted(applied.fetchall()) == sorted(
+            (None, hashlib.sha256(e.encode()).hexdigest()) for e in ("c7@x.test", "c9@x.test")
+        )
 
 
 def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
@@ -276,3 +267,117 @@ def test_publish_is_atomic(crafted, warehouse, tmp_path, monkeypatch):
     assert [p.name for p in published.parent.iterdir() if ".partial" in p.name] == []
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select as_of_date from marts.build_info").fetchone()[0] == D1
+
+
+def history(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every history table, without the time a date was recorded."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            table: con.execute(f"select * {extra} from marts.{table} order by all").fetchall()
+            for table, extra in (
+                ("customer_tag_history", ""),
+                ("segment_membership_history", ""),
+                ("segment_kpis", ""),
+                ("history_as_of_dates", "exclude (recorded_at)"),
+            )
+        }
+
+
+@pytest.mark.e2e
+def test_a_run_that_is_not_released_leaves_no_trace_in_history(
+    crafted, warehouse, tmp_path, monkeypatch
+):
+    """The run as of 05-31 fails its gate (every segment size change is an error here): the
+    next run, as of the older 05-30, is not refused, and history holds no trace of 05-31."""
+    from tagwise.history import forget_unreleased
+
+    exports = tmp_path / "exports"
+    run(crafted, warehouse, exports, D1)
+    released = history(warehouse)
+    monkeypatch.setenv("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "0")
+    monkeypatch.setenv("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
+    failed = run_cli(crafted, warehouse, exports, D3)
+    assert failed.exit_code == 1 and "release stopped" in failed.output, failed.output
+    assert history(warehouse)["history_as_of_dates"] != released["history_as_of_dates"]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table copy_check as select 1")  # the warehouse is writable again
+    assert forget_unreleased(warehouse, D2) == D3
+    assert history(warehouse) == released
+    monkeypatch.delenv("TAGWISE_MAX_SEGMENT_SIZE_CHANGE")
+    monkeypatch.delenv("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE")
+    output = run(crafted, warehouse, exports, D2)
+    assert "wrote sync email-20260530-001" in output
+    assert [d for (d, *_) in history(warehouse)["history_as_of_dates"]] == [D1, D2]
+
+
+def test_a_future_as_of_date_is_refused_at_once(crafted, warehouse, tmp_path):
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    began = time.perf_counter()
+    result = CliRunner().invoke(
+        main,
+        ["run", "--landing", str(crafted), "--warehouse", str(warehouse), "--as-of", tomorrow.isoformat()],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"as-of date {tomorrow} is after today" in result.output
+    assert "--allow-future" in result.output
+    assert time.perf_counter() - began < 5  # refused before anything is built
+    assert not warehouse.exists()
+
+
+@pytest.mark.e2e
+def test_no_command_releases_a_build_that_did_not_pass_the_gate(crafted, warehouse, tmp_path):
+    from tagwise.release import ReleaseRefused
+
+    exports = tmp_path / "exports"
+    run(crafted, warehouse, exports, D1)
+    published = publishing.published_path(warehouse)
+    files = {p: p.read_bytes() for p in [*(exports / "email").iterdir(), published]}
+    export_again = ["export", "--warehouse", str(warehouse), "--exports", str(exports)]
+    with duckdb.connect(str(warehouse)) as con:  # the gate failed on this build
+        con.execute(
+            "insert into quality.gate_verdicts select dbt_invocation_id, as_of_date, "
+            "'customer_tags', false, now() + interval 1 hour from marts.build_info"
+        )
+    refused = CliRunner().invoke(main, export_again)
+    assert refused.exit_code == 1
+    assert "did not pass the quality gate (failed on customer_tags)" in refused.output
+    with pytest.raises(ReleaseRefused):
+        publishing.publish(warehouse, published)
+    with duckdb.connect(str(warehouse)) as con:  # a build nobody gated (as after a backfill)
+        con.execute("delete from quality.gate_verdicts")
+    refused = CliRunner().invoke(main, export_again)
+    assert refused.exit_code == 1 and "never validated" in refused.output
+    assert {p: p.read_bytes() for p in files} == files
+    validated = CliRunner().invoke(
+        main, ["validate", "--warehouse", str(warehouse), "--exports", str(exports)]
+    )
+    assert validated.exit_code == 0, validated.output
+    assert CliRunner().invoke(main, export_again).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.lock"]
+)
+def test_no_file_of_tagwise_overwrites_another(crafted, warehouse, tmp_path, monkeypatch, name):
+    from tagwise.paths import PathCollision
+
+    warehouse.write_bytes(b"raw data, history and sync state")
+    monkeypatch.setenv("TAGWISE_PUBLISHED", str(warehouse.with_name(name)))
+    with pytest.raises(PathCollision):
+        publishing.publish(warehouse, publishing.published_path(warehouse))
+    result = run_cli(crafted, warehouse, tmp_path / "exports", D1)
+    assert result.exit_code == 1 and "would overwrite" in result.output
+    report = CliRunner().invoke(
+        main, ["access-report", "C1", "--warehouse", str(warehouse), "--out", str(warehouse)]
+    )
+    assert report.exit_code == 1 and "would overwrite the warehouse" in report.output
+    overlap = CliRunner().invoke(
+        main,
+        ["run", "--landing", str(crafted), "--warehouse", str(tmp_path / "w2.duckdb"),
+         "--exports", str(crafted / "orders")],
+    )  # fmt: skip
+    assert overlap.exit_code == 1 and "overlap" in overlap.output
+    assert warehouse.read_bytes() == b"raw data, history and sync state"

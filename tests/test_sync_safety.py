@@ -10,10 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
+from conftest import run_cli
 
 from tagwise import export as exporting
-from tagwise.cli import main
 from tagwise.export import acknowledge
 from tagwise.warehouse import connect
 
@@ -29,24 +28,7 @@ def five(landing):
         "customer_id,email,signup_at,updated_at\n"
         + "\n".join(f"{p.upper()},{p}@x.test,2026-01-01,2026-01-01" for p in PEOPLE),
     )
-    landing.write(
-        "orders",
-        "o.csv",
-        "order_id,customer_id,ordered_at,status\n"
-        + "\n".join(f"O{p},{p.upper()},2026-04-01,completed" for p in PEOPLE),
-    )
-    landing.write(
-        "order_lines",
-        "l.csv",
-        "order_id,line_no,product_id,quantity,unit_price\n"
-        + "\n".join(f"O{p},1,P1,1,5" for p in PEOPLE),
-    )
-    landing.write(
-        "consent_events",
-        "k.csv",
-        "event_id,customer_id,email,channel,purpose,status,method,occurred_at\n"
-        + "\n".join(f"K{p},{p.upper()},,email,marketing,granted,form,2026-01-01" for p in PEOPLE),
-    )
+    landing.buyers_who_consented([p.upper() for p in PEOPLE])
     return landing
 
 
@@ -75,11 +57,7 @@ def leave_on_day_two(landing) -> None:
 
 
 def run(landing, warehouse: Path, exports: Path, day: date):
-    return CliRunner().invoke(
-        main,
-        ["run", "--landing", str(landing.root), "--warehouse", str(warehouse),
-         "--exports", str(exports), "--as-of", day.isoformat()],
-    )  # fmt: skip
+    return run_cli(landing.root, warehouse, exports, day)
 
 
 def pending_changes(warehouse: Path) -> dict[str, str]:
@@ -92,6 +70,7 @@ def pending_changes(warehouse: Path) -> dict[str, str]:
         )
 
 
+@pytest.mark.e2e
 def test_whoever_leaves_while_a_sync_is_pending_is_removed(five, warehouse, tmp_path):
     exports = tmp_path / "exports"
     first = run(five, warehouse, exports, D1)
@@ -111,6 +90,7 @@ def test_whoever_leaves_while_a_sync_is_pending_is_removed(five, warehouse, tmp_
     assert "nothing new to send" in third.output
 
 
+@pytest.mark.e2e
 def test_a_key_removed_by_an_unacknowledged_sync_is_added_again(five, warehouse, tmp_path):
     """a3 withdraws (a pending remove), then grants again before anyone acknowledged."""
     exports = tmp_path / "exports"

@@ -41,7 +41,7 @@
 {% macro create_model_table(name) -%}
     {%- set columns = {
         "customer_predictions": "customer_key string, p_alive double, expected_orders_365d double,
-            predicted_clv_365d decimal(18, 2), as_of_date date",
+            predicted_clv_365d decimal(38, 2), as_of_date date",
         "fit_parameters": "as_of_date date, fitted_at timestamp, parameter string, value double,
             customers bigint, repeat_customers bigint, note string",
     } -%}
@@ -53,6 +53,15 @@
 {% macro create_new_row_checks_table() -%}
     create table if not exists checks.new_row_checks (
         model_name string, test_name string, test_columns string, checked_through timestamp
+    )
+    {{- " using parquet" if target.type == "spark" }}
+{%- endmacro %}
+
+{#- What erasure purged (tagwise.erasure): each identifier of an erased person as a SHA-256,
+    so a request keeps naming the person after their rows are gone. -#}
+{% macro create_erased_identifiers_table() -%}
+    create table if not exists erasure.erased_identifiers (
+        customer_key string, identifier_type string, identifier_sha256 string, erased_at timestamp
     )
     {{- " using parquet" if target.type == "spark" }}
 {%- endmacro %}

@@ -48,12 +48,12 @@
 {% macro default__decimal_average(total, count) -%}
     cast(
         cast(cast({{ total }} * 100 as hugeint) * 10 // {{ count }} as decimal(38, 0)) * 0.001
-        as decimal(18, 2)
+        as decimal(38, 2)
     )
 {%- endmacro %}
 
 {% macro spark__decimal_average(total, count) -%}
-    cast({{ total }} / {{ count }} as decimal(18, 2))
+    cast({{ total }} / {{ count }} as decimal(38, 2))
 {%- endmacro %}
 
 {#- A SQL string literal of any text (catalog names, evidence), quoted as the engine reads
@@ -68,4 +68,17 @@
 
 {% macro spark__string_literal(text) -%}
     '{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}
+
+{#- Lower-case hex SHA-256 of a text. -#}
+{% macro sha256_hex(expression) -%}
+    {{ return(adapter.dispatch("sha256_hex", "tagwise")(expression)) }}
+{%- endmacro %}
+
+{% macro default__sha256_hex(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+
+{% macro spark__sha256_hex(expression) -%}
+    sha2({{ expression }}, 256)
 {%- endmacro %}

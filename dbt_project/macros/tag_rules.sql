@@ -28,7 +28,7 @@
             {%- if style == "pct" -%}
                 {%- set shown = "cast(cast(round(" ~ column ~ " * 100) as bigint) as string) || '%'" -%}
             {%- elif style == "money" -%}
-                {%- set shown = "cast(cast(" ~ column ~ " as decimal(18, 2)) as string)" -%}
+                {%- set shown = "cast(cast(" ~ column ~ " as decimal(38, 2)) as string)" -%}
             {%- else -%}
                 {%- set shown = "cast(" ~ column ~ " as string)" -%}
             {%- endif -%}

@@ -8,8 +8,10 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
-from tagwise.catalog import CatalogError, check_catalogs
-from tagwise.dbt import PRODUCTION_EXCLUDE, environment
+from tagwise.catalog import check_catalogs
+from tagwise.dbt import PRODUCTION_EXCLUDE, environment, refuse_future
+from tagwise.errors import TagwiseError
+from tagwise.history import forget_unreleased
 
 RUNS = Path("target") / "runs"
 RUN_TARGETS_KEPT = 20
@@ -49,11 +51,17 @@ def build_args(settings: TagwiseSettings) -> list[str]:
 def tagwise_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
 ):
+    settings = tagwise.dbt()
     try:
         rules, definitions = check_catalogs()
-    except CatalogError as error:
-        raise Failure(f"catalog check failed: {error}") from None
+        refuse_future(settings.as_of, settings.allow_future)
+    except TagwiseError as error:
+        raise Failure(str(error)) from None
     context.log.info(f"catalogs valid: {rules} tag rules, {definitions} segment definitions")
+    if settings.target == "duckdb":
+        forgotten = forget_unreleased(settings.warehouse, settings.as_of)
+        if forgotten:
+            context.log.info(f"history forgotten from {forgotten}: that run was not released")
     # Dagster runs the project in several steps (around the model and the blocking gates); a
     # test on two models runs in the step that builds the later one, never before it exists.
     prune_run_targets(dbt_project.project_dir / RUNS)

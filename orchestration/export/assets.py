@@ -6,7 +6,9 @@ from dagster import AssetKey, MaterializeResult, asset
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
+from tagwise.erasure import purge_erased
 from tagwise.export import ERASED_PEOPLE_TABLES, erase_from_exports, export, export_inputs
+from tagwise.history import record_release
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
 
@@ -28,7 +30,11 @@ def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     dropped = erase_from_exports(
         tagwise.warehouse_path, tagwise.exports_path, published_path(tagwise.warehouse_path)
     )
-    return MaterializeResult(metadata={"rows_dropped_from_files": dropped})
+    # On Spark the raw tables are Parquet without DELETE: nothing is purged there yet.
+    purged = purge_erased(tagwise.warehouse_path) if tagwise.target == "duckdb" else 0
+    return MaterializeResult(
+        metadata={"rows_dropped_from_files": dropped, "rows_purged_in_warehouse": purged}
+    )
 
 
 @asset(
@@ -70,6 +76,7 @@ def published_marts(tagwise: TagwiseSettings) -> MaterializeResult:
     copied = publish(tagwise.warehouse_path, target)
     # The segment sizes the next gate compares with are those of the last release.
     record_good_run(tagwise.warehouse_path)
+    record_release(tagwise.warehouse_path, tagwise.as_of_date)
     return MaterializeResult(
         metadata={"path": str(target), "tables": len(copied), "rows": sum(copied.values())}
     )

@@ -166,6 +166,12 @@ def reasons(source: Source, loaded_at: datetime, dialect: Dialect) -> list[str]:
                 f"case when not (({value}) {op} {bound}) "
                 f"then '{name} ' || {shown} || ' must be {words} {bound}' end"
             )
+        if column.maximum is not None:
+            bound = f"{column.maximum:.0f}"
+            out.append(
+                f"case when ({value}) > {bound} "
+                f"then '{name} ' || {shown} || ' must be at most {bound}' end"
+            )
         if column.kind == Kind.TIMESTAMP:
             out.append(
                 f"case when ({value}) > {load_moment} + interval 1 day "

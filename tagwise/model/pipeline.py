@@ -134,7 +134,7 @@ def _predict_duckdb(warehouse: Path, as_of: date) -> Fit:
             con.execute(
                 "insert into model.customer_predictions "
                 "select customer_key, p_alive, expected_orders_365d, "
-                "cast(predicted_clv_365d as decimal(18, 2)), ? from predictions",
+                "cast(predicted_clv_365d as decimal(38, 2)), ? from predictions",
                 [as_of],
             )
         con.execute("delete from model.fit_parameters where as_of_date = ?", [as_of])
@@ -159,7 +159,7 @@ def _predict_spark(warehouse: Path, as_of: date) -> Fit:
         spark.sql(
             "insert overwrite table model.customer_predictions "
             "select customer_key, p_alive, expected_orders_365d, "
-            f"cast(predicted_clv_365d as decimal(18, 2)), {day} from predictions"
+            f"cast(predicted_clv_365d as decimal(38, 2)), {day} from predictions"
         )
     else:
         spark.sql("truncate table model.customer_predictions")

@@ -22,9 +22,9 @@ order_totals as (
         ) as discounted_orders_365d,
         cast(
             coalesce(sum(case when {{ tagwise.in_last_days('ordered_at', 365) }} then revenue end), 0)
-            as decimal(18, 2)
+            as decimal(38, 2)
         ) as revenue_365d,
-        cast(sum(revenue) as decimal(18, 2)) as revenue_lifetime,
+        cast(sum(revenue) as decimal(38, 2)) as revenue_lifetime,
         min(ordered_at) as first_order_at,
         min(ordered_on) as first_order_date,
         max(ordered_on) as last_order_date

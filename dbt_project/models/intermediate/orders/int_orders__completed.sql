@@ -28,7 +28,10 @@ select
     orders.ordered_on,
     orders.discount_amount,
     coalesce(line_totals.gross_amount, 0) as gross_amount,
-    cast(coalesce(line_totals.gross_amount, 0) - orders.discount_amount as decimal(18, 2)) as revenue
+    -- A voucher larger than the order makes it free, not negative (SPEC 3.2).
+    cast(
+        greatest(coalesce(line_totals.gross_amount, 0) - orders.discount_amount, 0) as decimal(38, 2)
+    ) as revenue
 from orders
 inner join people
     on orders.customer_id = people.customer_id

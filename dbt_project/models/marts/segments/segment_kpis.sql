@@ -26,7 +26,7 @@ member_figures as (
         membership.segment_type,
         count(*) as members,
         count(case when membership.member_since = {{ tagwise.as_of_date() }} then 1 end) as entered,
-        cast(sum(features.revenue_365d) as decimal(18, 2)) as revenue_365d,
+        cast(sum(features.revenue_365d) as decimal(38, 2)) as revenue_365d,
         cast(sum(features.orders_365d) as bigint) as orders_365d,
         sum(features.open_rate_90d * features.emails_delivered_90d)
         / nullif(sum(case when features.open_rate_90d is not null then features.emails_delivered_90d end), 0)
@@ -34,7 +34,7 @@ member_figures as (
         sum(features.click_rate_90d * features.emails_delivered_90d)
         / nullif(sum(case when features.click_rate_90d is not null then features.emails_delivered_90d end), 0)
             as click_rate_90d,
-        cast(avg(features.predicted_clv_365d) as decimal(18, 2)) as avg_predicted_clv,
+        cast(avg(features.predicted_clv_365d) as decimal(38, 2)) as avg_predicted_clv,
         cast(count(case when features.orders_30d >= 1 then 1 end) as double) / count(*) as conversion_rate_30d
     from membership
     inner join features

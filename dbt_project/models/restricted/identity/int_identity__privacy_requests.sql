@@ -1,7 +1,8 @@
 {#- Every privacy request received by the end of D with the person it names: by a source
-    id merged into the person, else by an email any of the person's records has held. An
-    email someone holds as of D names that person rather than another who held it before.
-    A request that names no one keeps a null key and the reason. -#}
+    id merged into the person, else by an email any of the person's records has held (an
+    email someone holds as of D names that person rather than a former holder), else by the
+    hash of an identifier of a person already erased and purged. A request that names no
+    one keeps a null key and the reason. -#}
 with requests as (
     select * from {{ ref('stg_privacy__privacy_requests') }}
     where received_at < {{ tagwise.as_of_end() }}
@@ -9,6 +10,10 @@ with requests as (
 
 identifiers as (
     select * from {{ ref('int_identity__identifiers') }}
+),
+
+erased_identifiers as (
+    select * from {{ source('erasure', 'erased_identifiers') }}
 ),
 
 by_id as (
@@ -38,7 +43,7 @@ by_email as (
     where requests.request_id not in (select by_id.request_id from by_id)
 ),
 
-matched as (
+found as (
     select
         request_id,
         customer_key
@@ -49,6 +54,32 @@ matched as (
         customer_key
     from by_email
     where match_rank = 1
+),
+
+by_erased as (
+    select distinct
+        requests.request_id,
+        erased_identifiers.customer_key
+    from requests
+    inner join erased_identifiers
+        on
+            (
+                erased_identifiers.identifier_type = 'customer_id'
+                and {{ tagwise.sha256_hex('requests.customer_id') }}
+                = erased_identifiers.identifier_sha256
+            )
+            or (
+                erased_identifiers.identifier_type = 'email'
+                and {{ tagwise.sha256_hex('requests.email_as_given') }}
+                = erased_identifiers.identifier_sha256
+            )
+    where requests.request_id not in (select found.request_id from found)
+),
+
+matched as (
+    select * from found
+    union all
+    select * from by_erased
 )
 
 select

@@ -1,6 +1,7 @@
-{#- Consent per (customer_key, channel, purpose) as of D: the latest change by occurred_at,
-    ties going to the higher event_id (SPEC 3.6). An email unsubscribe event withdraws
-    (email, marketing) at its time. -#}
+{#- Consent per (customer_key, channel, purpose) as of D: the latest change by occurred_at
+    (SPEC 3.6). Ties fail closed: at the same instant a withdrawal (an unsubscribe too)
+    beats pending, and pending beats granted; among equals the higher event_id wins. An
+    email unsubscribe event withdraws (email, marketing) at its time. -#}
 with consent_events as (
     select * from {{ ref('stg_privacy__consent_events') }}
     where occurred_at < {{ tagwise.as_of_end() }}
@@ -48,7 +49,10 @@ ranked as (
         *,
         row_number() over (
             partition by customer_key, channel, purpose
-            order by occurred_at desc, event_id desc
+            order by
+                occurred_at desc,
+                case status when 'withdrawn' then 0 when 'pending' then 1 else 2 end,
+                event_id desc
         ) as change_rank
     from resolved
     where customer_key is not null

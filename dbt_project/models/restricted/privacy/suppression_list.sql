@@ -21,11 +21,11 @@ person_emails as (
 ),
 
 erased_emails as (
-    select distinct clusters.email
-    from {{ ref('int_identity__clusters') }} as clusters
+    select distinct identifiers.identifier as email
+    from {{ ref('int_identity__identifiers') }} as identifiers
     inner join {{ ref('int_identity__erased_people') }} as erased
-        on clusters.customer_key = erased.customer_key
-    where clusters.email is not null
+        on identifiers.customer_key = erased.customer_key
+    where identifiers.identifier_type = 'email'
 ),
 
 active_unsubscribes as (

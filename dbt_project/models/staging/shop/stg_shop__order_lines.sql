@@ -8,6 +8,6 @@ select
     product_id,
     quantity,
     unit_price,
-    cast(quantity * unit_price as decimal(18, 2)) as line_amount,
+    cast(quantity * unit_price as decimal(38, 2)) as line_amount,
     _loaded_at
 from source

@@ -1,0 +1,90 @@
+"""History is part of the release (SPEC 3.4, 3.5): a run that is not released leaves no
+trace in it.
+
+dbt records the history tables as of D while it builds, before the gate has looked at the
+build. The release records D in `quality.releases` once everything has been published;
+before a run's dbt steps, every recorded date other than the run's own that was never
+released (its gate failed, or the run was killed) is forgotten with everything after it,
+the way the history models themselves rewind before recording D (macros/as_of.sql,
+`history_intervals`): intervals that started on or after it go, intervals that ended on
+or after it are open again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from tagwise.warehouse import connect
+
+# (table, start column, end column); an end column of None: rows are per as-of date.
+HISTORY_TABLES = (
+    ("marts.customer_tag_history", "valid_from", "valid_to"),
+    ("marts.segment_membership_history", "entered_on", "exited_on"),
+    ("marts.segment_kpis", "as_of_date", None),
+    ("marts.history_as_of_dates", "as_of_date", None),
+)
+RELEASES_DDL = (
+    "create schema if not exists quality",
+    "create table if not exists quality.releases (as_of_date date, released_at timestamp)",
+)
+
+
+def _tables(con) -> set[str]:
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables()"
+        ).fetchall()
+    }
+
+
+def _prepare(con) -> None:
+    existed = "quality.releases" in _tables(con)
+    for statement in RELEASES_DDL:
+        con.execute(statement)
+    if not existed and "marts.history_as_of_dates" in _tables(con):
+        # A warehouse from before releases were recorded: what it recorded was released.
+        con.execute(
+            "insert into quality.releases select as_of_date, recorded_at "
+            "from marts.history_as_of_dates"
+        )
+
+
+def record_release(warehouse: Path, as_of: date) -> None:
+    """The build as of `as_of` was released: its history stays."""
+    with connect(warehouse) as con:
+        _prepare(con)
+        con.execute(
+            "insert into quality.releases values (?, ?)",
+            [as_of, datetime.now(UTC).replace(tzinfo=None)],
+        )
+
+
+def forget_unreleased(warehouse: Path, as_of: date) -> date | None:
+    """Rewind history from the earliest recorded date, other than `as_of`, that was never
+    released; returns that date, or None when there was none."""
+    with connect(warehouse) as con:
+        _prepare(con)
+        tables = _tables(con)
+        if "marts.history_as_of_dates" not in tables:
+            return None
+        (since,) = con.execute(
+            """
+            select min(as_of_date) from marts.history_as_of_dates
+            where as_of_date <> $as_of
+                and as_of_date not in (select as_of_date from quality.releases)
+            """,
+            {"as_of": as_of},
+        ).fetchone()
+        if since is None:
+            return None
+        con.execute("begin transaction")
+        for table, starts, ends in HISTORY_TABLES:
+            if table not in tables:
+                continue
+            con.execute(f"delete from {table} where {starts} >= ?", [since])
+            if ends:
+                con.execute(f"update {table} set {ends} = null where {ends} >= ?", [since])
+        con.execute("commit")
+        return since
