@@ -57,7 +57,9 @@ def root_cause(error) -> str:
         message = message[len(error.cls_name) + 1 :].strip()
     if error.cls_name == "Failure" or _is_tagwise_error(error.cls_name):
         return message
-    first = message.splitlines()[0] if message else ""
+    # dagster-dbt names the command first and dbt's own errors after this heading.
+    message = message.split("Errors parsed from dbt logs:")[-1]
+    first = " ".join(line.strip() for line in message.splitlines() if line.strip())[:500]
     return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
@@ -103,11 +105,13 @@ class _Recorder:
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             self._checked(event.event_specific_data)
         error = getattr(event.event_specific_data, "error", None)
-        # A step's failure is reported once (the run's own failure event repeats it), as
-        # its cause: Dagster wraps it in "Error occurred while executing op ...".
-        if error is not None and step is not None:
-            self.report.errors.append(f"{step}: {root_cause(error)}")
-            self.report.error_details.append(f"{step}:\n{error.to_string()}")
+        # A failure is reported once, as its cause (Dagster wraps it in "Error occurred
+        # while executing op ..."): the run's own failure event repeats a step's, and
+        # counts only when no step failed (a resource that could not start, say).
+        if error is not None and (step is not None or not self.report.errors):
+            where = step or "run"
+            self.report.errors.append(f"{where}: {root_cause(error)}")
+            self.report.error_details.append(f"{where}:\n{error.to_string()}")
 
     def _step(self, step: Step) -> None:
         self.report.steps.append(step)

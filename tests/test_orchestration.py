@@ -90,7 +90,7 @@ def test_the_whole_graph_materializes_in_process(first_run):
     settings, report = first_run
     assert report.success, report.errors
     assert report.ingestion["orders"]["rows_accepted"] > 0
-    assert report.dbt_nodes_built == 50 and report.dbt_tests["failed"] == 0
+    assert report.dbt_nodes_built == 53 and report.dbt_tests["failed"] == 0
     assert report.dbt_tests["passed"] > 100
     timed = report.dbt_node_seconds
     assert timed["customer_features"] > 0 and "unique_dim_customers_customer_key" in timed

@@ -20,12 +20,16 @@ from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
 from tagwise.pipeline import build
 
+# Four builds: with the other long scenarios, run by `make test-e2e`.
+pytestmark = pytest.mark.e2e
+
 D1 = date(2026, 6, 30)
 D2 = D1 + timedelta(days=1)
 CUSTOMERS, SEED = 600, 11
 COMPARED_SCHEMAS = ("marts", "restricted", "intermediate")
 # When and by which dbt invocation the build ran, not what it holds.
 RUN_TIME_COLUMNS = {"built_at", "recorded_at", "dbt_invocation_id"}
+MAY_BE_EMPTY = {"restricted.privacy_request_quarantine"}
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +84,10 @@ def test_a_refresh_gives_the_tables_of_a_rebuild(warehouses):
             )
             if one_way or other_way:
                 differing[table] = (one_way, other_way)
-            # An empty table would compare equal whatever the models did.
-            assert con.execute(f"select count(*) from refreshed.{table}").fetchone()[0], table
+            # An empty table would compare equal whatever the models did (the generated
+            # requests all name someone, so the request quarantine is empty).
+            if table not in MAY_BE_EMPTY:
+                assert con.execute(f"select count(*) from refreshed.{table}").fetchone()[0], table
     assert differing == {}
     incremental = {"segment_membership_history", "segment_kpis", "customer_tag_history"}
     assert {f"marts.{name}" for name in incremental} <= compared.keys()

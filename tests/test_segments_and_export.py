@@ -130,6 +130,7 @@ def test_only_marketable_customers_reach_the_export(crafted, warehouse, tmp_path
         assert outsider not in text
 
 
+@pytest.mark.e2e
 def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
     exports = tmp_path / "exports"
     run(crafted, warehouse, exports, D1)
@@ -184,6 +185,7 @@ def sync_files(exports: Path, sync_id: str) -> list[Path]:
             for kind, ext in (("changes", "csv"), ("changes", "jsonl"), ("audience", "csv"))]  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_the_export_folder_keeps_only_the_pending_sync(crafted, warehouse, tmp_path):
     """c9 is exported and acknowledged on 05-01, then erased on 05-30: the delivered files
     leave the folder, the new change set removes c9, and the stored state forgets c9."""
@@ -209,6 +211,7 @@ def test_the_export_folder_keeps_only_the_pending_sync(crafted, warehouse, tmp_p
         )
 
 
+@pytest.mark.e2e
 def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
     """The 05-01 sync is not acknowledged when c9's erasure is built: its files are
     rewritten without c9 and keep everyone else; the next pass reads no file."""
@@ -229,6 +232,7 @@ def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
     assert {path: path.stat().st_mtime_ns for path in pending} == written
 
 
+@pytest.mark.e2e
 def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_path):
     for day in (D1, D2, D3):
         run(crafted, warehouse, tmp_path / "exports", day)

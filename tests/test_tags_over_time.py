@@ -79,6 +79,7 @@ def history(warehouse: Path) -> list[tuple]:
         ).fetchall()
 
 
+@pytest.mark.e2e
 def test_history_over_three_dates_with_a_tag_that_drops_and_returns(crafted, warehouse):
     for day in (D1, D2):
         tagwise_run(crafted, warehouse, day)
