@@ -59,7 +59,7 @@ def root_cause(error) -> str:
         return message
     # dagster-dbt names the command first and dbt's own errors after this heading.
     message = message.split("Errors parsed from dbt logs:")[-1]
-    first = " ".join(line.strip() for line in message.splitlines() if line.strip())[:500]
+    first = " ".join(line.strip() for line in message.splitlines() if line.strip())
     return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
