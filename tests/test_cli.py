@@ -153,10 +153,19 @@ def test_root_cause_unwraps_dagster_s_wrapper():
     )
     assert root_cause(wrapped) == "orders/x.csv: cannot be read: bad"
     other = SerializableErrorInfo(
-        "OSError: [Errno 28] No space left on device\nmore", [], "OSError"
+        "OSError: [Errno 28] No space left on device\non /data", [], "OSError"
     )
     assert root_cause(SerializableErrorInfo("wrapper", [], "X", context=other)) == (
-        "OSError: [Errno 28] No space left on device"
+        "OSError: [Errno 28] No space left on device on /data"
+    )
+    dbt = SerializableErrorInfo(
+        "The dbt CLI process with command\n\n`dbt build`\n\nfailed with exit code `2`.\n\n"
+        "Errors parsed from dbt logs:\n\nrefusing to build as of\nthe older date 2026-04-01",
+        [],
+        "DagsterDbtCliRuntimeError",
+    )
+    assert root_cause(dbt) == (
+        "DagsterDbtCliRuntimeError: refusing to build as of the older date 2026-04-01"
     )
 
 
