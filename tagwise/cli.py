@@ -328,7 +328,7 @@ def _show_run(report, warehouse: Path, log: Path, target: str) -> None:
         _show_run_gate(report.gates)
     if not report.success:
         for error in report.errors:
-            console.print(f"[red]error:[/red] {error}")
+            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         if not report.gate_passed:
             console.print(
                 "[red]release stopped:[/red] nothing exported or published; the last good publish stands"
