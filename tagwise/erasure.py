@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
 # Raw tables and how a row names a person: by customer_id, and by email where it may.
@@ -31,85 +32,155 @@ RAW_PERSON_ROWS = (
 REDACTED = "[redacted: erasure]"
 
 
-def purge_erased(warehouse: Path) -> int:
+class _DuckDBRows:
+    """Purges a DuckDB warehouse, in one transaction."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def sha256(self, expression: str) -> str:
+        return f"sha256({expression})"
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"json_extract_string({column}, '$.{key}')"
+
+    def keep(self, name: str, sql: str) -> None:
+        self.con.execute(f"create or replace temp table {name} as {sql}")
+
+    def one(self, sql: str):
+        return self.con.execute(sql).fetchone()[0]
+
+    def values(self, sql: str) -> list:
+        return [value for (value,) in self.con.execute(sql).fetchall()]
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def delete(self, table: str, condition: str) -> int:
+        return self.one(f"delete from {table} where {condition}")
+
+
+class _SparkRows:
+    """Purges Spark's Parquet tables, which have no DELETE: a table with rows to purge is
+    rewritten with the rest. There is no transaction either; the erased identifiers are
+    recorded last, so a pass cut short is done again whole by the next one."""
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def sha256(self, expression: str) -> str:
+        return f"sha2({expression}, 256)"
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"get_json_object({column}, '$.{key}')"
+
+    def keep(self, name: str, sql: str) -> None:
+        # Checkpointed: later statements change the tables these rows were read from.
+        self.spark.sql(sql).localCheckpoint().createOrReplaceTempView(name)
+
+    def one(self, sql: str):
+        return self.spark.sql(sql).first()[0]
+
+    def values(self, sql: str) -> list:
+        return [row[0] for row in self.spark.sql(sql).collect()]
+
+    def execute(self, sql: str) -> None:
+        self.spark.sql(sql)
+
+    def delete(self, table: str, condition: str) -> int:
+        purged = self.one(f"select count(*) from {table} where {condition}")
+        if purged:
+            rest = self.spark.sql(f"select * from {table} where not coalesce({condition}, false)")
+            rest.localCheckpoint().write.insertInto(table, overwrite=True)
+        return purged
+
+
+def purge_erased(warehouse: Path, target: str = "duckdb") -> int:
     """Remove what the warehouse still holds about people erased as of the build; returns
-    the rows removed or redacted. People erased before only have rows loaded since."""
-    quality = warehouse.parent / "quality"
-    removed = 0
-    with connect(warehouse) as con:
-        con.execute(
-            """
-            create or replace temp table _erased as
-            select i.customer_key, i.identifier_type, i.identifier,
-                sha256(i.identifier) as identifier_sha256,
-                h.identifier_sha256 is null as is_new
-            from restricted.int_identity__identifiers as i
-            inner join restricted.int_identity__erased_people using (customer_key)
-            left join erasure.erased_identifiers as h
-                on h.identifier_sha256 = sha256(i.identifier)
-                and h.identifier_type = i.identifier_type
-            """
-        )
-        (since,) = con.execute("select max(erased_at) from erasure.erased_identifiers").fetchone()
-        con.execute(
-            """create or replace temp table _ids as
-            select identifier, bool_or(is_new) as is_new from _erased
-            where identifier_type = 'customer_id' group by all"""
-        )
-        con.execute(
-            """create or replace temp table _emails as
-            select identifier, bool_or(is_new) as is_new from _erased
-            where identifier_type = 'email' group by all"""
-        )
-        con.execute("begin transaction")
-        # Lines of the orders about to go, while the orders still say whose they are.
-        removed += _count(
-            con,
-            "delete from raw.order_lines where order_id in (select order_id from raw.orders "
-            f"where {_person(False, only_new=False)})",
-        )
-        for table, by_email in RAW_PERSON_ROWS:
-            removed += _delete(con, table, by_email, since)
-        removed += _count(
-            con,
-            """delete from raw.quarantine
-            where json_extract_string(original, '$.customer_id') in (select identifier from _ids)
-                or lower(trim(json_extract_string(original, '$.email')))
-                    in (select identifier from _emails)""",
-        )
-        # Samples and pages are searched for the newly erased only: earlier ones were
-        # searched when they were erased, and no later check shows an erased person.
-        fresh = [
-            value
-            for (value,) in con.execute(
-                "select identifier from _erased where is_new "
-                "union select customer_key from _erased where is_new"
-            ).fetchall()
-        ]
-        gated = con.execute(
-            "select count(*) from duckdb_tables() "
-            "where schema_name = 'quality' and table_name = 'validation_results'"
-        ).fetchone()[0]
-        if fresh and gated:
-            removed += _count(
-                con,
-                f"""update quality.validation_results set sample = '{REDACTED}'
-                where exists (select 1 from (select unnest($fresh) as t) where contains(sample, t))""",
-                {"fresh": fresh},
-            )
-        con.execute(
-            """insert into erasure.erased_identifiers
-            select customer_key, identifier_type, identifier_sha256, $now from _erased
-            where is_new""",
-            {"now": datetime.now(UTC).replace(tzinfo=None)},
-        )
-        con.execute("commit")
-    removed += _remove_pages(quality, fresh)
-    return removed
+    the rows removed or redacted. People erased before only have rows loaded since.
+
+    Raw and quarantined rows are purged where the build ran (DuckDB, or Spark's tables);
+    the gate's samples and Data Docs pages are in the local state folder either way."""
+    if target == "spark":
+        rows = _SparkRows(session(SparkSettings.for_warehouse(warehouse)))
+        removed, fresh = _purge_rows(rows, datetime.now(UTC))
+        with connect(warehouse) as con:
+            removed += _redact_samples(con, fresh)
+    else:
+        with connect(warehouse) as con:
+            con.execute("begin transaction")
+            removed, fresh = _purge_rows(_DuckDBRows(con), datetime.now(UTC))
+            removed += _redact_samples(con, fresh)
+            con.execute("commit")
+    return removed + _remove_pages(warehouse.parent / "quality", fresh)
 
 
-def _count(con, sql: str, params: dict | None = None) -> int:
-    return con.execute(sql, params or {}).fetchone()[0]
+def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, list[str]]:
+    """Purge raw and quarantined rows and record the erased identifiers as hashes; returns
+    the rows removed and the identifiers (and keys) of the newly erased."""
+    rows.keep(
+        "_erased",
+        f"""
+        select i.customer_key, i.identifier_type, i.identifier,
+            {rows.sha256("i.identifier")} as identifier_sha256,
+            h.identifier_sha256 is null as is_new
+        from restricted.int_identity__identifiers as i
+        inner join restricted.int_identity__erased_people as e
+            on i.customer_key = e.customer_key
+        left join erasure.erased_identifiers as h
+            on h.identifier_sha256 = {rows.sha256("i.identifier")}
+            and h.identifier_type = i.identifier_type
+        """,
+    )
+    since = rows.one("select max(erased_at) from erasure.erased_identifiers")
+    for name, kind in (("_ids", "customer_id"), ("_emails", "email")):
+        rows.keep(
+            name,
+            f"select identifier, bool_or(is_new) as is_new from _erased "
+            f"where identifier_type = '{kind}' group by identifier",
+        )
+    # Lines of the orders about to go, while the orders still say whose they are.
+    removed = rows.delete(
+        "raw.order_lines",
+        f"order_id in (select order_id from raw.orders where {_person(False, only_new=False)})",
+    )
+    for table, by_email in RAW_PERSON_ROWS:
+        removed += rows.delete(table, _condition(by_email, since))
+    customer_id = rows.json_text("original", "customer_id")
+    email = rows.json_text("original", "email")
+    removed += rows.delete(
+        "raw.quarantine",
+        f"{customer_id} in (select identifier from _ids) "
+        f"or lower(trim({email})) in (select identifier from _emails)",
+    )
+    # Samples and pages are searched for the newly erased only: earlier ones were searched
+    # when they were erased, and no later check shows an erased person.
+    fresh = rows.values(
+        "select identifier from _erased where is_new "
+        "union select customer_key from _erased where is_new"
+    )
+    rows.execute(
+        f"""insert into erasure.erased_identifiers
+        select customer_key, identifier_type, identifier_sha256,
+            timestamp '{now.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'
+        from _erased where is_new"""
+    )
+    return removed, fresh
+
+
+def _redact_samples(con, fresh: list[str]) -> int:
+    """Failure samples the gate stored that show a newly erased identifier."""
+    gated = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'quality' and table_name = 'validation_results'"
+    ).fetchone()[0]
+    if not fresh or not gated:
+        return 0
+    return con.execute(
+        f"""update quality.validation_results set sample = '{REDACTED}'
+        where exists (select 1 from (select unnest($fresh) as t) where contains(sample, t))""",
+        {"fresh": fresh},
+    ).fetchone()[0]
 
 
 def _person(by_email: bool, only_new: bool) -> str:
@@ -121,12 +192,15 @@ def _person(by_email: bool, only_new: bool) -> str:
     return f"({who})"
 
 
-def _delete(con, table: str, by_email: bool, since: datetime | None) -> int:
+def _condition(by_email: bool, since: datetime | None) -> str:
     """Rows of erased people: every row of the newly erased, and rows loaded since the
     last pass of those erased before (a person's data may arrive after the erasure)."""
-    earlier = f" or (_loaded_at > '{since}' and {_person(by_email, False)})" if since else ""
-    condition = _person(by_email, only_new=since is not None) + earlier
-    return _count(con, f"delete from {table} where {condition}")
+    if since is None:
+        return _person(by_email, only_new=False)
+    earlier = (
+        f"_loaded_at > timestamp '{since:%Y-%m-%d %H:%M:%S.%f}' and {_person(by_email, False)}"
+    )
+    return f"{_person(by_email, only_new=True)} or ({earlier})"
 
 
 def _remove_pages(quality: Path, identifiers: list[str]) -> int:

@@ -140,6 +140,28 @@ def test_a_trailing_comma_in_the_header_is_an_ignored_extra_column(landing, ware
     assert rows_by_file(warehouse)["customers/sheet.csv"] == ["T1"]
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2025-02-01 10:00:00+25:00",
+        "2025-02-01T10:00:00+0575",
+        "2025-02-01 10:00:00-99",
+        "2025-02-01 10:00:00+15",
+    ],
+)
+def test_an_impossible_utc_offset_is_quarantined(landing, warehouse, stamp):
+    landing.minimal()
+    landing.write(
+        "orders", "tz.csv", f"order_id,customer_id,ordered_at,status\nO9,C1,{stamp},completed"
+    )
+    ingest(landing.root, warehouse, loaded_at=NOW)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        reasons = con.execute(
+            "select reason from raw.quarantine where file = 'orders/tz.csv'"
+        ).fetchall()
+    assert reasons == [(f"ordered_at '{stamp}' is not a timestamp",)]
+
+
 def test_possible_offsets_still_load(landing, warehouse):
     landing.minimal()
     landing.write(

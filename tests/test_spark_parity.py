@@ -18,8 +18,10 @@ import pyarrow as pa
 import pytest
 
 from orchestration.run import run_pipeline
+from tagwise.contract import Column, Kind
 from tagwise.dbt import DbtSettings, node_counts, run_dbt
 from tagwise.generator import GenerateConfig, generate
+from tagwise.ingest.validation import DUCKDB, SPARK, typed_value
 from tagwise.spark import SparkSettings, session, stop_local_server
 
 pytestmark = pytest.mark.spark
@@ -120,6 +122,39 @@ def test_spark_ingestion_quarantines_what_duckdb_quarantines(duckdb_run, spark_r
     assert [tuple(row) for row in spark.sql(sql).collect()] == expected
 
 
+def test_erasure_purges_the_same_rows_on_spark(duckdb_run, spark_run):
+    """The sample erases a customer: both engines keep the same raw rows and record the
+    same identifier hashes, and neither keeps a row of theirs."""
+    duckdb_root, _ = duckdb_run
+    _, _, spark = spark_run
+    hashes = (
+        "select identifier_type, identifier_sha256 from erasure.erased_identifiers order by 1, 2"
+    )
+    with duckdb.connect(str(duckdb_root / "warehouse.duckdb"), read_only=True) as con:
+        erased = con.execute(
+            "select identifier from restricted.int_identity__identifiers "
+            "inner join restricted.int_identity__erased_people using (customer_key) "
+            "where identifier_type = 'customer_id'"
+        ).fetchall()
+        expected_hashes = con.execute(hashes).fetchall()
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'raw' order by 1"
+            ).fetchall()
+        ]
+        expected_counts = {
+            t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables
+        }
+    assert erased and expected_hashes
+    assert [tuple(row) for row in spark.sql(hashes).collect()] == expected_hashes
+    assert {t: spark.table(f"raw.{t}").count() for t in tables} == expected_counts
+    ids = ", ".join(f"'{i}'" for (i,) in erased)
+    assert (
+        spark.sql(f"select count(*) from raw.orders where customer_id in ({ids})").first()[0] == 0
+    )
+
+
 def test_the_gate_ran_on_spark_and_the_export_matches(duckdb_run, spark_run):
     _, duckdb_report = duckdb_run
     _, spark_report, _ = spark_run
@@ -138,3 +173,40 @@ def test_the_dbt_unit_tests_pass_on_spark(spark_run):
     counts = node_counts(run_dbt(settings, "test", select="test_type:unit", quiet=True))
     assert counts["unit_test"].get("pass", 0) > 20
     assert set(counts["unit_test"]) == {"pass"}
+
+
+# Timestamp cells the engines' casts read differently unless the contract's rules decide
+# first: offsets no zone has, offsets without a colon, fractions, and a shape Spark alone
+# would take.
+TIMESTAMP_CELLS = [
+    "2025-02-01 10:00:00+25:00",
+    "2025-02-01T10:00:00+0575",
+    "2025-02-01 10:00:00-99",
+    "2025-02-01 10:00:00+15",
+    "2025-02-01 10:00:00+14:00",
+    "2025-02-01 10:00:00-12:00",
+    "2025-02-01 10:00:00+05:30",
+    "2025-02-01T10:00:00.123456Z",
+    "2025-02-01 10:00",
+    "2025-02-01",
+    "2025-02-30 10:00:00",
+    "2025-2-1 10:00:00",
+]
+
+
+def test_timestamp_cells_are_typed_alike_on_both_engines(spark_run):
+    _, _, spark = spark_run
+    column = Column("stamp", Kind.TIMESTAMP)
+    rows = ", ".join(f"({i}, '{cell}')" for i, cell in enumerate(TIMESTAMP_CELLS))
+
+    def typed(dialect):
+        return (
+            f"select i, cast({typed_value(column, dialect)} as string) as value "
+            f"from (values {rows}) as cells(i, stamp) order by i"
+        )
+
+    with duckdb.connect() as con:
+        expected = con.execute(typed(DUCKDB)).fetchall()
+    actual = [tuple(row) for row in spark.sql(typed(SPARK)).collect()]
+    assert actual == expected
+    assert [value is None for _, value in expected][:4] == [True] * 4

@@ -30,8 +30,7 @@ def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     dropped = erase_from_exports(
         tagwise.warehouse_path, tagwise.exports_path, published_path(tagwise.warehouse_path)
     )
-    # On Spark the raw tables are Parquet without DELETE: nothing is purged there yet.
-    purged = purge_erased(tagwise.warehouse_path) if tagwise.target == "duckdb" else 0
+    purged = purge_erased(tagwise.warehouse_path, tagwise.target)
     return MaterializeResult(
         metadata={"rows_dropped_from_files": dropped, "rows_purged_in_warehouse": purged}
     )

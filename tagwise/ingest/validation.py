@@ -105,7 +105,11 @@ def typed_value(column: Column, dialect: Dialect) -> str:
     if kind == Kind.TIMESTAMP:
         # Spark reads timestamps in the session time zone, which tagwise sets to UTC.
         cast = "timestamptz) at time zone 'UTC'" if dialect is DUCKDB else "timestamp)"
-        return f"case when {cell} like '{TIMESTAMP_SHAPE}' then try_cast({cell} as {cast} end"
+        possible = f"not {dialect.matches(cell, IMPOSSIBLE_OFFSET)}"
+        return (
+            f"case when {cell} like '{TIMESTAMP_SHAPE}' and {possible} "
+            f"then try_cast({cell} as {cast} end"
+        )
     if kind == Kind.DATE:
         return f"case when {cell} like '{DATE_SHAPE}' then try_cast({cell} as date) end"
     if kind == Kind.INTEGER:
