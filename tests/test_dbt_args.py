@@ -51,3 +51,27 @@ def test_a_cluster_endpoint_is_used_as_it_is(monkeypatch):
 
 def test_the_project_directory_holds_the_dbt_project():
     assert (PROJECT_DIR / "dbt_project.yml").is_file()
+
+
+def test_dbt_run_by_hand_in_dbt_project_finds_the_demo_warehouse():
+    """The README's `cd dbt_project && dbt docs generate` reads data/warehouse.duckdb of the
+    repository, not a dbt_project/data/ that does not exist."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGWISE_")}
+    dbt = Path(sys.executable).with_name("dbt")
+    shown = subprocess.run(
+        [str(dbt), "debug", "--no-use-colors"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = re.search(r"^\S*\s+path: (\S+)$", shown, re.MULTILINE)
+    assert path, shown
+    assert (
+        PROJECT_DIR / path.group(1)
+    ).resolve() == PROJECT_DIR.parent / "data" / "warehouse.duckdb"

@@ -230,3 +230,18 @@ def test_only_the_latest_runs_keep_their_dbt_target_folders(tmp_path):
     assert prune_run_targets(tmp_path, keep=2) == [tmp_path / "older"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
     assert prune_run_targets(tmp_path / "missing") == []
+
+
+def test_a_stale_manifest_is_parsed_by_this_environments_dbt_whatever_path_says(monkeypatch):
+    """After a catalog edit `.venv/bin/tagwise run` re-parses; with no dbt on PATH (no
+    `uv run`, no activated venv) it must still find the dbt installed beside Python."""
+    from orchestration.dbt.project import dbt_project, manifest_path
+
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        manifest_path()
+    os.utime(manifest, (0, 0))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert manifest_path() == manifest
+    assert manifest.stat().st_mtime > 0
+    assert "model.tagwise.customer_tags" in json.loads(manifest.read_text())["nodes"]

@@ -331,3 +331,23 @@ def test_predictive_columns_are_filled_except_for_profiling_objections(warehouse
     assert objectors == 0
     assert 0 <= bounds[0] <= bounds[1] <= 1 and bounds[2] >= 0
     assert parameters == 7
+
+
+def test_evaluate_model_runs_on_a_built_warehouse(warehouse, tmp_path):
+    """The documented `tagwise evaluate-model` (and so `make demo-cdnow`) on a real build."""
+    out = tmp_path / "model"
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate-model",
+            "--warehouse",
+            str(warehouse),
+            "--calibration-end",
+            "2026-01-31",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "holdout 2026-01-31 to 2026-06-30" in result.output
+    assert (out / "holdout-2026-01-31.html").is_file()

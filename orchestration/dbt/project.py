@@ -45,7 +45,8 @@ def manifest_path() -> Path:
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change():
         # Parsing needs no warehouse; an in-memory one keeps the real file free.
         with environment({"TAGWISE_WAREHOUSE": ":memory:"}):
-            dbt_project.preparer.prepare(dbt_project)
+            # dagster-dbt's own preparer would run whichever `dbt` is first on PATH.
+            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return manifest
 
 

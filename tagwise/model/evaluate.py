@@ -121,7 +121,7 @@ def evaluate(
     """Evaluate on the completed orders of a built warehouse (holdout up to its as-of date)."""
     with connect(warehouse, read_only=True) as con:
         built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
-        con.execute(TRANSACTIONS_SQL)
+        con.execute(f"create or replace temp view model_transactions as {TRANSACTIONS_SQL}")
         return evaluate_transactions(
             con, "model_transactions", calibration_end, holdout_end or built, out
         )
