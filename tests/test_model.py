@@ -154,3 +154,42 @@ def test_import_cdnow_lands_files_that_ingest_without_loss(tmp_path):
         assert (
             total == con.execute(f"select sum(amount) from {load_cdnow(con, CDNOW)}").fetchone()[0]
         )
+
+
+def test_import_cdnow_reads_the_master_layout_with_its_header(tmp_path):
+    """The master file of the lifetimes wheel: a header line, four cells, CRLF endings."""
+    from tagwise.model.cdnow import write_landing
+
+    master = tmp_path / "CDNOW_master.txt"
+    master.write_bytes(
+        b" customer_id  date number_of_cds  dollar_value\r\n"
+        b" 00001 19970101  1   11.77\r\n 00002 19970112  1   12.00\r\n"
+        b" 00002 19970112  5   77.00\r\n 00002 19970301  2   20.76\r\n"
+    )
+    written = write_landing(master, tmp_path / "landing")
+    assert written == {"customers": 2, "products": 1, "orders": 4, "order_lines": 4}
+    lines = (tmp_path / "landing" / "order_lines" / "order_lines.csv").read_text()
+    assert "77.0" in lines and "20.76" in lines
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (" 00001 19970101  1\n", "line 1: expected the sample layout"),
+        (" 00001 19970101  1  1.00\n 00002 0002 19970101 1 1.00\n", "line 2: expected the master"),
+        (" 00001 19971301  1  1.00\n", "line 1: expected a date YYYYMMDD"),
+        (" 00001 19970101  one  1.00\n", "found '19970101', 'one', '1.00'"),
+        ("customer date cds value\n\n", "no purchase lines"),
+    ],
+)
+def test_import_cdnow_refuses_other_layouts_naming_the_line(tmp_path, text, problem):
+    from click.testing import CliRunner
+
+    from tagwise.cli import main
+
+    source = tmp_path / "odd.txt"
+    source.write_text(text)
+    result = CliRunner().invoke(main, ["import-cdnow", str(source), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert problem in result.output and "odd.txt" in result.output
+    assert "Traceback" not in result.output

@@ -1,40 +1,81 @@
 """The CDNOW transaction log: the real CD retailer data of Fader, Hardie & Lee (2005).
 
-Whitespace-separated columns: customer id (master file), customer id (sample), date
-YYYYMMDD, number of CDs, dollar value.
+Two whitespace-separated layouts, each with or without a header line (SPEC section 6):
+the 1/10th sample (master customer id, sample customer id, date YYYYMMDD, number of CDs,
+dollar value) and the master file (customer id, date, number of CDs, dollar value).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+
+from tagwise.errors import TagwiseError
 
 # The end of the calibration period in Fader, Hardie & Lee (2005): week 39 of 1997.
 CALIBRATION_END = date(1997, 9, 30)
+# Cells per line and what they are, by layout.
+LAYOUTS = {
+    5: "the sample layout (customer id, sample id, date YYYYMMDD, number of CDs, dollar value)",
+    4: "the master layout (customer id, date YYYYMMDD, number of CDs, dollar value)",
+}
+
+
+class CdnowError(TagwiseError):
+    """A CDNOW file in neither layout; the message names the file, the line and why."""
+
+
+def read_cdnow(path: Path) -> pa.Table:
+    """customer_key, purchase_day, cds, amount of every purchase line of either layout."""
+    customers, days, cds, amounts = [], [], [], []
+    layout = None
+    with path.open(encoding="ascii", errors="replace", newline=None) as lines:
+        for number, line in enumerate(lines, 1):
+            cells = line.split()
+            if not cells:
+                continue
+            if layout is None and number == 1 and not cells[0].isdigit():
+                continue  # a header line
+            if layout is None and len(cells) in LAYOUTS:
+                layout = len(cells)
+            if len(cells) != layout:
+                expected = LAYOUTS.get(layout, " or ".join(LAYOUTS.values()))
+                raise CdnowError(
+                    f"{path}: line {number}: expected {expected}; found {len(cells)} cell(s): "
+                    f"{line.strip()[:80]!r}"
+                )
+            customer, day, count, value = (cells[0], *cells[-3:])
+            try:
+                days.append(datetime.strptime(day, "%Y%m%d").date())
+                cds.append(int(count))
+                amounts.append(Decimal(value).quantize(Decimal("0.01")))
+            except (ValueError, InvalidOperation):
+                raise CdnowError(
+                    f"{path}: line {number}: expected a date YYYYMMDD, a whole number of CDs "
+                    f"and a dollar value; found {day!r}, {count!r}, {value!r}"
+                ) from None
+            customers.append(customer)
+    if layout is None:
+        raise CdnowError(f"{path}: no purchase lines; expected {' or '.join(LAYOUTS.values())}")
+    return pa.table(
+        {
+            "customer_key": pa.array(customers, pa.string()),
+            "purchase_day": pa.array(days, pa.date32()),
+            "cds": pa.array(cds, pa.int32()),
+            "amount": pa.array(amounts, pa.decimal128(18, 2)),
+        }
+    )
 
 
 def load_cdnow(con: duckdb.DuckDBPyConnection, path: Path, name: str = "cdnow") -> str:
     """Create temp table `name` (customer_key, purchase_day, cds, amount); returns its name."""
-    con.execute(
-        f"""
-        create or replace temp table {name} as
-        with lines as (
-            select regexp_split_to_array(trim(line), '\\s+') as cells
-            from read_csv(?, header = false, delim = '|', quote = '', auto_detect = false,
-                columns = {{'line': 'varchar'}})
-            where trim(line) <> ''
-        )
-        select
-            cells[1] as customer_key,
-            strptime(cells[3], '%Y%m%d')::date as purchase_day,
-            cast(cells[4] as integer) as cds,
-            cast(cells[5] as decimal(18, 2)) as amount
-        from lines
-        """,
-        [str(path)],
-    )
+    con.register("cdnow_purchases", read_cdnow(path))
+    con.execute(f"create or replace temp table {name} as select * from cdnow_purchases")
+    con.unregister("cdnow_purchases")
     return name
 
 
