@@ -100,6 +100,7 @@ class TagwiseGroup(click.Group):
 
 
 @click.group(cls=TagwiseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tagwise", message="%(prog)s %(version)s")
 def main() -> None:
     """tagwise: customer features, governed tags and consent-safe segments."""
 
@@ -442,6 +443,9 @@ def export_command(warehouse: Path, exports: Path, destination: str, target: str
 def ack_command(sync_id: str, warehouse: Path) -> None:
     """Record that the destination applied a sync."""
     sync = acknowledge(warehouse, sync_id)
+    if sync.acknowledged_before:
+        console.print(f"{sync.sync_id} was already acknowledged; nothing changed")
+        return
     console.print(f"acknowledged {sync.sync_id} ({sync.changes:,} changes)")
 
 

@@ -20,7 +20,7 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,6 +109,8 @@ class Sync:
     removes: int
     resent: bool
     files: tuple[Path, ...]
+    # Set by `acknowledge` when the sync had been acknowledged before (nothing changed).
+    acknowledged_before: bool = False
 
     @property
     def changes(self) -> int:
@@ -582,6 +584,9 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
         if found is None:
             raise ExportError(f"no sync {sync_id}")
         destination, status = found
+        if status == "acknowledged":
+            # Retried acknowledgements (a scheduler's retry, a copied command) are harmless.
+            return replace(_sync(con, sync_id, resent=False, files=()), acknowledged_before=True)
         if status != "pending":
             raise ExportError(
                 f"sync {sync_id} is {status}; only the pending sync can be acknowledged"

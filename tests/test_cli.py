@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import duckdb
 from click.testing import CliRunner
 
 from tagwise.cli import main
@@ -202,3 +205,30 @@ def test_publish_reads_a_warehouse_whose_path_holds_a_quote(tmp_path):
         record_verdicts(con, ("b1", "2026-06-30"), dict.fromkeys(GUARDED_MARTS, True))
     copied = publish(warehouse, folder / "published.duckdb")
     assert copied == {"marts.build_info": 1}
+
+
+def test_version_names_the_installed_package():
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip().endswith(version("tagwise"))
+
+
+def test_acknowledging_an_acknowledged_sync_again_says_so_and_succeeds(tmp_path):
+    from tagwise.export import _create_state_tables
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        _create_state_tables(con)
+        con.execute(
+            "insert into export.syncs values ('email-20260501-001', 'email', '2026-05-01', "
+            "'2026-05-01 06:00', 'acknowledged', 3, 0, 1, '2026-05-01 07:00')"
+        )
+    result = CliRunner().invoke(main, ["ack", "email-20260501-001", "--warehouse", str(warehouse)])
+    assert result.exit_code == 0, result.output
+    assert "already acknowledged" in result.output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select status, acknowledged_at from export.syncs").fetchall() == [
+            ("acknowledged", datetime(2026, 5, 1, 7, 0))
+        ]
