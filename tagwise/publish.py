@@ -4,15 +4,21 @@ previous publish in one atomic rename.
 BI tools open the published file read-only while the next run writes the warehouse. A
 run that fails before publishing, or while publishing, leaves the last good publish as
 it was: the new copy is written beside it and only renamed over it once complete.
+
+The copy is written in DuckDB 1.1's storage format, which every DuckDB from 1.1 on opens
+(the BI drivers embed DuckDB 1.x, which cannot read 2.0's), and keeps each table's NOT NULL
+constraints and the dbt descriptions as table and column comments.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import duckdb
 
+from tagwise.dbt import PROJECT_DIR
 from tagwise.export import remove_unfinished_writes
 from tagwise.ingest.validation import literal
 from tagwise.paths import refuse_collisions
@@ -20,6 +26,27 @@ from tagwise.release import require_passed_gate
 from tagwise.warehouse import connect
 
 PUBLISHED_SCHEMAS = ("marts",)
+# The oldest storage format written: DuckDB 1.1 and later read it.
+PUBLISHED_STORAGE_VERSION = "v1.1.0"
+MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+
+Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
+
+
+def descriptions(manifest: Path = MANIFEST) -> Descriptions:
+    """(schema, table) -> (table description, column descriptions) of the published tables,
+    from dbt's manifest; empty when there is none (nothing is documented then)."""
+    if not manifest.is_file():
+        return {}
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    return {
+        (node["schema"], node.get("alias") or node["name"]): (
+            node.get("description") or "",
+            {n: c["description"] for n, c in node["columns"].items() if c.get("description")},
+        )
+        for node in nodes
+        if node["resource_type"] in ("model", "seed") and node["schema"] in PUBLISHED_SCHEMAS
+    }
 
 
 def published_path(warehouse: Path) -> Path:
@@ -27,35 +54,65 @@ def published_path(warehouse: Path) -> Path:
     return Path(os.environ.get("TAGWISE_PUBLISHED", warehouse.with_name("published.duckdb")))
 
 
-def publish(warehouse: Path, target: Path) -> dict[str, int]:
+def publish(
+    warehouse: Path, target: Path, documented: Descriptions | None = None
+) -> dict[str, int]:
     """Copy every table of the published schemas; returns rows per table."""
     target.parent.mkdir(parents=True, exist_ok=True)
     refuse_collisions(warehouse, published=target)
     with connect(warehouse) as con:
         require_passed_gate(con)
+    documented = descriptions() if documented is None else documented
     remove_unfinished_writes(target.parent, target.name)  # a killed publish's copy
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     copied: dict[str, int] = {}
     try:
-        with duckdb.connect(str(partial)) as con:
+        with duckdb.connect() as con:
+            con.execute(
+                f"attach {literal(partial)} as published "
+                f"(storage_version {literal(PUBLISHED_STORAGE_VERSION)})"
+            )
             con.execute(f"attach {literal(warehouse)} as source (read_only)")
+            con.execute("use published")
             for schema in PUBLISHED_SCHEMAS:
                 con.execute(f"create schema if not exists {schema}")
                 tables = con.execute(
-                    "select table_name from duckdb_tables() where database_name = 'source' and schema_name = ? "
-                    "order by table_name",
+                    "select table_name, sql from duckdb_tables() "
+                    "where database_name = 'source' and schema_name = ? order by table_name",
                     [schema],
                 ).fetchall()
-                for (table,) in tables:
-                    con.execute(
-                        f'create table {schema}."{table}" as select * from source.{schema}."{table}"'
-                    )
+                for table, ddl in tables:
+                    name = f'{schema}."{table}"'
+                    con.execute(ddl)  # the source's own DDL: types and NOT NULL as built
+                    con.execute(f"insert into {name} select * from source.{name}")
+                    _comment(con, schema, table, *documented.get((schema, table), ("", {})))
                     copied[f"{schema}.{table}"] = con.execute(
-                        f'select count(*) from {schema}."{table}"'
+                        f"select count(*) from {name}"
                     ).fetchone()[0]
+            con.execute("use memory")
             con.execute("detach source")
-            con.execute("checkpoint")
+            con.execute("detach published")
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     return copied
+
+
+def _comment(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, described: str, columns: dict[str, str]
+) -> None:
+    """The table's and its columns' dbt descriptions as comments (BI tools show them)."""
+    name = f'{schema}."{table}"'
+    if described:
+        con.execute(f"comment on table {name} is {literal(described)}")
+    present = {
+        column
+        for (column,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'published' "
+            "and schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for column, text in columns.items():
+        if column in present:
+            con.execute(f'comment on column {name}."{column}" is {literal(text)}')

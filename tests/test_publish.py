@@ -1,0 +1,101 @@
+"""The published copy opens in the DuckDB 1.x clients BI drivers embed, with the
+warehouse's NOT NULL constraints and dbt's descriptions as comments."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations.suites import GUARDED_MARTS
+from tagwise.publish import descriptions, publish
+from tagwise.release import record_verdicts
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a DuckDB 1.1 client (as Metabase's driver or an older duckdb-engine embeds) sees.
+READ_WITH_AN_OLD_CLIENT = """
+import json, sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(json.dumps({
+    "version": duckdb.__version__,
+    "rows": con.execute("select customer_key, revenue from marts.customer_features").fetchall(),
+    "table": con.execute(
+        "select comment from duckdb_tables() where table_name = 'customer_features'"
+    ).fetchone()[0],
+    "columns": con.execute(
+        "select column_name, is_nullable, comment from duckdb_columns() "
+        "where table_name = 'customer_features' order by column_index"
+    ).fetchall(),
+}, default=str))
+"""
+
+
+def _uv() -> str:
+    local = ROOT / ".tools" / "bin" / "uv"
+    found = str(local) if local.exists() else shutil.which("uv")
+    if found is None:
+        pytest.fail("uv is needed to run a DuckDB 1.x client (make install provides it)")
+    return found
+
+
+@pytest.fixture
+def built(tmp_path) -> Path:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.build_info (as_of_date date not null, dbt_invocation_id varchar)"
+        )
+        con.execute("insert into marts.build_info values ('2026-06-30', 'b1')")
+        con.execute(
+            "create table marts.customer_features "
+            "(customer_key varchar not null, revenue decimal(38, 2))"
+        )
+        con.execute("insert into marts.customer_features values ('C1', 12.50), ('C2', null)")
+        record_verdicts(con, ("b1", "2026-06-30"), dict.fromkeys(GUARDED_MARTS, True))
+    return warehouse
+
+
+def test_a_duckdb_1_1_client_opens_the_published_copy_with_constraints_and_comments(
+    built, tmp_path
+):
+    target = tmp_path / "published.duckdb"
+    documented = {
+        ("marts", "customer_features"): (
+            "One row per customer.",
+            {"customer_key": "The customer's key; it's stable.", "gone": "not a column"},
+        )
+    }
+    assert publish(built, target, documented) == {
+        "marts.build_info": 1,
+        "marts.customer_features": 2,
+    }
+    shown = subprocess.run(
+        [_uv(), "run", "--no-project", "--quiet", "--with", "duckdb==1.1.*", "python", "-c",
+         READ_WITH_AN_OLD_CLIENT, str(target)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    seen = json.loads(shown.stdout)
+    assert seen["version"].startswith("1.1.")
+    assert seen["rows"] == [["C1", "12.50"], ["C2", None]]
+    assert seen["table"] == "One row per customer."
+    assert seen["columns"] == [
+        ["customer_key", False, "The customer's key; it's stable."],
+        ["revenue", True, None],
+    ]
+
+
+def test_the_descriptions_come_from_the_dbt_manifest():
+    from orchestration.dbt.project import manifest_path
+
+    documented = descriptions(manifest_path())
+    table, columns = documented[("marts", "customer_features")]
+    assert table
+    assert columns["customer_key"]
+    assert all(schema == "marts" for schema, _ in documented)
