@@ -10,6 +10,9 @@ FIGURES = (
     ("customers", "select count(*) from marts.dim_customers"),
     ("customers with a completed order", "select count(*) from marts.customer_features where orders_lifetime > 0"),
     ("email-marketable customers", "select count(*) from restricted.customer_email_marketability where is_email_marketable"),
+    # Why the export is smaller: only segments and audiences the catalog sends to email leave.
+    ("  of them in a segment or audience sent to email (the email audience)", "select count(*) from marts.email_audience"),
+    ("  of them in none sent to email (not exported)", "select count(*) from restricted.customer_email_marketability as m where m.is_email_marketable and not exists (select 1 from marts.email_audience as a where a.email = m.email)"),
     ("email marketing consent pending", "select count(*) from restricted.consent_state where channel = 'email' and purpose = 'marketing' and status = 'pending'"),
     ("profiling objections", "select count(*) from restricted.int_privacy__profiling_objections"),
     ("suppressed addresses", "select count(*) from restricted.suppression_list"),

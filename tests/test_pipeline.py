@@ -351,3 +351,14 @@ def test_evaluate_model_runs_on_a_built_warehouse(warehouse, tmp_path):
     assert result.exit_code == 0, result.output
     assert "holdout 2026-01-31 to 2026-06-30" in result.output
     assert (out / "holdout-2026-01-31.html").is_file()
+
+
+def test_the_summary_explains_marketable_against_exported(warehouse):
+    from tagwise.summary import warehouse_summary
+
+    figures = dict(warehouse_summary(warehouse))
+    marketable = figures["email-marketable customers"]
+    sent = figures["  of them in a segment or audience sent to email (the email audience)"]
+    unsent = figures["  of them in none sent to email (not exported)"]
+    assert sent > 0 and unsent > 0
+    assert marketable == sent + unsent
