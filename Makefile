@@ -36,22 +36,29 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed  ## create .venv from uv.lock
 
-demo: install  ## generate a sample, run the pipeline on embedded DuckDB, print a summary
-	rm -rf $(DEMO_DIR)
-	$(RUN) tagwise generate --customers $(DEMO_CUSTOMERS) --seed 7 --dirty-rate 0.01 --out $(DEMO_DIR)/landing
-	$(RUN) tagwise run --landing $(DEMO_DIR)/landing --warehouse $(DEMO_DIR)/warehouse.duckdb \
-		--exports $(DEMO_DIR)/exports --as-of $(DEMO_AS_OF)
-	@echo "landing: $(DEMO_DIR)/landing  warehouse: $(DEMO_DIR)/warehouse.duckdb" \
-		" BI: $(DEMO_DIR)/published.duckdb  exports: $(DEMO_DIR)/exports/email"
-
+# The Dagster instance the demo's runs are recorded in and `make dagster` shows.
 DAGSTER_HOME := $(CURDIR)/.dagster_home
 DAGSTER_PORT ?= 3000
 
-dagster: install  ## the Dagster UI on http://127.0.0.1:3000 (state in .dagster_home/)
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) dagster dev -m orchestration.definitions \
-		-h 127.0.0.1 -p $(DAGSTER_PORT)
+	cp orchestration/dagster.yaml $@
+
+demo: install $(DAGSTER_HOME)/dagster.yaml  ## generate a sample, run the pipeline on embedded DuckDB, print a summary
+	rm -rf $(DEMO_DIR)
+	$(RUN) tagwise generate --customers $(DEMO_CUSTOMERS) --seed 7 --dirty-rate 0.01 --out $(DEMO_DIR)/landing
+	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) tagwise run --landing $(DEMO_DIR)/landing \
+		--warehouse $(DEMO_DIR)/warehouse.duckdb --exports $(DEMO_DIR)/exports --as-of $(DEMO_AS_OF)
+	@echo "landing: $(DEMO_DIR)/landing  warehouse: $(DEMO_DIR)/warehouse.duckdb" \
+		" BI: $(DEMO_DIR)/published.duckdb  exports: $(DEMO_DIR)/exports/email" \
+		" Dagster UI: make dagster"
+
+# The UI's runs default to the demo's folders (the launchpad can set others per run).
+dagster: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI on http://127.0.0.1:3000 (state in .dagster_home/)
+	DAGSTER_HOME=$(DAGSTER_HOME) TAGWISE_LANDING=$${TAGWISE_LANDING:-$(DEMO_DIR)/landing} \
+		TAGWISE_WAREHOUSE=$${TAGWISE_WAREHOUSE:-$(DEMO_DIR)/warehouse.duckdb} \
+		TAGWISE_EXPORTS=$${TAGWISE_EXPORTS:-$(DEMO_DIR)/exports} \
+		$(RUN) dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 CDNOW_DIR := data/cdnow
 

@@ -1,6 +1,7 @@
 """The daily asset graph executed in this process, as `tagwise run` does: no web server, the
 same assets, checks and order as a scheduled run, with each step reported as it ends."""
 
+import os
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stdout
@@ -151,7 +152,11 @@ def run_pipeline(
     """Run a job (the daily one unless named) with these TagwiseSettings values, e.g.
     {"as_of": "2026-06-30"}.
     dbt's output (which dagster-dbt echoes to stdout) goes to dbt_log when given."""
-    instance = DagsterInstance.ephemeral()
+    # With DAGSTER_HOME set (as `make demo` and `make dagster` set it) the run is recorded
+    # where the Dagster UI shows it; otherwise it leaves no trace beside the run log.
+    instance = (
+        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    )
     report = RunReport(str(uuid.uuid4()))
     instance.add_event_listener(report.run_id, _Recorder(report, on_step))
     with redirect_stdout(dbt_log) if dbt_log else nullcontext():

@@ -245,3 +245,26 @@ def test_a_stale_manifest_is_parsed_by_this_environments_dbt_whatever_path_says(
     assert manifest_path() == manifest
     assert manifest.stat().st_mtime > 0
     assert "model.tagwise.customer_tags" in json.loads(manifest.read_text())["nodes"]
+
+
+def test_a_cli_run_is_recorded_in_the_instance_dagster_home_names(tmp_path, monkeypatch):
+    """`make demo` sets DAGSTER_HOME so that `make dagster` shows its runs; a run refused
+    at its first step is recorded too, with its failure."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((ROOT / "orchestration" / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    report = run_pipeline(
+        {
+            "landing": str(tmp_path / "no-landing"),
+            "warehouse": str(tmp_path / "warehouse.duckdb"),
+            "exports": str(tmp_path / "exports"),
+            "as_of": AS_OF,
+        }
+    )
+    assert not report.success
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(report.run_id)
+        assert run is not None and run.status == DagsterRunStatus.FAILURE
