@@ -15,6 +15,7 @@ import csv
 import json
 import logging
 import re
+import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Collection
@@ -26,6 +27,7 @@ import duckdb
 import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
+from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
@@ -47,6 +49,8 @@ from tagwise.warehouse import connect, read_rows
 
 # Tables of tagwise's own state that datasets read (see load_spark_datasets).
 STATE_TABLES = ("quality.last_good_segment_sizes",)
+# Validation results (stored and rendered) kept per checkpoint: about two months of daily runs.
+VALIDATIONS_KEPT = 60
 QUALITY_DDL = (
     "create schema if not exists quality",
     """create table if not exists quality.validation_results (
@@ -259,10 +263,12 @@ def _context(root: Path):
 
 
 def validate(
-    frames: dict[str, pd.DataFrame], all_checks: list[Check], docs_root: Path
+    frames: dict[str, pd.DataFrame], all_checks: list[Check], docs_root: Path, run_name: str
 ) -> tuple[list[Outcome], Path]:
-    """Run every check on its dataframe, one GX checkpoint per (suite, dataset)."""
+    """Run every check on its dataframe, one GX checkpoint per (suite, dataset); the run is
+    named `run_name` in Data Docs (tagwise names it by the build's as-of date)."""
     context = _context(docs_root)
+    run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     sources = {}
 
     def source_for(frame):
@@ -308,7 +314,9 @@ def validate(
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
             )
         )
-        result = checkpoint.run(batch_parameters={"dataframe": _columns_checked(frame, group)})
+        result = checkpoint.run(
+            batch_parameters={"dataframe": _columns_checked(frame, group)}, run_id=run_id
+        )
         rendered += [*result.run_results, ExpectationSuiteIdentifier(name)]
         for run in result.run_results.values():
             for item, check in zip(run.results, group, strict=True):
@@ -321,9 +329,33 @@ def validate(
                 )
     # Rendered once for all checkpoints, and only this run's pages beside the index: the
     # whole site grows with every day's results.
+    prune_validations(docs_root / "gx" / "uncommitted")
     context.build_data_docs(resource_identifiers=rendered)
     docs = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return outcomes, docs
+
+
+def prune_validations(uncommitted: Path, keep: int = VALIDATIONS_KEPT) -> int:
+    """Keep the newest `keep` validation results of each checkpoint, stored and rendered
+    (GX lays them out as <checkpoint>/<run name>/<run time>/); returns how many went."""
+    removed = 0
+    for store in (
+        uncommitted / "validations",
+        uncommitted / "data_docs" / "local_site" / "validations",
+    ):
+        if not store.is_dir():
+            continue
+        for checkpoint in (p for p in store.iterdir() if p.is_dir()):
+            runs = sorted(
+                (run for name in checkpoint.iterdir() if name.is_dir() for run in name.iterdir()),
+                key=lambda run: run.name,  # run times: 20261130T013000.000000Z
+            )
+            for run in runs[: max(len(runs) - keep, 0)]:
+                shutil.rmtree(run) if run.is_dir() else run.unlink()
+                if not any(run.parent.iterdir()):
+                    run.parent.rmdir()
+                removed += 1
+    return removed
 
 
 def _columns_checked(frame, group: list[Check]):
@@ -387,7 +419,7 @@ def run_gate(
     customers = rows("select count(*) from marts.dim_customers")[0][0]
     as_of = rows("select as_of_date from marts.build_info")[0][0]
     selected = [c for c in checks(settings, active, retired, customers) if c.dataset in names]
-    outcomes, docs = validate(frames, selected, warehouse.parent / "quality")
+    outcomes, docs = validate(frames, selected, warehouse.parent / "quality", f"as-of-{as_of}")
     result = GateResult(uuid.uuid4().hex, outcomes, docs)
     now = datetime.now(UTC).replace(tzinfo=None)
     build = rows(BUILD_SQL)[0]

@@ -203,9 +203,36 @@ def test_every_check_is_exercised_by_a_mistake():
 
 
 def test_good_datasets_pass_every_check(tmp_path):
-    outcomes, docs = validate(good(), CHECKS, tmp_path)
+    outcomes, docs = validate(good(), CHECKS, tmp_path, "as-of-2026-06-30")
     assert [o.check.description for o in outcomes if not o.success] == []
     assert docs.exists()
+    # Each run is named by its as-of date in Data Docs, not GX's `__none__`.
+    pages = list((docs.parent / "validations").rglob("*.html"))
+    assert pages and {p.parents[1].name for p in pages} == {"as-of-2026-06-30"}
+    assert "__none__" not in docs.read_text()
+
+
+def test_data_docs_keep_the_newest_results_of_each_checkpoint(tmp_path):
+    from tagwise.quality import prune_validations
+
+    uncommitted = tmp_path / "gx" / "uncommitted"
+    stores = (uncommitted / "validations", uncommitted / "data_docs" / "local_site" / "validations")
+    for store in stores:
+        for day in range(1, 6):
+            run = (
+                store
+                / "tags__customer_tags"
+                / f"as-of-2026-06-0{day}"
+                / f"2026060{day}T060000.000000Z"
+            )
+            run.mkdir(parents=True)
+            (run / "result.json").write_text("{}")
+        (store / ".ge_store_backend_id").write_text("id")
+    assert prune_validations(uncommitted, keep=2) == 6
+    for store in stores:
+        kept = sorted(p.name for p in (store / "tags__customer_tags").iterdir())
+        assert kept == ["as-of-2026-06-04", "as-of-2026-06-05"]
+        assert (store / ".ge_store_backend_id").exists()
 
 
 @pytest.mark.parametrize(("prefix", "mistake"), MISTAKES, ids=[m[0][:60] for m in MISTAKES])
@@ -213,7 +240,7 @@ def test_each_mistake_fails_its_check(tmp_path, prefix, mistake):
     frames = good()
     mistake(frames)
     affected = [c for c in CHECKS if c.dataset == mistake.dataset]
-    outcomes, _ = validate({mistake.dataset: frames[mistake.dataset]}, affected, tmp_path)
+    outcomes, _ = validate({mistake.dataset: frames[mistake.dataset]}, affected, tmp_path, "test")
     failed = [o for o in outcomes if not o.success]
     assert any(o.check.description.startswith(prefix) for o in failed), [
         o.check.description for o in failed
