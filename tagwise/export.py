@@ -38,6 +38,11 @@ DESTINATIONS = {
         ("first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"),
     ),
 }
+# Fields holding sorted lists: one text in the audience table and the CSV files, joined
+# by LIST_SEPARATOR (the `sorted_list_agg` macro's; names never contain it), and a JSON
+# array in JSON Lines, as list properties of email platforms expect.
+LIST_FIELDS = ("audiences", "tags")
+LIST_SEPARATOR = ", "
 
 STATE_DDL = (
     "create schema if not exists export",
@@ -218,6 +223,14 @@ def unsent_removes(con: duckdb.DuckDBPyConnection, destination: str) -> list[tup
 LINE_BREAKING = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
+def _with_lists(row: dict) -> dict:
+    """The row with each list field as a JSON array (empty when the text is)."""
+    for field in LIST_FIELDS:
+        if isinstance(row.get(field), str):
+            row[field] = row[field].split(LIST_SEPARATOR) if row[field] else []
+    return row
+
+
 def json_line(record: dict) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False).translate(LINE_BREAKING) + "\n"
 
@@ -287,7 +300,7 @@ def _write_files(
                 "sync_id": sync_id,
                 key: item,
                 "change": change,
-                "row": json.loads(payload) if payload else None,
+                "row": _with_lists(json.loads(payload)) if payload else None,
             }
             handle.write(json_line(record))
 

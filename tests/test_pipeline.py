@@ -362,3 +362,13 @@ def test_the_summary_explains_marketable_against_exported(warehouse):
     unsent = figures["  of them in none sent to email (not exported)"]
     assert sent > 0 and unsent > 0
     assert marketable == sent + unsent
+
+
+def test_the_email_audience_has_the_fields_of_spec_3_7_and_no_daily_date(warehouse):
+    """A diff-based sync tool would send everyone every day for a column such as the
+    as-of date; SPEC 3.7 lists the fields."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = [c[0] for c in con.execute("describe marts.email_audience").fetchall()]
+    assert columns == [
+        "email", "first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"
+    ]  # fmt: skip

@@ -277,7 +277,7 @@ def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_pat
     exports = tmp_path / "exports"
     with duckdb.connect(str(built)) as con:  # b@x.test has only a pending double opt-in
         con.execute(
-            "insert into marts.email_audience select 'b@x.test', first_name, last_name, primary_segment, audiences, tags, updated_on, as_of_date from marts.email_audience"
+            "insert into marts.email_audience select 'b@x.test', first_name, last_name, primary_segment, audiences, tags, updated_on from marts.email_audience"
         )
     blocked = _release(built, exports)
     assert not blocked.success

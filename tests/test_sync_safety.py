@@ -145,3 +145,39 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
         assert exporting.unsent_removes(con, "email") == [
             ("a2@x.test", "no remove for a key no longer eligible")
         ]
+
+
+def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_path):
+    """Email platforms' list properties need arrays; the CSV keeps the sorted lists joined
+    by ', ' (README, Exports); a removal carries no row."""
+    import csv
+    import json
+
+    from expectations.suites import GUARDED_MARTS
+    from tagwise.release import record_verdicts
+
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        exporting.prepare_state(con, "email")
+        con.execute(
+            "create table marts.build_info as "
+            "select date '2026-05-02' as as_of_date, 'b1' as dbt_invocation_id"
+        )
+        con.execute(
+            "create table marts.email_audience as select * from (values "
+            "('a@x.test', 'A', 'B', 'active', 'fans-books, win-back', 'loyal-customer', date '2026-05-02'), "
+            "('b@x.test', 'C', 'D', 'lapsed', '', '', date '2026-05-02')) "
+            "as t(email, first_name, last_name, primary_segment, audiences, tags, updated_on)"
+        )
+        con.execute("insert into export.acknowledged values ('email', 'gone@x.test', '{}')")
+        record_verdicts(con, ("b1", "2026-05-02"), dict.fromkeys(GUARDED_MARTS, True))
+    sync = exporting.export(warehouse, "email", tmp_path / "exports")
+    changes_csv, changes_jsonl = sync.files[0], sync.files[1]
+    rows = {r["email"]: r for r in map(json.loads, changes_jsonl.read_text().splitlines())}
+    assert rows["a@x.test"]["row"]["audiences"] == ["fans-books", "win-back"]
+    assert rows["a@x.test"]["row"]["tags"] == ["loyal-customer"]
+    assert rows["b@x.test"]["row"]["audiences"] == [] == rows["b@x.test"]["row"]["tags"]
+    assert rows["gone@x.test"]["change"] == "remove" and rows["gone@x.test"]["row"] is None
+    cells = {r["email"]: r for r in csv.DictReader(changes_csv.open())}
+    assert cells["a@x.test"]["audiences"] == "fans-books, win-back"
+    assert "as_of_date" not in cells["a@x.test"]

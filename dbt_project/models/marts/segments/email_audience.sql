@@ -78,8 +78,9 @@ select
     primary_segments.primary_segment,
     coalesce(selected_audiences.audiences, '') as audiences,
     coalesce(tag_lists.tags, '') as tags,
-    coalesce(last_changes.updated_on, {{ tagwise.as_of_date() }}) as updated_on,
-    {{ tagwise.as_of_date() }} as as_of_date
+    -- No as-of date: a column that changes every day for everyone would make every
+    -- diff-based sync tool send the whole audience daily (marts.build_info has it).
+    coalesce(last_changes.updated_on, {{ tagwise.as_of_date() }}) as updated_on
 from marketable
 inner join selected
     on marketable.customer_key = selected.customer_key
