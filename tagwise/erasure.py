@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tagwise.ingest import DuckDBLoader, SparkLoader
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
@@ -32,11 +33,8 @@ RAW_PERSON_ROWS = (
 REDACTED = "[redacted: erasure]"
 
 
-class _DuckDBRows:
-    """Purges a DuckDB warehouse, in one transaction."""
-
-    def __init__(self, con):
-        self.con = con
+class _DuckDBRows(DuckDBLoader):
+    """Purges a DuckDB warehouse (in the caller's transaction), through ingestion's loader."""
 
     def sha256(self, expression: str) -> str:
         return f"sha256({expression})"
@@ -44,29 +42,18 @@ class _DuckDBRows:
     def json_text(self, column: str, key: str) -> str:
         return f"json_extract_string({column}, '$.{key}')"
 
-    def keep(self, name: str, sql: str) -> None:
-        self.con.execute(f"create or replace temp table {name} as {sql}")
-
-    def one(self, sql: str):
-        return self.con.execute(sql).fetchone()[0]
-
     def values(self, sql: str) -> list:
         return [value for (value,) in self.con.execute(sql).fetchall()]
 
-    def execute(self, sql: str) -> None:
-        self.con.execute(sql)
-
     def delete(self, table: str, condition: str) -> int:
-        return self.one(f"delete from {table} where {condition}")
+        return self.one(f"delete from {table} where {condition}")[0]
 
 
-class _SparkRows:
+class _SparkRows(SparkLoader):
     """Purges Spark's Parquet tables, which have no DELETE: a table with rows to purge is
     rewritten with the rest. There is no transaction either; the erased identifiers are
-    recorded last, so a pass cut short is done again whole by the next one."""
-
-    def __init__(self, spark):
-        self.spark = spark
+    recorded last, so a pass cut short is done again whole by the next one. `keep`
+    checkpoints, so the temp views stay as read while the tables change."""
 
     def sha256(self, expression: str) -> str:
         return f"sha2({expression}, 256)"
@@ -74,21 +61,11 @@ class _SparkRows:
     def json_text(self, column: str, key: str) -> str:
         return f"get_json_object({column}, '$.{key}')"
 
-    def keep(self, name: str, sql: str) -> None:
-        # Checkpointed: later statements change the tables these rows were read from.
-        self.spark.sql(sql).localCheckpoint().createOrReplaceTempView(name)
-
-    def one(self, sql: str):
-        return self.spark.sql(sql).first()[0]
-
     def values(self, sql: str) -> list:
         return [row[0] for row in self.spark.sql(sql).collect()]
 
-    def execute(self, sql: str) -> None:
-        self.spark.sql(sql)
-
     def delete(self, table: str, condition: str) -> int:
-        purged = self.one(f"select count(*) from {table} where {condition}")
+        purged = self.one(f"select count(*) from {table} where {condition}")[0]
         if purged:
             rest = self.spark.sql(f"select * from {table} where not coalesce({condition}, false)")
             rest.localCheckpoint().write.insertInto(table, overwrite=True)
@@ -132,7 +109,7 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
             and h.identifier_type = i.identifier_type
         """,
     )
-    since = rows.one("select max(erased_at) from erasure.erased_identifiers")
+    since = rows.one("select max(erased_at) from erasure.erased_identifiers")[0]
     for name, kind in (("_ids", "customer_id"), ("_emails", "email")):
         rows.keep(
             name,
