@@ -2,6 +2,7 @@
 same assets, checks and order as a scheduled run, with each step reported as it ends."""
 
 import os
+import re
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stdout
@@ -61,7 +62,15 @@ def root_cause(error) -> str:
     # dagster-dbt names the command first and dbt's own errors after this heading.
     message = message.split("Errors parsed from dbt logs:")[-1]
     first = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    if error.cls_name == "DagsterDbtCliRuntimeError":
+        # A project macro's refusal is the sentence between dbt's "where" and "called by".
+        first = first.removeprefix("Encountered an error:").strip()
+        refusal = DBT_REFUSAL.fullmatch(first)
+        return refusal.group(1) if refusal else f"dbt: {first}"
     return f"{error.cls_name}: {first}" if error.cls_name else first
+
+
+DBT_REFUSAL = re.compile(r"Compilation Error in \w+ \S+ \([^)]*\) (.+?)(?: > in macro .*)?")
 
 
 def _is_tagwise_error(name: str | None) -> bool:

@@ -8,6 +8,7 @@ value here is the only change a new input needs on the Python side.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 
@@ -267,3 +268,8 @@ SOURCES: tuple[Source, ...] = (
 
 SOURCES_BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}
 REQUIRED_SOURCES: tuple[str, ...] = tuple(s.name for s in SOURCES if s.required)
+
+# Landing files come as CSV or Parquet (SPEC 2); the generated sample covers these days.
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+DEFAULT_START = date(2024, 7, 1)
+DEFAULT_END = date(2026, 6, 30)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from tagwise.errors import TagwiseError
 from tagwise.warehouse import connect
 
 # (table, start column, end column); an end column of None: rows are per as-of date.
@@ -28,6 +29,36 @@ RELEASES_DDL = (
     "create schema if not exists quality",
     "create table if not exists quality.releases (as_of_date date, released_at timestamp)",
 )
+
+
+class OlderAsOf(TagwiseError):
+    """An as-of date before the latest released one."""
+
+
+def latest_release(warehouse: Path) -> date | None:
+    """The latest as-of date released from this DuckDB warehouse (None: none yet)."""
+    if not warehouse.exists():
+        return None
+    with connect(warehouse, read_only=True) as con:
+        tables = _tables(con)
+        # A warehouse from before releases were recorded: what it recorded was released.
+        for table in ("quality.releases", "marts.history_as_of_dates"):
+            if table in tables:
+                return con.execute(f"select max(as_of_date) from {table}").fetchone()[0]
+    return None
+
+
+def refuse_older(warehouse: Path, as_of: date) -> None:
+    """A run as of a date before the latest release is refused before it starts. dbt's
+    on-run-start hook (refuse_older_history_dates) refuses the same build for dbt run by
+    hand and on Spark; this answers a DuckDB run at once, before anything slow is loaded."""
+    latest = latest_release(warehouse)
+    if latest is not None and latest > as_of:
+        raise OlderAsOf(
+            f"history already records as-of date {latest}; refusing to build as of the older "
+            f"date {as_of}. Rebuild history from the start with "
+            "`tagwise backfill --from DATE --to DATE`."
+        )
 
 
 def _tables(con) -> set[str]:

@@ -237,7 +237,7 @@ def test_check_never_crashes_on_a_mutated_catalog(tmp_path, seed):
 def test_check_command_names_the_entry_and_exits_1(tmp_path, monkeypatch):
     project = project_copy(tmp_path)
     edit(project / TAG_CATALOG, lambda m: m["rules"][3].update(when="true; select 1"))
-    monkeypatch.setattr("tagwise.cli.check_catalogs", lambda: check_catalogs(project))
+    monkeypatch.setattr("tagwise.catalog.check_catalogs", lambda: check_catalogs(project))
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 1
     assert "tag first-time-buyer: `when` may not contain ';'" in result.output

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from tagwise.cli import main
@@ -136,7 +138,8 @@ def test_a_failed_step_prints_its_cause_once_and_logs_the_details(landing, wareh
     assert "Expected Number of Columns" in result.output
     assert "DagsterExecutionStepExecutionError" not in result.output
     assert "Error occurred while executing" not in result.output
-    log = (warehouse.parent / "logs" / "run-2026-06-30.log").read_text()
+    assert not (warehouse.parent / "logs" / "run-2026-06-30.log").exists()
+    log = (warehouse.parent / "logs" / "run-2026-06-30.failed.log").read_text()
     assert ("--- failed step" in log and "Traceback" in log) or "Stack" in log or "File " in log
 
 
@@ -167,8 +170,18 @@ def test_root_cause_unwraps_dagster_s_wrapper():
         [],
         "DagsterDbtCliRuntimeError",
     )
-    assert root_cause(dbt) == (
-        "DagsterDbtCliRuntimeError: refusing to build as of the older date 2026-04-01"
+    assert root_cause(dbt) == "dbt: refusing to build as of the older date 2026-04-01"
+    hook = SerializableErrorInfo(
+        "Encountered an error:\nCompilation Error in operation tagwise-on-run-start-0 "
+        "(./dbt_project.yml)\n  history already records as-of date 2026-06-30; refusing to "
+        "build as of the older date 2026-06-01.\n  \n  > in macro refuse_older_history_dates "
+        "(macros/on_run_start.sql)\n  > called by operation tagwise-on-run-start-0",
+        [],
+        "DagsterDbtCliRuntimeError",
+    )
+    assert root_cause(hook) == (
+        "history already records as-of date 2026-06-30; refusing to build as of the older "
+        "date 2026-06-01."
     )
 
 
@@ -232,3 +245,75 @@ def test_acknowledging_an_acknowledged_sync_again_says_so_and_succeeds(tmp_path)
         assert con.execute("select status, acknowledged_at from export.syncs").fetchall() == [
             ("acknowledged", datetime(2026, 5, 1, 7, 0))
         ]
+
+
+# What `--help`, `--version` and a refused run must not load: each takes seconds to import.
+SLOW_IMPORTS = {"dagster", "dbt", "great_expectations", "pyspark", "numpy", "pandas", "scipy"}
+_RECORD_IMPORTS = """
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=open(sys.argv[1], 'w')))
+from tagwise.cli import main
+main(sys.argv[2:], prog_name='tagwise')
+"""
+
+
+def _tagwise_in_a_new_process(tmp_path, *args: str):
+    """(exit code, stderr, top-level modules loaded) of `tagwise ARGS` in a fresh Python."""
+    import json
+    import subprocess
+    import sys
+
+    loaded = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _RECORD_IMPORTS, str(loaded), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr, set(json.loads(loaded.read_text()))
+
+
+def test_help_and_version_load_no_engine_or_orchestrator(tmp_path):
+    commands = sorted(main.commands)
+    for args in (["--help"], ["--version"], *([name, "--help"] for name in commands)):
+        code, output, loaded = _tagwise_in_a_new_process(tmp_path, *args)
+        assert code == 0, output
+        assert not loaded & SLOW_IMPORTS, (args, loaded & SLOW_IMPORTS)
+    assert "Usage: tagwise run" in _tagwise_in_a_new_process(tmp_path, "run", "--help")[1]
+
+
+def _released_warehouse(path, as_of: str):
+    from tagwise.history import record_release
+
+    record_release(path, datetime.fromisoformat(as_of).date())
+
+
+@pytest.mark.parametrize("refusal", ["older date", "no landing folder", "lock held"])
+def test_a_refused_run_says_one_sentence_before_loading_dbt_and_keeps_the_last_log(
+    tmp_path, refusal
+):
+    from tagwise.warehouse import WarehouseLock
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    run("generate", "--customers", "20", "--out", str(landing))
+    _released_warehouse(warehouse, "2026-06-30")
+    last_good = tmp_path / "logs" / "run-2026-06-01.log"
+    last_good.parent.mkdir()
+    last_good.write_text("the last good run's log")
+    expected = {
+        "older date": "history already records as-of date 2026-06-30; refusing to build as of "
+        "the older date 2026-06-01",
+        "no landing folder": f"landing directory {tmp_path / 'nowhere'} does not exist",
+        "lock held": "is in use by pid",
+    }[refusal]
+    args = ["run", "--warehouse", str(warehouse), "--as-of", "2026-06-01"]
+    args += ["--landing", str(tmp_path / "nowhere" if refusal == "no landing folder" else landing)]
+    with WarehouseLock(warehouse) if refusal == "lock held" else contextlib.nullcontext():
+        code, output, loaded = _tagwise_in_a_new_process(tmp_path, *args)
+    assert code == 1
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    assert expected in lines[0]
+    assert not loaded & SLOW_IMPORTS, loaded & SLOW_IMPORTS
+    assert last_good.read_text() == "the last good run's log"
+    assert sorted(p.name for p in last_good.parent.iterdir()) == [last_good.name]

@@ -22,14 +22,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tagwise.contract import SOURCES, SOURCES_BY_NAME
+from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS, SOURCES, SOURCES_BY_NAME
 from tagwise.generator import activity, dirty, population
 from tagwise.generator.population import DAY, NEVER, Window
 
 CHUNK_SIZE = 100_000
-DEFAULT_START = date(2024, 7, 1)
-DEFAULT_END = date(2026, 6, 30)
-FORMATS = ("csv", "parquet")
 
 
 @dataclass(frozen=True)

@@ -555,6 +555,21 @@ def load_file(
     return result
 
 
+def require_landing(landing: Path, sources: tuple[Source, ...] = SOURCES) -> dict[str, list[Path]]:
+    """Each source's landing files; refused when the landing folder, or every file of a
+    required source, is missing (checked before a run starts anything slow)."""
+    if not landing.is_dir():
+        raise IngestError(f"landing directory {landing} does not exist")
+    files = {source.name: landing_files(landing, source) for source in sources}
+    missing = [s.name for s in sources if s.name in REQUIRED_SOURCES and not files[s.name]]
+    if missing:
+        raise IngestError(
+            "required source(s) without files: "
+            + ", ".join(f"{name} (expected under {landing / name}/)" for name in missing)
+        )
+    return files
+
+
 def ingest(
     landing: Path,
     warehouse: Path,
@@ -567,15 +582,7 @@ def ingest(
     """Load every new landing file of the sources into the target's raw tables; files
     already loaded (same content) are skipped, and unless `verify_content` so are files
     logged with the same name, size and modification time, without being read."""
-    if not landing.is_dir():
-        raise IngestError(f"landing directory {landing} does not exist")
-    files = {source.name: landing_files(landing, source) for source in sources}
-    missing = [s.name for s in sources if s.name in REQUIRED_SOURCES and not files[s.name]]
-    if missing:
-        raise IngestError(
-            "required source(s) without files: "
-            + ", ".join(f"{name} (expected under {landing / name}/)" for name in missing)
-        )
+    files = require_landing(landing, sources)
     loaded_at = loaded_at or datetime.now(UTC)
     results = []
     with _loader(warehouse, target) as loader:

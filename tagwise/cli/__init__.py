@@ -1,0 +1,50 @@
+"""The `tagwise` command line: one module per command group, registered here.
+
+Command modules import only click, rich and tagwise's light modules at the top; dbt,
+Dagster, Great Expectations, Spark and numpy are imported inside the command that needs
+them, so `--help`, `--version` and a refused run answer at once.
+"""
+
+from __future__ import annotations
+
+import click
+
+from tagwise.cli import bench, generate, ingest, model, privacy, release, run, spark
+from tagwise.cli.options import console
+from tagwise.errors import TagwiseError
+
+
+class TagwiseGroup(click.Group):
+    """The one place an error reaches a person: a TagwiseError's message, once, and its
+    exit code (a lock held, a bad catalog, an unreadable file, a refused release)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TagwiseError as error:
+            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            raise SystemExit(error.exit_code) from None
+
+
+@click.group(cls=TagwiseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tagwise", message="%(prog)s %(version)s")
+def main() -> None:
+    """tagwise: customer features, governed tags and consent-safe segments."""
+
+
+for command in (
+    generate.generate_command,
+    ingest.ingest_command,
+    ingest.check_command,
+    run.run_command,
+    release.validate_command,
+    release.export_command,
+    release.ack_command,
+    run.backfill_command,
+    spark.spark_stop_command,
+    privacy.access_report_command,
+    model.evaluate_model_command,
+    model.import_cdnow_command,
+    bench.bench_command,
+):
+    main.add_command(command)

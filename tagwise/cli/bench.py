@@ -1,0 +1,85 @@
+"""`tagwise bench`: the pipeline's speed and memory per population size."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tagwise.cli.options import console, parse_day
+from tagwise.contract import DEFAULT_END
+
+
+@click.command("bench")
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    multiple=True,
+    default=(10_000, 100_000, 1_000_000),
+    show_default=True,
+    help="Population sizes, smallest first (repeat the option).",
+)
+@click.option(
+    "--work",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("data/bench"),
+    show_default=True,
+    help="Scratch folder; each size's landing files and warehouse are removed after it.",
+)
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("bench/results"),
+    show_default=True,
+)
+@click.option(
+    "--as-of", "as_of", callback=parse_day, default=DEFAULT_END.isoformat(), show_default=True
+)
+@click.option("--keep", is_flag=True, help="Keep each size's landing files and warehouse.")
+def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool) -> None:
+    """Time generate, a full run (per step), the floor query and a next-day refresh per size."""
+    import shutil
+
+    from tagwise.benchmark import TARGETS, run_scale, verdicts, write_result
+
+    measured, failed = [], None
+    for size in sorted(customers):
+        folder = work / str(size)
+        try:
+            measured.append(run_scale(size, folder, as_of, progress=console.print))
+        except RuntimeError as error:
+            failed = {"customers": size, "error": str(error)}
+            console.print(f"[red]error:[/red] {error}; its files are kept in {folder}")
+            break
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    checks = verdicts(measured)
+    path = write_result(
+        results,
+        "pipeline",
+        {"benchmark": "pipeline", "targets": TARGETS, "results": measured, "meets": checks}
+        | ({"failed": failed} if failed else {}),
+    )
+    table = Table(
+        "customers", "rows", "generate", "ingest", "dbt", "model", "checks", "export", "publish",
+        "full run", "floor", "dbt/floor", "refresh", "refresh/full", "peak GiB", title="seconds",
+    )  # fmt: skip
+    for r in measured:
+        steps = r["full_run"]["steps"]
+        peak = max(r["full_run"]["peak_rss_bytes"], r["refresh"]["peak_rss_bytes"]) / 2**30
+        table.add_row(
+            f"{r['customers']:,}", f"{sum(r['rows_generated'].values()):,}", f"{r['generate_seconds']:.1f}",
+            *(f"{steps.get(k, 0):.1f}" for k in ("ingest", "dbt", "model", "checks", "export", "publish")),
+            f"{r['full_run']['seconds']:.1f}", f"{r['floor_seconds']:.2f}", f"{r['dbt_to_floor_ratio']:.1f}",
+            f"{r['refresh']['seconds']:.1f}", f"{r['refresh_share_of_full_run']:.0%}", f"{peak:.2f}",
+        )  # fmt: skip
+    # All fifteen columns, also when the output goes to a log.
+    Console(stderr=True, width=200).print(table)
+    for target, met in checks.items():
+        console.print(f"{'meets' if met else '[red]misses[/red]'} {target} <= {TARGETS[target]}")
+    console.print(f"results: {path}")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,98 @@
+"""What the commands share: the console, the date parser and the common options.
+
+Light by design: `tagwise --help` imports this and every command module, so nothing here
+(or at the top of a command module) may import dbt, Dagster, Great Expectations or Spark.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+# Wide enough for the summary tables when output goes to a log rather than a terminal.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+DEFAULT_LANDING = Path("data/landing")
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+
+
+def parse_day(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from error
+
+
+landing_option = click.option(
+    "--landing",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_LANDING,
+    envvar="TAGWISE_LANDING",
+    show_default=True,
+    show_envvar=True,
+    help="Landing directory: one folder per source.",
+)
+warehouse_option = click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_WAREHOUSE,
+    envvar="TAGWISE_WAREHOUSE",
+    show_default=True,
+    show_envvar=True,
+    help="DuckDB warehouse file.",
+)
+exports_option = click.option(
+    "--exports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("exports"),
+    envvar="TAGWISE_EXPORTS",
+    show_default=True,
+    show_envvar=True,
+    help="Folder for change sets and audience snapshots.",
+)
+target_option = click.option(
+    "--target",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    envvar="TAGWISE_TARGET",
+    show_default=True,
+    show_envvar=True,
+    help="Engine: embedded DuckDB, or Spark (needs the spark extra; see the README).",
+)
+verify_option = click.option(
+    "--verify-content",
+    is_flag=True,
+    help="Read and hash files logged with the same name, size and time too (a corrected "
+    "file copied with its time kept, as cp -p, rsync -t and tar do).",
+)
+
+
+def holds_warehouse(command: Callable) -> Callable:
+    """A writing command holds the warehouse throughout; a second writer is refused (exit 1)
+    before anything slow is imported."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from tagwise.warehouse import WarehouseLock
+
+        with WarehouseLock(kwargs["warehouse"]):
+            return command(*args, **kwargs)
+
+    return wrapper
+
+
+def check_catalogs() -> None:
+    """Validate the tag and segment catalogs (before dbt renders their text) and say so."""
+    from tagwise import catalog
+
+    rules, definitions = catalog.check_catalogs()
+    console.print(
+        f"tag catalog: {rules} rules valid; segment catalog: {definitions} definitions valid"
+    )

@@ -1,0 +1,65 @@
+"""`tagwise validate`, `export` and `ack`: the gate and the destinations, by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tagwise.cli.display import show_gate, show_sync
+from tagwise.cli.options import (
+    console,
+    exports_option,
+    holds_warehouse,
+    target_option,
+    warehouse_option,
+)
+from tagwise.export import DESTINATIONS
+
+
+@click.command("validate")
+@warehouse_option
+@exports_option
+@target_option
+@holds_warehouse
+def validate_command(warehouse: Path, exports: Path, target: str) -> None:
+    """Run the quality gate on the built warehouse (without releasing anything)."""
+    from expectations.suites import GateSettings
+    from tagwise.quality import run_gate
+
+    gate = run_gate(warehouse, exports, GateSettings.from_env(), target=target)
+    show_gate(gate)
+    if not gate.passed:
+        raise SystemExit(1)
+
+
+@click.command("export")
+@warehouse_option
+@exports_option
+@click.option(
+    "--destination", type=click.Choice(sorted(DESTINATIONS)), default="email", show_default=True
+)
+@target_option
+@holds_warehouse
+def export_command(warehouse: Path, exports: Path, destination: str, target: str) -> None:
+    """Write the pending change set (and the full audience) for a destination."""
+    from tagwise.export import export, export_inputs
+    from tagwise.spark import copy_to_state
+
+    copy_to_state(warehouse, target, export_inputs(destination))
+    show_sync(destination, export(warehouse, destination, exports))
+
+
+@click.command("ack")
+@click.argument("sync_id")
+@warehouse_option
+@holds_warehouse
+def ack_command(sync_id: str, warehouse: Path) -> None:
+    """Record that the destination applied a sync."""
+    from tagwise.export import acknowledge
+
+    sync = acknowledge(warehouse, sync_id)
+    if sync.acknowledged_before:
+        console.print(f"{sync.sync_id} was already acknowledged; nothing changed")
+        return
+    console.print(f"acknowledged {sync.sync_id} ({sync.changes:,} changes)")
