@@ -103,3 +103,52 @@ def landing(tmp_path) -> Landing:
 @pytest.fixture
 def warehouse(tmp_path) -> Path:
     return tmp_path / "warehouse.duckdb"
+
+
+class Browser:
+    """Headless Chromium, offline: every host name fails to resolve, so a page that loads
+    scripts or styles from a CDN renders as it would for a person without network."""
+
+    def __init__(self, executable: str):
+        self.executable = executable
+
+    def _chromium(self, page: Path, *flags: str) -> str:
+        import subprocess
+
+        done = subprocess.run(
+            [
+                self.executable, "--headless", "--no-sandbox", "--disable-gpu",
+                "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--window-size=1280,1400", "--virtual-time-budget=10000", *flags, page.as_uri(),
+            ],
+            capture_output=True, text=True, timeout=180, check=True,
+        )  # fmt: skip
+        return done.stdout
+
+    def render(self, page: Path, png: Path) -> str:
+        """Save a screenshot of the page as `png`; return its DOM after its scripts ran."""
+        self._chromium(page, f"--screenshot={png}")
+        return self._chromium(page, "--dump-dom")
+
+    @staticmethod
+    def colours(png: Path) -> int:
+        """How many colours the screenshot has: a blank or unstyled page has few."""
+        from PIL import Image
+
+        with Image.open(png) as image:
+            return len(image.convert("RGB").getcolors(maxcolors=1 << 24))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    """Chromium (Debian: apt-get install chromium). Without it these checks skip, unless
+    TAGWISE_REQUIRE_BROWSER is set, as CI sets it: there a missing browser fails."""
+    import os
+    import shutil
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        if os.environ.get("TAGWISE_REQUIRE_BROWSER"):
+            pytest.fail("TAGWISE_REQUIRE_BROWSER is set but no chromium is on PATH")
+        pytest.skip("no chromium on PATH (apt-get install chromium)")
+    return Browser(executable)

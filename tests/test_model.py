@@ -124,7 +124,7 @@ def test_predictions_behave_as_the_model_says():
     )
 
 
-def test_holdout_evaluation_on_cdnow_writes_a_report(tmp_path):
+def test_holdout_evaluation_on_cdnow_writes_a_report(tmp_path, browser):
     from tagwise.model.evaluate import evaluate_transactions
 
     con = duckdb.connect()
@@ -136,7 +136,15 @@ def test_holdout_evaluation_on_cdnow_writes_a_report(tmp_path):
     assert result.predicted_total == pytest.approx(result.actual_total, rel=0.15)
     assert result.correlation > 0.5
     report, per_customer = result.files
-    assert "<polyline" in report.read_text() and "predicted" in report.read_text()
+    # As a person sees it, offline: the chart is drawn, with its title, axes and legend.
+    png = tmp_path / "holdout.png"
+    page = browser.render(report, png)
+    assert "Repeat purchases per week after 1997-09-30" in page
+    assert "week of the holdout (week 1 starts the day after 1997-09-30)" in page
+    assert "repeat purchases per week" in page and "a customer's day with an order" in page
+    assert "predicted (BG/NBD)" in page and 'class="legend"' in page
+    assert page.count('class="scatterlayer') == 1 and page.count('class="trace scatter') == 2
+    assert browser.colours(png) > 50
     assert len(per_customer.read_text().splitlines()) == 2357 + 1
 
 

@@ -2,8 +2,8 @@
 
 Per customer (calibration customers: first purchase by the calibration end), predicted
 against actual purchases in the holdout; in total; and week by week, as a chart of
-predicted and actual repeat purchases (an HTML page with an inline SVG, no plotting
-library needed).
+predicted and actual repeat purchases: an HTML page with a plotly chart whose script is
+inlined, so the page opens offline.
 """
 
 from __future__ import annotations
@@ -127,16 +127,33 @@ def evaluate(
         )
 
 
-def _polyline(values: np.ndarray, width: float, height: float, top: float) -> str:
-    step = width / max(len(values) - 1, 1)
-    return " ".join(
-        f"{40 + i * step:.1f},{20 + height - v / top * height:.1f}" for i, v in enumerate(values)
+def _weekly_chart(calibration_end: date, predicted: np.ndarray, actual: np.ndarray) -> str:
+    """Predicted and actual repeat purchases per holdout week, as an HTML fragment."""
+    import plotly.graph_objects as go
+
+    weeks = np.arange(1, len(actual) + 1)
+    figure = go.Figure(
+        [
+            go.Scatter(x=weeks, y=actual, name="actual", mode="lines+markers"),
+            go.Scatter(x=weeks, y=predicted, name="predicted (BG/NBD)", line={"dash": "dash"}),
+        ]
     )
+    figure.update_layout(
+        title={
+            "text": f"Repeat purchases per week after {calibration_end}<br><sup>a purchase: "
+            "a customer's day with an order; all calibration customers</sup>"
+        },
+        xaxis_title=f"week of the holdout (week 1 starts the day after {calibration_end})",
+        yaxis_title="repeat purchases per week",
+        yaxis_rangemode="tozero",
+        template="plotly_white",
+        width=900,
+        height=450,
+    )
+    return figure.to_html(full_html=False, include_plotlyjs=True, div_id="weekly-chart")
 
 
 def _report_html(evaluation: Evaluation, predicted: np.ndarray, actual: np.ndarray) -> str:
-    width, height = 720.0, 300.0
-    top = max(float(predicted.max(initial=0)), float(actual.max(initial=0)), 1.0) * 1.1
     m = evaluation.model
     rows = "".join(
         f"<tr><td>{label}</td><td>{html.escape(value)}</td></tr>"
@@ -151,18 +168,11 @@ def _report_html(evaluation: Evaluation, predicted: np.ndarray, actual: np.ndarr
             ("BG/NBD r, alpha, a, b", f"{m.r:.4g}, {m.alpha:.4g}, {m.a:.4g}, {m.b:.4g}"),
         )
     )
+    chart = _weekly_chart(evaluation.calibration_end, predicted, actual)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tagwise holdout evaluation</title>
 <style>body{{font-family:sans-serif;margin:2em}}td{{padding:2px 12px}}</style></head>
 <body><h1>Holdout evaluation of the purchase model</h1><table>{rows}</table>
-<h2>Repeat purchases per week after {evaluation.calibration_end}</h2>
-<svg width="{width + 60:.0f}" height="{height + 60:.0f}" role="img" aria-label="predicted and actual purchases per week">
-<line x1="40" y1="{20 + height}" x2="{40 + width}" y2="{20 + height}" stroke="#444"/>
-<line x1="40" y1="20" x2="40" y2="{20 + height}" stroke="#444"/>
-<text x="44" y="16" font-size="12">max {top:,.0f} per week</text>
-<polyline fill="none" stroke="#c33" stroke-width="2" points="{_polyline(actual, width, height, top)}"/>
-<polyline fill="none" stroke="#36c" stroke-width="2" stroke-dasharray="6 3" points="{_polyline(predicted, width, height, top)}"/>
-<text x="{width - 120}" y="40" font-size="13" fill="#c33">actual</text>
-<text x="{width - 120}" y="58" font-size="13" fill="#36c">predicted</text>
-</svg></body></html>
+{chart}
+</body></html>
 """
