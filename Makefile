@@ -21,7 +21,7 @@ DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
 .PHONY: help install install-spark demo demo-cdnow dagster test test-e2e test-spark lint format bench \
-	bench-generate clean
+	bench-generate data-docs-assets clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ bench-generate: install  ## time generating 1,000,000 customers (writes bench/re
 
 bench: install  ## full run, floor and next-day refresh at 10k, 100k and 1M customers (bench/results/)
 	$(RUN) tagwise bench --customers 10000 --customers 100000 --customers 1000000
+
+data-docs-assets: install  ## re-fetch the Data Docs' scripts, styles and fonts from npm (tagwise/data_docs.py)
+	$(RUN) python -c "from tagwise.data_docs import fetch_assets; print(len(fetch_assets()), 'files')"
 
 clean:  ## remove generated data, warehouses and environments
 	rm -rf data exports bench/results $(VENV) $(TOOLS)

@@ -31,6 +31,7 @@ from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
+from tagwise.data_docs import make_offline
 from tagwise.export import (
     DESTINATIONS,
     ERASED_EMAILS_SQL,
@@ -332,6 +333,7 @@ def validate(
     prune_validations(docs_root / "gx" / "uncommitted")
     context.build_data_docs(resource_identifiers=rendered)
     docs = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    make_offline(docs.parent)
     return outcomes, docs
 
 

@@ -131,12 +131,18 @@ class Browser:
         return self._chromium(page, "--dump-dom")
 
     @staticmethod
-    def colours(png: Path) -> int:
-        """How many colours the screenshot has: a blank or unstyled page has few."""
+    def pixels_near(png: Path, rgb: tuple[int, int, int], tolerance: int = 40) -> int:
+        """How many pixels of the screenshot have about this colour (a chart's line, a
+        status icon): a page whose scripts or styles did not load has none of them."""
         from PIL import Image
 
         with Image.open(png) as image:
-            return len(image.convert("RGB").getcolors(maxcolors=1 << 24))
+            colours = image.convert("RGB").getcolors(maxcolors=1 << 24)
+        return sum(
+            n
+            for n, c in colours
+            if all(abs(a - b) <= tolerance for a, b in zip(c, rgb, strict=True))
+        )
 
 
 @pytest.fixture(scope="session")

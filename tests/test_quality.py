@@ -3,6 +3,7 @@ an error blocks export and publish, a warning does not; results and Data Docs ar
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -210,6 +211,38 @@ def test_good_datasets_pass_every_check(tmp_path):
     pages = list((docs.parent / "validations").rglob("*.html"))
     assert pages and {p.parents[1].name for p in pages} == {"as-of-2026-06-30"}
     assert "__none__" not in docs.read_text()
+
+
+def test_data_docs_open_offline_with_their_tables_styles_and_icons(tmp_path, browser):
+    """GX's pages load their scripts and styles from CDNs and render blank offline; the
+    pages tagwise writes use the copies shipped with it, checked as a person sees them."""
+    from tagwise.data_docs import REMOTE_RESOURCE, make_offline
+
+    frames = good()
+    MISTAKES[0][1](frames)  # one failed expectation, so its page shows a failure
+    _, docs = validate(frames, CHECKS, tmp_path, "as-of-2026-06-30")
+    site = docs.parent
+    assert make_offline(site) == []
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        assert not REMOTE_RESOURCE.search(text), page
+        assert "great-expectations-web-assets" not in text, page
+    index = browser.render(docs, tmp_path / "index.png")
+    # bootstrap-table (jQuery, offline) drew the list of runs from its inline data.
+    assert 'class="bootstrap-table' in index
+    assert index.count("as-of-2026-06-30") >= len({c.suite for c in CHECKS})
+    # Font Awesome's status icons in Bootstrap's colours: green passed, red failed.
+    assert browser.pixels_near(tmp_path / "index.png", SUCCESS_GREEN) > 300
+    assert browser.pixels_near(tmp_path / "index.png", DANGER_RED) > 10
+    prefix, mistake = MISTAKES[0]
+    (failed,) = (site / "validations").glob(f"*__{mistake.dataset}/as-of-2026-06-30/*/*.html")
+    page = browser.render(failed, tmp_path / "failed.png")
+    assert prefix in page
+    assert re.search(r"Status:.*?(Failed|Succeeded)", page, re.DOTALL).group(1) == "Failed"
+    assert browser.pixels_near(tmp_path / "failed.png", DANGER_RED) > 10
+
+
+SUCCESS_GREEN, DANGER_RED = (40, 167, 69), (220, 53, 69)
 
 
 def test_data_docs_keep_the_newest_results_of_each_checkpoint(tmp_path):
