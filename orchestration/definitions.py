@@ -2,7 +2,7 @@
 
 from dagster import Definitions, in_process_executor
 
-from orchestration.dbt.assets import tagwise_dbt_assets
+from orchestration.dbt.assets import DBT_STEPS
 from orchestration.dbt.project import dbt_resource
 from orchestration.export.assets import email_export, erasure_in_exports, published_marts
 from orchestration.ingest.assets import landing_files, raw_tables
@@ -22,7 +22,7 @@ defs = Definitions(
     assets=[
         *landing_files,
         *raw_tables,
-        tagwise_dbt_assets,
+        *DBT_STEPS,
         predictive_model,
         erasure_in_exports,
         email_export,

@@ -154,7 +154,7 @@ def floor_seconds(warehouse: Path, as_of) -> tuple[float, int]:
 
 def step_category(step_key: str) -> str:
     """The part of the pipeline a Dagster step of the daily job belongs to."""
-    if step_key.startswith("tagwise_dbt_assets"):
+    if step_key.startswith("dbt_"):
         return "dbt"
     if step_key.endswith("great_expectations"):
         return "checks"

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tagwise.dbt import DbtSettings, node_counts, run_dbt
-from tagwise.model.pipeline import ModelRun, predict
-
-MODEL_INPUTS = "+int_orders__completed +int_privacy__profiling_objections"
+from tagwise.model.pipeline import UPSTREAM_OF_MODEL, ModelRun, predict
 
 
 @dataclass(frozen=True)
@@ -38,12 +36,12 @@ def build(settings: DbtSettings, exclude: str | None = None, full_refresh: bool 
     first = run_dbt(
         settings,
         "build",
-        select=MODEL_INPUTS,
+        select=UPSTREAM_OF_MODEL,
         quiet=True,
         full_refresh=full_refresh,
         exclude=exclude,
     )
     model = predict(settings.warehouse, settings.as_of, settings.target)
-    rest = " ".join(part for part in (MODEL_INPUTS, exclude) if part)
+    rest = " ".join(part for part in (UPSTREAM_OF_MODEL, exclude) if part)
     second = run_dbt(settings, "build", quiet=True, full_refresh=full_refresh, exclude=rest)
     return Build(_merge(node_counts(first), node_counts(second)), model)

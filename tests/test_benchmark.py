@@ -7,7 +7,7 @@ from tagwise.benchmark import step_category, verdicts
 
 def test_every_step_of_the_daily_job_has_a_part():
     assert step_category("shop__orders") == "ingest"
-    assert step_category("tagwise_dbt_assets_2") == "dbt"
+    assert step_category("dbt_features_tags_segments") == "dbt"
     assert step_category("predictive_model") == "model"
     assert step_category("marts__customer_tags_great_expectations") == "checks"
     assert step_category("exports__erasure") == "export"

@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from dagster import AssetExecutionContext, Failure
+from dagster import AssetExecutionContext, AssetMaterialization, Failure, Output
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
@@ -12,6 +12,7 @@ from tagwise.catalog import check_catalogs
 from tagwise.dbt import PRODUCTION_EXCLUDE, environment, refuse_future
 from tagwise.errors import TagwiseError
 from tagwise.history import forget_unreleased
+from tagwise.model.pipeline import UPSTREAM_OF_MODEL
 
 RUNS = Path("target") / "runs"
 RUN_TARGETS_KEPT = 20
@@ -41,16 +42,9 @@ def build_args(settings: TagwiseSettings) -> list[str]:
     return ["build", *settings.dbt().run_flags(), "--exclude", PRODUCTION_EXCLUDE]
 
 
-@dbt_assets(
-    manifest=manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=TagwiseTranslator(),
-    exclude=PRODUCTION_EXCLUDE,
-    pool=WAREHOUSE_POOL,
-)
-def tagwise_dbt_assets(
-    context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
-):
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings):
+    """`dbt build` of this step's models, seeds and tests as of the run's date, each model
+    reported as it is built (n of the step's total) in the run's log."""
     settings = tagwise.dbt()
     try:
         rules, definitions = check_catalogs()
@@ -62,11 +56,55 @@ def tagwise_dbt_assets(
         forgotten = forget_unreleased(settings.warehouse, settings.as_of)
         if forgotten:
             context.log.info(f"history forgotten from {forgotten}: that run was not released")
-    # Dagster runs the project in several steps (around the model and the blocking gates); a
-    # test on two models runs in the step that builds the later one, never before it exists.
     prune_run_targets(dbt_project.project_dir / RUNS)
-    with environment({**tagwise.dbt().env(), "DBT_INDIRECT_SELECTION": "buildable"}):
+    with environment({**settings.env(), "DBT_INDIRECT_SELECTION": "buildable"}):
         invocation = dbt.cli(
             build_args(tagwise), context=context, target_path=run_target_path(context.run.run_id)
         )
-    yield from invocation.stream()
+    total, built = len(context.selected_asset_keys), 0
+    for event in invocation.stream():
+        if isinstance(event, Output | AssetMaterialization):
+            built += 1
+            context.log.info(f"dbt: {built} of {total} built ({event_name(event)})")
+        yield event
+
+
+def event_name(event: Output | AssetMaterialization) -> str:
+    return event.output_name if isinstance(event, Output) else event.asset_key.to_user_string()
+
+
+# Two steps around the predictive model, named for what they build. A data test on models
+# of both runs in the second (dbt's "buildable" selection), and the tests on the
+# predictions table (a dbt source) run there too, after the model wrote it.
+@dbt_assets(
+    manifest=manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=TagwiseTranslator(),
+    select=UPSTREAM_OF_MODEL,
+    exclude=PRODUCTION_EXCLUDE,
+    name="dbt_staging_and_model_inputs",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_staging_and_model_inputs(
+    context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
+):
+    """Staging, identity, consent and the completed orders: what the model reads."""
+    yield from _build(context, dbt, tagwise)
+
+
+@dbt_assets(
+    manifest=manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=TagwiseTranslator(),
+    exclude=f"{UPSTREAM_OF_MODEL} {PRODUCTION_EXCLUDE}",
+    name="dbt_features_tags_segments",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_features_tags_segments(
+    context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
+):
+    """Customer features (with the model's predictions), tags, segments and audiences."""
+    yield from _build(context, dbt, tagwise)
+
+
+DBT_STEPS = (dbt_staging_and_model_inputs, dbt_features_tags_segments)

@@ -71,7 +71,11 @@ class TagwiseTranslator(DagsterDbtTranslator):
     """Assets keyed [schema, model] (sources [system, table]) and grouped by layer."""
 
     def __init__(self):
-        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        super().__init__(
+            DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_source_tests_as_checks=True
+            )
+        )
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None

@@ -5,11 +5,11 @@ from dagster import AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from orchestration.dbt.project import model_key
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
-from tagwise.model.pipeline import predict
+from tagwise.model.pipeline import MODEL_INPUTS, predict
 
 PREDICTIONS = AssetKey(["model", "customer_predictions"])
 FIT_PARAMETERS = AssetKey(["model", "fit_parameters"])
-INPUTS = [model_key("int_orders__completed"), model_key("int_privacy__profiling_objections")]
+INPUTS = [model_key(name) for name in MODEL_INPUTS]
 
 
 @multi_asset(

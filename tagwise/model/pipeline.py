@@ -26,6 +26,11 @@ HORIZON_WEEKS = 365 / 7
 # Fits use a fixed random sample of at most this many customers; predictions cover all.
 FIT_SAMPLE = 200_000
 
+# The dbt models the model reads (TRANSACTIONS_SQL below); a build runs everything
+# upstream of them, then the model, then the rest.
+MODEL_INPUTS = ("int_orders__completed", "int_privacy__profiling_objections")
+UPSTREAM_OF_MODEL = " ".join(f"+{name}" for name in MODEL_INPUTS)  # a dbt selector
+
 # Portable SQL: DuckDB runs it in place, Spark hands the result over as Arrow.
 TRANSACTIONS_SQL = """
 select customer_key, ordered_on as purchase_day, revenue as amount
