@@ -157,15 +157,17 @@ def run_pipeline(
     on_step: Callable[[Step], None] = lambda step: None,
     dbt_log: TextIO | None = None,
     job: str = daily_refresh.name,
+    instance: DagsterInstance | None = None,
 ) -> RunReport:
     """Run a job (the daily one unless named) with these TagwiseSettings values, e.g.
-    {"as_of": "2026-06-30"}.
+    {"as_of": "2026-06-30"}, in `instance` if given.
     dbt's output (which dagster-dbt echoes to stdout) goes to dbt_log when given."""
     # With DAGSTER_HOME set (as `make demo` and `make dagster` set it) the run is recorded
     # where the Dagster UI shows it; otherwise it leaves no trace beside the run log.
-    instance = (
-        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    )
+    if instance is None:
+        instance = (
+            DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+        )
     report = RunReport(str(uuid.uuid4()))
     instance.add_event_listener(report.run_id, _Recorder(report, on_step))
     with redirect_stdout(dbt_log) if dbt_log else nullcontext():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -82,9 +83,34 @@ def _settings(tmp: Path, landing: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def first_run(clean_landing, tmp_path_factory):
+def first_run_in(clean_landing, tmp_path_factory):
+    """(settings, report, the Dagster instance that recorded the run)."""
+    from dagster import DagsterInstance
+
     settings = _settings(tmp_path_factory.mktemp("dagster"), clean_landing)
-    return settings, run_pipeline(settings)
+    instance = DagsterInstance.ephemeral()
+    return settings, run_pipeline(settings, instance=instance), instance
+
+
+@pytest.fixture(scope="module")
+def first_run(first_run_in):
+    settings, report, _ = first_run_in
+    return settings, report
+
+
+def test_each_dbt_step_logs_its_progress(first_run_in):
+    """Long dbt steps say how far they are: `dbt: n of N built` in the run's log."""
+    _, report, instance = first_run_in
+    progress: dict[str, list[tuple[int, int]]] = {}
+    for entry in instance.all_logs(report.run_id):
+        found = re.fullmatch(r"dbt: (\d+) of (\d+) built \(.+\)", entry.user_message or "")
+        if found and entry.step_key:
+            progress.setdefault(entry.step_key, []).append(tuple(map(int, found.groups())))
+    assert set(progress) == {"dbt_staging_and_model_inputs", "dbt_features_tags_segments"}
+    for counts in progress.values():
+        total = counts[0][1]
+        assert counts == [(n, total) for n in range(1, total + 1)]
+    assert sum(counts[-1][1] for counts in progress.values()) == report.dbt_nodes_built
 
 
 def test_the_whole_graph_materializes_in_process(first_run):
