@@ -86,10 +86,13 @@ test-spark: install-spark  ## Spark parity: the daily graph on Spark (local) aga
 	$(RUN) pytest -m spark
 
 # dbt-duckdb opens the warehouse even to compile, so linting uses an in-memory one.
-lint: install  ## ruff and sqlfluff
+lint: install  ## ruff, sqlfluff and dbt-score
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
+	@# dbt-score reads the manifest, parsed again (catalogs checked first) when stale.
+	$(RUN) python -c "from orchestration.dbt.project import manifest_path; manifest_path()"
+	$(RUN) dbt-score lint --manifest dbt_project/target/manifest.json --show failing-items
 
 format: install  ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

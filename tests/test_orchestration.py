@@ -57,6 +57,19 @@ def test_the_asset_graph_matches_its_snapshot():
     assert current == json.loads(SNAPSHOT.read_text())
 
 
+def test_every_dbt_model_and_seed_has_its_folder_s_owner():
+    graph = defs.resolve_asset_graph()
+    owners = {
+        key.to_user_string(): graph.get(key).owners
+        for key in graph.get_all_asset_keys()
+        if key.path[0] in {"staging", "intermediate", "restricted", "marts"}
+    }
+    assert owners["restricted/consent_state"] == ["team:privacy-engineering"]
+    assert owners["staging/stg_shop__orders"] == ["team:data-platform"]
+    assert owners["marts/tag_taxonomy"] == ["team:analytics-engineering"]
+    assert all(len(found) == 1 for found in owners.values()), owners
+
+
 def test_the_graph_runs_from_landing_files_to_exports():
     assets = graph_snapshot()["assets"]
     assert assets["shop/orders"] == ["landing/orders"]

@@ -82,6 +82,9 @@ class TagwiseTranslator(DagsterDbtTranslator):
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
+        owner = props.get("meta", {}).get("owner")  # set once per folder in dbt_project.yml
+        if owner:
+            spec = spec.replace_attributes(owners=[f"team:{owner}"])
         if props["resource_type"] in {"model", "seed"} and not props["depends_on"].get("nodes"):
             # The seeds and the run's own bookkeeping (build_info, history_as_of_dates) read
             # no table. Placed after the day's raw loads, Dagster builds them in the same dbt
