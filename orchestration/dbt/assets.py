@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.catalog import check_catalogs
-from tagwise.dbt import PRODUCTION_EXCLUDE, environment, refuse_future
+from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment, refuse_future
 from tagwise.errors import TagwiseError
 from tagwise.history import forget_unreleased
 from tagwise.model.pipeline import UPSTREAM_OF_MODEL
@@ -37,9 +37,9 @@ def prune_run_targets(runs: Path, keep: int = RUN_TARGETS_KEPT) -> list[Path]:
     return folders[keep:]
 
 
-def build_args(settings: TagwiseSettings) -> list[str]:
+def build_args(settings: DbtSettings) -> list[str]:
     """`dbt build` of the selected nodes as of the run's date; unit tests are for CI."""
-    return ["build", *settings.dbt().run_flags(), "--exclude", PRODUCTION_EXCLUDE]
+    return ["build", *settings.run_flags(), "--exclude", PRODUCTION_EXCLUDE]
 
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings):
@@ -59,7 +59,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: Tagwise
     prune_run_targets(dbt_project.project_dir / RUNS)
     with environment({**settings.env(), "DBT_INDIRECT_SELECTION": "buildable"}):
         invocation = dbt.cli(
-            build_args(tagwise), context=context, target_path=run_target_path(context.run.run_id)
+            build_args(settings), context=context, target_path=run_target_path(context.run.run_id)
         )
     total, built = len(context.selected_asset_keys), 0
     for event in invocation.stream():

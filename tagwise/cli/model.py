@@ -31,14 +31,13 @@ def evaluate_model_command(
     warehouse: Path, calibration_end: date, holdout_end: date | None, out: Path
 ) -> None:
     """Fit on data up to a date and compare predicted with actual purchases after it."""
+    from tagwise.errors import TagwiseError
     from tagwise.model.evaluate import evaluate
-    from tagwise.model.fitting import NotEnoughData
 
     try:
         result = evaluate(warehouse, calibration_end, out, holdout_end)
-    except (NotEnoughData, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
+    except ValueError as error:  # too few repeat customers, or a holdout ending too soon
+        raise TagwiseError(str(error)) from None
     console.print(
         f"holdout {result.calibration_end} to {result.holdout_end}: {result.customers:,} customers, "
         f"predicted {result.predicted_total:,.0f} purchases, actual {result.actual_total:,}; "

@@ -100,8 +100,9 @@ def run_command(
         for detail in report.error_details:  # the cause is printed once; the rest is here
             dbt_log.write(f"\n--- failed step {detail}\n")
     # run-D.log is the last good run's; a failed one's is kept beside it.
-    os.replace(writing, log if report.success else failed_log)
-    _show_run(report, warehouse, log if report.success else failed_log, target)
+    kept = log if report.success else failed_log
+    os.replace(writing, kept)
+    _show_run(report, warehouse, kept, target)
 
 
 def _show_run(report, warehouse: Path, log: Path, target: str) -> None:
