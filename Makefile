@@ -5,6 +5,8 @@ SHELL := /bin/bash
 
 PYTHON ?= python3.11
 UV_VERSION := 0.13.9
+# dbt-bouncer needs duckdb<2, so it runs in an environment of its own (uv tool run).
+DBT_BOUNCER_VERSION := 4.3.0
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
@@ -86,13 +88,14 @@ test-spark: install-spark  ## Spark parity: the daily graph on Spark (local) aga
 	$(RUN) pytest -m spark
 
 # dbt-duckdb opens the warehouse even to compile, so linting uses an in-memory one.
-lint: install  ## ruff, sqlfluff and dbt-score
+lint: install  ## ruff, sqlfluff and the dbt project linters (dbt-score, dbt-bouncer)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
-	@# dbt-score reads the manifest, parsed again (catalogs checked first) when stale.
+	@# The dbt linters read the manifest, parsed again (catalogs checked first) when stale.
 	$(RUN) python -c "from orchestration.dbt.project import manifest_path; manifest_path()"
 	$(RUN) dbt-score lint --manifest dbt_project/target/manifest.json --show failing-items
+	$(UV) tool run --from dbt-bouncer==$(DBT_BOUNCER_VERSION) dbt-bouncer run --config-file pyproject.toml
 
 format: install  ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

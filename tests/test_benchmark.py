@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tagwise.benchmark import step_category, verdicts
+from orchestration.benchmark import step_category
+from tagwise.benchmark import verdicts
 
 
 def test_every_step_of_the_daily_job_has_a_part():

@@ -317,3 +317,27 @@ def test_a_refused_run_says_one_sentence_before_loading_dbt_and_keeps_the_last_l
     assert not loaded & SLOW_IMPORTS, loaded & SLOW_IMPORTS
     assert last_good.read_text() == "the last good run's log"
     assert sorted(p.name for p in last_good.parent.iterdir()) == [last_good.name]
+
+
+def test_the_library_never_imports_the_orchestrator():
+    """Dependencies point one way: orchestration/ adapts tagwise/ to Dagster, and only the
+    CLI (tagwise/cli) sits on top of both."""
+    import ast
+    from pathlib import Path
+
+    library = Path(__file__).parents[1] / "tagwise"
+    importers = []
+    for path in library.rglob("*.py"):
+        if path.is_relative_to(library / "cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "orchestration" for name in names):
+                importers.append(str(path.relative_to(library.parent)))
+    assert not importers, importers

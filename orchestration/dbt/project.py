@@ -101,7 +101,9 @@ class TagwiseTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props["resource_type"] == "seed":
-            return "marts"
+            # The vocabulary the tag rules use: a group of its own, so that Dagster's lineage
+            # view draws the layers in their order (seeds, staging, intermediate, marts).
+            return "seeds"
         return fqn[1] if len(fqn) > 2 else None
 
 

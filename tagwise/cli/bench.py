@@ -43,7 +43,8 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
     """Time generate, a full run (per step), the floor query and a next-day refresh per size."""
     import shutil
 
-    from tagwise.benchmark import TARGETS, run_scale, verdicts, write_result
+    from orchestration.benchmark import run_scale
+    from tagwise.benchmark import TARGETS, verdicts, write_result
 
     measured, failed = [], None
     for size in sorted(customers):

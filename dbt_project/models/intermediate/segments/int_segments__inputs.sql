@@ -4,15 +4,15 @@ with inputs as (
     select * from {{ ref('int_tags__inputs') }}
 ),
 
-customer_tags as (
-    select * from {{ ref('customer_tags') }}
+current_tags as (
+    select * from {{ ref('int_tags__current') }}
 ),
 
 tag_lists as (
     select
         customer_key,
         '|' || replace({{ tagwise.sorted_list_agg('tag') }}, ', ', '|') || '|' as current_tags
-    from customer_tags
+    from current_tags
     group by customer_key
 )
 

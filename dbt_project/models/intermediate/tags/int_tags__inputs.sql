@@ -1,11 +1,11 @@
 {#- One row per customer with every column a tag rule may use: the features, the
     non-identifying customer attributes, and values derived across customers. -#}
 with features as (
-    select * from {{ ref('customer_features') }}
+    select * from {{ ref('int_customers__features') }}
 ),
 
 customers as (
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers__profiles') }}
 ),
 
 people as (
