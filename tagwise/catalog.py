@@ -21,7 +21,7 @@ import yaml
 from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
-from tagwise.dbt import PROJECT_DIR
+from tagwise.dbt import PROJECT_DIR, project_var
 from tagwise.errors import TagwiseError
 
 SEEDS_DIR = PROJECT_DIR.parent / "seeds"
@@ -419,7 +419,7 @@ def check_tag_catalog(
 
 
 SEGMENT_FUNCTIONS = PORTABLE_FUNCTIONS | {"has_tag"}
-HAS_TAG = re.compile(r"has_tag\(\s*'([^']*)'\s*\)")
+HAS_TAG = re.compile(project_var("has_tag_pattern"))
 
 
 def _definitions(catalog: dict, part: str) -> tuple[list[dict], list[str]]:

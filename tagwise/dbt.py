@@ -15,6 +15,16 @@ from tagwise.errors import TagwiseError
 from tagwise.spark import SparkSettings, session
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+def project_var(name: str) -> str:
+    """A var of dbt_project.yml as written there: values Python checks and dbt's SQL use
+    (the email pattern) live in that one place."""
+    import yaml
+
+    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"][name]
+
+
 # Scheduled and demo runs leave dbt unit tests to development and CI.
 PRODUCTION_EXCLUDE = "test_type:unit"
 

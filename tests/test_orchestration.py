@@ -147,7 +147,6 @@ def test_the_whole_graph_materializes_in_process(first_run):
     timed = report.dbt_node_seconds
     assert timed["customer_features"] > 0 and "unique_dim_customers_customer_key" in timed
     assert set(report.gates) == {
-        "customer_features",
         "customer_tags",
         "email_audience",
         "segment_membership",
@@ -180,6 +179,28 @@ def test_a_failing_blocking_check_stops_publish_and_export(first_run, monkeypatc
     assert published.stat().st_mtime_ns == published_at
     with duckdb.connect(settings["warehouse"], read_only=True) as con:
         assert con.execute("select count(*) from export.syncs").fetchone()[0] == 1
+
+
+def test_a_failing_dbt_test_stops_publish_and_export(first_run, tmp_path):
+    """Row rules are dbt tests only (the gate does not repeat them), so a failing one must
+    stop the release just as a gate check does."""
+    import shutil
+
+    settings, _ = first_run
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings["warehouse"], warehouse)
+    with duckdb.connect(str(warehouse)) as con:  # an order id loaded twice, bypassing ingest
+        con.execute(
+            "insert into raw.orders select * replace (now() as _loaded_at) from raw.orders limit 1"
+        )
+    report = run_pipeline(settings | {"warehouse": str(warehouse), "exports": str(tmp_path / "x")})
+    assert not report.success
+    assert report.dbt_tests["failed"] >= 1
+    assert any("unique_key" in error for error in report.errors), report.errors
+    ran = {step.key: step.status for step in report.steps}
+    assert ran.get("exports__email") != "success" and ran.get("published__marts") != "success"
+    assert report.export is None and report.published is None
+    assert not (tmp_path / "published.duckdb").exists()
 
 
 def test_a_second_writer_is_refused_cleanly(tmp_path, clean_landing):

@@ -1,7 +1,7 @@
 {#- Trimmed, lower-cased email, or null when it is not a syntactically valid address. -#}
 {% macro normalized_email(column) -%}
     case
-        when {{ tagwise.regexp_like("lower(trim(" ~ column ~ "))", "^[a-z0-9._%+-]+@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.[a-z]{2,}$") }}
+        when {{ tagwise.regexp_like("lower(trim(" ~ column ~ "))", var("email_pattern")) }}
             then lower(trim({{ column }}))
     end
 {%- endmacro %}

@@ -6,7 +6,7 @@
 
 {#- has_tag('x') reads the `|tag|tag|` list of int_segments__inputs. -#}
 {% macro segment_condition(condition) -%}
-    {{- modules.re.sub("has_tag\\(\\s*'([a-z0-9-]+)'\\s*\\)", "(current_tags like '%|\\1|%')", condition) -}}
+    {{- modules.re.sub(var("has_tag_pattern"), "(current_tags like '%|\\1|%')", condition) -}}
 {%- endmacro %}
 
 {% macro segment_version(definition, position="") -%}
