@@ -8,13 +8,13 @@ severity says whether a failure blocks publish and export (error) or is only rep
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
 from tagwise.dbt import project_var
+from tagwise.settings import current
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,13 @@ class GateSettings:
 
     @classmethod
     def from_env(cls) -> GateSettings:
-        """Thresholds from TAGWISE_MAX_TAGS_PER_CUSTOMER, TAGWISE_MAX_SEGMENT_SIZE_CHANGE and
-        TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE, each defaulting to the value above."""
+        """The thresholds of tagwise.settings (TAGWISE_MAX_TAGS_PER_CUSTOMER, ...)."""
+        settings = current()
         return cls(
-            max_tags_per_customer=int(os.environ.get("TAGWISE_MAX_TAGS_PER_CUSTOMER", cls.max_tags_per_customer)),
-            max_segment_size_change=float(os.environ.get("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", cls.max_segment_size_change)),
-            min_segment_size_for_change=int(
-                os.environ.get("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", cls.min_segment_size_for_change)
-            ),
-        )  # fmt: skip
+            settings.max_tags_per_customer,
+            settings.max_segment_size_change,
+            settings.min_segment_size_for_change,
+        )
 
 
 @dataclass(frozen=True)

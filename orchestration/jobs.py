@@ -1,8 +1,6 @@
 """The jobs and their schedules. Every job writes the warehouse, so every job carries the
 warehouse tag that dagster.yaml limits to one run at a time."""
 
-import os
-
 from dagster import (
     AssetSelection,
     RunRequest,
@@ -15,10 +13,11 @@ from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import model_key
 from orchestration.export.assets import EMAIL_EXPORT, ERASURE, PUBLISHED
 from orchestration.resources import run_config
+from tagwise.settings import current
 
 WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}
-DAILY_CRON = os.environ.get("TAGWISE_DAILY_CRON", "0 6 * * *")
-WEEKLY_CRON = os.environ.get("TAGWISE_WEEKLY_CRON", "0 7 * * 1")
+DAILY_CRON = current().daily_cron
+WEEKLY_CRON = current().weekly_cron
 
 daily_refresh = define_asset_job(
     "daily_refresh",

@@ -1,14 +1,12 @@
 """The settings every tagwise asset reads: where a run reads and writes, and as of which day.
 
-Defaults come from the same environment variables as the CLI (TAGWISE_LANDING,
-TAGWISE_WAREHOUSE, TAGWISE_EXPORTS, TAGWISE_TARGET, TAGWISE_AS_OF); a run's config
-overrides any of them. The resource holds the warehouse lock for the whole run, so a
+Defaults come from tagwise.settings, as the CLI's do; a run's config overrides any of
+them. The resource holds the warehouse lock for the whole run, so a
 second run (from Dagster or the CLI) is refused instead of writing at the same time.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -18,32 +16,34 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from tagwise.dbt import DbtSettings
+from tagwise.settings import current
 from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import WarehouseLock
 
+SETTINGS = current()
 # Every asset and check that writes the warehouse runs in this Dagster pool.
 WAREHOUSE_POOL = "warehouse"
 
 
 class TagwiseSettings(ConfigurableResource):
     landing: str = Field(
-        default=os.environ.get("TAGWISE_LANDING", "data/landing"),
+        default=str(SETTINGS.landing),
         description="Landing directory: one folder per source.",
     )
     warehouse: str = Field(
-        default=os.environ.get("TAGWISE_WAREHOUSE", "data/warehouse.duckdb"),
+        default=str(SETTINGS.warehouse),
         description="DuckDB warehouse file.",
     )
     exports: str = Field(
-        default=os.environ.get("TAGWISE_EXPORTS", "exports"),
+        default=str(SETTINGS.exports),
         description="Folder for change sets and audience snapshots.",
     )
     target: str = Field(
-        default=os.environ.get("TAGWISE_TARGET", "duckdb"),
+        default=str(SETTINGS.target),
         description="Engine: duckdb (embedded, the default) or spark (`tagwise[spark]`).",
     )
     as_of: str = Field(
-        default=os.environ.get("TAGWISE_AS_OF", ""),
+        default=str(SETTINGS.as_of),
         description="As-of date D (YYYY-MM-DD); empty means today in UTC.",
     )
     allow_future: bool = Field(

@@ -57,8 +57,18 @@ class DbtSettings:
     allow_future: bool = False
 
     def env(self) -> dict[str, str]:
-        """Environment that profiles.yml reads; paths are absolute so any cwd works."""
-        values = {"TAGWISE_WAREHOUSE": str(self.warehouse.resolve()), "TAGWISE_TARGET": self.target}
+        """Environment that profiles.yml reads, from tagwise.settings (its defaults there
+        serve dbt run by hand); paths are absolute so any cwd works."""
+        from tagwise.settings import current
+
+        settings = current()
+        values = {
+            "TAGWISE_WAREHOUSE": str(self.warehouse.resolve()),
+            "TAGWISE_TARGET": self.target,
+            "TAGWISE_THREADS": str(settings.threads),
+            "TAGWISE_MEMORY_LIMIT": settings.memory_limit,
+            "TAGWISE_TEMP_DIR": settings.temp_dir,
+        }
         if self.target == "spark":
             values |= SparkSettings.for_warehouse(self.warehouse).env()
         return values

@@ -51,7 +51,9 @@ def descriptions(manifest: Path = MANIFEST) -> Descriptions:
 
 def published_path(warehouse: Path) -> Path:
     """Default place of the publish: beside the warehouse."""
-    return Path(os.environ.get("TAGWISE_PUBLISHED", warehouse.with_name("published.duckdb")))
+    from tagwise.settings import current
+
+    return current().published_path(warehouse)
 
 
 def publish(

@@ -40,17 +40,16 @@ class SparkSettings:
 
     @classmethod
     def for_warehouse(cls, warehouse: Path) -> SparkSettings:
-        """From TAGWISE_SPARK_HOME, SPARK_REMOTE, TAGWISE_SPARK_DRIVER_MEMORY and
-        TAGWISE_SPARK_SHUFFLE_PARTITIONS; the Spark folder defaults to one beside the
-        warehouse file, which then holds only tagwise's own state (export, quality)."""
-        home = os.environ.get("TAGWISE_SPARK_HOME") or str(warehouse.resolve().parent / "spark")
+        """From tagwise.settings; the Spark folder defaults to one beside the warehouse
+        file, which then holds only tagwise's own state (export, quality)."""
+        from tagwise.settings import current
+
+        settings = current()
         return cls(
-            home=Path(home).resolve(),
-            remote=os.environ.get("SPARK_REMOTE", cls.remote),
-            driver_memory=os.environ.get("TAGWISE_SPARK_DRIVER_MEMORY", cls.driver_memory),
-            shuffle_partitions=int(
-                os.environ.get("TAGWISE_SPARK_SHUFFLE_PARTITIONS", cls.shuffle_partitions)
-            ),
+            home=settings.spark_home_for(warehouse),
+            remote=settings.spark_remote,
+            driver_memory=settings.spark_driver_memory,
+            shuffle_partitions=settings.spark_shuffle_partitions,
         )
 
     @property

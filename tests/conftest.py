@@ -15,6 +15,17 @@ from tagwise.generator import GenerateConfig, generate
 SMALL = 1_500
 
 
+@pytest.fixture(autouse=True)
+def settings_read_afresh():
+    """A process reads its settings once (tagwise.settings.current); each test is a fresh
+    start, so that a test that sets TAGWISE_* before anything reads them is heard."""
+    from tagwise.settings import current
+
+    current.cache_clear()
+    yield
+    current.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def clean_landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("clean") / "landing"

@@ -23,7 +23,31 @@ def test_arguments_carry_the_as_of_date_target_and_selection():
 def test_environment_points_profiles_at_an_absolute_warehouse(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = DbtSettings(Path("data/w.duckdb"), date(2026, 1, 1)).env()
-    assert env == {"TAGWISE_WAREHOUSE": str(tmp_path / "data/w.duckdb"), "TAGWISE_TARGET": "duckdb"}
+    assert env["TAGWISE_WAREHOUSE"] == str(tmp_path / "data/w.duckdb")
+    assert env["TAGWISE_TARGET"] == "duckdb"
+
+
+def test_dbt_gets_the_settings_and_its_profile_defaults_are_theirs(monkeypatch):
+    """tagwise passes every setting profiles.yml reads; the profile's own defaults (for
+    dbt run by hand in dbt_project/) are the settings' defaults, the warehouse's relative
+    to dbt_project/."""
+    import re
+
+    from tagwise.settings import Settings, current, variable
+
+    monkeypatch.setenv("TAGWISE_THREADS", "3")
+    current.cache_clear()
+    env = DbtSettings(Path("w.duckdb"), date(2026, 1, 1)).env()
+    assert env["TAGWISE_THREADS"] == "3" and env["TAGWISE_MEMORY_LIMIT"] == "8GB"
+    profile = (PROJECT_DIR / "profiles.yml").read_text()
+    read = dict(re.findall(r"env_var\('(\w+)', '([^']*)'\)", profile))
+    defaults = {variable(name): field.default for name, field in Settings.model_fields.items()}
+    for name, default in read.items():
+        if name == "SPARK_REMOTE":  # tagwise always passes it; by hand dbt-spark runs local
+            continue
+        expected = f"../{defaults[name]}" if name == "TAGWISE_WAREHOUSE" else str(defaults[name])
+        assert default == expected, name
+    assert set(read) - {"SPARK_REMOTE"} <= set(env)
 
 
 def test_the_spark_target_reaches_the_local_server_of_the_warehouse_folder(tmp_path, monkeypatch):

@@ -26,3 +26,10 @@ def test_every_relative_link_in_the_readme_resolves_in_the_clone():
 @pytest.mark.skipif(not SHARED_SPEC.exists(), reason="no shared folder beside this clone")
 def test_the_shipped_spec_is_the_shared_one():
     assert (ROOT / "docs" / "SPEC.md").read_bytes() == SHARED_SPEC.read_bytes()
+
+
+def test_the_readme_lists_every_setting_as_tagwise_settings_defines_it():
+    from tagwise.settings import markdown_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, "run `python -m tagwise.settings` and paste it"

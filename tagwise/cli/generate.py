@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tagwise.cli.options import DEFAULT_LANDING, console, parse_day
+from tagwise.cli.options import console, from_settings, parse_day, setting_shown
 from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
 
 
@@ -18,8 +18,8 @@ from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_LANDING,
-    show_default=True,
+    default=from_settings("landing"),
+    show_default=setting_shown("landing"),
 )
 @click.option(
     "--start",

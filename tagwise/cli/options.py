@@ -17,8 +17,22 @@ from rich.console import Console
 
 # Wide enough for the summary tables when output goes to a log rather than a terminal.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
-DEFAULT_LANDING = Path("data/landing")
-DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+
+
+def from_settings(name: str) -> Callable[[], object]:
+    """An option's default: the setting (tagwise.settings), read only when a command runs
+    so that `--help` stays fast."""
+
+    def default():
+        from tagwise.settings import current
+
+        return getattr(current(), name)
+
+    return default
+
+
+def setting_shown(name: str) -> str:
+    return f"${'TAGWISE_' + name.upper()} or the README's default"
 
 
 def parse_day(_ctx, _param, value: str | None) -> date | None:
@@ -33,37 +47,29 @@ def parse_day(_ctx, _param, value: str | None) -> date | None:
 landing_option = click.option(
     "--landing",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_LANDING,
-    envvar="TAGWISE_LANDING",
-    show_default=True,
-    show_envvar=True,
+    default=from_settings("landing"),
+    show_default=setting_shown("landing"),
     help="Landing directory: one folder per source.",
 )
 warehouse_option = click.option(
     "--warehouse",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_WAREHOUSE,
-    envvar="TAGWISE_WAREHOUSE",
-    show_default=True,
-    show_envvar=True,
+    default=from_settings("warehouse"),
+    show_default=setting_shown("warehouse"),
     help="DuckDB warehouse file.",
 )
 exports_option = click.option(
     "--exports",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("exports"),
-    envvar="TAGWISE_EXPORTS",
-    show_default=True,
-    show_envvar=True,
+    default=from_settings("exports"),
+    show_default=setting_shown("exports"),
     help="Folder for change sets and audience snapshots.",
 )
 target_option = click.option(
     "--target",
     type=click.Choice(["duckdb", "spark"]),
-    default="duckdb",
-    envvar="TAGWISE_TARGET",
-    show_default=True,
-    show_envvar=True,
+    default=from_settings("target"),
+    show_default=setting_shown("target"),
     help="Engine: embedded DuckDB, or Spark (needs the spark extra; see the README).",
 )
 verify_option = click.option(

@@ -1,0 +1,101 @@
+"""Every setting tagwise reads from the environment, in one place.
+
+Each field is a variable `TAGWISE_<NAME>` (SPARK_REMOTE keeps Spark's own name). The
+environment is read once per process, by `current()`; commands and the Dagster resource
+take their defaults from it, and a command-line option or a run's config overrides
+them. The README's Configuration table is `python -m tagwise.settings`.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "TAGWISE_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore")
+
+    landing: Path = Field(
+        Path("data/landing"), description="landing directory: one folder per source"
+    )
+    warehouse: Path = Field(Path("data/warehouse.duckdb"), description="DuckDB warehouse file")
+    target: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="engine: `duckdb` or `spark` (the dbt target in `dbt_project/profiles.yml`)",
+    )
+    exports: Path = Field(
+        Path("exports"), description="where change sets and audience snapshots are written"
+    )
+    published: Path | None = Field(
+        None, description="the BI copy; default: `published.duckdb` beside the warehouse"
+    )
+    as_of: str = Field(
+        "", description="as-of date of Dagster runs without one in their config; empty: today (UTC)"
+    )
+    threads: int = Field(2, ge=1, description="dbt threads")
+    memory_limit: str = Field(
+        "8GB", description="DuckDB memory limit; beyond it DuckDB spills to disk"
+    )
+    temp_dir: str = Field("", description="where DuckDB spills; empty: DuckDB's default")
+    spark_remote: str = Field(
+        "local[2]",
+        validation_alias=AliasChoices("SPARK_REMOTE"),
+        description="Spark target: a local server with N cores, or `sc://host:port` of a cluster",
+    )
+    spark_home: Path | None = Field(
+        None,
+        description="Spark target: the local server's tables, metastore and logs; default: `spark/` beside the warehouse",
+    )
+    spark_driver_memory: str = Field("6g", description="Spark target: memory of the local server")
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="Spark target: shuffle partitions of the local server"
+    )
+    max_tags_per_customer: int = Field(
+        8, description="release gate: more tags than this per customer is a warning"
+    )
+    max_segment_size_change: float = Field(
+        0.5,
+        description="release gate: the largest change of a segment's size since the last good run (share)",
+    )
+    min_segment_size_for_change: int = Field(
+        100, description="release gate: segments smaller than this may change size freely"
+    )
+    daily_cron: str = Field("0 6 * * *", description="the daily schedule's time (UTC)")
+    weekly_cron: str = Field("0 7 * * 1", description="the weekly review schedule's time (UTC)")
+
+    def published_path(self, warehouse: Path) -> Path:
+        return self.published or warehouse.with_name("published.duckdb")
+
+    def spark_home_for(self, warehouse: Path) -> Path:
+        return (self.spark_home or warehouse.resolve().parent / "spark").resolve()
+
+
+@functools.cache
+def current() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    return Settings()
+
+
+def variable(name: str) -> str:
+    field = Settings.model_fields[name]
+    alias = field.validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else f"{PREFIX}{name.upper()}"
+
+
+def markdown_table() -> str:
+    """The README's table of settings."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default in (None, "") else f"`{field.default}`"
+        rows.append(f"| `{variable(name)}` | {default} | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
