@@ -17,13 +17,29 @@ SMALL = 1_500
 
 @pytest.fixture(autouse=True)
 def settings_read_afresh():
-    """A process reads its settings once (tagwise.settings.current); each test is a fresh
-    start, so that a test that sets TAGWISE_* before anything reads them is heard."""
+    """A process reads its settings once (tagwise.settings.current); each test starts
+    afresh and leaves none of its own behind."""
     from tagwise.settings import current
 
     current.cache_clear()
     yield
     current.cache_clear()
+
+
+@pytest.fixture
+def setting(monkeypatch):
+    """setting(variable, value) sets a setting's environment variable for this test (None
+    removes it) and has it read again, as a new process would."""
+    from tagwise.settings import current
+
+    def change(variable: str, value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
+        current.cache_clear()
+
+    return change
 
 
 @pytest.fixture(scope="session")

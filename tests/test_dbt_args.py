@@ -27,16 +27,15 @@ def test_environment_points_profiles_at_an_absolute_warehouse(tmp_path, monkeypa
     assert env["TAGWISE_TARGET"] == "duckdb"
 
 
-def test_dbt_gets_the_settings_and_its_profile_defaults_are_theirs(monkeypatch):
+def test_dbt_gets_the_settings_and_its_profile_defaults_are_theirs(setting):
     """tagwise passes every setting profiles.yml reads; the profile's own defaults (for
     dbt run by hand in dbt_project/) are the settings' defaults, the warehouse's relative
     to dbt_project/."""
     import re
 
-    from tagwise.settings import Settings, current, variable
+    from tagwise.settings import Settings, variable
 
-    monkeypatch.setenv("TAGWISE_THREADS", "3")
-    current.cache_clear()
+    setting("TAGWISE_THREADS", "3")
     env = DbtSettings(Path("w.duckdb"), date(2026, 1, 1)).env()
     assert env["TAGWISE_THREADS"] == "3" and env["TAGWISE_MEMORY_LIMIT"] == "8GB"
     profile = (PROJECT_DIR / "profiles.yml").read_text()
@@ -50,10 +49,12 @@ def test_dbt_gets_the_settings_and_its_profile_defaults_are_theirs(monkeypatch):
     assert set(read) - {"SPARK_REMOTE"} <= set(env)
 
 
-def test_the_spark_target_reaches_the_local_server_of_the_warehouse_folder(tmp_path, monkeypatch):
+def test_the_spark_target_reaches_the_local_server_of_the_warehouse_folder(
+    tmp_path, monkeypatch, setting
+):
     monkeypatch.chdir(tmp_path)
     for name in ("SPARK_REMOTE", "TAGWISE_SPARK_HOME"):
-        monkeypatch.delenv(name, raising=False)
+        setting(name, None)
     env = DbtSettings(Path("data/w.duckdb"), date(2026, 1, 1), target="spark").env()
     home = tmp_path / "data" / "spark"
     assert env["TAGWISE_TARGET"] == "spark"
@@ -65,8 +66,8 @@ def test_the_spark_target_reaches_the_local_server_of_the_warehouse_folder(tmp_p
     assert str(home / "metastore_db") in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
 
 
-def test_a_cluster_endpoint_is_used_as_it_is(monkeypatch):
-    monkeypatch.setenv("SPARK_REMOTE", "sc://spark.example:15002")
+def test_a_cluster_endpoint_is_used_as_it_is(setting):
+    setting("SPARK_REMOTE", "sc://spark.example:15002")
     settings = SparkSettings.for_warehouse(Path("w.duckdb"))
     assert not settings.is_local
     assert settings.env()["SPARK_REMOTE"] == "sc://spark.example:15002"

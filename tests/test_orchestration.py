@@ -162,13 +162,13 @@ def test_the_whole_graph_materializes_in_process(first_run):
         assert con.execute("select count(*) from model.customer_predictions").fetchone()[0] > 0
 
 
-def test_a_failing_blocking_check_stops_publish_and_export(first_run, monkeypatch):
+def test_a_failing_blocking_check_stops_publish_and_export(first_run, setting):
     settings, _ = first_run
     published = Path(settings["warehouse"]).with_name("published.duckdb")
     published_at = published.stat().st_mtime_ns
     # Any change of a segment's size now fails the error-level size-change expectation.
-    monkeypatch.setenv("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "-1")
-    monkeypatch.setenv("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
+    setting("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "-1")
+    setting("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
     report = run_pipeline(settings)
     assert not report.success
     assert report.gates["segment_membership"]["failed"] >= 1

@@ -317,9 +317,9 @@ def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_pat
     assert Path(blocked.gates["email_audience"]["data_docs"]).exists()
 
 
-def test_a_warning_is_reported_and_does_not_block(built, tmp_path, monkeypatch):
+def test_a_warning_is_reported_and_does_not_block(built, tmp_path, setting):
     exports = tmp_path / "exports"
-    monkeypatch.setenv("TAGWISE_MAX_TAGS_PER_CUSTOMER", "0")
+    setting("TAGWISE_MAX_TAGS_PER_CUSTOMER", "0")
     released = _release(built, exports)
     assert released.success and released.gate_passed
     assert released.gates["customer_tags"]["warned"] >= 1

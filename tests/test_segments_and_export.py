@@ -289,7 +289,7 @@ def history(warehouse: Path) -> dict[str, list[tuple]]:
 
 @pytest.mark.e2e
 def test_a_run_that_is_not_released_leaves_no_trace_in_history(
-    crafted, warehouse, tmp_path, monkeypatch
+    crafted, warehouse, tmp_path, setting
 ):
     """The run as of 05-31 fails its gate (every segment size change is an error here): the
     next run, as of the older 05-30, is not refused, and history holds no trace of 05-31."""
@@ -298,8 +298,8 @@ def test_a_run_that_is_not_released_leaves_no_trace_in_history(
     exports = tmp_path / "exports"
     run(crafted, warehouse, exports, D1)
     released = history(warehouse)
-    monkeypatch.setenv("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "0")
-    monkeypatch.setenv("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
+    setting("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "0")
+    setting("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
     failed = run_cli(crafted, warehouse, exports, D3)
     assert failed.exit_code == 1 and "release stopped" in failed.output, failed.output
     assert history(warehouse)["history_as_of_dates"] != released["history_as_of_dates"]
@@ -307,8 +307,8 @@ def test_a_run_that_is_not_released_leaves_no_trace_in_history(
         con.execute("create table copy_check as select 1")  # the warehouse is writable again
     assert forget_unreleased(warehouse, D2) == D3
     assert history(warehouse) == released
-    monkeypatch.delenv("TAGWISE_MAX_SEGMENT_SIZE_CHANGE")
-    monkeypatch.delenv("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE")
+    setting("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", None)
+    setting("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", None)
     output = run(crafted, warehouse, exports, D2)
     assert "wrote sync email-20260530-001" in output
     assert [d for (d, *_) in history(warehouse)["history_as_of_dates"]] == [D1, D2]
@@ -365,11 +365,11 @@ def test_no_command_releases_a_build_that_did_not_pass_the_gate(crafted, warehou
 @pytest.mark.parametrize(
     "name", ["warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.lock"]
 )
-def test_no_file_of_tagwise_overwrites_another(crafted, warehouse, tmp_path, monkeypatch, name):
+def test_no_file_of_tagwise_overwrites_another(crafted, warehouse, tmp_path, name, setting):
     from tagwise.paths import PathCollision
 
     warehouse.write_bytes(b"raw data, history and sync state")
-    monkeypatch.setenv("TAGWISE_PUBLISHED", str(warehouse.with_name(name)))
+    setting("TAGWISE_PUBLISHED", str(warehouse.with_name(name)))
     with pytest.raises(PathCollision):
         publishing.publish(warehouse, publishing.published_path(warehouse))
     result = run_cli(crafted, warehouse, tmp_path / "exports", D1)
