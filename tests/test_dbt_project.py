@@ -99,3 +99,34 @@ def test_layers_flow_one_way_no_intermediate_model_reads_a_mart(project):
         for parent in node["depends_on"]["nodes"]
     }
     assert staging_reads == {"source"}, staging_reads
+
+
+def test_tables_python_writes_are_created_from_their_source_declarations(project, tmp_path):
+    """The model's output and erasure's hashes are created by dbt's on-run-start hook from
+    their sources' columns and data types, the one place those are written."""
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from tagwise.dbt import PROJECT_DIR
+
+    warehouse = tmp_path / "w.duckdb"
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "build_info", "--quiet",
+         "--target-path", str(tmp_path / "target")],
+        cwd=PROJECT_DIR, env=os.environ | {"TAGWISE_WAREHOUSE": str(warehouse)}, check=True,
+    )  # fmt: skip
+    written_by_python = [
+        s for s in project["sources"].values() if s["schema"] in ("model", "erasure")
+    ]
+    assert len(written_by_python) == 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for source in written_by_python:
+            declared = [
+                (c["name"], c["data_type"].replace(" ", "").upper().replace("STRING", "VARCHAR"))
+                for c in source["columns"].values()
+            ]
+            created = con.execute(f"describe {source['schema']}.{source['name']}").fetchall()
+            assert [(name, kind) for name, kind, *_ in created] == declared, source["name"]

@@ -34,19 +34,23 @@
     select 1
 {%- endmacro %}
 
-{#- The predictive model's output tables, written by `tagwise.model.pipeline` between the
-    two phases of a build, exist from the first run on so that customer_features can
-    always read them (empty means: no predictions). One statement per hook: Spark runs
-    one at a time. -#}
-{% macro create_model_table(name) -%}
-    {%- set columns = {
-        "customer_predictions": "customer_key string, p_alive double, expected_orders_365d double,
-            predicted_clv_365d decimal(38, 2), as_of_date date",
-        "fit_parameters": "as_of_date date, fitted_at timestamp, parameter string, value double,
-            customers bigint, repeat_customers bigint, note string",
-    } -%}
-    create table if not exists model.{{ name }} ({{ columns[name] }})
-    {{- " using parquet" if target.type == "spark" }}
+{#- A table Python writes, created from its dbt source's columns and data types (the one
+    place they are written): the model's output (`tagwise.model.pipeline`, between the
+    two dbt steps) and what erasure purged (`tagwise.erasure`). They exist from the first
+    run on, so that the models reading them always can (empty means: nothing yet). One
+    statement per hook: Spark runs one at a time. -#}
+{% macro create_source_table(source_name, table_name) -%}
+    {%- if not execute -%}
+        select 1
+    {%- else -%}
+        {%- set source = graph.sources["source.tagwise." ~ source_name ~ "." ~ table_name] -%}
+        create table if not exists {{ source.schema }}.{{ source.identifier }} (
+            {%- for column in source.columns.values() %}
+            {{ column.name }} {{ column.data_type }}{{ "," if not loop.last }}
+            {%- endfor %}
+        )
+        {{- " using parquet" if target.type == "spark" }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Where unique_key and foreign_key record the loads they have checked. -#}
@@ -57,11 +61,3 @@
     {{- " using parquet" if target.type == "spark" }}
 {%- endmacro %}
 
-{#- What erasure purged (tagwise.erasure): each identifier of an erased person as a SHA-256,
-    so a request keeps naming the person after their rows are gone. -#}
-{% macro create_erased_identifiers_table() -%}
-    create table if not exists erasure.erased_identifiers (
-        customer_key string, identifier_type string, identifier_sha256 string, erased_at timestamp
-    )
-    {{- " using parquet" if target.type == "spark" }}
-{%- endmacro %}
