@@ -14,20 +14,22 @@ import great_expectations as gx
 from great_expectations.expectations import Expectation
 
 from tagwise.dbt import project_var
-from tagwise.settings import current
+from tagwise.settings import Settings, current
 
 
 @dataclass(frozen=True)
 class GateSettings:
-    max_tags_per_customer: int = 8
-    max_segment_size_change: float = 0.5
+    """The gate's thresholds; their defaults and variables are in tagwise.settings."""
+
+    max_tags_per_customer: int
+    max_segment_size_change: float
     # Small segments swing by half without anything being wrong; only larger ones count.
-    min_segment_size_for_change: int = 100
+    min_segment_size_for_change: int
 
     @classmethod
-    def from_env(cls) -> GateSettings:
-        """The thresholds of tagwise.settings (TAGWISE_MAX_TAGS_PER_CUSTOMER, ...)."""
-        settings = current()
+    def from_env(cls, settings: Settings | None = None) -> GateSettings:
+        """The thresholds of these settings, else of this process's (tagwise.settings)."""
+        settings = settings or current()
         return cls(
             settings.max_tags_per_customer,
             settings.max_segment_size_change,

@@ -392,7 +392,7 @@ def run_gate(
 ) -> GateResult:
     """Every check, or those guarding the given marts (see GUARDED_MART); on the Spark
     target the datasets are Spark dataframes."""
-    settings = settings or GateSettings()
+    settings = settings or GateSettings.from_env()
     prepare(warehouse)
     names = {d for d, mart in GUARDED_MART.items() if marts is None or mart in marts}
     if "unsent_removes" in names:

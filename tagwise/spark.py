@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-LOCAL_MASTER = "local[2]"
 # Session settings every connection applies; dbt's profile sets the same ones.
 SESSION_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false"}
 
@@ -33,10 +32,12 @@ class SparkUnavailable(Exception):
 
 @dataclass(frozen=True)
 class SparkSettings:
+    """Where the Spark server is and how it runs; the values come from tagwise.settings."""
+
     home: Path
-    remote: str = LOCAL_MASTER
-    driver_memory: str = "6g"
-    shuffle_partitions: int = 4
+    remote: str
+    driver_memory: str
+    shuffle_partitions: int
 
     @classmethod
     def for_warehouse(cls, warehouse: Path) -> SparkSettings:

@@ -17,6 +17,7 @@ from tagwise.dbt import DbtSettings
 from tagwise.ingest import ingest
 from tagwise.pipeline import build
 from tagwise.quality import dataset_frame, erased_in_export_files, validate
+from tagwise.settings import Settings
 
 ACTIVE = ["loyal-customer", "key-account", "at-risk"]
 RETIRED = ["vip", "big-spender"]
@@ -145,7 +146,8 @@ MISTAKES = [
         set_value("segment_size_changes", "change_share", 0.8),
     ),
 ]
-SETTINGS = GateSettings()
+# The default thresholds, whatever this shell's TAGWISE_* say.
+SETTINGS = GateSettings.from_env(Settings.model_construct())
 CHECKS = checks(SETTINGS, ACTIVE, RETIRED)
 
 
