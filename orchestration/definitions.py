@@ -8,6 +8,7 @@ from orchestration.export.assets import email_export, erasure_in_exports, publis
 from orchestration.ingest.assets import landing_files, raw_tables
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.jobs import (
+    build_as_of_job,
     daily_refresh,
     daily_refresh_schedule,
     release,
@@ -29,7 +30,7 @@ defs = Definitions(
         published_marts,
     ],
     asset_checks=release_gates,
-    jobs=[daily_refresh, release, weekly_review],
+    jobs=[daily_refresh, build_as_of_job, release, weekly_review],
     schedules=[daily_refresh_schedule, weekly_review_schedule],
     sensors=[landing_sensor],
     resources={"tagwise": TagwiseSettings(), "dbt": dbt_resource()},

@@ -11,8 +11,9 @@ from dagster import (
 
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import model_key
-from orchestration.export.assets import EMAIL_EXPORT, ERASURE, PUBLISHED
-from orchestration.resources import run_config
+from orchestration.export.assets import EMAIL_EXPORT, ERASURE, PUBLISHED, RELEASE_GROUP
+from orchestration.ingest.assets import RAW_GROUP
+from orchestration.quality.checks import release_gates
 from tagwise.settings import current
 
 WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}
@@ -23,6 +24,16 @@ daily_refresh = define_asset_job(
     "daily_refresh",
     selection=AssetSelection.all(),
     description="Ingest new landing files, build as of D, predict, gate, then export and publish.",
+    tags=WAREHOUSE_TAG,
+)
+
+build_as_of_job = define_asset_job(
+    "build_as_of",
+    selection=(AssetSelection.all() - AssetSelection.groups(RAW_GROUP, RELEASE_GROUP))
+    - AssetSelection.checks(*release_gates),
+    description="Build as of D from the raw tables as they are: dbt with its tests and the "
+    "model, no ingest, gate, export or publish. Its history is forgotten by the next run "
+    "unless D is released.",
     tags=WAREHOUSE_TAG,
 )
 
@@ -45,7 +56,7 @@ weekly_review = define_asset_job(
 
 def _as_of_scheduled_day(context: ScheduleEvaluationContext) -> RunRequest:
     day = context.scheduled_execution_time.date().isoformat()
-    return RunRequest(run_key=day, run_config=run_config(as_of=day))
+    return RunRequest(run_key=day, partition_key=day)
 
 
 @schedule(job=daily_refresh, cron_schedule=DAILY_CRON, execution_timezone="UTC")

@@ -1,4 +1,5 @@
-"""The settings every tagwise asset reads: where a run reads and writes, and as of which day.
+"""The settings every tagwise asset reads: where a run reads and writes (the day it is as
+of is its partition, orchestration.partitions).
 
 Defaults come from tagwise.settings, as the CLI's do; a run's config overrides any of
 them. The resource holds the warehouse lock for the whole run, so a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
@@ -42,13 +43,10 @@ class TagwiseSettings(ConfigurableResource):
         default=str(SETTINGS.target),
         description="Engine: duckdb (embedded, the default) or spark (`tagwise[spark]`).",
     )
-    as_of: str = Field(
-        default=str(SETTINGS.as_of),
-        description="As-of date D (YYYY-MM-DD); empty means today in UTC.",
-    )
-    allow_future: bool = Field(
+    full_refresh: bool = Field(
         default=False,
-        description="Allow an as-of date after today (UTC).",
+        description="dbt rebuilds incremental models and history from scratch, dropping the "
+        "history recorded after the run's date (the first run of a backfill that replays history).",
     )
     verify_content: bool = Field(
         default=False,
@@ -67,14 +65,9 @@ class TagwiseSettings(ConfigurableResource):
     def exports_path(self) -> Path:
         return Path(self.exports)
 
-    @property
-    def as_of_date(self) -> date:
-        return date.fromisoformat(self.as_of) if self.as_of else datetime.now(UTC).date()
-
-    def dbt(self) -> DbtSettings:
-        return DbtSettings(
-            self.warehouse_path, self.as_of_date, self.target, allow_future=self.allow_future
-        )
+    def dbt(self, as_of: date) -> DbtSettings:
+        """dbt's settings for a run as of this date (the run's partition)."""
+        return DbtSettings(self.warehouse_path, as_of, self.target)
 
     def copy_from_spark(self, tables: Sequence[str]) -> None:
         """On the Spark target, the tables copied into the local state file (see
@@ -92,5 +85,5 @@ class TagwiseSettings(ConfigurableResource):
 
 
 def run_config(**settings: str | bool) -> dict:
-    """Run config that sets some of TagwiseSettings for one run, e.g. as_of="2026-06-30"."""
+    """Run config that sets some of TagwiseSettings for one run, e.g. target="spark"."""
     return {"resources": {"tagwise": {"config": settings}}}

@@ -1,5 +1,6 @@
-"""The daily asset graph executed in this process, as `tagwise run` does: no web server, the
-same assets, checks and order as a scheduled run, with each step reported as it ends."""
+"""The daily asset graph executed in this process, as `tagwise run` and `tagwise backfill`
+do: no web server, the same assets, checks and order as a scheduled run, one partition (as-of
+date) per run, with each step reported as it ends."""
 
 import os
 import re
@@ -7,14 +8,16 @@ import uuid
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
+from dagster import AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
 
 from orchestration.definitions import defs
 from orchestration.export.assets import EMAIL_EXPORT, PUBLISHED
 from orchestration.ingest.assets import raw_key
-from orchestration.jobs import daily_refresh
+from orchestration.jobs import build_as_of_job, daily_refresh
 from orchestration.quality.checks import CHECK_NAME
 from orchestration.resources import run_config
 from tagwise.contract import SOURCES
@@ -30,11 +33,15 @@ class Step:
 @dataclass
 class RunReport:
     run_id: str
+    as_of: date
     success: bool = False
     steps: list[Step] = field(default_factory=list)
     ingestion: dict[str, dict[str, Any]] = field(default_factory=dict)
     dbt_nodes_built: int = 0
-    dbt_tests: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0})
+    # A test at warn severity that found rows is "warned", not "failed": it stops nothing.
+    dbt_tests: dict[str, int] = field(
+        default_factory=lambda: {"passed": 0, "warned": 0, "failed": 0}
+    )
     # Seconds per dbt model, seed and test, from dbt's own timing (dbt runs two at a time).
     dbt_node_seconds: dict[str, float] = field(default_factory=dict)
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -43,6 +50,7 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     # Each failure in full (Dagster's wrapper, the cause, the stack), for the run's log.
     error_details: list[str] = field(default_factory=list)
+    log: Path | None = None  # where the caller kept dbt's output
 
     @property
     def gate_passed(self) -> bool:
@@ -144,7 +152,14 @@ class _Recorder:
         if evaluation.check_name == CHECK_NAME:
             self.report.gates[evaluation.asset_key.path[-1]] = _metadata(evaluation.metadata)
         else:
-            self.report.dbt_tests["passed" if evaluation.passed else "failed"] += 1
+            outcome = (
+                "passed"
+                if evaluation.passed
+                else "warned"
+                if evaluation.severity == AssetCheckSeverity.WARN
+                else "failed"
+            )
+            self.report.dbt_tests[outcome] += 1
             self._timed(evaluation.check_name, _metadata(evaluation.metadata))
 
     def _timed(self, node: str, metadata: dict[str, Any]) -> None:
@@ -153,14 +168,16 @@ class _Recorder:
 
 
 def run_pipeline(
-    settings: dict[str, str],
+    settings: dict[str, Any],
+    as_of: date,
     on_step: Callable[[Step], None] = lambda step: None,
     dbt_log: TextIO | None = None,
     job: str = daily_refresh.name,
     instance: DagsterInstance | None = None,
+    tags: dict[str, str] | None = None,
 ) -> RunReport:
-    """Run a job (the daily one unless named) with these TagwiseSettings values, e.g.
-    {"as_of": "2026-06-30"}, in `instance` if given.
+    """Run partition `as_of` of a job (the daily one unless named) with these
+    TagwiseSettings values, e.g. {"warehouse": "w.duckdb"}, in `instance` if given.
     dbt's output (which dagster-dbt echoes to stdout) goes to dbt_log when given."""
     # With DAGSTER_HOME set (as `make demo` and `make dagster` set it) the run is recorded
     # where the Dagster UI shows it; otherwise it leaves no trace beside the run log.
@@ -168,7 +185,7 @@ def run_pipeline(
         instance = (
             DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
         )
-    report = RunReport(str(uuid.uuid4()))
+    report = RunReport(str(uuid.uuid4()), as_of)
     instance.add_event_listener(report.run_id, _Recorder(report, on_step))
     with redirect_stdout(dbt_log) if dbt_log else nullcontext():
         result = defs.resolve_job_def(job).execute_in_process(
@@ -176,8 +193,57 @@ def run_pipeline(
             # The CLI shows its own progress; Dagster's log lines would bury it.
             | {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             instance=instance,
+            partition_key=as_of.isoformat(),
+            tags=tags,
             raise_on_error=False,
             run_id=report.run_id,
         )
     report.success = result.success
     return report
+
+
+BACKFILL_TAG = "tagwise/backfill"
+
+
+def run_backfill(
+    settings: dict[str, Any],
+    first: date,
+    last: date,
+    full_refresh: bool = False,
+    on_run: Callable[[date], None] = lambda day: None,
+    **run_options: Any,
+) -> list[RunReport]:
+    """The daily job over the partitions first..last, oldest first, one run each, all
+    tagged with one backfill id: each date is ingested, built, gated, exported and
+    published as its daily run would be. The first run is a full refresh when asked (a
+    replay of history). A failed date ends the backfill: the later ones would be built
+    on a release that did not happen."""
+    backfill_id = uuid.uuid4().hex[:8]
+    reports: list[RunReport] = []
+    day = first
+    while day <= last:
+        on_run(day)
+        report = run_pipeline(
+            settings | {"full_refresh": full_refresh and day == first},
+            day,
+            tags={BACKFILL_TAG: backfill_id},
+            **run_options,
+        )
+        reports.append(report)
+        if not report.success:
+            break
+        day += timedelta(days=1)
+    return reports
+
+
+def build_as_of(
+    warehouse: Path, as_of: date, target: str = "duckdb", full_refresh: bool = False
+) -> RunReport:
+    """Partition `as_of` of the build_as_of job: dbt and the model on the raw tables as they
+    are, nothing ingested or released (the next run forgets its history unless the date is
+    released)."""
+    return run_pipeline(
+        {"warehouse": str(warehouse), "target": target, "full_refresh": full_refresh},
+        as_of,
+        job=build_as_of_job.name,
+    )

@@ -34,17 +34,17 @@ class DbtError(TagwiseError):
 
 
 class FutureAsOf(TagwiseError):
-    """An as-of date after today (UTC) without allow_future."""
+    """An as-of date after today (UTC)."""
 
 
-def refuse_future(as_of: date, allow_future: bool = False) -> None:
-    """A run as of a day that has not ended would record history ahead of every later
-    daily run (each would be refused as older); it needs to be asked for."""
+def refuse_future(as_of: date) -> None:
+    """A run as of a day that has not begun would record history ahead of every later
+    daily run (each would be refused as older). Dagster's daily partitions end today too."""
     today = datetime.now(UTC).date()
-    if as_of > today and not allow_future:
+    if as_of > today:
         raise FutureAsOf(
-            f"as-of date {as_of} is after today ({today}, UTC); "
-            "pass --allow-future (or allow_future in the run config) to build it anyway"
+            f"as-of date {as_of} is after today ({today}, UTC): history cannot be recorded "
+            "for a day that has not begun, and the daily partitions end today"
         )
 
 
@@ -54,7 +54,6 @@ class DbtSettings:
     as_of: date
     target: str = "duckdb"
     project_dir: Path = PROJECT_DIR
-    allow_future: bool = False
 
     def env(self) -> dict[str, str]:
         """Environment that profiles.yml reads, from tagwise.settings (its defaults there
@@ -154,7 +153,7 @@ def run_dbt(
     from tagwise.catalog import check_catalogs  # tagwise.catalog reads PROJECT_DIR from here
 
     check_catalogs(settings.project_dir)
-    refuse_future(settings.as_of, settings.allow_future)
+    refuse_future(settings.as_of)
     if settings.target == "spark":
         # Started with tagwise's settings before dbt connects (see tagwise.spark).
         session(SparkSettings.for_warehouse(settings.warehouse))

@@ -57,7 +57,7 @@ def refuse_older(warehouse: Path, as_of: date) -> None:
         raise OlderAsOf(
             f"history already records as-of date {latest}; refusing to build as of the older "
             f"date {as_of}. Rebuild history from the start with "
-            "`tagwise backfill --from DATE --to DATE`."
+            "`tagwise backfill --from DATE --to DATE --full-refresh`."
         )
 
 

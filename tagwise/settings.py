@@ -9,6 +9,7 @@ them. The README's Configuration table is `python -m tagwise.settings`.
 from __future__ import annotations
 
 import functools
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -35,8 +36,9 @@ class Settings(BaseSettings):
     published: Path | None = Field(
         None, description="the BI copy; default: `published.duckdb` beside the warehouse"
     )
-    as_of: str = Field(
-        "", description="as-of date of Dagster runs without one in their config; empty: today (UTC)"
+    first_as_of: date = Field(
+        date(1997, 1, 1),
+        description="the first as-of date Dagster offers as a daily partition; the last is today (UTC)",
     )
     threads: int = Field(2, ge=1, description="dbt threads")
     memory_limit: str = Field(

@@ -9,9 +9,8 @@ from decimal import Decimal
 
 import duckdb
 
-from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings
+from orchestration.run import build_as_of
 from tagwise.ingest import ingest
-from tagwise.pipeline import build
 
 D = date(2026, 6, 30)
 MAX_PRICE = "9999999999999999.99"  # the largest amount raw.order_lines can hold
@@ -57,7 +56,9 @@ def test_accepted_extreme_rows_build_and_refused_ones_are_quarantined(landing, w
         "product_id,name,category,price_tier,is_eco\nP1,One,books,premium,false\nP2,Two,garden,budget,true",
     )
     ingest(landing.root, warehouse)
-    build(DbtSettings(warehouse, D), exclude=PRODUCTION_EXCLUDE)  # every dbt test passes
+    report = build_as_of(warehouse, D)
+    assert report.success, report.errors  # every dbt test passes
+    assert report.dbt_tests["failed"] == report.dbt_tests["warned"] == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         quarantined = con.execute(
             "select reason from raw.quarantine where source = 'order_lines'"

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -31,6 +31,7 @@ from tagwise.warehouse import WarehouseLock
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "tests" / "snapshots" / "asset_graph.json"
 AS_OF = "2026-06-30"
+AS_OF_DATE = date.fromisoformat(AS_OF)
 
 
 def graph_snapshot() -> dict:
@@ -87,6 +88,24 @@ def test_the_graph_runs_from_landing_files_to_exports():
     assert "marts/customer_tags" in assets["published/marts"]
 
 
+def test_every_asset_is_partitioned_by_its_as_of_date_one_date_per_run():
+    """A run as of D is partition D; a backfill over a range runs each date on its own,
+    oldest first, so that each date's history is recorded on the one released before."""
+    from orchestration.partitions import DAILY, ONE_DATE_PER_RUN
+
+    graph = defs.resolve_asset_graph()
+    materialized = graph.materializable_asset_keys
+    assert len(materialized) > 50
+    unlike = [
+        key.to_user_string()
+        for key in materialized
+        if (graph.get(key).partitions_def, graph.get(key).backfill_policy)
+        != (DAILY, ONE_DATE_PER_RUN)
+    ]
+    assert unlike == []
+    assert DAILY.get_first_partition_key() == "1997-01-01"  # before CDNOW's first as-of date
+
+
 def test_the_daily_job_runs_dbt_in_two_steps_around_the_model():
     """Each dbt step costs a dbt start-up: one before the model, one after it."""
     job = defs.resolve_job_def("daily_refresh")
@@ -99,7 +118,6 @@ def _settings(tmp: Path, landing: Path) -> dict[str, str]:
         "landing": str(landing),
         "warehouse": str(tmp / "warehouse.duckdb"),
         "exports": str(tmp / "exports"),
-        "as_of": AS_OF,
     }
 
 
@@ -110,7 +128,7 @@ def first_run_in(clean_landing, tmp_path_factory):
 
     settings = _settings(tmp_path_factory.mktemp("dagster"), clean_landing)
     instance = DagsterInstance.ephemeral()
-    return settings, run_pipeline(settings, instance=instance), instance
+    return settings, run_pipeline(settings, AS_OF_DATE, instance=instance), instance
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +187,7 @@ def test_a_failing_blocking_check_stops_publish_and_export(first_run, setting):
     # Any change of a segment's size now fails the error-level size-change expectation.
     setting("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "-1")
     setting("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
-    report = run_pipeline(settings)
+    report = run_pipeline(settings, AS_OF_DATE)
     assert not report.success
     assert report.gates["segment_membership"]["failed"] >= 1
     assert report.gates["customer_tags"]["failed"] == 0
@@ -193,7 +211,9 @@ def test_a_failing_dbt_test_stops_publish_and_export(first_run, tmp_path):
         con.execute(
             "insert into raw.orders select * replace (now() as _loaded_at) from raw.orders limit 1"
         )
-    report = run_pipeline(settings | {"warehouse": str(warehouse), "exports": str(tmp_path / "x")})
+    report = run_pipeline(
+        settings | {"warehouse": str(warehouse), "exports": str(tmp_path / "x")}, AS_OF_DATE
+    )
     assert not report.success
     assert report.dbt_tests["failed"] >= 1
     assert any("unique_key" in error for error in report.errors), report.errors
@@ -206,7 +226,7 @@ def test_a_failing_dbt_test_stops_publish_and_export(first_run, tmp_path):
 def test_a_second_writer_is_refused_cleanly(tmp_path, clean_landing):
     settings = _settings(tmp_path, clean_landing)
     with WarehouseLock(Path(settings["warehouse"])):
-        report = run_pipeline(settings)
+        report = run_pipeline(settings, AS_OF_DATE)
     assert not report.success
     assert any("one writer at a time" in error for error in report.errors)
     assert not report.steps
@@ -236,7 +256,7 @@ def test_the_sensor_fires_once_for_new_files(tmp_path):
 def test_the_daily_schedule_runs_as_of_the_scheduled_day():
     context = build_schedule_context(scheduled_execution_time=datetime(2026, 7, 1, 6, tzinfo=UTC))
     request = daily_refresh_schedule(context)
-    assert request.run_config["resources"]["tagwise"]["config"]["as_of"] == "2026-07-01"
+    assert request.partition_key == "2026-07-01"
     assert request.run_key == "2026-07-01"
 
 
@@ -334,10 +354,79 @@ def test_a_cli_run_is_recorded_in_the_instance_dagster_home_names(tmp_path, monk
             "landing": str(tmp_path / "no-landing"),
             "warehouse": str(tmp_path / "warehouse.duckdb"),
             "exports": str(tmp_path / "exports"),
-            "as_of": AS_OF,
-        }
+        },
+        AS_OF_DATE,
     )
     assert not report.success
     with DagsterInstance.get() as instance:
         run = instance.get_run_by_id(report.run_id)
         assert run is not None and run.status == DagsterRunStatus.FAILURE
+
+
+# Columns that say when a run happened or which run it was, not what it built or sent.
+RUN_TIME_COLUMNS = {"built_at", "recorded_at", "dbt_invocation_id", "created_at", "released_at"}
+
+
+def _what_three_dates_left(warehouse: Path, exports: Path) -> dict[str, list]:
+    """History, releases and sync state in the warehouse, every export file's bytes, and
+    every published table, without the run-time columns."""
+
+    def rows(con, table: str) -> list:
+        columns = [
+            name
+            for (name,) in con.execute(f"select column_name from (describe {table})").fetchall()
+            if name not in RUN_TIME_COLUMNS
+        ]
+        return con.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
+
+    left: dict[str, list] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in (
+            "marts.customer_tag_history",
+            "marts.segment_membership_history",
+            "marts.segment_kpis",
+            "marts.history_as_of_dates",
+            "quality.releases",
+            "export.syncs",
+            "export.sync_snapshots",
+        ):
+            left[table] = rows(con, table)
+    for path in sorted(exports.rglob("*")):
+        if path.is_file():
+            left[f"file {path.relative_to(exports)}"] = [path.read_bytes()]
+    with duckdb.connect(str(warehouse.with_name("published.duckdb")), read_only=True) as con:
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall():
+            left[f"published {schema}.{table}"] = rows(con, f"{schema}.{table}")
+    return left
+
+
+@pytest.mark.e2e
+def test_a_backfill_of_three_dates_equals_three_daily_runs_in_order(clean_landing, tmp_path):
+    from dagster import DagsterInstance
+
+    from orchestration.run import BACKFILL_TAG, run_backfill
+
+    days = [AS_OF_DATE - timedelta(days=n) for n in (2, 1, 0)]
+    daily, backfilled = tmp_path / "daily", tmp_path / "backfilled"
+    daily.mkdir(), backfilled.mkdir()
+    for day in days:
+        report = run_pipeline(_settings(daily, clean_landing), day)
+        assert report.success, report.errors
+    instance = DagsterInstance.ephemeral()
+    reports = run_backfill(
+        _settings(backfilled, clean_landing), days[0], days[-1], instance=instance
+    )
+    assert [(r.as_of, r.success) for r in reports] == [(day, True) for day in days]
+    runs = [instance.get_run_by_id(r.run_id) for r in reports]
+    assert [run.tags["dagster/partition"] for run in runs] == [d.isoformat() for d in days]
+    assert len({run.tags[BACKFILL_TAG] for run in runs}) == 1
+    assert all(r.export is not None and r.published is not None for r in reports)
+
+    expected = _what_three_dates_left(daily / "warehouse.duckdb", daily / "exports")
+    found = _what_three_dates_left(backfilled / "warehouse.duckdb", backfilled / "exports")
+    assert sorted(found) == sorted(expected)
+    assert [n for n in expected if expected[n] != found[n]] == []
+    assert len(expected["quality.releases"]) == 3
+    assert len(expected["export.syncs"]) == 3

@@ -15,12 +15,11 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from orchestration.run import build_as_of
 from tagwise.cli import main
-from tagwise.dbt import DbtSettings
 from tagwise.export import acknowledge, export
 from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
-from tagwise.pipeline import build as build_as_of
 
 AS_OF = date(2026, 6, 30)
 PAST = date(2025, 12, 31)
@@ -36,7 +35,8 @@ def landing(tmp_path_factory) -> Path:
 def build(landing: Path, folder: Path, as_of: date) -> Path:
     warehouse = folder / "warehouse.duckdb"
     ingest(landing, warehouse)
-    build_as_of(DbtSettings(warehouse, as_of))
+    report = build_as_of(warehouse, as_of)
+    assert report.success, report.errors
     return warehouse
 
 

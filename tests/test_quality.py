@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from expectations.suites import GateSettings, checks
-from orchestration.run import run_pipeline
-from tagwise.dbt import DbtSettings
+from orchestration.run import build_as_of, run_pipeline
 from tagwise.ingest import ingest
-from tagwise.pipeline import build
 from tagwise.quality import dataset_frame, erased_in_export_files, validate
 from tagwise.settings import Settings
+
+AS_OF = date(2026, 6, 30)
 
 ACTIVE = ["loyal-customer", "key-account", "at-risk"]
 RETIRED = ["vip", "big-spender"]
@@ -285,14 +285,14 @@ def built(landing, warehouse):
         "event_id,customer_id,email,channel,purpose,status,method,occurred_at\nK1,C1,,email,marketing,granted,form,2025-01-01\nK2,C2,,email,marketing,pending,double_opt_in,2025-01-01",
     )
     ingest(landing.root, warehouse)
-    build(DbtSettings(warehouse, date(2026, 6, 30)))
+    assert build_as_of(warehouse, AS_OF).success
     return warehouse
 
 
 def _release(warehouse, exports):
     """The release job (gate, export, publish) on the built warehouse."""
     return run_pipeline(
-        {"warehouse": str(warehouse), "exports": str(exports), "as_of": "2026-06-30"}, job="release"
+        {"warehouse": str(warehouse), "exports": str(exports)}, AS_OF, job="release"
     )
 
 

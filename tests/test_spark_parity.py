@@ -51,9 +51,9 @@ def _run(landing: Path, root: Path, target: str):
             "landing": str(landing),
             "warehouse": str(root / "warehouse.duckdb"),
             "exports": str(root / "exports"),
-            "as_of": AS_OF,
             "target": target,
-        }
+        },
+        date.fromisoformat(AS_OF),
     )
     assert report.success, report.errors
     return report

@@ -130,10 +130,13 @@ def test_history_over_three_dates_with_a_tag_that_drops_and_returns(crafted, war
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select as_of_date from marts.build_info").fetchone()[0] == D3
 
-    # Replaying the dates from the start rebuilds the same history.
-    replayed = run(
-        "backfill", "--warehouse", str(warehouse), "--from", D1.isoformat(), "--to", D3.isoformat()
-    )
+    # Replaying the dates from the start needs asking for, and rebuilds the same history.
+    replay = ("backfill", "--landing", str(crafted), "--warehouse", str(warehouse),
+              "--from", D1.isoformat(), "--to", D3.isoformat())  # fmt: skip
+    refused = run(*replay)
+    assert refused.exit_code == 1
+    assert "--full-refresh" in refused.output
+    replayed = run(*replay, "--full-refresh")
     assert replayed.exit_code == 0, replayed.output
     assert history(warehouse) == rows
 

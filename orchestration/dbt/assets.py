@@ -7,9 +7,10 @@ from dagster import AssetExecutionContext, AssetMaterialization, Failure, Output
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
+from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.catalog import check_catalogs
-from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment, refuse_future
+from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment
 from tagwise.errors import TagwiseError
 from tagwise.history import forget_unreleased
 from tagwise.model.pipeline import UPSTREAM_OF_MODEL
@@ -37,18 +38,23 @@ def prune_run_targets(runs: Path, keep: int = RUN_TARGETS_KEPT) -> list[Path]:
     return folders[keep:]
 
 
-def build_args(settings: DbtSettings) -> list[str]:
+def build_args(settings: DbtSettings, full_refresh: bool = False) -> list[str]:
     """`dbt build` of the selected nodes as of the run's date; unit tests are for CI."""
-    return ["build", *settings.run_flags(), "--exclude", PRODUCTION_EXCLUDE]
+    return [
+        "build",
+        *settings.run_flags(),
+        "--exclude",
+        PRODUCTION_EXCLUDE,
+        *(["--full-refresh"] if full_refresh else []),
+    ]
 
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings):
     """`dbt build` of this step's models, seeds and tests as of the run's date, each model
     reported as it is built (n of the step's total) in the run's log."""
-    settings = tagwise.dbt()
+    settings = tagwise.dbt(as_of(context))
     try:
         rules, definitions = check_catalogs()
-        refuse_future(settings.as_of, settings.allow_future)
     except TagwiseError as error:
         raise Failure(str(error)) from None
     context.log.info(f"catalogs valid: {rules} tag rules, {definitions} segment definitions")
@@ -59,7 +65,9 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: Tagwise
     prune_run_targets(dbt_project.project_dir / RUNS)
     with environment({**settings.env(), "DBT_INDIRECT_SELECTION": "buildable"}):
         invocation = dbt.cli(
-            build_args(settings), context=context, target_path=run_target_path(context.run.run_id)
+            build_args(settings, tagwise.full_refresh),
+            context=context,
+            target_path=run_target_path(context.run.run_id),
         )
     total, built = len(context.selected_asset_keys), 0
     for event in invocation.stream():
@@ -84,6 +92,8 @@ def event_name(event: Output | AssetMaterialization) -> str:
     exclude=PRODUCTION_EXCLUDE,
     name="dbt_staging_and_model_inputs",
     pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
 )
 def dbt_staging_and_model_inputs(
     context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
@@ -99,6 +109,8 @@ def dbt_staging_and_model_inputs(
     exclude=f"{UPSTREAM_OF_MODEL} {PRODUCTION_EXCLUDE}",
     name="dbt_features_tags_segments",
     pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
 )
 def dbt_features_tags_segments(
     context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings

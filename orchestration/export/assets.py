@@ -1,10 +1,11 @@
 """What leaves the warehouse once the gate has passed: the consent-safe email change set
 and the published copy of the marts for BI."""
 
-from dagster import AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
+from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.erasure import purge_erased
 from tagwise.export import ERASED_PEOPLE_TABLES, erase_from_exports, export, export_inputs
@@ -15,15 +16,18 @@ from tagwise.quality import record_good_run
 EMAIL_EXPORT = AssetKey(["exports", "email"])
 ERASURE = AssetKey(["exports", "erasure"])
 PUBLISHED = AssetKey(["published", "marts"])
+RELEASE_GROUP = "release"
 
 
 @asset(
     key=ERASURE,
     deps=[model_key("int_identity__erased_people")],
-    group_name="release",
+    group_name=RELEASE_GROUP,
     description="Erasure reaches what was exported before: erased people's rows leave the "
     "stored sync state and the export files, but for the remove that tells the destination.",
     pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
 )
 def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     tagwise.copy_from_spark(ERASED_PEOPLE_TABLES)
@@ -41,9 +45,11 @@ def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     # Every gated mart, not only email_audience: a blocking check stops the assets directly
     # downstream of its mart, and an error on any gated mart must stop the export.
     deps=[ERASURE, *(model_key(mart) for mart in GUARDED_MARTS)],
-    group_name="release",
+    group_name=RELEASE_GROUP,
     description="Change set (add/update/remove) and full audience for the email platform.",
     pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
 )
 def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
     tagwise.copy_from_spark(export_inputs("email"))
@@ -65,17 +71,19 @@ def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
 @asset(
     key=PUBLISHED,
     deps=asset_keys({"model", "seed"}, lambda node: node["schema"] in PUBLISHED_SCHEMAS),
-    group_name="release",
+    group_name=RELEASE_GROUP,
     description="The marts copied to the published DuckDB file for BI, replaced atomically.",
     pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
 )
-def published_marts(tagwise: TagwiseSettings) -> MaterializeResult:
+def published_marts(context: AssetExecutionContext, tagwise: TagwiseSettings) -> MaterializeResult:
     tagwise.copy_from_spark(PUBLISHED_SCHEMAS)
     target = published_path(tagwise.warehouse_path)
     copied = publish(tagwise.warehouse_path, target)
     # The segment sizes the next gate compares with are those of the last release.
     record_good_run(tagwise.warehouse_path)
-    record_release(tagwise.warehouse_path, tagwise.as_of_date)
+    record_release(tagwise.warehouse_path, as_of(context))
     return MaterializeResult(
         metadata={"path": str(target), "tables": len(copied), "rows": sum(copied.values())}
     )

@@ -6,6 +6,7 @@ the landing folder through the dbt models to the exports."""
 from dagster import AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult, asset
 
 from orchestration.dbt.project import asset_keys
+from orchestration.partitions import DAILY, ONE_DATE_PER_RUN
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.contract import SOURCES, Source
 from tagwise.ingest import IngestError, ingest, load_totals
@@ -47,6 +48,8 @@ def raw_table(source: Source) -> AssetsDefinition:
         description=f"raw.{source.name}: new landing files validated against the contract; "
         "bad rows in raw.quarantine with their reasons.",
         pool=WAREHOUSE_POOL,
+        partitions_def=DAILY,
+        backfill_policy=ONE_DATE_PER_RUN,
     )
     def load(tagwise: TagwiseSettings) -> MaterializeResult:
         try:

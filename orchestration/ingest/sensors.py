@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from orchestration.jobs import daily_refresh
-from orchestration.resources import TagwiseSettings, run_config
+from orchestration.resources import TagwiseSettings
 from tagwise.contract import SOURCES
 from tagwise.ingest import landing_files
 
@@ -38,7 +38,7 @@ def landing_sensor(context: SensorEvaluationContext, tagwise: TagwiseSettings):
         run_requests=[
             RunRequest(
                 run_key=f"landing-{batch}",
-                run_config=run_config(as_of=today),
+                partition_key=today,
                 tags={"tagwise/new_files": str(len(new))},
             )
         ],

@@ -1,9 +1,10 @@
 """The predictive model (SPEC 6): fitted on completed orders as of D, its predictions read
 back by dbt (source model.customer_predictions) for the features and churn-risk tags."""
 
-from dagster import AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from orchestration.dbt.project import model_key
+from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.model.pipeline import MODEL_INPUTS, predict
 
@@ -25,9 +26,11 @@ INPUTS = [model_key(name) for name in MODEL_INPUTS]
     ],
     group_name="model",
     pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
 )
-def predictive_model(tagwise: TagwiseSettings):
-    run = predict(tagwise.warehouse_path, tagwise.as_of_date, tagwise.target)
+def predictive_model(context: AssetExecutionContext, tagwise: TagwiseSettings):
+    run = predict(tagwise.warehouse_path, as_of(context), tagwise.target)
     yield MaterializeResult(
         asset_key=PREDICTIONS,
         metadata={

@@ -1,12 +1,13 @@
-"""`tagwise run` and `tagwise backfill`: building as of a date."""
+"""`tagwise run` and `tagwise backfill`: the daily job as of a date, or over a range of
+dates (its Dagster partitions), in this process."""
 
 from __future__ import annotations
 
 import os
-import time
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from rich.table import Table
@@ -16,7 +17,6 @@ from tagwise.cli.options import (
     check_catalogs,
     console,
     exports_option,
-    holds_warehouse,
     landing_option,
     parse_day,
     target_option,
@@ -25,7 +25,7 @@ from tagwise.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from tagwise.dbt import DbtSettings
+    from orchestration.run import RunReport
     from tagwise.export import Sync
 
 
@@ -38,18 +38,83 @@ if TYPE_CHECKING:
 )
 @target_option
 @verify_option
-@click.option("--allow-future", is_flag=True, help="Allow an as-of date after today (UTC).")
 def run_command(
-    landing: Path,
-    warehouse: Path,
-    exports: Path,
-    as_of: date | None,
-    target: str,
+    landing: Path, warehouse: Path, exports: Path, as_of: date | None, target: str,
     verify_content: bool,
-    allow_future: bool,
-) -> None:
-    """Run the daily asset graph in this process: ingest, build as of D, predict, gate,
-    then export and publish for BI (the same graph Dagster schedules)."""
+) -> None:  # fmt: skip
+    """Run the daily asset graph in this process as of D (its partition D): ingest, build,
+    predict, gate, then export and publish for BI (the same graph Dagster schedules)."""
+    as_of = as_of or datetime.now(UTC).date()
+    _refuse_early(landing, warehouse, exports, as_of, target)
+    from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
+
+    console.print(f"running the daily graph as of {as_of}")
+    report = _logged(
+        warehouse,
+        as_of,
+        lambda log: run_pipeline(
+            _run_settings(landing, warehouse, exports, target, verify_content),
+            as_of,
+            on_step=_show_step,
+            dbt_log=log,
+        ),
+    )
+    _show_run(report, warehouse, target)
+
+
+@click.command("backfill")
+@landing_option
+@warehouse_option
+@exports_option
+@click.option("--from", "first", callback=parse_day, required=True, help="First as-of date to run.")
+@click.option("--to", "last", callback=parse_day, required=True, help="Last as-of date to run.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Replay history: the first date rebuilds incremental models and history from "
+    "scratch, so --from may be before the latest release.",
+)
+@target_option
+@verify_option
+def backfill_command(
+    landing: Path, warehouse: Path, exports: Path, first: date, last: date, full_refresh: bool,
+    target: str, verify_content: bool,
+) -> None:  # fmt: skip
+    """The daily graph for every as-of date from --from to --to, oldest first: each date is
+    a daily run (its Dagster partition), gated, exported and published as it would have
+    been. A failed date stops the backfill."""
+    if last < first:
+        raise click.UsageError(f"--to {last} is before --from {first}")
+    _refuse_early(
+        landing, warehouse, exports, last, target, older_than=None if full_refresh else first
+    )
+    from orchestration.run import run_backfill
+
+    settings = _run_settings(landing, warehouse, exports, target, verify_content)
+    reports: list[RunReport] = []
+
+    def each(day: date) -> None:
+        console.print(f"backfill: the daily graph as of {day}")
+
+    def backfill(log) -> RunReport:
+        reports.extend(
+            run_backfill(
+                settings, first, last, full_refresh, on_run=each, on_step=_show_step, dbt_log=log
+            )
+        )
+        return reports[-1]
+
+    last_report = _logged(warehouse, last, backfill)
+    for report in reports:
+        _show_run(report, warehouse, target, brief=report is not last_report)
+
+
+def _refuse_early(
+    landing: Path, warehouse: Path, exports: Path, as_of: date, target: str,
+    older_than: date | None = None,
+) -> None:  # fmt: skip
+    """What would refuse the run is checked first, so that a refusal takes a moment and
+    leaves the last run's log alone. The run itself takes the warehouse lock again."""
     from tagwise.dbt import refuse_future
     from tagwise.history import refuse_older
     from tagwise.ingest import require_landing
@@ -57,63 +122,65 @@ def run_command(
     from tagwise.publish import published_path
     from tagwise.warehouse import WarehouseLock
 
-    # What would refuse the run is checked first, so that a refusal takes a moment and
-    # leaves the last run's log alone. The run itself takes the warehouse lock again.
-    as_of = as_of or datetime.now(UTC).date()
-    refuse_future(as_of, allow_future)
+    refuse_future(as_of)
     refuse_collisions(warehouse, published_path(warehouse), exports, landing)
     with WarehouseLock(warehouse):
         require_landing(landing)
         if target == "duckdb":  # Spark's history is in Spark: its dbt hook refuses there.
-            refuse_older(warehouse, as_of)
+            refuse_older(warehouse, older_than or as_of)
     # Before Dagster loads the dbt project, which renders the catalogs' text.
     check_catalogs()
-    from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
+
+def _run_settings(
+    landing: Path, warehouse: Path, exports: Path, target: str, verify_content: bool
+) -> dict:
+    return {
+        "landing": str(landing.resolve()),
+        "warehouse": str(warehouse.resolve()),
+        "exports": str(exports.resolve()),
+        "target": target,
+        "verify_content": verify_content,
+    }
+
+
+def _logged(warehouse: Path, as_of: date, run: Callable[[TextIO], RunReport]) -> RunReport:
+    """Runs with dbt's output in logs/run-D.log: the last good run's; a failed one's is
+    kept beside it as run-D.failed.log."""
     logs = warehouse.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log, failed_log = logs / f"run-{as_of}.log", logs / f"run-{as_of}.failed.log"
     writing = logs / f"run-{as_of}.log.part"
-    console.print(f"running the daily graph as of {as_of}; dbt's log: {log}")
-
-    def show(step) -> None:
-        mark = {"success": "[green]done[/green]", "failure": "[red]failed[/red]"}.get(
-            step.status, "[yellow]skipped[/yellow]"
-        )
-        took = f" in {step.seconds:.1f} s" if step.seconds is not None else ""
-        console.print(f"  {mark} {step.key}{took}")
-
+    console.print(f"dbt's log: {log}")
     with writing.open("w", encoding="utf-8") as dbt_log:
-        report = run_pipeline(
-            {
-                "landing": str(landing.resolve()),
-                "warehouse": str(warehouse.resolve()),
-                "exports": str(exports.resolve()),
-                "as_of": as_of.isoformat(),
-                "target": target,
-                "verify_content": verify_content,
-                "allow_future": allow_future,
-            },
-            on_step=show,
-            dbt_log=dbt_log,
-        )
+        report = run(dbt_log)
         for detail in report.error_details:  # the cause is printed once; the rest is here
             dbt_log.write(f"\n--- failed step {detail}\n")
-    # run-D.log is the last good run's; a failed one's is kept beside it.
     kept = log if report.success else failed_log
     os.replace(writing, kept)
-    _show_run(report, warehouse, kept, target)
+    report.log = kept
+    return report
 
 
-def _show_run(report, warehouse: Path, log: Path, target: str) -> None:
-    if report.ingestion:
+def _show_step(step) -> None:
+    mark = {"success": "[green]done[/green]", "failure": "[red]failed[/red]"}.get(
+        step.status, "[yellow]skipped[/yellow]"
+    )
+    took = f" in {step.seconds:.1f} s" if step.seconds is not None else ""
+    console.print(f"  {mark} {step.key}{took}")
+
+
+def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = False) -> None:
+    """What a run did; brief: an earlier date of a backfill, its counts only."""
+    if report.ingestion and not brief:
         console.print(summary_table(report.ingestion))
     if report.dbt_nodes_built:
+        tests = report.dbt_tests
         console.print(
-            f"dbt: {report.dbt_nodes_built} models and seeds built; tests "
-            f"{report.dbt_tests['passed']} passed, {report.dbt_tests['failed']} failed"
+            f"as of {report.as_of}: dbt {report.dbt_nodes_built} models and seeds built; tests "
+            f"{tests['passed']} passed, {tests['warned']} warned, {tests['failed']} failed"
         )
-    if report.gates:
+    if report.gates and not brief:
         show_run_gate(report.gates)
     if not report.success:
         for error in report.errors:
@@ -122,10 +189,12 @@ def _show_run(report, warehouse: Path, log: Path, target: str) -> None:
             console.print(
                 "[red]release stopped:[/red] nothing exported or published; the last good publish stands"
             )
-        console.print(f"dbt's log: {log}")
+        console.print(f"dbt's log: {report.log}")
         raise SystemExit(1)
-    show_warehouse(warehouse, target)
     show_sync("email", _sync_from(report.export))
+    if brief:
+        return
+    show_warehouse(warehouse, target)
     console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
     steps = Table("step", "seconds", title="time per step")
     for step in report.steps:
@@ -143,59 +212,3 @@ def _sync_from(metadata: dict) -> Sync | None:
         metadata["sync"], "email", metadata["adds"], metadata["updates"], metadata["removes"],
         metadata["resent"], tuple(Path(f) for f in metadata["files"]),
     )  # fmt: skip
-
-
-def _build(settings: DbtSettings, full_refresh: bool = False) -> float:
-    """Build as of the settings' date (dbt, model, dbt); prints what ran; returns seconds."""
-    from tagwise.dbt import PRODUCTION_EXCLUDE
-    from tagwise.pipeline import build
-
-    began = time.perf_counter()
-    with console.status(f"building as of {settings.as_of}"):
-        result = build(settings, exclude=PRODUCTION_EXCLUDE, full_refresh=full_refresh)
-    nodes = ", ".join(
-        f"{kind}: " + " ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-        for kind, statuses in sorted(result.nodes.items())
-    )
-    console.print(f"dbt build as of {settings.as_of}: {nodes}")
-    model = result.model
-    fitted = (
-        ", ".join(f"{k} {v:.3g}" for k, v in model.parameters.items()) if model.fitted else "no fit"
-    )
-    console.print(
-        f"model: {model.customers:,} customers, {model.repeat_customers:,} repeat; {model.note}; {fitted}"
-    )
-    return time.perf_counter() - began
-
-
-@click.command("backfill")
-@warehouse_option
-@click.option(
-    "--from", "first", callback=parse_day, required=True, help="First as-of date to replay."
-)
-@click.option("--to", "last", callback=parse_day, required=True, help="Last as-of date to replay.")
-@target_option
-@click.option("--allow-future", is_flag=True, help="Allow as-of dates after today (UTC).")
-@holds_warehouse
-def backfill_command(
-    warehouse: Path, first: date, last: date, target: str, allow_future: bool
-) -> None:
-    """Rebuild history from the start: every as-of date from --from to --to, oldest first.
-
-    The first date is a full refresh, which drops the recorded history. The rebuilt dates
-    count as released: the next run keeps their history."""
-    from tagwise.dbt import DbtSettings, refuse_future
-    from tagwise.history import record_release
-
-    if last < first:
-        raise click.UsageError(f"--to {last} is before --from {first}")
-    refuse_future(last, allow_future)
-    check_catalogs()
-    day = first
-    while day <= last:
-        _build(
-            DbtSettings(warehouse, day, target, allow_future=allow_future),
-            full_refresh=day == first,
-        )
-        record_release(warehouse, day)
-        day += timedelta(days=1)
