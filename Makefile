@@ -93,7 +93,7 @@ lint: install  ## ruff, sqlfluff and the dbt project linters (dbt-score, dbt-bou
 	$(RUN) ruff format --check .
 	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
 	@# The dbt linters read the manifest, parsed again (catalogs checked first) when stale.
-	$(RUN) python -c "from orchestration.dbt.project import manifest_path; manifest_path()"
+	$(RUN) python -c "from tagwise.dbt import manifest_path; manifest_path()"
 	$(RUN) dbt-score lint --manifest dbt_project/target/manifest.json --show failing-items
 	$(UV) tool run --from dbt-bouncer==$(DBT_BOUNCER_VERSION) dbt-bouncer run --config-file pyproject.toml
 

@@ -1,6 +1,6 @@
 """The release gate's suites, as code.
 
-Each check validates one dataset (a query over the built warehouse, see DATASETS) with one
+Each check validates one dataset (a query over the built warehouse, see datasets()) with one
 Great Expectations expectation. Its description is what a person reads when it fails; its
 severity says whether a failure blocks publish and export (error) or is only reported
 (warning). Cross-table rules are datasets that hold the offending rows, expected empty.
@@ -8,12 +8,14 @@ severity says whether a failure blocks publish and export (error) or is only rep
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
 from tagwise.dbt import project_var
+from tagwise.relations import ref, source
 from tagwise.settings import Settings, current
 
 
@@ -51,52 +53,56 @@ class Check:
 
 TAG_SOURCES = ("rule", "model", "manual")
 
+
 # Every dataset's SQL; {erased} lists the keys of erased people.
-DATASETS = {
-    "customer_tags": """
+@functools.cache
+def datasets():
+    return {
+        "customer_tags": f"""
         select customer_key, tag, source,
             source || case when rule_version is null then ' without' else ' with' end || ' rule_version'
                 as rule_version_presence,
             source || case when actor is null then ' without' else ' with' end || ' actor' as actor_presence
-        from marts.customer_tags""",
-    "tags_per_exclusive_group": """
+        from {ref("customer_tags")}""",
+        "tags_per_exclusive_group": f"""
         select t.customer_key, x.exclusive_group, count(*) as tags
-        from marts.customer_tags t join marts.tag_taxonomy x using (tag)
+        from {ref("customer_tags")} t join {ref("tag_taxonomy")} x using (tag)
         where x.exclusive_group is not null group by all""",
-    "tags_per_customer": "select customer_key, count(*) as tags from marts.customer_tags group by all",
-    "profiling_tags_of_objectors": """
-        select t.customer_key, t.tag from marts.customer_tags t
-        join marts.tag_taxonomy x using (tag)
-        join restricted.int_privacy__profiling_objections o using (customer_key)
+        "tags_per_customer": f"select customer_key, count(*) as tags from {ref('customer_tags')} group by all",
+        "profiling_tags_of_objectors": f"""
+        select t.customer_key, t.tag from {ref("customer_tags")} t
+        join {ref("tag_taxonomy")} x using (tag)
+        join {ref("int_privacy__profiling_objections")} o using (customer_key)
         where x.requires_profiling_consent""",
-    "email_audience": """
+        "email_audience": f"""
         select a.email, m.is_email_marketable, m.email_marketing_consent, m.suppression_reason,
             s.email is not null as is_suppressed
-        from marts.email_audience a
-        left join restricted.customer_email_marketability m on a.email = m.email
-        left join restricted.suppression_list s on a.email = s.email""",
-    "erased_people_present": """
-        with erased as (select customer_key from restricted.int_identity__erased_people),
+        from {ref("email_audience")} a
+        left join {ref("customer_email_marketability")} m on a.email = m.email
+        left join {ref("suppression_list")} s on a.email = s.email""",
+        "erased_people_present": f"""
+        with erased as (select customer_key from {ref("int_identity__erased_people")}),
         erased_emails as (
-            select i.identifier as email from restricted.int_identity__identifiers i
+            select i.identifier as email from {ref("int_identity__identifiers")} i
             join erased using (customer_key) where i.identifier_type = 'email')
-        select 'dim_customers' as found_in, customer_key from marts.dim_customers where customer_key in (select * from erased)
-        union all select 'customer_features', customer_key from marts.customer_features where customer_key in (select * from erased)
-        union all select 'customer_tags', customer_key from marts.customer_tags where customer_key in (select * from erased)
-        union all select 'customer_tag_history', customer_key from marts.customer_tag_history where customer_key in (select * from erased)
-        union all select 'segment_membership', customer_key from marts.segment_membership where customer_key in (select * from erased)
-        union all select 'segment_membership_history', customer_key from marts.segment_membership_history where customer_key in (select * from erased)
-        union all select 'consent_state', customer_key from restricted.consent_state where customer_key in (select * from erased)
-        union all select 'customer_predictions', customer_key from model.customer_predictions where customer_key in (select * from erased)
-        union all select 'email_audience', email from marts.email_audience where email in (select * from erased_emails)""",
-    "segment_size_changes": """
+        select 'dim_customers' as found_in, customer_key from {ref("dim_customers")} where customer_key in (select * from erased)
+        union all select 'customer_features', customer_key from {ref("customer_features")} where customer_key in (select * from erased)
+        union all select 'customer_tags', customer_key from {ref("customer_tags")} where customer_key in (select * from erased)
+        union all select 'customer_tag_history', customer_key from {ref("customer_tag_history")} where customer_key in (select * from erased)
+        union all select 'segment_membership', customer_key from {ref("segment_membership")} where customer_key in (select * from erased)
+        union all select 'segment_membership_history', customer_key from {ref("segment_membership_history")} where customer_key in (select * from erased)
+        union all select 'consent_state', customer_key from {ref("consent_state")} where customer_key in (select * from erased)
+        union all select 'customer_predictions', customer_key from {source("model", "customer_predictions")} where customer_key in (select * from erased)
+        union all select 'email_audience', email from {ref("email_audience")} where email in (select * from erased_emails)""",
+        "segment_size_changes": f"""
         select coalesce(current_size.segment, good.segment) as segment, coalesce(current_size.members, 0) as members,
             good.members as last_good_members,
             abs(coalesce(current_size.members, 0) - good.members) / good.members as change_share
-        from (select segment, count(*) as members from marts.segment_membership group by all) current_size
+        from (select segment, count(*) as members from {ref("segment_membership")} group by all) current_size
         full outer join quality.last_good_segment_sizes good using (segment)
-        where good.members >= {min_segment_size_for_change}""",
-}
+        where good.members >= {{min_segment_size_for_change}}""",
+    }
+
 
 # The mart each dataset's checks guard, and run after: a dataset reads only that mart and
 # tables built before it, so its checks can run (and stop what follows) as soon as the mart

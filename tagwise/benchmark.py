@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from tagwise.relations import source
 from tagwise.warehouse import connect
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -106,12 +108,15 @@ TARGETS = {
 # How many of dbt's slowest models and tests each run's result lists.
 SLOWEST = 15
 
+
 # The core per-customer aggregates in one pass over the raw tables: what hand-written SQL
 # would cost at the least. The pipeline's dbt build is read as a multiple of it.
-FLOOR_SQL = """
+@functools.cache
+def floor_sql():
+    return f"""
 create or replace temp table floor_result as
 with revenue as (
-    select order_id, sum(quantity * unit_price) as revenue from raw.order_lines group by all
+    select order_id, sum(quantity * unit_price) as revenue from {source("shop", "order_lines")} group by all
 ),
 orders as (
     select o.customer_id,
@@ -120,7 +125,7 @@ orders as (
         sum(r.revenue) filter (where o.ordered_at >= $d - interval 90 day) as revenue_90d,
         sum(r.revenue) filter (where o.ordered_at >= $d - interval 365 day) as revenue_365d,
         max(o.ordered_at) as last_order_at
-    from raw.orders o join revenue r using (order_id)
+    from {source("shop", "orders")} o join revenue r using (order_id)
     where o.status = 'completed' and o.ordered_at < $d + interval 1 day
     group by all
 ),
@@ -128,12 +133,12 @@ email as (
     select customer_id,
         count(*) filter (where event_type = 'delivered') as delivered_90d,
         count(*) filter (where event_type = 'open') as opened_90d
-    from raw.email_events
+    from {source("esp", "email_events")}
     where occurred_at >= $d - interval 90 day and occurred_at < $d + interval 1 day
     group by all
 )
 select c.customer_id, orders.* exclude (customer_id), email.* exclude (customer_id)
-from (select distinct customer_id from raw.customers) c
+from (select distinct customer_id from {source("crm", "customers")}) c
 left join orders using (customer_id)
 left join email using (customer_id)
 """
@@ -143,7 +148,7 @@ def floor_seconds(warehouse: Path, as_of) -> tuple[float, int]:
     """Seconds of the floor query as of a date, and the customers it returned."""
     with connect(warehouse, read_only=True) as con:
         began = time.perf_counter()
-        con.execute(FLOOR_SQL, {"d": datetime.combine(as_of, datetime.min.time())})
+        con.execute(floor_sql(), {"d": datetime.combine(as_of, datetime.min.time())})
         seconds = time.perf_counter() - began
         rows = con.execute("select count(*) from floor_result").fetchone()[0]
     return seconds, rows

@@ -21,10 +21,9 @@ import yaml
 from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
-from tagwise.dbt import PROJECT_DIR, project_var
+from tagwise.dbt import PROJECT_DIR, SEEDS_DIR, project_var
 from tagwise.errors import TagwiseError
 
-SEEDS_DIR = PROJECT_DIR.parent / "seeds"
 TAGS_DIR = PROJECT_DIR / "models" / "intermediate" / "tags"
 TAG_CATALOG = TAGS_DIR / "tag_catalog.yml"
 TAG_INPUTS_DOC = TAGS_DIR / "_tags__models.yml"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +18,10 @@ from tagwise.errors import TagwiseError
 from tagwise.spark import SparkSettings, session
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+SEEDS_DIR = PROJECT_DIR.parent / "seeds"
+# What dbt writes into the project folder, not what it reads.
+GENERATED = {"target", "logs", "dbt_packages"}
+MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
 
 def project_var(name: str) -> str:
@@ -23,6 +30,42 @@ def project_var(name: str) -> str:
     import yaml
 
     return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"][name]
+
+
+def _newest_source_change() -> float:
+    files = [
+        path
+        for root in (PROJECT_DIR, SEEDS_DIR)
+        for path in root.rglob("*")
+        if path.is_file() and not GENERATED & set(path.relative_to(root).parts)
+    ]
+    return max(path.stat().st_mtime for path in files)
+
+
+def manifest_path() -> Path:
+    """The manifest, parsed again when any project file or seed is newer than it."""
+    from tagwise.catalog import check_catalogs  # tagwise.catalog reads PROJECT_DIR from here
+
+    # dbt renders the catalogs' text while it parses: it must see only checked text.
+    check_catalogs()
+    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_change():
+        # Parsing needs no warehouse; an in-memory one keeps the real file free. The dbt
+        # beside this Python runs, whatever PATH says.
+        parsed = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
+             "--target-path", str(MANIFEST.parent)],
+            cwd=PROJECT_DIR, env=os.environ | {"TAGWISE_WAREHOUSE": ":memory:"},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if parsed.returncode != 0:
+            raise DbtError(f"dbt parse failed:\n{parsed.stdout}{parsed.stderr}")
+    return MANIFEST
+
+
+@functools.cache
+def manifest() -> dict:
+    """The parsed dbt project: its models, seeds, sources, tests and exposures."""
+    return json.loads(manifest_path().read_text())
 
 
 # Scheduled and demo runs leave dbt unit tests to development and CI.

@@ -12,24 +12,31 @@ gone. The landing files are the sender's, and stay.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tagwise.ingest import DuckDBLoader, SparkLoader
+from tagwise.relations import ref, source
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
+
 # Raw tables and how a row names a person: by customer_id, and by email where it may.
-RAW_PERSON_ROWS = (
-    ("raw.customers", True),
-    ("raw.orders", False),
-    ("raw.email_events", True),
-    ("raw.web_events", False),
-    ("raw.consent_events", True),
-    ("raw.manual_tags", False),
-    ("raw.support_tickets", False),
-    ("raw.survey_responses", False),
-)
+@functools.cache
+def raw_person_rows():
+    return (
+        (source("crm", "customers"), True),
+        (source("shop", "orders"), False),
+        (source("esp", "email_events"), True),
+        (source("web", "web_events"), False),
+        (source("privacy", "consent_events"), True),
+        (source("crm", "manual_tags"), False),
+        (source("crm", "support_tickets"), False),
+        (source("crm", "survey_responses"), False),
+    )
+
+
 REDACTED = "[redacted: erasure]"
 
 
@@ -101,15 +108,15 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
         select i.customer_key, i.identifier_type, i.identifier,
             {rows.sha256("i.identifier")} as identifier_sha256,
             h.identifier_sha256 is null as is_new
-        from restricted.int_identity__identifiers as i
-        inner join restricted.int_identity__erased_people as e
+        from {ref("int_identity__identifiers")} as i
+        inner join {ref("int_identity__erased_people")} as e
             on i.customer_key = e.customer_key
-        left join erasure.erased_identifiers as h
+        left join {source("erasure", "erased_identifiers")} as h
             on h.identifier_sha256 = {rows.sha256("i.identifier")}
             and h.identifier_type = i.identifier_type
         """,
     )
-    since = rows.one("select max(erased_at) from erasure.erased_identifiers")[0]
+    since = rows.one(f"select max(erased_at) from {source('erasure', 'erased_identifiers')}")[0]
     for name, kind in (("_ids", "customer_id"), ("_emails", "email")):
         rows.keep(
             name,
@@ -118,10 +125,10 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
         )
     # Lines of the orders about to go, while the orders still say whose they are.
     removed = rows.delete(
-        "raw.order_lines",
-        f"order_id in (select order_id from raw.orders where {_person(False, only_new=False)})",
+        source("shop", "order_lines"),
+        f"order_id in (select order_id from {source('shop', 'orders')} where {_person(False, only_new=False)})",
     )
-    for table, by_email in RAW_PERSON_ROWS:
+    for table, by_email in raw_person_rows():
         removed += rows.delete(table, _condition(by_email, since))
     customer_id = rows.json_text("original", "customer_id")
     email = rows.json_text("original", "email")
@@ -137,7 +144,7 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
         "union select customer_key from _erased where is_new"
     )
     rows.execute(
-        f"""insert into erasure.erased_identifiers
+        f"""insert into {source("erasure", "erased_identifiers")}
         select customer_key, identifier_type, identifier_sha256,
             timestamp '{now.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'
         from _erased where is_new"""

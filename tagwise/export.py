@@ -16,6 +16,7 @@ does not pile up day after day and an erasure has only the pending files to rewr
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -27,13 +28,14 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
+from tagwise.relations import ref
 from tagwise.release import require_passed_gate
 from tagwise.warehouse import connect
 
-# destination -> (audience table, key column, columns sent besides the key)
+# destination -> (its audience: a dbt model, key column, columns sent besides the key)
 DESTINATIONS = {
     "email": (
-        "marts.email_audience",
+        "email_audience",
         "email",
         ("first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"),
     ),
@@ -74,20 +76,26 @@ STATE_DDL = (
 
 
 # Addresses of people erased as of the build, and the tables that query reads.
-ERASED_PEOPLE_TABLES = [
-    "restricted.int_identity__identifiers",
-    "restricted.int_identity__erased_people",
-]
+@functools.cache
+def erased_people_tables():
+    return [
+        ref("int_identity__identifiers"),
+        ref("int_identity__erased_people"),
+    ]
+
+
 # Every address an erased person's records have held, not only the latest.
-ERASED_EMAILS_SQL = """
-    select i.identifier as email from restricted.int_identity__identifiers i
-    join restricted.int_identity__erased_people using (customer_key)
+@functools.cache
+def erased_emails_sql():
+    return f"""
+    select i.identifier as email from {ref("int_identity__identifiers")} i
+    join {ref("int_identity__erased_people")} using (customer_key)
     where i.identifier_type = 'email'"""
 
 
 def export_inputs(destination: str) -> list[str]:
     """The built tables an export of the destination reads."""
-    return [DESTINATIONS[destination][0], "marts.build_info"]
+    return [ref(DESTINATIONS[destination][0]), ref("build_info")]
 
 
 def changes_table(destination: str) -> str:
@@ -124,7 +132,8 @@ class Sync:
 
 def _current_sql(destination: str) -> str:
     """Key and payload (JSON, keys in alphabetical order) of every row of the audience."""
-    table, key, columns = DESTINATIONS[destination]
+    model, key, columns = DESTINATIONS[destination]
+    table = ref(model)
     fields = ", ".join(f"{c} := {c}" for c in sorted(columns))
     return f"select {key} as key, to_json(struct_pack({fields}))::varchar as payload from {table}"
 
@@ -417,7 +426,7 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
         if pending:
             _supersede(con, destination, pending[0])
         return None
-    as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+    as_of = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
     sequence = con.execute(
         "select count(*) + 1 from export.syncs where destination = ? and as_of_date = ?",
         [destination, as_of],
@@ -527,7 +536,7 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         erased_keys = {
             key
             for (key,) in con.execute(
-                "select customer_key from restricted.int_identity__erased_people"
+                f"select customer_key from {ref('int_identity__erased_people')}"
             ).fetchall()
         }
         reports = out / ACCESS_REPORTS
@@ -536,7 +545,7 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
                 report.unlink()
         con.execute(
             f"""create or replace temp table _erased as
-            select distinct email from ({ERASED_EMAILS_SQL})
+            select distinct email from ({erased_emails_sql()})
             where sha256(email) not in (
                 select email_sha256 from export.erasures_applied where email_sha256 is not null)"""
         )

@@ -12,19 +12,26 @@ or after it are open again.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tagwise.errors import TagwiseError
+from tagwise.relations import ref
 from tagwise.warehouse import connect
 
+
 # (table, start column, end column); an end column of None: rows are per as-of date.
-HISTORY_TABLES = (
-    ("marts.customer_tag_history", "valid_from", "valid_to"),
-    ("marts.segment_membership_history", "entered_on", "exited_on"),
-    ("marts.segment_kpis", "as_of_date", None),
-    ("marts.history_as_of_dates", "as_of_date", None),
-)
+@functools.cache
+def history_tables():
+    return (
+        (ref("customer_tag_history"), "valid_from", "valid_to"),
+        (ref("segment_membership_history"), "entered_on", "exited_on"),
+        (ref("segment_kpis"), "as_of_date", None),
+        (ref("history_as_of_dates"), "as_of_date", None),
+    )
+
+
 RELEASES_DDL = (
     "create schema if not exists quality",
     "create table if not exists quality.releases (as_of_date date, released_at timestamp)",
@@ -42,7 +49,7 @@ def latest_release(warehouse: Path) -> date | None:
     with connect(warehouse, read_only=True) as con:
         tables = _tables(con)
         # A warehouse from before releases were recorded: what it recorded was released.
-        for table in ("quality.releases", "marts.history_as_of_dates"):
+        for table in ("quality.releases", ref("history_as_of_dates")):
             if table in tables:
                 return con.execute(f"select max(as_of_date) from {table}").fetchone()[0]
     return None
@@ -74,11 +81,11 @@ def _prepare(con) -> None:
     existed = "quality.releases" in _tables(con)
     for statement in RELEASES_DDL:
         con.execute(statement)
-    if not existed and "marts.history_as_of_dates" in _tables(con):
+    if not existed and ref("history_as_of_dates") in _tables(con):
         # A warehouse from before releases were recorded: what it recorded was released.
         con.execute(
             "insert into quality.releases select as_of_date, recorded_at "
-            "from marts.history_as_of_dates"
+            f"from {ref('history_as_of_dates')}"
         )
 
 
@@ -98,11 +105,11 @@ def forget_unreleased(warehouse: Path, as_of: date) -> date | None:
     with connect(warehouse) as con:
         _prepare(con)
         tables = _tables(con)
-        if "marts.history_as_of_dates" not in tables:
+        if ref("history_as_of_dates") not in tables:
             return None
         (since,) = con.execute(
-            """
-            select min(as_of_date) from marts.history_as_of_dates
+            f"""
+            select min(as_of_date) from {ref("history_as_of_dates")}
             where as_of_date <> $as_of
                 and as_of_date not in (select as_of_date from quality.releases)
             """,
@@ -111,7 +118,7 @@ def forget_unreleased(warehouse: Path, as_of: date) -> date | None:
         if since is None:
             return None
         con.execute("begin transaction")
-        for table, starts, ends in HISTORY_TABLES:
+        for table, starts, ends in history_tables():
             if table not in tables:
                 continue
             con.execute(f"delete from {table} where {starts} >= ?", [since])

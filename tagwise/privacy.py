@@ -6,6 +6,7 @@ connection, so it never competes with a running build for the write lock.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
+from tagwise.relations import ref
 from tagwise.warehouse import WarehouseLock, connect
 
 
@@ -23,27 +25,33 @@ class AccessReportError(TagwiseError):
 
 # Customer-level published tables: (section, schema.table). Those built by later stages
 # are included when the warehouse has them.
-PERSON_TABLES = (
-    ("profile", "marts.dim_customers"),
-    ("features", "marts.customer_features"),
-    ("email_marketability", "restricted.customer_email_marketability"),
-    ("consent", "restricted.consent_state"),
-    ("tags", "marts.customer_tags"),
-    ("tag_history", "marts.customer_tag_history"),
-    ("segments", "marts.segment_membership"),
-    ("segment_history", "marts.segment_membership_history"),
-)
+@functools.cache
+def person_tables():
+    return (
+        ("profile", ref("dim_customers")),
+        ("features", ref("customer_features")),
+        ("email_marketability", ref("customer_email_marketability")),
+        ("consent", ref("consent_state")),
+        ("tags", ref("customer_tags")),
+        ("tag_history", ref("customer_tag_history")),
+        ("segments", ref("segment_membership")),
+        ("segment_history", ref("segment_membership_history")),
+    )
+
+
 # Source rows about the person: (section, staging view, timestamp column, identified by email too).
-SOURCE_ROWS = (
-    ("orders", "staging.stg_shop__orders", "ordered_at", False),
-    ("email_events", "staging.stg_esp__email_events", "occurred_at", True),
-    ("web_events", "staging.stg_web__web_events", "occurred_at", False),
-    ("consent_events", "staging.stg_privacy__consent_events", "occurred_at", True),
-    ("privacy_requests", "staging.stg_privacy__privacy_requests", "received_at", True),
-    ("manual_tags", "staging.stg_crm__manual_tags", "created_at", False),
-    ("support_tickets", "staging.stg_crm__support_tickets", "created_at", False),
-    ("survey_responses", "staging.stg_crm__survey_responses", "submitted_at", False),
-)
+@functools.cache
+def source_rows():
+    return (
+        ("orders", ref("stg_shop__orders"), "ordered_at", False),
+        ("email_events", ref("stg_esp__email_events"), "occurred_at", True),
+        ("web_events", ref("stg_web__web_events"), "occurred_at", False),
+        ("consent_events", ref("stg_privacy__consent_events"), "occurred_at", True),
+        ("privacy_requests", ref("stg_privacy__privacy_requests"), "received_at", True),
+        ("manual_tags", ref("stg_crm__manual_tags"), "created_at", False),
+        ("support_tickets", ref("stg_crm__support_tickets"), "created_at", False),
+        ("survey_responses", ref("stg_crm__survey_responses"), "submitted_at", False),
+    )
 
 
 def _rows(
@@ -77,8 +85,8 @@ def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None
     someone holds now names them rather than a former holder)."""
     value = identifier.strip()
     found = con.execute(
-        """
-        select customer_key from restricted.int_identity__identifiers
+        f"""
+        select customer_key from {ref("int_identity__identifiers")}
         where (identifier_type = 'customer_id' and identifier = $id)
             or (identifier_type = 'email' and identifier = lower($id))
         order by identifier_type = 'customer_id' desc, is_current desc
@@ -88,7 +96,7 @@ def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None
     if not found:
         return None, False
     erased = con.execute(
-        "select 1 from restricted.int_identity__erased_people where customer_key = ?", [found[0]]
+        f"select 1 from {ref('int_identity__erased_people')} where customer_key = ?", [found[0]]
     ).fetchone()
     return found[0], erased is not None
 
@@ -101,9 +109,9 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
         raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
         tables = _tables(con)
-        if "marts.build_info" not in tables:
+        if ref("build_info") not in tables:
             raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")
-        built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+        built = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
         if as_of is not None and built != as_of:
             raise AccessReportError(
                 f"the warehouse holds the build as of {built}, not {as_of}; "
@@ -122,7 +130,7 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             report["status"] = "not found"
             report["note"] = (
                 f"no customer id or email held as of {as_of} matches; see "
-                "restricted.privacy_request_quarantine for requests that name no one"
+                f"{ref('privacy_request_quarantine')} for requests that name no one"
             )
             return report
         if erased:
@@ -136,7 +144,7 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             r["customer_id"]
             for r in _rows(
                 con,
-                "select customer_id from restricted.int_identity__people where customer_key = ? "
+                f"select customer_id from {ref('int_identity__people')} where customer_key = ? "
                 "order by customer_id",
                 [key],
             )
@@ -146,28 +154,28 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             r["identifier"]
             for r in _rows(
                 con,
-                "select identifier from restricted.int_identity__identifiers "
+                f"select identifier from {ref('int_identity__identifiers')} "
                 "where customer_key = ? and identifier_type = 'email' order by identifier",
                 [key],
             )
         ]
         report["source_customer_ids"] = ids
         report["emails_held"] = emails
-        for section, table in PERSON_TABLES:
+        for section, table in person_tables():
             if table in tables:
                 report[section] = _rows(con, f"select * from {table} where customer_key = ?", [key])
         report["suppression"] = _rows(
             con,
-            "select * from restricted.suppression_list where email in (select unnest(?))",
+            f"select * from {ref('suppression_list')} where email in (select unnest(?))",
             [emails],
         )
         report["source_records"] = _rows(
             con,
-            "select * from staging.stg_crm__customers where customer_id in (select unnest(?)) "
+            f"select * from {ref('stg_crm__customers')} where customer_id in (select unnest(?)) "
             "and updated_at < ?::date + 1 order by customer_id, updated_at",
             [ids, as_of],
         )
-        for section, view, moment, by_email in SOURCE_ROWS:
+        for section, view, moment, by_email in source_rows():
             who = "customer_id in (select unnest($ids))"
             if by_email:
                 who += " or email in (select unnest($emails))"

@@ -30,12 +30,12 @@ import pyarrow as pa
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-from expectations.suites import DATASETS, GUARDED_MART, Check, GateSettings, checks
+from expectations.suites import GUARDED_MART, Check, GateSettings, checks, datasets
 from tagwise.data_docs import make_offline
 from tagwise.export import (
     DESTINATIONS,
-    ERASED_EMAILS_SQL,
     UNFINISHED_WRITE,
+    erased_emails_sql,
     export_inputs,
     prepare_state,
     unsent_removes,
@@ -44,7 +44,8 @@ from tagwise.ingest import csv_cells
 from tagwise.ingest.validation import literal
 from tagwise.paths import literal_path
 from tagwise.publish import published_path
-from tagwise.release import BUILD_SQL, record_verdicts
+from tagwise.relations import ref
+from tagwise.release import build_sql, record_verdicts
 from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import connect, read_rows
 
@@ -173,7 +174,7 @@ def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -
 
 
 def _dataset_sql(name: str, settings: GateSettings) -> str:
-    return DATASETS[name].replace(
+    return datasets()[name].replace(
         "{min_segment_size_for_change}", str(settings.min_segment_size_for_change)
     )
 
@@ -203,10 +204,12 @@ def load_datasets(
     published: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     frames = {
-        name: dataset_frame(con, _dataset_sql(name, settings)) for name in DATASETS if name in names
+        name: dataset_frame(con, _dataset_sql(name, settings))
+        for name in datasets()
+        if name in names
     }
     if "erased_in_export_files" in names:
-        erased = {email for (email,) in con.execute(ERASED_EMAILS_SQL).fetchall()}
+        erased = {email for (email,) in con.execute(erased_emails_sql()).fetchall()}
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(con, names)
 
@@ -243,14 +246,14 @@ def load_spark_datasets(
             table.replace(".", "__")
         )
     frames = {}
-    for name in DATASETS:
+    for name in datasets():
         if name in names:
             sql = _dataset_sql(name, settings)
             for table in STATE_TABLES:
                 sql = sql.replace(table, table.replace(".", "__"))
             frames[name] = spark.sql(sql)
     if "erased_in_export_files" in names:
-        erased = {row[0] for row in spark.sql(ERASED_EMAILS_SQL).collect()}
+        erased = {row[0] for row in spark.sql(erased_emails_sql()).collect()}
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(state, names)
 
@@ -410,20 +413,20 @@ def run_gate(
     def rows(sql: str) -> list[tuple]:
         return read_rows(warehouse, sql, target)
 
-    active = [t for (t,) in rows("select tag from marts.tag_taxonomy where status = 'active'")]
+    active = [t for (t,) in rows(f"select tag from {ref('tag_taxonomy')} where status = 'active'")]
     retired = [
         t
         for (t,) in rows(
-            "select alias from marts.tag_synonyms "
-            "union select tag from marts.tag_taxonomy where status <> 'active'"
+            f"select alias from {ref('tag_synonyms')} "
+            f"union select tag from {ref('tag_taxonomy')} where status <> 'active'"
         )
     ]
-    as_of = rows("select as_of_date from marts.build_info")[0][0]
+    as_of = rows(f"select as_of_date from {ref('build_info')}")[0][0]
     selected = [c for c in checks(settings, active, retired) if c.dataset in names]
     outcomes, docs = validate(frames, selected, warehouse.parent / "quality", f"as-of-{as_of}")
     result = GateResult(uuid.uuid4().hex, outcomes, docs)
     now = datetime.now(UTC).replace(tzinfo=None)
-    build = rows(BUILD_SQL)[0]
+    build = rows(build_sql())[0]
     verdicts = {
         mart: not any(o.check.dataset in names and GUARDED_MART[o.check.dataset] == mart
                       for o in result.errors)
@@ -460,6 +463,6 @@ def record_good_run(warehouse: Path) -> None:
         con.execute("delete from quality.last_good_segment_sizes")
         con.execute(
             "insert into quality.last_good_segment_sizes "
-            "select segment, count(*), max(as_of_date) from marts.segment_membership group by all"
+            f"select segment, count(*), max(as_of_date) from {ref('segment_membership')} group by all"
         )
         con.execute("commit")

@@ -8,18 +8,24 @@ calls them, so `tagwise export` after a failed run refuses instead of sending.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import duckdb
 
 from tagwise.errors import TagwiseError
+from tagwise.relations import ref
 
 VERDICTS_DDL = (
     "create schema if not exists quality",
     """create table if not exists quality.gate_verdicts (
         build_id varchar, as_of_date date, mart varchar, passed boolean, validated_at timestamp)""",
 )
-BUILD_SQL = "select dbt_invocation_id, as_of_date from marts.build_info"
+
+
+@functools.cache
+def build_sql():
+    return f"select dbt_invocation_id, as_of_date from {ref('build_info')}"
 
 
 class ReleaseRefused(TagwiseError):
@@ -44,7 +50,7 @@ def require_passed_gate(con: duckdb.DuckDBPyConnection) -> None:
 
     for statement in VERDICTS_DDL:
         con.execute(statement)
-    build_id, as_of = con.execute(BUILD_SQL).fetchone()
+    build_id, as_of = con.execute(build_sql()).fetchone()
     latest = dict(
         con.execute(
             """

@@ -1,16 +1,20 @@
 """The dbt project as an interface: every reader outside dbt is a declared exposure."""
 
+import ast
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
 
 from orchestration.dbt.project import manifest
+from tagwise.export import DESTINATIONS
 from tagwise.publish import PUBLISHED_SCHEMAS
 
 ROOT = Path(__file__).parents[1]
 PYTHON_READERS = ("tagwise", "orchestration", "expectations")
-# schema.table as Python's SQL names it.
+# schema.table as SQL names a relation.
 NAMED_RELATION = re.compile(r"\b([a-z_]+)\.([a-z_0-9]+)\b")
 
 
@@ -31,12 +35,71 @@ def _relations(project: dict) -> dict[str, str]:
     }
 
 
-def _named_in(path: Path, relations: dict[str, str]) -> set[str]:
-    return {
-        relations[f"{schema}.{table}"]
-        for schema, table in NAMED_RELATION.findall(path.read_text())
+def _named_in(path: Path, project: dict) -> set[str]:
+    """unique_id of each relation the module reads through tagwise.relations: each
+    ref("model") and source("source", "table") call with written-out names (and the
+    audiences of tagwise.export's destinations, which name their dbt model)."""
+    by_name = {
+        (("ref", node["name"]) if node["resource_type"] != "source"
+         else ("source", node["source_name"], node["name"])): node["unique_id"]
+        for node in [*project["nodes"].values(), *project["sources"].values()]
+        if node["resource_type"] in ("model", "seed", "source")
+    }  # fmt: skip
+    named = set()
+    for call in ast.walk(ast.parse(path.read_text())):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", None) in ("ref", "source"):
+            args = tuple(arg.value for arg in call.args if isinstance(arg, ast.Constant))
+            if len(args) == len(call.args):
+                named.add(by_name[(call.func.id, *args)])
+    if path == ROOT / "tagwise" / "export.py":
+        named |= {by_name[("ref", model)] for model, *_ in DESTINATIONS.values()}
+    return named
+
+
+def _strings(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every string literal in a module but its docstrings."""
+    tokens = [
+        t for t in tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        if t.type not in (tokenize.NL, tokenize.COMMENT)
+    ]  # fmt: skip
+    statement_ends = (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+    return [
+        (token.start[0], token.string)
+        for i, token in enumerate(tokens)
+        if token.type == tokenize.STRING
+        and not (
+            (i == 0 or tokens[i - 1].type in statement_ends)
+            and tokens[i + 1].type in (tokenize.NEWLINE, tokenize.ENDMARKER)
+        )
+    ]
+
+
+def test_python_names_dbt_relations_only_through_the_relations_module(project):
+    """No `schema.table` string of a dbt model, seed or source in Python: each is resolved
+    from the manifest by tagwise.relations.ref and source, as dbt's SQL does."""
+    relations = _relations(project)
+    written = [
+        f"{path.relative_to(ROOT)}:{line}: {schema}.{table}"
+        for folder in PYTHON_READERS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, text in _strings(path)
+        for schema, table in NAMED_RELATION.findall(text)
         if f"{schema}.{table}" in relations
-    }
+    ]
+    assert written == []
+
+
+def test_the_relations_module_resolves_names_as_dbt_does(project):
+    from tagwise.relations import ref, source
+
+    assert ref("customer_tags") == "marts.customer_tags"
+    assert ref("int_identity__identifiers") == "restricted.int_identity__identifiers"
+    assert source("model", "customer_predictions") == "model.customer_predictions"
+    assert source("shop", "orders") == "raw.orders"
+    with pytest.raises(KeyError, match="no dbt model or seed named 'customer_tag'"):
+        ref("customer_tag")
+    with pytest.raises(KeyError, match=r"no dbt source shop\.order"):
+        source("shop", "order")
 
 
 def test_each_exposure_depends_on_exactly_the_relations_its_modules_read(project):
@@ -44,7 +107,7 @@ def test_each_exposure_depends_on_exactly_the_relations_its_modules_read(project
     assert project["exposures"], "no exposures declared"
     for exposure in project["exposures"].values():
         meta = exposure["config"]["meta"]
-        read = set().union(*(_named_in(ROOT / module, relations) for module in meta["modules"]))
+        read = set().union(*(_named_in(ROOT / module, project) for module in meta["modules"]))
         for schema in meta.get("reads_schemas", []):
             read |= {uid for name, uid in relations.items() if name.startswith(f"{schema}.")}
         declared = set(exposure["depends_on"]["nodes"])
@@ -55,7 +118,6 @@ def test_each_exposure_depends_on_exactly_the_relations_its_modules_read(project
 
 
 def test_every_python_module_that_reads_dbt_relations_is_in_an_exposure(project):
-    relations = _relations(project)
     declared = {
         module
         for exposure in project["exposures"].values()
@@ -65,7 +127,7 @@ def test_every_python_module_that_reads_dbt_relations_is_in_an_exposure(project)
         str(path.relative_to(ROOT))
         for folder in PYTHON_READERS
         for path in (ROOT / folder).rglob("*.py")
-        if _named_in(path, relations)
+        if _named_in(path, project)
     }
     assert readers <= declared, sorted(readers - declared)
     assert declared <= readers | {"tagwise/publish.py"}, sorted(declared - readers)

@@ -92,7 +92,7 @@ def test_a_duckdb_1_1_client_opens_the_published_copy_with_constraints_and_comme
 
 
 def test_the_descriptions_come_from_the_dbt_manifest():
-    from orchestration.dbt.project import manifest_path
+    from tagwise.dbt import manifest_path
 
     documented = descriptions(manifest_path())
     table, columns = documented[("marts", "customer_features")]

@@ -3,8 +3,6 @@ and how its nodes are named and grouped as assets."""
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,36 +16,9 @@ from dagster_dbt import (
     DbtProject,
 )
 
-from tagwise.catalog import check_catalogs
-from tagwise.dbt import PROJECT_DIR, environment
-
-SEEDS_DIR = PROJECT_DIR.parent / "seeds"
-GENERATED = {"target", "logs", "dbt_packages"}
+from tagwise.dbt import PROJECT_DIR, manifest
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
-
-
-def _newest_source_change() -> float:
-    files = [
-        path
-        for root in (PROJECT_DIR, SEEDS_DIR)
-        for path in root.rglob("*")
-        if path.is_file() and not GENERATED & set(path.relative_to(root).parts)
-    ]
-    return max(path.stat().st_mtime for path in files)
-
-
-def manifest_path() -> Path:
-    """The manifest, parsed again when any project file or seed is newer than it."""
-    manifest = dbt_project.manifest_path
-    # dbt renders the catalogs' text while it parses: it must see only checked text.
-    check_catalogs()
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change():
-        # Parsing needs no warehouse; an in-memory one keeps the real file free.
-        with environment({"TAGWISE_WAREHOUSE": ":memory:"}):
-            # dagster-dbt's own preparer would run whichever `dbt` is first on PATH.
-            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
-    return manifest
 
 
 class TagwiseDbtCliResource(DbtCliResource):
@@ -105,11 +76,6 @@ class TagwiseTranslator(DagsterDbtTranslator):
             # view draws the layers in their order (seeds, staging, intermediate, marts).
             return "seeds"
         return fqn[1] if len(fqn) > 2 else None
-
-
-@functools.cache
-def manifest() -> dict[str, Any]:
-    return json.loads(manifest_path().read_text())
 
 
 def asset_keys(

@@ -8,7 +8,7 @@ from orchestration.dbt.project import asset_keys, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.erasure import purge_erased
-from tagwise.export import ERASED_PEOPLE_TABLES, erase_from_exports, export, export_inputs
+from tagwise.export import erase_from_exports, erased_people_tables, export, export_inputs
 from tagwise.history import record_release
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
@@ -30,7 +30,7 @@ RELEASE_GROUP = "release"
     backfill_policy=ONE_DATE_PER_RUN,
 )
 def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
-    tagwise.copy_from_spark(ERASED_PEOPLE_TABLES)
+    tagwise.copy_from_spark(erased_people_tables())
     dropped = erase_from_exports(
         tagwise.warehouse_path, tagwise.exports_path, published_path(tagwise.warehouse_path)
     )

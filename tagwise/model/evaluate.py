@@ -18,8 +18,9 @@ import duckdb
 import numpy as np
 
 from tagwise.model.fitting import BgNbd, fit_bgnbd
-from tagwise.model.pipeline import TRANSACTIONS_SQL
+from tagwise.model.pipeline import transactions_sql
 from tagwise.model.summary import summarize
+from tagwise.relations import ref
 from tagwise.warehouse import connect
 
 WEEK_SQL = """
@@ -120,8 +121,8 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate on the completed orders of a built warehouse (holdout up to its as-of date)."""
     with connect(warehouse, read_only=True) as con:
-        built = con.execute("select as_of_date from marts.build_info").fetchone()[0]
-        con.execute(f"create or replace temp view model_transactions as {TRANSACTIONS_SQL}")
+        built = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
+        con.execute(f"create or replace temp view model_transactions as {transactions_sql()}")
         return evaluate_transactions(
             con, "model_transactions", calibration_end, holdout_end or built, out
         )

@@ -9,6 +9,7 @@ orders in the next 365 days times the expected order value, undiscounted.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from tagwise.model.fitting import NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import Summary, summarize
+from tagwise.relations import ref, source
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
@@ -26,16 +28,19 @@ HORIZON_WEEKS = 365 / 7
 # Fits use a fixed random sample of at most this many customers; predictions cover all.
 FIT_SAMPLE = 200_000
 
-# The dbt models the model reads (TRANSACTIONS_SQL below); a build runs everything
+# The dbt models the model reads (transactions_sql() below); a build runs everything
 # upstream of them, then the model, then the rest.
 MODEL_INPUTS = ("int_orders__completed", "int_privacy__profiling_objections")
 UPSTREAM_OF_MODEL = " ".join(f"+{name}" for name in MODEL_INPUTS)  # a dbt selector
 
+
 # Portable SQL: DuckDB runs it in place, Spark hands the result over as Arrow.
-TRANSACTIONS_SQL = """
+@functools.cache
+def transactions_sql():
+    return f"""
 select customer_key, ordered_on as purchase_day, revenue as amount
-from intermediate.int_orders__completed
-where customer_key not in (select customer_key from restricted.int_privacy__profiling_objections)
+from {ref("int_orders__completed")}
+where customer_key not in (select customer_key from {ref("int_privacy__profiling_objections")})
 """
 
 
@@ -130,21 +135,23 @@ def predict(warehouse: Path, as_of: date, target: str = "duckdb") -> ModelRun:
 
 def _predict_duckdb(warehouse: Path, as_of: date) -> Fit:
     with connect(warehouse) as con:
-        con.execute(f"create or replace temp view model_transactions as {TRANSACTIONS_SQL}")
+        con.execute(f"create or replace temp view model_transactions as {transactions_sql()}")
         result = fit(summarize(con, "model_transactions", as_of))
         predictions = result.predictions
         con.execute("begin transaction")
-        con.execute("delete from model.customer_predictions")
+        con.execute(f"delete from {source('model', 'customer_predictions')}")
         if predictions.num_rows:
             con.execute(
-                "insert into model.customer_predictions "
+                f"insert into {source('model', 'customer_predictions')} "
                 "select customer_key, p_alive, expected_orders_365d, "
                 "cast(predicted_clv_365d as decimal(38, 2)), ? from predictions",
                 [as_of],
             )
-        con.execute("delete from model.fit_parameters where as_of_date = ?", [as_of])
+        con.execute(
+            f"delete from {source('model', 'fit_parameters')} where as_of_date = ?", [as_of]
+        )
         con.executemany(
-            "insert into model.fit_parameters values (?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {source('model', 'fit_parameters')} values (?, ?, ?, ?, ?, ?, ?)",
             result.parameter_rows(as_of),
         )
         con.execute("commit")
@@ -156,22 +163,24 @@ def _predict_spark(warehouse: Path, as_of: date) -> Fit:
     here, as on DuckDB (the fit uses a sample; predicting is one pass over customers)."""
     spark = session(SparkSettings.for_warehouse(warehouse))
     with duckdb.connect() as local:
-        local.register("model_transactions", spark.sql(TRANSACTIONS_SQL).toArrow())
+        local.register("model_transactions", spark.sql(transactions_sql()).toArrow())
         result = fit(summarize(local, "model_transactions", as_of))
     day = f"date '{as_of.isoformat()}'"
     if result.predictions.num_rows:
         spark.createDataFrame(result.predictions).createOrReplaceTempView("predictions")
         spark.sql(
-            "insert overwrite table model.customer_predictions "
+            f"insert overwrite table {source('model', 'customer_predictions')} "
             "select customer_key, p_alive, expected_orders_365d, "
             f"cast(predicted_clv_365d as decimal(38, 2)), {day} from predictions"
         )
     else:
-        spark.sql("truncate table model.customer_predictions")
+        spark.sql(f"truncate table {source('model', 'customer_predictions')}")
     # Parquet tables have no DELETE: the other dates' rows are read back and rewritten.
     kept = [
         tuple(row)
-        for row in spark.sql(f"select * from model.fit_parameters where as_of_date <> {day}")
+        for row in spark.sql(
+            f"select * from {source('model', 'fit_parameters')} where as_of_date <> {day}"
+        )
         .toArrow()
         .to_pylist()
     ]
@@ -180,5 +189,7 @@ def _predict_spark(warehouse: Path, as_of: date) -> Fit:
         schema="as_of_date date, fitted_at timestamp, parameter string, value double, "
         "customers bigint, repeat_customers bigint, note string",
     ).createOrReplaceTempView("fit_parameters_new")
-    spark.sql("insert overwrite table model.fit_parameters select * from fit_parameters_new")
+    spark.sql(
+        f"insert overwrite table {source('model', 'fit_parameters')} select * from fit_parameters_new"
+    )
     return result

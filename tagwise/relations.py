@@ -1,0 +1,46 @@
+"""The warehouse's tables as Python names them: dbt relations through `ref` and `source`,
+as dbt's SQL does, and the few tables only Python keeps.
+
+A dbt relation's schema and name are resolved from the project's manifest, so no
+`schema.table` string of a dbt relation is written anywhere in Python: a model moved to
+another schema or given an alias is found without a change here. Each consumer outside dbt
+is a dbt exposure (models/_exposures.yml); a test checks that each exposure lists exactly
+what its modules read through this module.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from tagwise.dbt import manifest
+
+
+@functools.cache
+def _relations() -> dict[tuple[str, ...], str]:
+    """(name,) of every model and seed, (source, table) of every source -> schema.table."""
+    project = manifest()
+    found: dict[tuple[str, ...], str] = {}
+    for node in project["nodes"].values():
+        if node["resource_type"] in ("model", "seed"):
+            found[(node["name"],)] = f"{node['schema']}.{node.get('alias') or node['name']}"
+    for node in project["sources"].values():
+        found[(node["source_name"], node["name"])] = (
+            f"{node['schema']}.{node.get('identifier') or node['name']}"
+        )
+    return found
+
+
+def ref(name: str) -> str:
+    """schema.table of the dbt model or seed `name`."""
+    try:
+        return _relations()[(name,)]
+    except KeyError:
+        raise KeyError(f"no dbt model or seed named {name!r}") from None
+
+
+def source(source_name: str, table: str) -> str:
+    """schema.table of the dbt source table `source_name.table`."""
+    try:
+        return _relations()[(source_name, table)]
+    except KeyError:
+        raise KeyError(f"no dbt source {source_name}.{table}") from None
