@@ -341,3 +341,21 @@ def test_the_library_never_imports_the_orchestrator():
             if any(name.split(".")[0] == "orchestration" for name in names):
                 importers.append(str(path.relative_to(library.parent)))
     assert not importers, importers
+
+
+def test_a_backfill_before_the_latest_release_needs_full_refresh_wherever_it_ends(tmp_path):
+    """Without --full-refresh a backfill starting before the latest release is refused
+    before anything runs; with it the replay passes the early checks, also when it ends
+    before that release."""
+    from datetime import date
+
+    from tagwise.cli.run import _refuse_early
+    from tagwise.history import OlderAsOf
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    run("generate", "--customers", "20", "--out", str(landing))
+    _released_warehouse(warehouse, "2026-06-30")
+    first, last = date(2026, 6, 1), date(2026, 6, 3)
+    with pytest.raises(OlderAsOf, match="refusing to build as of the older date 2026-06-01"):
+        _refuse_early(landing, warehouse, tmp_path / "exports", last, "duckdb", older_than=first)
+    _refuse_early(landing, warehouse, tmp_path / "exports", last, "duckdb", older_than=None)

@@ -45,7 +45,7 @@ def run_command(
     """Run the daily asset graph in this process as of D (its partition D): ingest, build,
     predict, gate, then export and publish for BI (the same graph Dagster schedules)."""
     as_of = as_of or datetime.now(UTC).date()
-    _refuse_early(landing, warehouse, exports, as_of, target)
+    _refuse_early(landing, warehouse, exports, as_of, target, older_than=as_of)
     from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
     console.print(f"running the daily graph as of {as_of}")
@@ -111,10 +111,12 @@ def backfill_command(
 
 def _refuse_early(
     landing: Path, warehouse: Path, exports: Path, as_of: date, target: str,
-    older_than: date | None = None,
+    older_than: date | None,
 ) -> None:  # fmt: skip
     """What would refuse the run is checked first, so that a refusal takes a moment and
-    leaves the last run's log alone. The run itself takes the warehouse lock again."""
+    leaves the last run's log alone. The run itself takes the warehouse lock again.
+    older_than: the first date built, refused if before the latest release (None: a
+    replay of history, which may start before it)."""
     from tagwise.dbt import refuse_future
     from tagwise.history import refuse_older
     from tagwise.ingest import require_landing
@@ -126,8 +128,9 @@ def _refuse_early(
     refuse_collisions(warehouse, published_path(warehouse), exports, landing)
     with WarehouseLock(warehouse):
         require_landing(landing)
-        if target == "duckdb":  # Spark's history is in Spark: its dbt hook refuses there.
-            refuse_older(warehouse, older_than or as_of)
+        # Spark's history is in Spark: its dbt hook refuses there.
+        if target == "duckdb" and older_than is not None:
+            refuse_older(warehouse, older_than)
     # Before Dagster loads the dbt project, which renders the catalogs' text.
     check_catalogs()
 
