@@ -22,7 +22,7 @@ DEMO_DIR := data/demo
 DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
-.PHONY: help install install-spark demo demo-cdnow dagster test test-e2e test-spark lint format bench \
+.PHONY: help install install-spark demo demo-cdnow dagster dist test test-e2e test-spark lint format bench \
 	bench-generate data-docs-assets clean
 
 help:  ## list the targets
@@ -72,6 +72,9 @@ demo-cdnow: install  ## the real-data demo: CDNOW purchases through the pipeline
 	$(RUN) tagwise evaluate-model --warehouse $(CDNOW_DIR)/warehouse.duckdb \
 		--calibration-end 1997-09-30 --out $(CDNOW_DIR)/model
 
+dist: $(UV)  ## build the wheel into dist/ (the dbt project, seeds and suites inside)
+	$(UV) build --wheel --out-dir dist
+
 test: install lint  ## lint, then the test suite (Spark parity and long end-to-end runs aside)
 	$(RUN) pytest -m "not spark and not e2e"
 
@@ -111,4 +114,4 @@ data-docs-assets: install  ## re-fetch the Data Docs' scripts, styles and fonts 
 	$(RUN) python -c "from tagwise.data_docs import fetch_assets; print(len(fetch_assets()), 'files')"
 
 clean:  ## remove generated data, warehouses and environments
-	rm -rf data exports bench/results $(VENV) $(TOOLS)
+	rm -rf data exports bench/results dist $(VENV) $(TOOLS)

@@ -23,11 +23,12 @@ from sqlglot.tokens import Tokenizer, TokenType
 
 from tagwise.dbt import PROJECT_DIR, SEEDS_DIR, project_var
 from tagwise.errors import TagwiseError
+from tagwise.project import OWNED, owned
 
-TAGS_DIR = PROJECT_DIR / "models" / "intermediate" / "tags"
-TAG_CATALOG = TAGS_DIR / "tag_catalog.yml"
-TAG_INPUTS_DOC = TAGS_DIR / "_tags__models.yml"
-SEGMENT_CATALOG = PROJECT_DIR / "models" / "intermediate" / "segments" / "segment_catalog.yml"
+TAG_INPUTS_DOC = PROJECT_DIR / "models" / "intermediate" / "tags" / "_tags__models.yml"
+# The catalogs a team edits: a deployment folder's own (tagwise.project), or the shipped ones.
+TAG_CATALOG = owned("catalogs/tag_catalog.yml")
+SEGMENT_CATALOG = owned("catalogs/segment_catalog.yml")
 
 # Functions a condition may call: each exists on DuckDB (regexp_like as the project's
 # macro) and on Spark with the same meaning.
@@ -539,15 +540,23 @@ def check_segment_catalog(
     return sum(len(meta.get(part) or []) for part in ("primary", "audiences", "generated"))
 
 
-def check_catalogs(project_dir: Path = PROJECT_DIR) -> tuple[int, int]:
-    """Both catalogs of a dbt project, checked before dbt parses it: dbt renders the
-    catalogs' text, so it must never see text that was not checked. Returns (tag rules,
-    segment definitions)."""
-    seeds = project_dir.parent / "seeds"
-    inputs_doc = project_dir / TAG_INPUTS_DOC.relative_to(PROJECT_DIR)
+def check_catalogs(project_dir: Path | None = None) -> tuple[int, int]:
+    """Both catalogs, checked before dbt parses the project: dbt renders the catalogs'
+    text, so it must never see text that was not checked. Without a project folder, the
+    catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG). Returns (tag rules, segment
+    definitions)."""
+    root = PROJECT_DIR.parent if project_dir is None else project_dir.parent
+    inputs_doc = root / TAG_INPUTS_DOC.relative_to(PROJECT_DIR.parent)
+    tag_catalog, segment_catalog = (
+        (TAG_CATALOG, SEGMENT_CATALOG)
+        if project_dir is None
+        else (
+            root / OWNED["catalogs/tag_catalog.yml"],
+            root / OWNED["catalogs/segment_catalog.yml"],
+        )
+    )
+    seeds = root / "seeds"
     return (
-        check_tag_catalog(project_dir / TAG_CATALOG.relative_to(PROJECT_DIR), inputs_doc, seeds),
-        check_segment_catalog(
-            project_dir / SEGMENT_CATALOG.relative_to(PROJECT_DIR), inputs_doc, seeds
-        ),
+        check_tag_catalog(tag_catalog, inputs_doc, seeds),
+        check_segment_catalog(segment_catalog, inputs_doc, seeds),
     )

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from tagwise import project
 from tagwise.errors import TagwiseError
 from tagwise.spark import SparkSettings, session
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-SEEDS_DIR = PROJECT_DIR.parent / "seeds"
-# What dbt writes into the project folder, not what it reads.
-GENERATED = {"target", "logs", "dbt_packages"}
+# The shipped project, or a deployment folder's working copy of it (tagwise.project).
+PROJECT_DIR = project.root() / "dbt_project"
+SEEDS_DIR = project.root() / "seeds"
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
 
@@ -37,7 +37,7 @@ def _newest_source_change() -> float:
         path
         for root in (PROJECT_DIR, SEEDS_DIR)
         for path in root.rglob("*")
-        if path.is_file() and not GENERATED & set(path.relative_to(root).parts)
+        if path.is_file() and not project.GENERATED & set(path.relative_to(root).parts)
     ]
     return max(path.stat().st_mtime for path in files)
 

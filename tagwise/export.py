@@ -27,19 +27,12 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.destinations import DESTINATIONS
 from tagwise.errors import TagwiseError
 from tagwise.relations import ref
 from tagwise.release import require_passed_gate
 from tagwise.warehouse import connect
 
-# destination -> (its audience: a dbt model, key column, columns sent besides the key)
-DESTINATIONS = {
-    "email": (
-        "email_audience",
-        "email",
-        ("first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"),
-    ),
-}
 # Fields holding sorted lists: one text in the audience table and the CSV files, joined
 # by LIST_SEPARATOR (the `sorted_list_agg` macro's; names never contain it), and a JSON
 # array in JSON Lines, as list properties of email platforms expect.

@@ -1,9 +1,11 @@
 """Every setting tagwise reads from the environment, in one place.
 
-Each field is a variable `TAGWISE_<NAME>` (SPARK_REMOTE keeps Spark's own name). The
-environment is read once per process, by `current()`; commands and the Dagster resource
-take their defaults from it, and a command-line option or a run's config overrides
-them. The README's Configuration table is `python -m tagwise.settings`.
+Each field is a variable `TAGWISE_<NAME>` (SPARK_REMOTE keeps Spark's own name), set in the
+environment or in the deployment folder's `tagwise.env` (tagwise.project); the
+environment wins. Settings are read once per process, by `current()`; relative paths in
+them are relative to the deployment folder. Commands and the Dagster resource take their
+defaults from them, and a command-line option or a run's config overrides them. The
+README's Configuration table is `python -m tagwise.settings`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ PREFIX = "TAGWISE_"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore")
 
+    project: Path = Field(
+        Path("."),
+        description="the deployment folder (`tagwise init`): catalogs, seeds and `tagwise.env`; "
+        "a command's `--project` sets it",
+    )
     landing: Path = Field(
         Path("data/landing"), description="landing directory: one folder per source"
     )
@@ -78,16 +85,48 @@ class Settings(BaseSettings):
         return (self.spark_home or warehouse.resolve().parent / "spark").resolve()
 
 
+# Settings naming a path: a relative one is relative to the deployment folder.
+PATHS = ("landing", "warehouse", "exports", "published", "spark_home")
+
+
 @functools.cache
 def current() -> Settings:
-    """The settings of this process, read from the environment on first use."""
-    return Settings()
+    """The settings of this process, read on first use from the environment and the
+    deployment folder's `tagwise.env`."""
+    from tagwise.project import ENV_FILE
+
+    project = Settings().project
+    env_file = project / ENV_FILE
+    settings = Settings(_env_file=env_file) if env_file.is_file() else Settings()
+    return settings.model_copy(
+        update={
+            name: project / value
+            for name in PATHS
+            if (value := getattr(settings, name)) is not None and not value.is_absolute()
+        }
+    )
 
 
 def variable(name: str) -> str:
     field = Settings.model_fields[name]
     alias = field.validation_alias
     return alias.choices[0] if isinstance(alias, AliasChoices) else f"{PREFIX}{name.upper()}"
+
+
+def env_file_text() -> str:
+    """A deployment folder's `tagwise.env` as `tagwise init` writes it: every setting,
+    commented out at its default."""
+    lines = [
+        "# tagwise's settings for this deployment folder (the README's Configuration table).",
+        "# Uncomment a line to change it; the environment overrides this file.",
+        "# Relative paths are relative to this folder.",
+    ]
+    for name, field in Settings.model_fields.items():
+        if name == "project":
+            continue
+        default = "" if field.default is None else field.default
+        lines += ["", f"# {field.description}", f"# {variable(name)}={default}"]
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table() -> str:

@@ -13,6 +13,18 @@ from tagwise.cli import main
 from tagwise.generator import GenerateConfig, generate
 
 SMALL = 1_500
+# Columns that say when a run happened or which run it was, not what it built or sent.
+RUN_TIME_COLUMNS = {"built_at", "recorded_at", "dbt_invocation_id", "created_at", "released_at"}
+
+
+def rows_without_run_time(con, table: str) -> list:
+    """A table's rows in order, without the RUN_TIME_COLUMNS: what two runs must agree on."""
+    columns = [
+        name
+        for (name,) in con.execute(f"select column_name from (describe {table})").fetchall()
+        if name not in RUN_TIME_COLUMNS
+    ]
+    return con.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import rows_without_run_time
 from dagster import SkipReason, build_schedule_context, build_sensor_context
 
 from orchestration.dbt.assets import prune_run_targets
@@ -364,21 +365,9 @@ def test_a_cli_run_is_recorded_in_the_instance_dagster_home_names(tmp_path, monk
         assert run is not None and run.status == DagsterRunStatus.FAILURE
 
 
-# Columns that say when a run happened or which run it was, not what it built or sent.
-RUN_TIME_COLUMNS = {"built_at", "recorded_at", "dbt_invocation_id", "created_at", "released_at"}
-
-
 def _what_three_dates_left(warehouse: Path, exports: Path) -> dict[str, list]:
     """History, releases and sync state in the warehouse, every export file's bytes, and
     every published table, without the run-time columns."""
-
-    def rows(con, table: str) -> list:
-        columns = [
-            name
-            for (name,) in con.execute(f"select column_name from (describe {table})").fetchall()
-            if name not in RUN_TIME_COLUMNS
-        ]
-        return con.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
 
     left: dict[str, list] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -391,7 +380,7 @@ def _what_three_dates_left(warehouse: Path, exports: Path) -> dict[str, list]:
             "export.syncs",
             "export.sync_snapshots",
         ):
-            left[table] = rows(con, table)
+            left[table] = rows_without_run_time(con, table)
     for path in sorted(exports.rglob("*")):
         if path.is_file():
             left[f"file {path.relative_to(exports)}"] = [path.read_bytes()]
@@ -399,7 +388,7 @@ def _what_three_dates_left(warehouse: Path, exports: Path) -> dict[str, list]:
         for schema, table in con.execute(
             "select schema_name, table_name from duckdb_tables() order by all"
         ).fetchall():
-            left[f"published {schema}.{table}"] = rows(con, f"{schema}.{table}")
+            left[f"published {schema}.{table}"] = rows_without_run_time(con, f"{schema}.{table}")
     return left
 
 

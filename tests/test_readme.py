@@ -2,9 +2,12 @@
 
 Every command in the README's shell code blocks runs, in order, in a copy of the
 repository, from a shell whose PATH has no virtual environment on it. Only the sample's
-size is made smaller. Three commands are not run here, each checked another way:
-`make test` and `make test-spark` are what CI runs (`.ci/run`), and `make dagster`, a
-server, has its smoke test (`test_dagster_dev_serves_the_code_location`). `make
+size is made smaller. Five commands are not run here, each checked another way:
+`make test` and `make test-spark` are what CI runs (`.ci/run`); `make dagster`, a
+server, has its smoke test (`test_dagster_dev_serves_the_code_location`); installing the
+wheel and `tagwise init` (which would install into the user's own tools) are what
+`test_the_installed_wheel_runs_a_deployment_folder_as_the_source_tree_does` does in a
+virtual environment of its own. `make
 install-spark` runs in the repository itself: the copy shares its .venv, whose editable
 install must keep pointing at the repository.
 """
@@ -24,7 +27,13 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SHELL_BLOCK = re.compile(r"^```(?:sh|bash|shell)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # Run by CI itself, or by a test of their own (see the module's docstring).
-NOT_RUN_HERE = {"make test", "make test-spark", "make dagster"}
+NOT_RUN_HERE = {
+    "make test",
+    "make test-spark",
+    "make dagster",
+    "uv tool install dist/tagwise-0.1.0-py3-none-any.whl",
+    "tagwise init acme-tagwise",
+}
 # Installs into the shared .venv: run where that .venv belongs.
 RUN_IN_THE_REPOSITORY = {"make install-spark"}
 SAMPLE_CUSTOMERS = "400"
@@ -63,6 +72,10 @@ def test_the_commands_left_to_ci_are_what_ci_runs():
     assert (
         "test_dagster_dev_serves_the_code_location"
         in (ROOT / "tests" / "test_orchestration.py").read_text()
+    )
+    assert (
+        "def test_the_installed_wheel_runs_a_deployment_folder_as_the_source_tree_does"
+        in (ROOT / "tests" / "test_install.py").read_text()
     )
 
 

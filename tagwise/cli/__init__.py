@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import click
 
-from tagwise.cli import bench, generate, ingest, model, privacy, release, run, spark
-from tagwise.cli.options import console
+from tagwise.cli import bench, generate, ingest, init, model, privacy, release, run, spark
+from tagwise.cli.options import console, project_option
 from tagwise.errors import TagwiseError
 
 
@@ -28,11 +28,13 @@ class TagwiseGroup(click.Group):
 
 @click.group(cls=TagwiseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tagwise", message="%(prog)s %(version)s")
+@project_option
 def main() -> None:
     """tagwise: customer features, governed tags and consent-safe segments."""
 
 
 for command in (
+    init.init_command,
     generate.generate_command,
     ingest.ingest_command,
     ingest.check_command,
@@ -47,4 +49,4 @@ for command in (
     model.import_cdnow_command,
     bench.bench_command,
 ):
-    main.add_command(command)
+    main.add_command(project_option(command))

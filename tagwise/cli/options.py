@@ -7,6 +7,7 @@ Light by design: `tagwise --help` imports this and every command module, so noth
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -44,6 +45,22 @@ def parse_day(_ctx, _param, value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from error
 
 
+def use_project(_ctx, _param, value: Path | None) -> None:
+    """Run in a deployment folder: set before any setting is read (the option is eager)."""
+    if value is not None:
+        os.environ["TAGWISE_PROJECT"] = str(value.resolve())
+
+
+# On the group and on every command: `tagwise --project DIR run` and `tagwise run --project DIR`.
+project_option = click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    is_eager=True,
+    expose_value=False,
+    callback=use_project,
+    help="Deployment folder (`tagwise init`): its catalogs, seeds and tagwise.env. "
+    "Default: $TAGWISE_PROJECT or the current folder.",
+)
 landing_option = click.option(
     "--landing",
     type=click.Path(path_type=Path, file_okay=False),

@@ -14,7 +14,7 @@ from tagwise.cli.options import (
     target_option,
     warehouse_option,
 )
-from tagwise.export import DESTINATIONS
+from tagwise.destinations import DESTINATIONS
 
 
 @click.command("validate")

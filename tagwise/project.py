@@ -1,0 +1,151 @@
+"""Where tagwise finds its dbt project, and the deployment folder a team keeps.
+
+The dbt project and its seeds ship inside the package: `tagwise/_bundle/` in an installed
+wheel, the checkout's `dbt_project/` and `seeds/` in development. A deployment folder
+(`tagwise init DIR`) holds what a team changes and versions in its own repository: the
+tag and segment catalogs, the taxonomy and synonyms, and `tagwise.env` (settings).
+
+tagwise runs in a deployment folder when `--project DIR` or TAGWISE_PROJECT names one, or
+when the current folder has a `tagwise.env`. dbt then runs a working copy in
+`DIR/.tagwise/`: the shipped project, with links to the folder's own catalogs and seeds
+in place of the shipped ones. The links keep one copy of each file a team edits, so a
+catalog error names the file the team wrote.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from tagwise.errors import TagwiseError
+
+ENV_FILE = "tagwise.env"
+WORKING_COPY = ".tagwise"
+# What dbt writes into the project folder, not what it reads.
+GENERATED = frozenset({"target", "logs", "dbt_packages"})
+# The files a deployment folder owns (its path there) and where dbt reads each one.
+OWNED = {
+    "catalogs/tag_catalog.yml": Path("dbt_project/models/intermediate/tags/tag_catalog.yml"),
+    "catalogs/segment_catalog.yml": Path(
+        "dbt_project/models/intermediate/segments/segment_catalog.yml"
+    ),
+    "seeds/tag_taxonomy.csv": Path("seeds/tag_taxonomy.csv"),
+    "seeds/tag_synonyms.csv": Path("seeds/tag_synonyms.csv"),
+}
+GITIGNORE = """\
+# Written by tagwise: the dbt working copy (rebuilt on every command) and the data.
+.tagwise/
+data/
+exports/
+"""
+
+
+class ProjectError(TagwiseError):
+    """A deployment folder cannot be created or used."""
+
+
+def shipped() -> Path:
+    """The folder holding `dbt_project/` and `seeds/` as tagwise ships them."""
+    bundle = Path(__file__).resolve().parent / "_bundle"
+    return bundle if bundle.is_dir() else bundle.parent.parent
+
+
+def is_deployment(folder: Path) -> bool:
+    return (folder / ENV_FILE).is_file()
+
+
+def _deployment() -> Path | None:
+    from tagwise.settings import current
+
+    folder = current().project
+    return folder if is_deployment(folder) else None
+
+
+def owned(name: str) -> Path:
+    """A file a team edits (a key of OWNED): the deployment folder's own, or the shipped one."""
+    folder = _deployment()
+    return folder / name if folder else shipped() / OWNED[name]
+
+
+@functools.cache
+def root() -> Path:
+    """The folder dbt runs from (holding `dbt_project/` and `seeds/`), assembled once per
+    process in a deployment folder."""
+    folder = _deployment()
+    return assemble(folder) if folder else shipped()
+
+
+def _shipped_files() -> dict[Path, Path]:
+    files = {}
+    for part in ("dbt_project", "seeds"):
+        base = shipped() / part
+        for path in base.rglob("*"):
+            relative = path.relative_to(shipped())
+            if path.is_file() and not GENERATED & set(relative.parts):
+                files[relative] = path
+    return files
+
+
+def assemble(folder: Path) -> Path:
+    """Bring `folder/.tagwise` in step with the shipped project and the folder's own files.
+
+    A shipped file is copied only when its bytes differ, so dbt's manifest is parsed again
+    only after a change; files the shipped project no longer has are removed."""
+    copy = folder.resolve() / WORKING_COPY
+    links = {where: folder.resolve() / name for name, where in OWNED.items()}
+    missing = [name for name, where in OWNED.items() if not links[where].is_file()]
+    if missing:
+        raise ProjectError(
+            f"the deployment folder {folder} lacks {', '.join(missing)}: "
+            "`tagwise init` writes them (copy them from a fresh folder)"
+        )
+    copies = {where: path for where, path in _shipped_files().items() if where not in links}
+    for path in sorted(copy.rglob("*"), reverse=True) if copy.exists() else []:
+        relative = path.relative_to(copy)
+        if GENERATED & set(relative.parts) or relative in copies or relative in links:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        else:
+            path.unlink()
+    for where, source in copies.items():
+        target = copy / where
+        content = source.read_bytes()
+        if target.is_symlink() or not target.is_file() or target.read_bytes() != content:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            target.write_bytes(content)
+    for where, source in links.items():
+        target = copy / where
+        if not (target.is_symlink() and Path(os.readlink(target)) == source):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            target.symlink_to(source)
+    return copy
+
+
+def init(folder: Path) -> list[Path]:
+    """Scaffold a deployment folder; returns the files written. An existing deployment
+    folder is refused: `init` never overwrites a team's catalogs."""
+    from tagwise.contract import SOURCES
+    from tagwise.settings import env_file_text
+
+    if is_deployment(folder):
+        raise ProjectError(f"{folder} is already a deployment folder ({folder / ENV_FILE} exists)")
+    written = []
+    for name, where in OWNED.items():
+        target = folder / name
+        if target.exists():
+            raise ProjectError(f"{target} exists; `tagwise init` does not overwrite it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((shipped() / where).read_bytes())
+        written.append(target)
+    for source in SOURCES:
+        (folder / "data" / "landing" / source.name).mkdir(parents=True, exist_ok=True)
+    for name, text in ((".gitignore", GITIGNORE), (ENV_FILE, env_file_text())):
+        if not (folder / name).exists():
+            (folder / name).write_text(text)
+            written.append(folder / name)
+    return written
