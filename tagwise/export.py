@@ -29,7 +29,7 @@ import duckdb
 
 from tagwise.destinations import DESTINATIONS
 from tagwise.errors import TagwiseError
-from tagwise.relations import ref
+from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
 from tagwise.warehouse import connect
 
@@ -39,32 +39,10 @@ from tagwise.warehouse import connect
 LIST_FIELDS = ("audiences", "tags")
 LIST_SEPARATOR = ", "
 
-STATE_DDL = (
-    "create schema if not exists export",
-    """create table if not exists export.syncs (
-        sync_id varchar primary key,
-        destination varchar not null,
-        as_of_date date not null,
-        created_at timestamp not null,
-        status varchar not null,
-        adds bigint not null,
-        updates bigint not null,
-        removes bigint not null,
-        acknowledged_at timestamp
-    )""",
-    "create table if not exists export.sync_snapshots (sync_id varchar, key varchar, payload varchar)",
-    "create table if not exists export.acknowledged (destination varchar, key varchar, payload varchar)",
-    # Addresses whose erasure has reached the stored state and the files already written,
-    # kept as their SHA-256 only (the email column of older warehouses is emptied).
-    "create table if not exists export.erasures_applied (email varchar, applied_at timestamp)",
-    "alter table export.erasures_applied add column if not exists email_sha256 varchar",
-    "update export.erasures_applied set email_sha256 = sha256(email), email = null "
-    "where email is not null",
-    # Every change of every sync sent since the destination last acknowledged one: until
-    # then any of them may have been applied, so the next change set is computed against
-    # them as well as the acknowledged state (SPEC 3.7, rule 1).
-    """create table if not exists export.unacknowledged_changes (
-        destination varchar, sync_id varchar, key varchar, change varchar, payload varchar)""",
+# Warehouses written before erasures were kept as hashes: the address becomes its hash.
+ERASURES_HASHED_DDL = (
+    "alter table {erasures_applied} add column if not exists email_sha256 varchar",
+    "update {erasures_applied} set email_sha256 = sha256(email), email = null where email is not null",
 )
 
 
@@ -133,29 +111,34 @@ def _current_sql(destination: str) -> str:
 
 # Every key that may be at the destination: what it acknowledged, and what any sync sent
 # since may have added. tagwise removes only these keys (SPEC 3.7, rules 1 and 2).
-POSSIBLY_AT_DESTINATION_SQL = """
-    select key from export.acknowledged where destination = $destination
+@functools.cache
+def possibly_at_destination_sql() -> str:
+    return f"""
+    select key from {source("export", "acknowledged")} where destination = $destination
     union
-    select key from export.unacknowledged_changes
+    select key from {source("export", "unacknowledged_changes")}
     where destination = $destination and change <> 'remove'
 """
+
 
 # One full outer join classifies every difference (a union of anti-joins would be
 # plainer, but DuckDB 2.0.0 can answer that shape wrongly: README, known issues). A key
 # that an unacknowledged sync touched may hold what that sync sent or what was
 # acknowledged: it is added again after an unacknowledged remove, and updated when
 # anything it may hold differs from its current row.
-CHANGES_SQL = f"""
+@functools.cache
+def changes_sql() -> str:
+    return f"""
 with held as (
-    select key, payload from export.acknowledged where destination = $destination
+    select key, payload from {source("export", "acknowledged")} where destination = $destination
 ),
 
 sent as (
-    select key, change, payload from export.unacknowledged_changes
+    select key, change, payload from {source("export", "unacknowledged_changes")}
     where destination = $destination
 ),
 
-possible as ({POSSIBLY_AT_DESTINATION_SQL}),
+possible as ({possibly_at_destination_sql()}),
 
 touched as (
     select key, bool_or(change = 'remove') as removed from sent group by key
@@ -196,7 +179,7 @@ def compute_changes(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     made now would carry)."""
     con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
     con.execute(
-        f"create or replace temp table _changes as {CHANGES_SQL}", {"destination": destination}
+        f"create or replace temp table _changes as {changes_sql()}", {"destination": destination}
     )
 
 
@@ -207,7 +190,7 @@ def unsent_removes(con: duckdb.DuckDBPyConnection, destination: str) -> list[tup
     compute_changes(con, destination)
     return con.execute(
         f"""
-        with possible as ({POSSIBLY_AT_DESTINATION_SQL})
+        with possible as ({possibly_at_destination_sql()})
         select key, 'no remove for a key no longer eligible' from possible
         where key not in (select key from _current)
             and key not in (select key from _changes where change = 'remove')
@@ -288,7 +271,8 @@ def _write_files(
         [sync_id],
     ).fetchall()
     audience = con.execute(
-        f"select key{cells} from export.sync_snapshots where sync_id = ? order by key", [sync_id]
+        f"select key{cells} from {source('export', 'sync_snapshots')} where sync_id = ? order by key",
+        [sync_id],
     ).fetchall()
 
     def changes_csv(handle) -> None:
@@ -333,7 +317,7 @@ def _remove_delivered_files(
     pending = {
         sync_id
         for (sync_id,) in con.execute(
-            "select sync_id from export.syncs where destination = ? and status = 'pending'",
+            f"select sync_id from {source('export', 'syncs')} where destination = ? and status = 'pending'",
             [destination],
         ).fetchall()
     }
@@ -350,8 +334,12 @@ def _remove_delivered_files(
 
 
 def _create_state_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in STATE_DDL:
+    """The export state: the dbt source `export` (models/staging/export), where its tables'
+    columns, data types and constraints are written once."""
+    for statement in create_source_tables_sql("export"):
         con.execute(statement)
+    for statement in ERASURES_HASHED_DDL:
+        con.execute(statement.format(erasures_applied=source("export", "erasures_applied")))
 
 
 def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
@@ -360,15 +348,15 @@ def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     # elsewhere and this file may not have the schema yet.
     con.execute("create schema if not exists marts")
     con.execute(_changes_ddl(destination))
-    # A warehouse whose pending sync predates export.unacknowledged_changes.
+    # A warehouse whose pending sync predates the unacknowledged changes table.
     con.execute(
         f"""
-        insert into export.unacknowledged_changes
+        insert into {source("export", "unacknowledged_changes")}
         select $destination, sync_id, key, change, payload from {changes_table(destination)}
         where sync_id in (
-            select sync_id from export.syncs where destination = $destination and status = 'pending')
+            select sync_id from {source("export", "syncs")} where destination = $destination and status = 'pending')
             and not exists (
-                select 1 from export.unacknowledged_changes where destination = $destination)
+                select 1 from {source("export", "unacknowledged_changes")} where destination = $destination)
         """,
         {"destination": destination},
     )
@@ -391,7 +379,7 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
     changes_of = changes_table(destination)
     compute_changes(con, destination)
     pending = con.execute(
-        "select sync_id from export.syncs where destination = ? and status = 'pending' "
+        f"select sync_id from {source('export', 'syncs')} where destination = ? and status = 'pending' "
         "order by created_at desc limit 1",
         [destination],
     ).fetchone()
@@ -421,7 +409,7 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
         return None
     as_of = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
     sequence = con.execute(
-        "select count(*) + 1 from export.syncs where destination = ? and as_of_date = ?",
+        f"select count(*) + 1 from {source('export', 'syncs')} where destination = ? and as_of_date = ?",
         [destination, as_of],
     ).fetchone()[0]
     sync_id = f"{destination}-{as_of:%Y%m%d}-{sequence:03d}"
@@ -429,8 +417,8 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
     if pending:
         _supersede(con, destination, pending[0])
     con.execute(
-        """
-        insert into export.syncs
+        f"""
+        insert into {source("export", "syncs")}
         select ?, ?, ?, ?, 'pending',
             count(case when change = 'add' then 1 end),
             count(case when change = 'update' then 1 end),
@@ -440,10 +428,13 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
         """,
         [sync_id, destination, as_of, datetime.now(UTC).replace(tzinfo=None)],
     )
-    con.execute("insert into export.sync_snapshots select ?, key, payload from _current", [sync_id])
+    con.execute(
+        f"insert into {source('export', 'sync_snapshots')} select ?, key, payload from _current",
+        [sync_id],
+    )
     con.execute(f"insert into {changes_of} select ?, key, change, payload from _changes", [sync_id])
     con.execute(
-        "insert into export.unacknowledged_changes select ?, ?, key, change, payload from _changes",
+        f"insert into {source('export', 'unacknowledged_changes')} select ?, ?, key, change, payload from _changes",
         [destination, sync_id],
     )
     con.execute("commit")
@@ -540,7 +531,7 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
             f"""create or replace temp table _erased as
             select distinct email from ({erased_emails_sql()})
             where sha256(email) not in (
-                select email_sha256 from export.erasures_applied where email_sha256 is not null)"""
+                select email_sha256 from {source("export", "erasures_applied")} where email_sha256 is not null)"""
         )
         erased = {email for (email,) in con.execute("select email from _erased").fetchall()}
         if not erased:
@@ -548,13 +539,16 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         con.execute("begin transaction")
         for destination in DESTINATIONS:
             con.execute(
-                "delete from export.sync_snapshots where key in (select email from _erased)"
+                f"delete from {source('export', 'sync_snapshots')} where key in (select email from _erased)"
             )
             con.execute(
                 f"delete from {changes_table(destination)} "
                 "where change <> 'remove' and key in (select email from _erased)"
             )
-            for state in ("export.acknowledged", "export.unacknowledged_changes"):
+            for state in (
+                source("export", "acknowledged"),
+                source("export", "unacknowledged_changes"),
+            ):
                 con.execute(
                     f"update {state} set payload = null "
                     "where destination = ? and key in (select email from _erased)",
@@ -566,7 +560,7 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
                 dropped += _redact_file(path, key, erased)
         # Recorded once the files are done: a run cut short repeats the work next time.
         con.execute(
-            "insert into export.erasures_applied (email_sha256, applied_at) "
+            f"insert into {source('export', 'erasures_applied')} (email_sha256, applied_at) "
             "select sha256(email), ? from _erased",
             [datetime.now(UTC).replace(tzinfo=None)],
         )
@@ -574,8 +568,10 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
-    con.execute("update export.syncs set status = 'superseded' where sync_id = ?", [sync_id])
-    con.execute("delete from export.sync_snapshots where sync_id = ?", [sync_id])
+    con.execute(
+        f"update {source('export', 'syncs')} set status = 'superseded' where sync_id = ?", [sync_id]
+    )
+    con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
     con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
 
 
@@ -583,7 +579,8 @@ def _sync(
     con: duckdb.DuckDBPyConnection, sync_id: str, resent: bool, files: tuple[Path, ...]
 ) -> Sync:
     destination, adds, updates, removes = con.execute(
-        "select destination, adds, updates, removes from export.syncs where sync_id = ?", [sync_id]
+        f"select destination, adds, updates, removes from {source('export', 'syncs')} where sync_id = ?",
+        [sync_id],
     ).fetchone()
     return Sync(sync_id, destination, adds, updates, removes, resent, files)
 
@@ -594,7 +591,8 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
         # Not prepare_state: the destination, which names its change table, is read below.
         _create_state_tables(con)
         found = con.execute(
-            "select destination, status from export.syncs where sync_id = ?", [sync_id]
+            f"select destination, status from {source('export', 'syncs')} where sync_id = ?",
+            [sync_id],
         ).fetchone()
         if found is None:
             raise ExportError(f"no sync {sync_id}")
@@ -607,20 +605,25 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
                 f"sync {sync_id} is {status}; only the pending sync can be acknowledged"
             )
         con.execute("begin transaction")
-        con.execute("delete from export.acknowledged where destination = ?", [destination])
         con.execute(
-            "insert into export.acknowledged select ?, key, payload from export.sync_snapshots where sync_id = ?",
+            f"delete from {source('export', 'acknowledged')} where destination = ?", [destination]
+        )
+        con.execute(
+            f"insert into {source('export', 'acknowledged')} select ?, key, payload from {source('export', 'sync_snapshots')} where sync_id = ?",
             [destination, sync_id],
         )
         con.execute(
-            "update export.syncs set status = 'acknowledged', acknowledged_at = ? where sync_id = ?",
+            f"update {source('export', 'syncs')} set status = 'acknowledged', acknowledged_at = ? where sync_id = ?",
             [datetime.now(UTC).replace(tzinfo=None), sync_id],
         )
-        con.execute("delete from export.sync_snapshots where sync_id = ?", [sync_id])
+        con.execute(
+            f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id]
+        )
         con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
         # The destination applied the newest sync, which carried every earlier one's changes.
         con.execute(
-            "delete from export.unacknowledged_changes where destination = ?", [destination]
+            f"delete from {source('export', 'unacknowledged_changes')} where destination = ?",
+            [destination],
         )
         con.execute("commit")
         return _sync(con, sync_id, resent=False, files=())

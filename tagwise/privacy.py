@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
-from tagwise.relations import ref
+from tagwise.relations import ref, source
 from tagwise.warehouse import WarehouseLock, connect
 
 
@@ -194,13 +194,15 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             "order by source, file, row_number",
             {"ids": ids, "emails": emails},
         )
-        if "export.acknowledged" in tables:
+        acknowledged = source("export", "acknowledged")
+        if acknowledged in tables:
             report["sent_to_destinations"] = _rows(
                 con,
                 "select destination, 'acknowledged' as state, null as sync_id, key, payload "
-                "from export.acknowledged where key in (select unnest($emails)) "
+                f"from {acknowledged} where key in (select unnest($emails)) "
                 "union all select destination, 'sent, not acknowledged', sync_id, key, payload "
-                "from export.unacknowledged_changes where key in (select unnest($emails)) "
+                f"from {source('export', 'unacknowledged_changes')} "
+                "where key in (select unnest($emails)) "
                 "order by destination, state, sync_id",
                 {"emails": emails},
             )

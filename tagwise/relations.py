@@ -44,3 +44,28 @@ def source(source_name: str, table: str) -> str:
         return _relations()[(source_name, table)]
     except KeyError:
         raise KeyError(f"no dbt source {source_name}.{table}") from None
+
+
+# dbt column constraints as the warehouse writes them.
+CONSTRAINT_SQL = {"primary_key": "primary key", "not_null": "not null"}
+
+
+def create_source_tables_sql(source_name: str) -> list[str]:
+    """`create ... if not exists` of the schema and every table of a source Python writes,
+    from the tables' columns, data types and constraints in the dbt project: the one place
+    they are written (the create_source_table macro renders the same for tables that
+    dbt's run creates)."""
+    tables = [node for node in manifest()["sources"].values() if node["source_name"] == source_name]
+    statements = [f"create schema if not exists {tables[0]['schema']}"]
+    for node in tables:
+        columns = ",\n    ".join(
+            " ".join(
+                [column["name"], column["data_type"]]
+                + [CONSTRAINT_SQL[c["type"]] for c in column.get("constraints", [])]
+            )
+            for column in node["columns"].values()
+        )
+        statements.append(
+            f"create table if not exists {source(source_name, node['name'])} (\n    {columns}\n)"
+        )
+    return statements

@@ -5,6 +5,7 @@ remove, and the gate never holds a release on a state that the release repairs."
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
         assert exporting.unsent_removes(con, "email") == []
         removes = con.execute("select key from _changes where change = 'remove' order by key")
         assert removes.fetchall() == [("a1@x.test",), ("a2@x.test",)]  # never a9, never sent
-        monkeypatch.setattr(exporting, "CHANGES_SQL", ACKNOWLEDGED_ONLY)
+        monkeypatch.setattr(exporting, "changes_sql", lambda: ACKNOWLEDGED_ONLY)
         assert exporting.unsent_removes(con, "email") == [
             ("a2@x.test", "no remove for a key no longer eligible")
         ]
@@ -181,3 +182,38 @@ def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_pat
     cells = {r["email"]: r for r in csv.DictReader(changes_csv.open())}
     assert cells["a@x.test"]["audiences"] == "fans-books, win-back"
     assert "as_of_date" not in cells["a@x.test"]
+
+
+def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
+    """The export state's columns, types and constraints are written once, in the dbt
+    source `export`; an older warehouse's erasures table gains the hash column."""
+    from tagwise.dbt import manifest
+
+    declared = {
+        (node["name"], column["name"], column["data_type"].upper())
+        for node in manifest()["sources"].values()
+        if node["source_name"] == "export"
+        for column in node["columns"].values()
+    }
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        con.execute("create schema export")
+        con.execute("create table export.erasures_applied (email varchar, applied_at timestamp)")
+        con.execute("insert into export.erasures_applied values ('a@x.test', null)")
+        exporting._create_state_tables(con)
+        created = set(
+            con.execute(
+                "select table_name, column_name, data_type from information_schema.columns "
+                "where table_schema = 'export'"
+            ).fetchall()
+        )
+        hashed = con.execute("select email, email_sha256 from export.erasures_applied").fetchall()
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(
+                "insert into export.syncs values ('s1', null, '2026-05-01', '2026-05-01', "
+                "'pending', 0, 0, 0, null)"
+            )
+    assert created == declared
+    assert {table for table, *_ in created} == {
+        "syncs", "sync_snapshots", "acknowledged", "unacknowledged_changes", "erasures_applied"
+    }  # fmt: skip
+    assert hashed == [(None, hashlib.sha256(b"a@x.test").hexdigest())]
