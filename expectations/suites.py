@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
-from tagwise.dbt import project_var
+from tagwise.dbt import manifest, project_var
 from tagwise.relations import ref, source
 from tagwise.settings import Settings, current
 
@@ -27,6 +27,8 @@ class GateSettings:
     max_segment_size_change: float
     # Small segments swing by half without anything being wrong; only larger ones count.
     min_segment_size_for_change: int
+    max_feature_shift: float
+    max_model_parameter_change: float
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> GateSettings:
@@ -36,6 +38,8 @@ class GateSettings:
             settings.max_tags_per_customer,
             settings.max_segment_size_change,
             settings.min_segment_size_for_change,
+            settings.max_feature_shift,
+            settings.max_model_parameter_change,
         )
 
 
@@ -45,6 +49,8 @@ class Check:
     dataset: str
     severity: str  # error or warning
     expectation: Expectation
+    # The column saying what a row is about, shown beside each unexpected value.
+    subject: str | None = None
 
     @property
     def description(self) -> str:
@@ -52,6 +58,37 @@ class Check:
 
 
 TAG_SOURCES = ("rule", "model", "manual")
+
+
+# The dbt data types of numeric columns (customer_features' contract declares every column's).
+NUMERIC_TYPES = ("bigint", "integer", "double", "decimal")
+
+
+@functools.cache
+def drift_features() -> tuple[str, ...]:
+    """The numeric columns of customer_features: each one's distribution is compared with
+    the last good release's, so a new feature column is watched without being listed."""
+    columns = manifest()["nodes"]["model.tagwise.customer_features"]["columns"].values()
+    return tuple(c["name"] for c in columns if (c.get("data_type") or "").startswith(NUMERIC_TYPES))
+
+
+@functools.cache
+def feature_stats_sql() -> str:
+    """One row per drift feature: its mean and population standard deviation, in one scan
+    of customer_features (the gate reads it now; the release records it)."""
+    stats = ",\n            ".join(
+        f"avg(cast({c} as double)) as {c}__mean, stddev_pop(cast({c} as double)) as {c}__sd"
+        for c in drift_features()
+    )
+    rows = "\n        union all ".join(
+        f"select '{c}' as feature, {c}__mean as mean, {c}__sd as sd from stats"
+        for c in drift_features()
+    )
+    return f"""
+        with stats as (
+            select {stats}
+            from {ref("customer_features")})
+        {rows}"""
 
 
 # Every dataset's SQL; {erased} lists the keys of erased people.
@@ -101,6 +138,31 @@ def datasets():
         from (select segment, count(*) as members from {ref("segment_membership")} group by all) current_size
         full outer join quality.last_good_segment_sizes good using (segment)
         where good.members >= {{min_segment_size_for_change}}""",
+        "feature_shifts": f"""
+        with current_stats as ({feature_stats_sql()})
+        select current_stats.feature, current_stats.mean, good.mean as last_good_mean,
+            good.sd as last_good_sd, abs(current_stats.mean - good.mean) / good.sd as shift_in_sd
+        from current_stats join quality.last_good_feature_stats good using (feature)
+        where good.sd > 0""",
+        # The fit of the build's date against the fit of the last release's date, each the
+        # latest fit of its date; a replay of the released date compares a fit with itself.
+        "model_parameter_changes": f"""
+        with fits as (
+            select parameter, value, as_of_date, fitted_at,
+                max(fitted_at) over (partition by as_of_date) as last_fitted_at
+            from {source("model", "fit_parameters")}
+            where value is not null),
+        latest as (select parameter, value, as_of_date from fits where fitted_at = last_fitted_at),
+        current_fit as (
+            select parameter, value from latest
+            where as_of_date = (select max(as_of_date) from {ref("build_info")})),
+        good as (
+            select parameter, value from latest
+            where as_of_date = (select max(as_of_date) from quality.releases))
+        select current_fit.parameter, current_fit.value, good.value as last_good_value,
+            abs(current_fit.value - good.value) / abs(good.value) as change_share
+        from current_fit join good using (parameter)
+        where good.value <> 0""",
     }
 
 
@@ -117,6 +179,9 @@ GUARDED_MART = {
     "erased_in_export_files": "email_audience",
     "unsent_removes": "email_audience",
     "segment_size_changes": "segment_membership",
+    # Features and the fit are built before segment_membership; a drift stops what follows.
+    "feature_shifts": "segment_membership",
+    "model_parameter_changes": "segment_membership",
 }
 GUARDED_MARTS = sorted(set(GUARDED_MART.values()))
 
@@ -272,5 +337,33 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
                 f"No segment of {settings.min_segment_size_for_change} or more members changed size by more than "
                 f"{settings.max_segment_size_change:.0%} since the last good run (a broken rule or a broken input).",
             ),
+            subject="segment",
+        ),
+        # Drift since the last release: what dbt's row tests cannot see.
+        Check(
+            "drift",
+            "feature_shifts",
+            "error",
+            _within(
+                "shift_in_sd",
+                0,
+                settings.max_feature_shift,
+                f"No feature's mean moved by more than {settings.max_feature_shift} standard deviations "
+                "since the last good run (a broken or missing input).",
+            ),
+            subject="feature",
+        ),
+        Check(
+            "drift",
+            "model_parameter_changes",
+            "error",
+            _within(
+                "change_share",
+                0,
+                settings.max_model_parameter_change,
+                f"No fitted model parameter changed by more than {settings.max_model_parameter_change:.0%} "
+                "since the last good run (predictions and model tags would jump with it).",
+            ),
+            subject="parameter",
         ),
     ]

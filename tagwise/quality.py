@@ -30,7 +30,14 @@ import pyarrow as pa
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-from expectations.suites import GUARDED_MART, Check, GateSettings, checks, datasets
+from expectations.suites import (
+    GUARDED_MART,
+    Check,
+    GateSettings,
+    checks,
+    datasets,
+    feature_stats_sql,
+)
 from tagwise.data_docs import make_offline
 from tagwise.export import (
     DESTINATIONS,
@@ -40,6 +47,7 @@ from tagwise.export import (
     prepare_state,
     unsent_removes,
 )
+from tagwise.history import RELEASES_DDL
 from tagwise.ingest import csv_cells
 from tagwise.ingest.validation import literal
 from tagwise.paths import literal_path
@@ -50,7 +58,11 @@ from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import connect, read_rows
 
 # Tables of tagwise's own state that datasets read (see load_spark_datasets).
-STATE_TABLES = ("quality.last_good_segment_sizes",)
+STATE_TABLES = (
+    "quality.last_good_segment_sizes",
+    "quality.last_good_feature_stats",
+    "quality.releases",
+)
 # Validation results (stored and rendered) kept per checkpoint: about two months of daily runs.
 VALIDATIONS_KEPT = 60
 QUALITY_DDL = (
@@ -60,6 +72,7 @@ QUALITY_DDL = (
         expectation varchar, description varchar, severity varchar, success boolean,
         unexpected_count bigint, sample varchar)""",
     "create table if not exists quality.last_good_segment_sizes (segment varchar, members bigint, as_of_date date)",
+    "create table if not exists quality.last_good_feature_stats (feature varchar, mean double, sd double, as_of_date date)",
 )
 
 
@@ -97,7 +110,7 @@ class GateResult:
 
 def prepare(warehouse: Path) -> None:
     with connect(warehouse) as con:
-        for statement in QUALITY_DDL:
+        for statement in (*QUALITY_DDL, *RELEASES_DDL):
             con.execute(statement)
         # The export state may not exist before the first export.
         for destination in DESTINATIONS:
@@ -328,6 +341,8 @@ def validate(
                 sample = details.get("partial_unexpected_list") or []
                 if not item.success and not sample:
                     sample = _head(frame)
+                elif sample and check.subject and isinstance(frame, pd.DataFrame):
+                    sample = _with_subject(frame, check, sample)
                 outcomes.append(
                     Outcome(check, bool(item.success), details.get("unexpected_count"), sample)
                 )
@@ -373,10 +388,17 @@ def _columns_checked(frame, group: list[Check]):
     for check in group:
         column = getattr(check.expectation, "column", None)
         if column is not None:
-            read.add(column)
+            read |= {column, check.subject} - {None}
         elif not isinstance(check.expectation, gx.expectations.ExpectTableRowCountToEqual):
             return frame  # it may read any column
     return frame[[c for c in frame.columns if c in read]] if read else frame
+
+
+def _with_subject(frame: pd.DataFrame, check: Check, values: list) -> list[dict]:
+    """Unexpected values with what each is about (the feature, parameter or segment)."""
+    column = check.expectation.column
+    rows = frame[frame[column].isin(values)][[check.subject, column]]
+    return rows.head(len(values)).to_dict("records")
 
 
 def _head(frame, rows: int = 5) -> list[dict]:
@@ -457,12 +479,18 @@ def run_gate(
 
 
 def record_good_run(warehouse: Path) -> None:
-    """After a release: the segment sizes the next gate compares with."""
+    """After a release: the segment sizes and feature distributions the next gate compares
+    with (the model's fits keep their own history)."""
     with connect(warehouse) as con:
         con.execute("begin transaction")
         con.execute("delete from quality.last_good_segment_sizes")
         con.execute(
             "insert into quality.last_good_segment_sizes "
             f"select segment, count(*), max(as_of_date) from {ref('segment_membership')} group by all"
+        )
+        con.execute("delete from quality.last_good_feature_stats")
+        con.execute(
+            "insert into quality.last_good_feature_stats select feature, mean, sd, "
+            f"(select max(as_of_date) from {ref('customer_features')}) from ({feature_stats_sql()})"
         )
         con.execute("commit")

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     min_segment_size_for_change: int = Field(
         100, description="release gate: segments smaller than this may change size freely"
     )
+    max_feature_shift: float = Field(
+        0.5,
+        description="release gate: the largest move of a feature's mean since the last good run, in that run's standard deviations",
+    )
+    max_model_parameter_change: float = Field(
+        0.5,
+        description="release gate: the largest change of a fitted model parameter since the last good run (share)",
+    )
     daily_cron: str = Field("0 6 * * *", description="the daily schedule's time (UTC)")
     weekly_cron: str = Field("0 7 * * 1", description="the weekly review schedule's time (UTC)")
 

@@ -3,6 +3,7 @@ an error blocks export and publish, a warning does not; results and Data Docs ar
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -64,6 +65,20 @@ def good() -> dict[str, pd.DataFrame]:
         "unsent_removes": pd.DataFrame(columns=["email"]),
         "segment_size_changes": pd.DataFrame(
             [{"segment": "active", "members": 120, "last_good_members": 100, "change_share": 0.2}]
+        ),
+        "feature_shifts": pd.DataFrame(
+            [
+                {
+                    "feature": "orders_90d",
+                    "mean": 1.1,
+                    "last_good_mean": 1.0,
+                    "last_good_sd": 0.9,
+                    "shift_in_sd": 0.11,
+                }
+            ]
+        ),
+        "model_parameter_changes": pd.DataFrame(
+            [{"parameter": "bgnbd_r", "value": 0.26, "last_good_value": 0.25, "change_share": 0.04}]
         ),
     }
 
@@ -144,6 +159,14 @@ MISTAKES = [
     (
         "No segment of 100 or more members changed size",
         set_value("segment_size_changes", "change_share", 0.8),
+    ),
+    (
+        "No feature's mean moved by more than 0.5 standard deviations",
+        set_value("feature_shifts", "shift_in_sd", 0.7),
+    ),
+    (
+        "No fitted model parameter changed by more than 50%",
+        set_value("model_parameter_changes", "change_share", 0.9),
     ),
 ]
 # The default thresholds, whatever this shell's TAGWISE_* say.
@@ -365,3 +388,50 @@ def test_datasets_reach_gx_as_int64_float64_and_text():
         "day": "datetime64[ms]",
     }
     assert frame["revenue"].tolist()[0] == 3.5 and pd.isna(frame["key"][1])
+
+
+def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
+    """The build's fit against the last release's, each the newest fit of its date; a date
+    where nothing was fitted (`none`, no value) compares nothing."""
+    from expectations.suites import datasets
+
+    with duckdb.connect() as con:
+        con.execute("create schema model; create schema marts; create schema quality")
+        con.execute("create table marts.build_info as select date '2026-07-01' as as_of_date")
+        con.execute("create table quality.releases as select date '2026-06-30' as as_of_date")
+        con.execute(
+            """create table model.fit_parameters as select * from (values
+            (date '2026-06-30', timestamp '2026-06-30 06:00', 'bgnbd_r', 0.9),
+            (date '2026-06-30', timestamp '2026-06-30 07:00', 'bgnbd_r', 0.25),
+            (date '2026-06-30', timestamp '2026-06-30 07:00', 'bgnbd_a', 0.5),
+            (date '2026-07-01', timestamp '2026-07-01 06:00', 'bgnbd_r', 0.30),
+            (date '2026-07-01', timestamp '2026-07-01 06:00', 'bgnbd_a', 1.0),
+            (date '2026-07-01', timestamp '2026-07-01 06:00', 'none', null)
+            ) as t(as_of_date, fitted_at, parameter, value)"""
+        )
+        frame = dataset_frame(con, datasets()["model_parameter_changes"])
+    rows = sorted(frame[["parameter", "value", "last_good_value"]].itertuples(index=False))
+    assert [tuple(r) for r in rows] == [("bgnbd_a", 1.0, 0.5), ("bgnbd_r", 0.30, 0.25)]
+    assert sorted(frame["change_share"].round(3)) == [0.2, 1.0]
+
+
+def test_a_feature_that_jumps_since_the_last_release_blocks_the_next(built, tmp_path):
+    exports = tmp_path / "exports"
+    assert _release(built, exports).success
+    with duckdb.connect(str(built), read_only=True) as con:
+        recorded = dict(
+            con.execute("select feature, sd from quality.last_good_feature_stats").fetchall()
+        )
+    assert "customer_key" not in recorded and "orders_90d" in recorded
+    # A broken input as the gate sees it: the most spread feature moves by 3 of its
+    # standard deviations (in whole units, so that integer features take it too).
+    feature, sd = max(recorded.items(), key=lambda item: item[1] or 0)
+    assert sd > 0
+    with duckdb.connect(str(built)) as con:
+        con.execute(
+            f"update marts.customer_features set {feature} = {feature} + {math.ceil(3 * sd)}"
+        )
+    blocked = _release(built, exports)
+    assert not blocked.success
+    failures = blocked.gates["segment_membership"]["failures"]
+    assert "No feature's mean moved" in failures and feature in failures
