@@ -29,6 +29,8 @@ class GateSettings:
     min_segment_size_for_change: int
     max_feature_shift: float
     max_model_parameter_change: float
+    # Means and fits of a few customers swing without anything being wrong.
+    min_customers_for_drift: int
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> GateSettings:
@@ -40,6 +42,7 @@ class GateSettings:
             settings.min_segment_size_for_change,
             settings.max_feature_shift,
             settings.max_model_parameter_change,
+            settings.min_customers_for_drift,
         )
 
 
@@ -74,19 +77,21 @@ def drift_features() -> tuple[str, ...]:
 
 @functools.cache
 def feature_stats_sql() -> str:
-    """One row per drift feature: its mean and population standard deviation, in one scan
-    of customer_features (the gate reads it now; the release records it)."""
+    """One row per drift feature: its mean and population standard deviation over the
+    customers counted, in one scan of customer_features (the gate reads it now; the
+    release records it)."""
     stats = ",\n            ".join(
         f"avg(cast({c} as double)) as {c}__mean, stddev_pop(cast({c} as double)) as {c}__sd"
         for c in drift_features()
     )
     rows = "\n        union all ".join(
-        f"select '{c}' as feature, {c}__mean as mean, {c}__sd as sd from stats"
+        f"select '{c}' as feature, {c}__mean as mean, {c}__sd as sd, customers from stats"
         for c in drift_features()
     )
     return f"""
         with stats as (
-            select {stats}
+            select count(*) as customers,
+            {stats}
             from {ref("customer_features")})
         {rows}"""
 
@@ -143,7 +148,7 @@ def datasets():
         select current_stats.feature, current_stats.mean, good.mean as last_good_mean,
             good.sd as last_good_sd, abs(current_stats.mean - good.mean) / good.sd as shift_in_sd
         from current_stats join quality.last_good_feature_stats good using (feature)
-        where good.sd > 0""",
+        where good.sd > 0 and good.customers >= {{min_customers_for_drift}}""",
         # The fit of the build's date against the fit of the last release's date, each the
         # latest fit of its date; a replay of the released date compares a fit with itself.
         "model_parameter_changes": f"""
@@ -162,7 +167,9 @@ def datasets():
         select current_fit.parameter, current_fit.value, good.value as last_good_value,
             abs(current_fit.value - good.value) / abs(good.value) as change_share
         from current_fit join good using (parameter)
-        where good.value <> 0""",
+        where good.value <> 0 and (
+            select max(customers) from quality.last_good_feature_stats
+        ) >= {{min_customers_for_drift}}""",
     }
 
 
@@ -349,7 +356,8 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
                 0,
                 settings.max_feature_shift,
                 f"No feature's mean moved by more than {settings.max_feature_shift} standard deviations "
-                "since the last good run (a broken or missing input).",
+                f"since the last good run of {settings.min_customers_for_drift} or more customers "
+                "(a broken or missing input).",
             ),
             subject="feature",
         ),
@@ -362,7 +370,8 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
                 0,
                 settings.max_model_parameter_change,
                 f"No fitted model parameter changed by more than {settings.max_model_parameter_change:.0%} "
-                "since the last good run (predictions and model tags would jump with it).",
+                f"since the last good run of {settings.min_customers_for_drift} or more customers "
+                "(predictions and model tags would jump with it).",
             ),
             subject="parameter",
         ),

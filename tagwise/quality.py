@@ -72,7 +72,7 @@ QUALITY_DDL = (
         expectation varchar, description varchar, severity varchar, success boolean,
         unexpected_count bigint, sample varchar)""",
     "create table if not exists quality.last_good_segment_sizes (segment varchar, members bigint, as_of_date date)",
-    "create table if not exists quality.last_good_feature_stats (feature varchar, mean double, sd double, as_of_date date)",
+    "create table if not exists quality.last_good_feature_stats (feature varchar, mean double, sd double, customers bigint, as_of_date date)",
 )
 
 
@@ -187,8 +187,10 @@ def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -
 
 
 def _dataset_sql(name: str, settings: GateSettings) -> str:
-    return datasets()[name].replace(
-        "{min_segment_size_for_change}", str(settings.min_segment_size_for_change)
+    return (
+        datasets()[name]
+        .replace("{min_segment_size_for_change}", str(settings.min_segment_size_for_change))
+        .replace("{min_customers_for_drift}", str(settings.min_customers_for_drift))
     )
 
 
@@ -490,7 +492,7 @@ def record_good_run(warehouse: Path) -> None:
         )
         con.execute("delete from quality.last_good_feature_stats")
         con.execute(
-            "insert into quality.last_good_feature_stats select feature, mean, sd, "
+            "insert into quality.last_good_feature_stats select feature, mean, sd, customers, "
             f"(select max(as_of_date) from {ref('customer_features')}) from ({feature_stats_sql()})"
         )
         con.execute("commit")

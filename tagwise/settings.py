@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         0.5,
         description="release gate: the largest change of a fitted model parameter since the last good run (share)",
     )
+    min_customers_for_drift: int = Field(
+        1000,
+        description="release gate: features and the fit are compared with the last good run only when it had this many customers or more",
+    )
     daily_cron: str = Field("0 6 * * *", description="the daily schedule's time (UTC)")
     weekly_cron: str = Field("0 7 * * 1", description="the weekly review schedule's time (UTC)")
 

@@ -393,12 +393,16 @@ def test_datasets_reach_gx_as_int64_float64_and_text():
 def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
     """The build's fit against the last release's, each the newest fit of its date; a date
     where nothing was fitted (`none`, no value) compares nothing."""
-    from expectations.suites import datasets
+    from tagwise.quality import _dataset_sql
 
     with duckdb.connect() as con:
         con.execute("create schema model; create schema marts; create schema quality")
         con.execute("create table marts.build_info as select date '2026-07-01' as as_of_date")
         con.execute("create table quality.releases as select date '2026-06-30' as as_of_date")
+        con.execute(
+            "create table quality.last_good_feature_stats as select 'orders_90d' as feature,"
+            " 1.0 as mean, 1.0 as sd, 5000 as customers, date '2026-06-30' as as_of_date"
+        )
         con.execute(
             """create table model.fit_parameters as select * from (values
             (date '2026-06-30', timestamp '2026-06-30 06:00', 'bgnbd_r', 0.9),
@@ -409,14 +413,19 @@ def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
             (date '2026-07-01', timestamp '2026-07-01 06:00', 'none', null)
             ) as t(as_of_date, fitted_at, parameter, value)"""
         )
-        frame = dataset_frame(con, datasets()["model_parameter_changes"])
+        frame = dataset_frame(con, _dataset_sql("model_parameter_changes", SETTINGS))
+        con.execute("update quality.last_good_feature_stats set customers = 999")
+        too_few = dataset_frame(con, _dataset_sql("model_parameter_changes", SETTINGS))
     rows = sorted(frame[["parameter", "value", "last_good_value"]].itertuples(index=False))
     assert [tuple(r) for r in rows] == [("bgnbd_a", 1.0, 0.5), ("bgnbd_r", 0.30, 0.25)]
     assert sorted(frame["change_share"].round(3)) == [0.2, 1.0]
+    # Fits of fewer customers than TAGWISE_MIN_CUSTOMERS_FOR_DRIFT (1000) swing freely.
+    assert too_few.empty
 
 
-def test_a_feature_that_jumps_since_the_last_release_blocks_the_next(built, tmp_path):
+def test_a_feature_that_jumps_since_the_last_release_blocks_the_next(built, tmp_path, setting):
     exports = tmp_path / "exports"
+    setting("TAGWISE_MIN_CUSTOMERS_FOR_DRIFT", "2")  # the built warehouse has two customers
     assert _release(built, exports).success
     with duckdb.connect(str(built), read_only=True) as con:
         recorded = dict(
@@ -435,3 +444,6 @@ def test_a_feature_that_jumps_since_the_last_release_blocks_the_next(built, tmp_
     assert not blocked.success
     failures = blocked.gates["segment_membership"]["failures"]
     assert "No feature's mean moved" in failures and feature in failures
+    # Below TAGWISE_MIN_CUSTOMERS_FOR_DRIFT the same move is noise, not a broken input.
+    setting("TAGWISE_MIN_CUSTOMERS_FOR_DRIFT", None)
+    assert _release(built, exports).success
