@@ -15,6 +15,7 @@ import great_expectations as gx
 from great_expectations.expectations import Expectation
 
 from tagwise.dbt import manifest, project_var
+from tagwise.model import POPULATION_MEANS
 from tagwise.relations import ref, source
 from tagwise.settings import Settings, current
 
@@ -149,14 +150,15 @@ def datasets():
             good.sd as last_good_sd, abs(current_stats.mean - good.mean) / good.sd as shift_in_sd
         from current_stats join quality.last_good_feature_stats good using (feature)
         where good.sd > 0 and good.customers >= {{min_customers_for_drift}}""",
-        # The fit of the build's date against the fit of the last release's date, each the
-        # latest fit of its date; a replay of the released date compares a fit with itself.
+        # What the fit of the build's date says about the population against what the fit
+        # of the last release's date said, each the latest fit of its date; a replay of the
+        # released date compares a fit with itself.
         "model_parameter_changes": f"""
         with fits as (
             select parameter, value, as_of_date, fitted_at,
                 max(fitted_at) over (partition by as_of_date) as last_fitted_at
             from {source("model", "fit_parameters")}
-            where value is not null),
+            where value is not null and parameter in ({", ".join(f"'{p}'" for p in POPULATION_MEANS)})),
         latest as (select parameter, value, as_of_date from fits where fitted_at = last_fitted_at),
         current_fit as (
             select parameter, value from latest
@@ -369,9 +371,9 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
                 "change_share",
                 0,
                 settings.max_model_parameter_change,
-                f"No fitted model parameter changed by more than {settings.max_model_parameter_change:.0%} "
-                f"since the last good run of {settings.min_customers_for_drift} or more customers "
-                "(predictions and model tags would jump with it).",
+                f"No population mean of the model's fit (purchase rate, dropout probability, order value) "
+                f"changed by more than {settings.max_model_parameter_change:.0%} since the last good run of "
+                f"{settings.min_customers_for_drift} or more customers (predictions and model tags would jump with it).",
             ),
             subject="parameter",
         ),

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
     max_model_parameter_change: float = Field(
         0.5,
-        description="release gate: the largest change of a fitted model parameter since the last good run (share)",
+        description="release gate: the largest change of a population mean of the model's fit (purchase rate, dropout, order value) since the last good run (share)",
     )
     min_customers_for_drift: int = Field(
         1000,

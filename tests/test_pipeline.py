@@ -20,6 +20,7 @@ from tagwise.cli import main
 from tagwise.export import acknowledge, export
 from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
+from tagwise.model import POPULATION_MEANS
 
 AS_OF = date(2026, 6, 30)
 PAST = date(2025, 12, 31)
@@ -325,12 +326,13 @@ def test_predictive_columns_are_filled_except_for_profiling_objections(warehouse
             "select min(p_alive), max(p_alive), min(expected_orders_365d) from marts.customer_features"
         ).fetchone()
         parameters = con.execute(
-            "select count(*) from model.fit_parameters where as_of_date = ?", [AS_OF]
+            "select list(parameter order by parameter) from model.fit_parameters where as_of_date = ?",
+            [AS_OF],
         ).fetchone()[0]
     assert filled == buyers > 0
     assert objectors == 0
     assert 0 <= bounds[0] <= bounds[1] <= 1 and bounds[2] >= 0
-    assert parameters == 7
+    assert len(parameters) == 10 and set(POPULATION_MEANS) < set(parameters)
 
 
 def test_evaluate_model_runs_on_a_built_warehouse(warehouse, tmp_path):

@@ -78,7 +78,7 @@ def good() -> dict[str, pd.DataFrame]:
             ]
         ),
         "model_parameter_changes": pd.DataFrame(
-            [{"parameter": "bgnbd_r", "value": 0.26, "last_good_value": 0.25, "change_share": 0.04}]
+            [{"parameter": "mean_order_value", "value": 52.0, "last_good_value": 50.0, "change_share": 0.04}]
         ),
     }
 
@@ -165,7 +165,7 @@ MISTAKES = [
         set_value("feature_shifts", "shift_in_sd", 0.7),
     ),
     (
-        "No fitted model parameter changed by more than 50%",
+        "No population mean of the model's fit",
         set_value("model_parameter_changes", "change_share", 0.9),
     ),
 ]
@@ -405,11 +405,13 @@ def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
         )
         con.execute(
             """create table model.fit_parameters as select * from (values
-            (date '2026-06-30', timestamp '2026-06-30 06:00', 'bgnbd_r', 0.9),
-            (date '2026-06-30', timestamp '2026-06-30 07:00', 'bgnbd_r', 0.25),
-            (date '2026-06-30', timestamp '2026-06-30 07:00', 'bgnbd_a', 0.5),
-            (date '2026-07-01', timestamp '2026-07-01 06:00', 'bgnbd_r', 0.30),
-            (date '2026-07-01', timestamp '2026-07-01 06:00', 'bgnbd_a', 1.0),
+            (date '2026-06-30', timestamp '2026-06-30 06:00', 'mean_weekly_purchase_rate', 0.9),
+            (date '2026-06-30', timestamp '2026-06-30 07:00', 'mean_weekly_purchase_rate', 0.25),
+            (date '2026-06-30', timestamp '2026-06-30 07:00', 'mean_order_value', 50.0),
+            (date '2026-06-30', timestamp '2026-06-30 07:00', 'gamma_gamma_p', 3.0),
+            (date '2026-07-01', timestamp '2026-07-01 06:00', 'mean_weekly_purchase_rate', 0.30),
+            (date '2026-07-01', timestamp '2026-07-01 06:00', 'mean_order_value', 100.0),
+            (date '2026-07-01', timestamp '2026-07-01 06:00', 'gamma_gamma_p', 3000000.0),
             (date '2026-07-01', timestamp '2026-07-01 06:00', 'none', null)
             ) as t(as_of_date, fitted_at, parameter, value)"""
         )
@@ -417,7 +419,11 @@ def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
         con.execute("update quality.last_good_feature_stats set customers = 999")
         too_few = dataset_frame(con, _dataset_sql("model_parameter_changes", SETTINGS))
     rows = sorted(frame[["parameter", "value", "last_good_value"]].itertuples(index=False))
-    assert [tuple(r) for r in rows] == [("bgnbd_a", 1.0, 0.5), ("bgnbd_r", 0.30, 0.25)]
+    # Raw parameters are not compared: Gamma-Gamma's p alone may jump while its means hold.
+    assert [tuple(r) for r in rows] == [
+        ("mean_order_value", 100.0, 50.0),
+        ("mean_weekly_purchase_rate", 0.30, 0.25),
+    ]
     assert sorted(frame["change_share"].round(3)) == [0.2, 1.0]
     # Fits of fewer customers than TAGWISE_MIN_CUSTOMERS_FOR_DRIFT (1000) swing freely.
     assert too_few.empty

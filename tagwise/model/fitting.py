@@ -34,6 +34,16 @@ class BgNbd:
     a: float
     b: float
 
+    @property
+    def mean_weekly_purchase_rate(self) -> float:
+        """The mean purchase rate of active customers (the gamma mixing distribution's mean)."""
+        return self.r / self.alpha
+
+    @property
+    def mean_dropout_probability(self) -> float:
+        """The mean chance of becoming inactive after a purchase (the beta's mean)."""
+        return self.a / (self.a + self.b)
+
     def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """P(still active | x, t_x, T); 1 for customers without a repeat transaction."""
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
@@ -98,6 +108,12 @@ class GammaGamma:
     p: float
     q: float
     gamma: float
+
+    @property
+    def mean_order_value(self) -> float | None:
+        """The population's mean order value (expected_value where x = 0); none when q <= 1,
+        where the fitted distribution has no mean."""
+        return self.p * self.gamma / (self.q - 1) if self.q > 1 else None
 
     def expected_value(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         """E[mean transaction value | x, m]; the population mean where x = 0."""

@@ -63,7 +63,7 @@ def _sample(size: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Fit:
     predictions: pa.Table
-    parameters: dict[str, float]
+    parameters: dict[str, float | None]
     note: str
     customers: int
     repeat_customers: int
@@ -76,7 +76,7 @@ class Fit:
                 as_of,
                 self.fitted_at,
                 name,
-                float(v),
+                None if v is None else float(v),
                 self.customers,
                 self.repeat_customers,
                 self.note,
@@ -114,6 +114,9 @@ def fit(summary: Summary) -> Fit:
         "gamma_gamma_p": value.p,
         "gamma_gamma_q": value.q,
         "gamma_gamma_gamma": value.gamma,
+        "mean_weekly_purchase_rate": bgnbd.mean_weekly_purchase_rate,
+        "mean_dropout_probability": bgnbd.mean_dropout_probability,
+        "mean_order_value": value.mean_order_value,
     }
     note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers"
     return Fit(predictions, parameters, note, len(summary), repeat, fitted_at)
