@@ -40,5 +40,6 @@ def predictive_model(context: AssetExecutionContext, tagwise: TagwiseSettings):
         },
     )
     yield MaterializeResult(
-        asset_key=FIT_PARAMETERS, metadata={name: v for name, v in run.parameters.items() if v is not None}
+        asset_key=FIT_PARAMETERS,
+        metadata={name: float(v) for name, v in run.parameters.items() if v is not None},
     )
