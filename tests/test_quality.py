@@ -78,7 +78,14 @@ def good() -> dict[str, pd.DataFrame]:
             ]
         ),
         "model_parameter_changes": pd.DataFrame(
-            [{"parameter": "mean_order_value", "value": 52.0, "last_good_value": 50.0, "change_share": 0.04}]
+            [
+                {
+                    "parameter": "mean_order_value",
+                    "value": 52.0,
+                    "last_good_value": 50.0,
+                    "change_share": 0.04,
+                }
+            ]
         ),
     }
 
