@@ -31,7 +31,7 @@ from tagwise.destinations import DESTINATIONS
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
-from tagwise.warehouse import connect
+from tagwise.warehouse import WarehouseLock, connect
 
 # Fields holding sorted lists: one text in the audience table and the CSV files, joined
 # by LIST_SEPARATOR (the `sorted_list_agg` macro's; names never contain it), and a JSON
@@ -627,3 +627,55 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
         )
         con.execute("commit")
         return _sync(con, sync_id, resent=False, files=())
+
+
+@dataclass(frozen=True)
+class DestinationStatus:
+    """Where a destination stands: its pending sync, if any, and what it last confirmed."""
+
+    destination: str
+    pending: str | None  # the sync sent and not yet acknowledged
+    pending_changes: tuple[int, int, int] | None  # adds, updates, removes
+    last_acknowledged: str | None
+    acknowledged_at: datetime | None
+    acknowledged_members: int  # the audience the destination last confirmed holding
+
+
+def sync_status(warehouse: Path) -> list[DestinationStatus]:
+    """Every destination's state, read under a shared lock (never from a run's middle)."""
+    if not warehouse.exists():
+        raise ExportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
+    with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
+        syncs = source("export", "syncs")
+        if not con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema || '.' || table_name = ?",
+            [syncs],
+        ).fetchone()[0]:
+            return [DestinationStatus(d, None, None, None, None, 0) for d in DESTINATIONS]
+        return [_status(con, destination) for destination in DESTINATIONS]
+
+
+def _status(con: duckdb.DuckDBPyConnection, destination: str) -> DestinationStatus:
+    syncs = source("export", "syncs")
+    pending = con.execute(
+        f"select sync_id, adds, updates, removes from {syncs} "
+        "where destination = ? and status = 'pending' order by created_at desc limit 1",
+        [destination],
+    ).fetchone()
+    acknowledged = con.execute(
+        f"select sync_id, acknowledged_at from {syncs} "
+        "where destination = ? and status = 'acknowledged' order by acknowledged_at desc limit 1",
+        [destination],
+    ).fetchone()
+    members = con.execute(
+        f"select count(*) from {source('export', 'acknowledged')} where destination = ?",
+        [destination],
+    ).fetchone()[0]
+    return DestinationStatus(
+        destination,
+        pending[0] if pending else None,
+        tuple(pending[1:]) if pending else None,
+        *(acknowledged or (None, None)),
+        members,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import datetime
 
 import duckdb
@@ -359,3 +360,40 @@ def test_a_backfill_before_the_latest_release_needs_full_refresh_wherever_it_end
     with pytest.raises(OlderAsOf, match="refusing to build as of the older date 2026-06-01"):
         _refuse_early(landing, warehouse, tmp_path / "exports", last, "duckdb", older_than=first)
     _refuse_early(landing, warehouse, tmp_path / "exports", last, "duckdb", older_than=None)
+
+
+def test_sync_status_shows_each_destinations_pending_and_acknowledged_syncs(tmp_path):
+    from tagwise.export import _create_state_tables
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        _create_state_tables(con)
+    never = CliRunner().invoke(main, ["sync", "status", "--warehouse", str(warehouse)])
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into export.syncs values "
+            "('email-20260501-001', 'email', '2026-05-01', '2026-05-01 06:00', 'acknowledged', 3, 0, 0, '2026-05-01 07:00'), "
+            "('email-20260502-001', 'email', '2026-05-02', '2026-05-02 06:00', 'pending', 1, 2, 1200, null)"
+        )
+        con.execute(
+            "insert into export.acknowledged values "
+            "('email', 'a@x.test', '{}'), ('email', 'b@x.test', '{}'), ('email', 'c@x.test', '{}')"
+        )
+    result = CliRunner().invoke(main, ["sync", "status", "--warehouse", str(warehouse)])
+    assert never.exit_code == 0, never.output
+    assert re.search(r"email\s+│\s+none\s+│.*│\s+never\s+│.*│\s+0\s+│", never.output)
+    assert result.exit_code == 0, result.output
+    row = re.search(r"email\s+│(.*)│", result.output).group(1)
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells == [
+        "email-20260502-001", "1", "2", "1,200",
+        "email-20260501-001", "2026-05-01 07:00", "3",
+    ]  # fmt: skip
+
+
+def test_sync_status_of_a_missing_warehouse_says_so(tmp_path):
+    result = CliRunner().invoke(
+        main, ["sync", "status", "--warehouse", str(tmp_path / "none.duckdb")]
+    )
+    assert result.exit_code == 1
+    assert "does not exist; run `tagwise run` first" in result.output

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import click
 
-from tagwise.cli import bench, generate, ingest, init, model, privacy, release, run, spark
+from tagwise.cli import (
+    bench,
+    generate,
+    ingest,
+    init,
+    model,
+    privacy,
+    release,
+    run,
+    spark,
+    sync,
+)
 from tagwise.cli.options import console, project_option
 from tagwise.errors import TagwiseError
 
@@ -42,6 +53,7 @@ for command in (
     release.validate_command,
     release.export_command,
     release.ack_command,
+    sync.sync_group,
     run.backfill_command,
     spark.spark_stop_command,
     privacy.access_report_command,
