@@ -79,7 +79,7 @@ test: install lint  ## lint, then the test suite (Spark parity and long end-to-e
 	$(RUN) pytest -m "not spark and not e2e"
 
 test-e2e: install  ## the long end-to-end scenarios (several full runs each); CI runs them
-	$(RUN) pytest -m e2e
+	$(RUN) pytest -m e2e --durations=20
 
 $(VENV)/.installed-spark: $(VENV)/.installed
 	$(UV) sync --frozen --extra spark
