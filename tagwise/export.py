@@ -95,10 +95,39 @@ class Sync:
     files: tuple[Path, ...]
     # Set by `acknowledge` when the sync had been acknowledged before (nothing changed).
     acknowledged_before: bool = False
+    # Above the destination's thresholds: written aside under held/, not sent (SPEC 3.7, rule 4).
+    held: bool = False
 
     @property
     def changes(self) -> int:
         return self.adds + self.updates + self.removes
+
+
+@dataclass(frozen=True)
+class HoldThresholds:
+    """When a sync is held rather than sent (SPEC 3.7, rule 4): its adds or its removes are
+    more than `share` of the audience the destination acknowledged and at least
+    `min_people`. A destination that has acknowledged nothing yet takes its first load."""
+
+    share: float
+    min_people: int
+
+    @classmethod
+    def from_settings(cls) -> HoldThresholds:
+        from tagwise.settings import current
+
+        settings = current()
+        return cls(settings.sync_hold_share, settings.sync_hold_min_people)
+
+    def holds(self, acknowledged: int | None, adds: int, removes: int) -> bool:
+        if acknowledged is None:
+            return False
+        return any(n >= self.min_people and n > self.share * acknowledged for n in (adds, removes))
+
+
+# A held sync's files are written here, out of the outbox that the destination's loader
+# reads, until `tagwise sync approve` moves them in or `tagwise sync reject` drops them.
+HELD = "held"
 
 
 def _current_sql(destination: str) -> str:
@@ -255,12 +284,13 @@ def _write_atomically(path: Path, write) -> None:
 
 
 def _write_files(
-    con: duckdb.DuckDBPyConnection, out: Path, destination: str, sync_id: str
+    con: duckdb.DuckDBPyConnection, out: Path, destination: str, sync_id: str, held: bool = False
 ) -> tuple[Path, ...]:
     """The sync's change set (CSV and JSON Lines) and the audience it was computed from,
-    written from the stored sync, so that sending it again gives the same bytes."""
+    written from the stored sync, so that sending it again gives the same bytes; a held
+    sync's under held/."""
     _, key, columns = DESTINATIONS[destination]
-    folder = out / destination
+    folder = out / destination / HELD if held else out / destination
     folder.mkdir(parents=True, exist_ok=True)
     # The CSV cells are read out of the payload in SQL: decoding it per row in Python took
     # most of the time of writing a million-customer audience.
@@ -312,24 +342,25 @@ SYNC_FILE = re.compile(r"(?:changes|audience)-(?P<sync_id>.+)\.(?:csv|jsonl)")
 def _remove_delivered_files(
     con: duckdb.DuckDBPyConnection, out: Path, destination: str
 ) -> list[Path]:
-    """Remove the folder's files of syncs that are no longer pending; returns the files left."""
-    folder = out / destination
-    pending = {
-        sync_id
-        for (sync_id,) in con.execute(
-            f"select sync_id from {source('export', 'syncs')} where destination = ? and status = 'pending'",
-            [destination],
-        ).fetchall()
-    }
+    """Remove the files of syncs that are neither pending (in the outbox) nor held (under
+    held/); returns the files left."""
     kept = []
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        name = SYNC_FILE.fullmatch(path.name)
-        if name is None:
-            continue
-        if name["sync_id"] in pending:
-            kept.append(path)
-        else:
-            path.unlink()
+    for status, folder in (("pending", out / destination), ("held", out / destination / HELD)):
+        current = {
+            sync_id
+            for (sync_id,) in con.execute(
+                f"select sync_id from {source('export', 'syncs')} where destination = ? and status = ?",
+                [destination, status],
+            ).fetchall()
+        }
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            name = SYNC_FILE.fullmatch(path.name)
+            if name is None:
+                continue
+            if name["sync_id"] in current:
+                kept.append(path)
+            else:
+                path.unlink()
     return kept
 
 
@@ -362,51 +393,79 @@ def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     )
 
 
-def export(warehouse: Path, destination: str, out: Path) -> Sync | None:
-    """Write the pending change set for the destination; None when there is nothing to send."""
+def export(
+    warehouse: Path, destination: str, out: Path, thresholds: HoldThresholds | None = None
+) -> Sync | None:
+    """Write the pending change set for the destination, or hold it when it is above the
+    thresholds (default: the settings'); None when there is nothing to send."""
     if destination not in DESTINATIONS:
         raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
+    thresholds = thresholds or HoldThresholds.from_settings()
     with connect(warehouse) as con:
         require_passed_gate(con)
         prepare_state(con, destination)
-        sync = _sync_to_send(con, destination, out)
+        sync = _sync_to_send(con, destination, out, thresholds)
         _remove_delivered_files(con, out, destination)
     return sync
 
 
-def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -> Sync | None:
-    """The pending sync sent again, a new sync, or None; its files written under out."""
-    changes_of = changes_table(destination)
-    compute_changes(con, destination)
-    pending = con.execute(
-        f"select sync_id from {source('export', 'syncs')} where destination = ? and status = 'pending' "
+def _latest(con: duckdb.DuckDBPyConnection, destination: str, status: str) -> str | None:
+    found = con.execute(
+        f"select sync_id from {source('export', 'syncs')} where destination = ? and status = ? "
         "order by created_at desc limit 1",
-        [destination],
+        [destination, status],
     ).fetchone()
-    if pending:
-        differences = con.execute(
-            f"""
-            select count(*) from (
-                (select key, change, payload from _changes
-                 except select key, change, payload from {changes_of} where sync_id = $sync)
-                union all
-                (select key, change, payload from {changes_of} where sync_id = $sync
-                 except select key, change, payload from _changes)
-            )
-            """,
-            {"sync": pending[0]},
-        ).fetchone()[0]
-        if differences == 0:
-            return _sync(
-                con,
-                pending[0],
-                resent=True,
-                files=_write_files(con, out, destination, pending[0]),
-            )
-    if con.execute("select count(*) from _changes").fetchone()[0] == 0:
-        if pending:
-            _supersede(con, destination, pending[0])
+    return found[0] if found else None
+
+
+def _same_changes(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> bool:
+    """Whether the changes just computed are the stored sync's, row for row."""
+    changes_of = changes_table(destination)
+    differences = con.execute(
+        f"""
+        select count(*) from (
+            (select key, change, payload from _changes
+             except select key, change, payload from {changes_of} where sync_id = $sync)
+            union all
+            (select key, change, payload from {changes_of} where sync_id = $sync
+             except select key, change, payload from _changes)
+        )
+        """,
+        {"sync": sync_id},
+    ).fetchone()[0]
+    return differences == 0
+
+
+def _sync_to_send(
+    con: duckdb.DuckDBPyConnection, destination: str, out: Path, thresholds: HoldThresholds
+) -> Sync | None:
+    """The held or pending sync again when nothing changed, a new sync (pending, or held
+    above the thresholds), or None; its files written under out."""
+    compute_changes(con, destination)
+    held, pending = _latest(con, destination, "held"), _latest(con, destination, "pending")
+    if held and _same_changes(con, destination, held):
+        return _sync(con, held, resent=True, files=_write_files(con, out, destination, held, True))
+    if pending and _same_changes(con, destination, pending):
+        # What was held no longer follows from the data (its cause was fixed): never send it.
+        if held:
+            _supersede(con, destination, held)
+        return _sync(con, pending, resent=True, files=_write_files(con, out, destination, pending))
+    adds, removes, total = con.execute(
+        "select count(case when change = 'add' then 1 end), "
+        "count(case when change = 'remove' then 1 end), count(*) from _changes"
+    ).fetchone()
+    if total == 0:
+        for sync_id in (held, pending):
+            if sync_id:
+                _supersede(con, destination, sync_id)
         return None
+    acknowledged = con.execute(
+        f"select (select count(*) from {source('export', 'acknowledged')} where destination = $d) "
+        f"where exists (select 1 from {source('export', 'syncs')} "
+        "where destination = $d and status = 'acknowledged')",
+        {"d": destination},
+    ).fetchone()
+    hold = thresholds.holds(acknowledged[0] if acknowledged else None, adds, removes)
     as_of = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
     sequence = con.execute(
         f"select count(*) + 1 from {source('export', 'syncs')} where destination = ? and as_of_date = ?",
@@ -414,31 +473,51 @@ def _sync_to_send(con: duckdb.DuckDBPyConnection, destination: str, out: Path) -
     ).fetchone()[0]
     sync_id = f"{destination}-{as_of:%Y%m%d}-{sequence:03d}"
     con.execute("begin transaction")
-    if pending:
-        _supersede(con, destination, pending[0])
+    # A held sync is replaced by any newer one. The pending sync stays while the new one
+    # is held: it was sent, and the held one, if approved, carries its changes too.
+    for replaced in (held, None if hold else pending):
+        if replaced:
+            _supersede(con, destination, replaced)
     con.execute(
         f"""
         insert into {source("export", "syncs")}
-        select ?, ?, ?, ?, 'pending',
+        select ?, ?, ?, ?, ?,
             count(case when change = 'add' then 1 end),
             count(case when change = 'update' then 1 end),
             count(case when change = 'remove' then 1 end),
             null
         from _changes
         """,
-        [sync_id, destination, as_of, datetime.now(UTC).replace(tzinfo=None)],
+        [
+            sync_id,
+            destination,
+            as_of,
+            datetime.now(UTC).replace(tzinfo=None),
+            "held" if hold else "pending",
+        ],
     )
     con.execute(
         f"insert into {source('export', 'sync_snapshots')} select ?, key, payload from _current",
         [sync_id],
     )
-    con.execute(f"insert into {changes_of} select ?, key, change, payload from _changes", [sync_id])
     con.execute(
-        f"insert into {source('export', 'unacknowledged_changes')} select ?, ?, key, change, payload from _changes",
+        f"insert into {changes_table(destination)} select ?, key, change, payload from _changes",
+        [sync_id],
+    )
+    if not hold:
+        _record_sent(con, destination, sync_id)
+    con.execute("commit")
+    files = _write_files(con, out, destination, sync_id, held=hold)
+    return _sync(con, sync_id, resent=False, files=files)
+
+
+def _record_sent(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
+    """From now on the destination may have applied the sync's changes (SPEC 3.7, rule 1)."""
+    con.execute(
+        f"insert into {source('export', 'unacknowledged_changes')} "
+        f"select ?, sync_id, key, change, payload from {changes_table(destination)} where sync_id = ?",
         [destination, sync_id],
     )
-    con.execute("commit")
-    return _sync(con, sync_id, resent=False, files=_write_files(con, out, destination, sync_id))
 
 
 def _keeps(key_value: str | None, change: str | None, erased: set[str]) -> bool:
@@ -503,13 +582,14 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
     """Erasure reaches every file tagwise wrote (SPEC 3.6). First, what no sync needs any
     more: files of delivered or superseded syncs, leftovers of killed writes (exports and
     publish), access reports of erased people. Then the rows of people erased as of the
-    build leave the stored sync state and the pending sync's files under `out`, except
-    the remove that tells the destination to delete them. Each address is done once
+    build leave the stored sync state and the pending and held syncs' files under `out`,
+    except the remove that tells the destination to delete them. Each address is done once
     (export.erasures_applied, by hash), so a day without new erasures reads no file.
     Returns rows dropped."""
     dropped = 0
     for destination in DESTINATIONS:
         remove_unfinished_writes(out / destination)
+        remove_unfinished_writes(out / destination / HELD)
     if published is not None:
         remove_unfinished_writes(published.parent, published.name)
     with connect(warehouse) as con:
@@ -567,9 +647,12 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
     return dropped
 
 
-def _supersede(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
+def _supersede(
+    con: duckdb.DuckDBPyConnection, destination: str, sync_id: str, status: str = "superseded"
+) -> None:
+    """The sync will never be sent (again): its status says why; its stored rows go."""
     con.execute(
-        f"update {source('export', 'syncs')} set status = 'superseded' where sync_id = ?", [sync_id]
+        f"update {source('export', 'syncs')} set status = ? where sync_id = ?", [status, sync_id]
     )
     con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
     con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
@@ -578,11 +661,12 @@ def _supersede(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -
 def _sync(
     con: duckdb.DuckDBPyConnection, sync_id: str, resent: bool, files: tuple[Path, ...]
 ) -> Sync:
-    destination, adds, updates, removes = con.execute(
-        f"select destination, adds, updates, removes from {source('export', 'syncs')} where sync_id = ?",
+    destination, adds, updates, removes, status = con.execute(
+        f"select destination, adds, updates, removes, status from {source('export', 'syncs')} "
+        "where sync_id = ?",
         [sync_id],
     ).fetchone()
-    return Sync(sync_id, destination, adds, updates, removes, resent, files)
+    return Sync(sync_id, destination, adds, updates, removes, resent, files, held=status == "held")
 
 
 def acknowledge(warehouse: Path, sync_id: str) -> Sync:
@@ -601,8 +685,11 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
             # Retried acknowledgements (a scheduler's retry, a copied command) are harmless.
             return replace(_sync(con, sync_id, resent=False, files=()), acknowledged_before=True)
         if status != "pending":
+            advice = (
+                f"; send it first with `tagwise sync approve {sync_id}`" if status == "held" else ""
+            )
             raise ExportError(
-                f"sync {sync_id} is {status}; only the pending sync can be acknowledged"
+                f"sync {sync_id} is {status}; only the pending sync can be acknowledged{advice}"
             )
         con.execute("begin transaction")
         con.execute(
@@ -625,57 +712,121 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
             f"delete from {source('export', 'unacknowledged_changes')} where destination = ?",
             [destination],
         )
+        # A held sync was computed against what the destination held before: the next
+        # export computes it again against what it holds now.
+        held = _latest(con, destination, "held")
+        if held:
+            _supersede(con, destination, held)
         con.execute("commit")
         return _sync(con, sync_id, resent=False, files=())
 
 
+def _held_destination(con: duckdb.DuckDBPyConnection, sync_id: str, verb: str) -> str:
+    found = con.execute(
+        f"select destination, status from {source('export', 'syncs')} where sync_id = ?",
+        [sync_id],
+    ).fetchone()
+    if found is None:
+        raise ExportError(f"no sync {sync_id}")
+    if found[1] != "held":
+        raise ExportError(f"sync {sync_id} is {found[1]}; only a held sync can be {verb}")
+    return found[0]
+
+
+def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
+    """Send a held sync: it replaces the pending sync, whose changes it carries too, and
+    its files are written into the outbox from the stored sync (erasures applied)."""
+    with connect(warehouse) as con:
+        _create_state_tables(con)
+        destination = _held_destination(con, sync_id, "approved")
+        require_passed_gate(con)
+        prepare_state(con, destination)
+        pending = _latest(con, destination, "pending")
+        con.execute("begin transaction")
+        if pending:
+            _supersede(con, destination, pending)
+        con.execute(
+            f"update {source('export', 'syncs')} set status = 'pending' where sync_id = ?",
+            [sync_id],
+        )
+        _record_sent(con, destination, sync_id)
+        con.execute("commit")
+        files = _write_files(con, out, destination, sync_id)
+        _remove_delivered_files(con, out, destination)
+        return _sync(con, sync_id, resent=False, files=files)
+
+
+def reject(warehouse: Path, sync_id: str, out: Path) -> Sync:
+    """Drop a held sync and its files. The next export computes the changes again, and
+    holds them again unless what caused them (a catalog edit, a bad load) was fixed."""
+    with connect(warehouse) as con:
+        _create_state_tables(con)
+        destination = _held_destination(con, sync_id, "rejected")
+        sync = _sync(con, sync_id, resent=False, files=())
+        con.execute("begin transaction")
+        _supersede(con, destination, sync_id, status="rejected")
+        con.execute("commit")
+        _remove_delivered_files(con, out, destination)
+        return sync
+
+
 @dataclass(frozen=True)
-class DestinationStatus:
-    """Where a destination stands: its pending sync, if any, and what it last confirmed."""
+class SyncState:
+    """One line of `tagwise sync status`: a destination's held, pending or last acknowledged
+    sync, or a destination that has none."""
 
     destination: str
-    pending: str | None  # the sync sent and not yet acknowledged
-    pending_changes: tuple[int, int, int] | None  # adds, updates, removes
-    last_acknowledged: str | None
-    acknowledged_at: datetime | None
-    acknowledged_members: int  # the audience the destination last confirmed holding
+    sync_id: str | None
+    status: str  # held, pending, acknowledged, or `never synced`
+    changes: tuple[int, int, int] | None  # adds, updates, removes
+    at: datetime | None  # when it was written, or acknowledged
+    audience: int | None  # acknowledged: the audience the destination confirmed holding
 
 
-def sync_status(warehouse: Path) -> list[DestinationStatus]:
-    """Every destination's state, read under a shared lock (never from a run's middle)."""
+# What `tagwise sync status` lists first: what waits for a person, then for the destination.
+STATUS_ORDER = ("held", "pending", "acknowledged")
+
+
+def sync_status(warehouse: Path) -> list[SyncState]:
+    """Per destination, its held, pending and last acknowledged syncs, read under a shared
+    lock (never from the middle of a run)."""
     if not warehouse.exists():
         raise ExportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
         syncs = source("export", "syncs")
-        if not con.execute(
+        exists = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema || '.' || table_name = ?",
             [syncs],
-        ).fetchone()[0]:
-            return [DestinationStatus(d, None, None, None, None, 0) for d in DESTINATIONS]
-        return [_status(con, destination) for destination in DESTINATIONS]
-
-
-def _status(con: duckdb.DuckDBPyConnection, destination: str) -> DestinationStatus:
-    syncs = source("export", "syncs")
-    pending = con.execute(
-        f"select sync_id, adds, updates, removes from {syncs} "
-        "where destination = ? and status = 'pending' order by created_at desc limit 1",
-        [destination],
-    ).fetchone()
-    acknowledged = con.execute(
-        f"select sync_id, acknowledged_at from {syncs} "
-        "where destination = ? and status = 'acknowledged' order by acknowledged_at desc limit 1",
-        [destination],
-    ).fetchone()
-    members = con.execute(
-        f"select count(*) from {source('export', 'acknowledged')} where destination = ?",
-        [destination],
-    ).fetchone()[0]
-    return DestinationStatus(
-        destination,
-        pending[0] if pending else None,
-        tuple(pending[1:]) if pending else None,
-        *(acknowledged or (None, None)),
-        members,
+        ).fetchone()[0]
+        found = (
+            con.execute(
+                f"""
+            select destination, sync_id, status, adds, updates, removes,
+                coalesce(acknowledged_at, created_at),
+                case when status = 'acknowledged' then (
+                    select count(*) from {source("export", "acknowledged")} a
+                    where a.destination = s.destination) end
+            from {syncs} s
+            where status in ('held', 'pending') or sync_id in (
+                select arg_max(sync_id, acknowledged_at) from {syncs}
+                where status = 'acknowledged' group by destination)
+            """
+            ).fetchall()
+            if exists
+            else []
+        )
+    states = [
+        SyncState(destination, sync_id, status, (adds, updates, removes), at, audience)
+        for destination, sync_id, status, adds, updates, removes, at, audience in found
+    ]
+    listed = {state.destination for state in states}
+    states += [
+        SyncState(d, None, "never synced", None, None, None)
+        for d in DESTINATIONS
+        if d not in listed
+    ]
+    return sorted(
+        states,
+        key=lambda s: (s.destination, STATUS_ORDER.index(s.status) if s.sync_id else 0),
     )

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     min_segment_size_for_change: int = Field(
         100, description="release gate: segments smaller than this may change size freely"
     )
+    sync_hold_share: float = Field(
+        0.2,
+        description="destinations: a sync whose adds or removes are more than this share of the acknowledged audience is held",
+    )
+    sync_hold_min_people: int = Field(
+        100,
+        description="destinations: a sync is held only when those adds or removes are this many people or more",
+    )
     max_feature_shift: float = Field(
         0.5,
         description="release gate: the largest move of a feature's mean since the last good run, in that run's standard deviations",

@@ -362,7 +362,7 @@ def test_a_backfill_before_the_latest_release_needs_full_refresh_wherever_it_end
     _refuse_early(landing, warehouse, tmp_path / "exports", last, "duckdb", older_than=None)
 
 
-def test_sync_status_shows_each_destinations_pending_and_acknowledged_syncs(tmp_path):
+def test_sync_status_lists_each_destinations_held_pending_and_acknowledged_syncs(tmp_path):
     from tagwise.export import _create_state_tables
 
     warehouse = tmp_path / "warehouse.duckdb"
@@ -372,8 +372,10 @@ def test_sync_status_shows_each_destinations_pending_and_acknowledged_syncs(tmp_
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "insert into export.syncs values "
+            "('email-20260430-001', 'email', '2026-04-30', '2026-04-30 06:00', 'acknowledged', 9, 0, 0, '2026-04-30 07:00'), "
             "('email-20260501-001', 'email', '2026-05-01', '2026-05-01 06:00', 'acknowledged', 3, 0, 0, '2026-05-01 07:00'), "
-            "('email-20260502-001', 'email', '2026-05-02', '2026-05-02 06:00', 'pending', 1, 2, 1200, null)"
+            "('email-20260502-001', 'email', '2026-05-02', '2026-05-02 06:00', 'pending', 1, 2, 0, null), "
+            "('email-20260503-001', 'email', '2026-05-03', '2026-05-03 06:00', 'held', 0, 0, 1200, null)"
         )
         con.execute(
             "insert into export.acknowledged values "
@@ -381,14 +383,39 @@ def test_sync_status_shows_each_destinations_pending_and_acknowledged_syncs(tmp_
         )
     result = CliRunner().invoke(main, ["sync", "status", "--warehouse", str(warehouse)])
     assert never.exit_code == 0, never.output
-    assert re.search(r"email\s+│\s+none\s+│.*│\s+never\s+│.*│\s+0\s+│", never.output)
+    assert re.search(r"email\s+│\s+│\s+never synced\s+│", never.output)
     assert result.exit_code == 0, result.output
-    row = re.search(r"email\s+│(.*)│", result.output).group(1)
-    cells = [cell.strip() for cell in row.split("│")]
-    assert cells == [
-        "email-20260502-001", "1", "2", "1,200",
-        "email-20260501-001", "2026-05-01 07:00", "3",
-    ]  # fmt: skip
+    rows = [
+        [cell.strip() for cell in row.split("│")]
+        for row in re.findall(r"│ email\s+│(.*)│", result.output)
+    ]
+    assert rows == [
+        ["email-20260503-001", "held", "0", "0", "1,200", "2026-05-03 06:00", ""],
+        ["email-20260502-001", "pending", "1", "2", "0", "2026-05-02 06:00", ""],
+        ["email-20260501-001", "acknowledged", "3", "0", "0", "2026-05-01 07:00", "3"],
+    ]
+
+
+def test_sync_approve_and_reject_refuse_a_sync_that_is_not_held(tmp_path):
+    from tagwise.export import _create_state_tables
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        _create_state_tables(con)
+        con.execute(
+            "insert into export.syncs values ('email-20260502-001', 'email', '2026-05-02', "
+            "'2026-05-02 06:00', 'pending', 1, 2, 0, null)"
+        )
+    for verb, done in (("approve", "approved"), ("reject", "rejected")):
+        result = CliRunner().invoke(
+            main, ["sync", verb, "email-20260502-001", "--warehouse", str(warehouse)]
+        )
+        assert result.exit_code == 1
+        assert (
+            f"sync email-20260502-001 is pending; only a held sync can be {done}" in result.output
+        )
+    missing = CliRunner().invoke(main, ["sync", "approve", "nope", "--warehouse", str(warehouse)])
+    assert "no sync nope" in missing.output
 
 
 def test_sync_status_of_a_missing_warehouse_says_so(tmp_path):

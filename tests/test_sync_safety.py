@@ -217,3 +217,169 @@ def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
         "syncs", "sync_snapshots", "acknowledged", "unacknowledged_changes", "erasures_applied"
     }  # fmt: skip
     assert hashed == [(None, hashlib.sha256(b"a@x.test").hexdigest())]
+
+
+def _audience(con, people: range) -> None:
+    """marts.email_audience with people p<n>@x.test, n in `people`."""
+    con.execute(
+        "create or replace table marts.email_audience as select 'p' || n || '@x.test' as email, "
+        "'A' as first_name, 'B' as last_name, 'active' as primary_segment, [] as audiences, "
+        "[] as tags, date '2026-05-02' as updated_on "
+        f"from range({people.start}, {people.stop}) t(n)"
+    )
+
+
+@pytest.fixture
+def gated(tmp_path, monkeypatch):
+    """A warehouse whose built marts passed the gate: the export's own rules are tested."""
+    monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        exporting.prepare_state(con, "email")
+        con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
+    return warehouse
+
+
+THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
+
+
+def _export(warehouse: Path, exports: Path, people: range):
+    with connect(warehouse) as con:
+        _audience(con, people)
+    return exporting.export(warehouse, "email", exports, THRESHOLDS)
+
+
+def _state(warehouse: Path) -> tuple[dict, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        statuses = dict(con.execute("select sync_id, status from export.syncs").fetchall())
+        sent = con.execute("select count(*) from export.unacknowledged_changes").fetchone()[0]
+    return statuses, sent
+
+
+def test_a_mass_removal_is_held_aside_until_approved(gated, tmp_path):
+    """SPEC 3.7 rule 4: 200 of 500 acknowledged people removed at once (a bad catalog edit)
+    is held: nothing in the outbox, nothing counted as sent, until approved."""
+    exports = tmp_path / "exports"
+    first = _export(gated, exports, range(500))
+    assert not first.held  # a first load is what the destination is set up to take
+    acknowledge(gated, first.sync_id)
+    held = _export(gated, exports, range(300))
+    outbox = exports / "email"
+    assert held.held and held.removes == 200
+    assert sorted(p.name for p in outbox.iterdir() if p.is_file()) == []
+    assert {p.parent for p in held.files} == {outbox / "held"}
+    assert _state(gated) == ({first.sync_id: "acknowledged", held.sync_id: "held"}, 0)
+    again = _export(gated, exports, range(300))
+    assert (again.sync_id, again.held, again.resent) == (held.sync_id, True, True)
+    assert [(s.sync_id, s.status) for s in exporting.sync_status(gated)] == [
+        (held.sync_id, "held"), (first.sync_id, "acknowledged")
+    ]  # fmt: skip
+    with pytest.raises(exporting.ExportError, match="approve"):
+        acknowledge(gated, held.sync_id)
+
+    approved = exporting.approve(gated, held.sync_id, exports)
+    assert sorted(p.name for p in outbox.iterdir() if p.is_file()) == sorted(
+        p.name for p in approved.files
+    )
+    assert list((outbox / "held").iterdir()) == []
+    assert _state(gated) == ({first.sync_id: "acknowledged", held.sync_id: "pending"}, 200)
+    with pytest.raises(exporting.ExportError, match="only a held sync can be approved"):
+        exporting.approve(gated, held.sync_id, exports)
+    acknowledge(gated, held.sync_id)
+
+
+def test_below_either_threshold_a_sync_is_sent(gated, tmp_path):
+    """More than 20% but fewer than 100 people, or 100 people but not 20%: sent."""
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(150)).sync_id)
+    few = _export(gated, exports, range(51))  # 99 removes, 66%
+    assert not few.held and few.removes == 99
+    acknowledge(gated, few.sync_id)
+    grown = _export(gated, exports, range(1000))  # 949 adds: held, and sent by hand
+    acknowledge(gated, exporting.approve(gated, grown.sync_id, exports).sync_id)
+    share = _export(gated, exports, range(1200))  # 200 adds, 20%: not more than 20%
+    assert not share.held and share.adds == 200
+
+
+def test_a_rejected_sync_is_dropped_and_held_again_while_its_cause_stays(gated, tmp_path):
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(500)).sync_id)
+    held = _export(gated, exports, range(1000))  # 500 adds
+    rejected = exporting.reject(gated, held.sync_id, exports)
+    assert rejected.sync_id == held.sync_id
+    assert list((exports / "email" / "held").iterdir()) == []
+    again = _export(gated, exports, range(1000))
+    assert again.held and again.sync_id != held.sync_id
+    assert _state(gated)[0][held.sync_id] == "rejected"
+
+
+def test_a_pending_sync_stays_sent_while_a_newer_one_is_held(gated, tmp_path):
+    """The pending sync was sent: holding a newer one must not take it back; approving
+    the newer one replaces it, and the removes of both count as possibly applied."""
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(500)).sync_id)
+    pending = _export(gated, exports, range(450))  # 50 removes: sent
+    held = _export(gated, exports, range(100))  # 400 removes: held
+    assert not pending.held and held.held
+    assert _state(gated) == (
+        {"email-20260502-001": "acknowledged", pending.sync_id: "pending", held.sync_id: "held"},
+        50,
+    )
+    assert all(p.exists() for p in pending.files)
+    exporting.approve(gated, held.sync_id, exports)
+    statuses, sent = _state(gated)
+    assert (statuses[pending.sync_id], statuses[held.sync_id], sent) == (
+        "superseded",
+        "pending",
+        450,
+    )
+    assert not any(p.exists() for p in pending.files)
+
+
+def test_erasure_reaches_a_held_syncs_files(gated, tmp_path):
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(100, 200)).sync_id)
+    held = _export(gated, exports, range(0, 200))  # 100 adds, 100%: held
+    assert held.held and "p5@x.test" in held.files[0].read_text()
+    with connect(gated) as con:
+        con.execute("create schema restricted")
+        con.execute(
+            "create table restricted.int_identity__erased_people as select 'K5' as customer_key"
+        )
+        con.execute(
+            "create table restricted.int_identity__identifiers as select 'K5' as customer_key, "
+            "'email' as identifier_type, 'p5@x.test' as identifier"
+        )
+    assert exporting.erase_from_exports(gated, exports) > 0
+    assert all("p5@x.test" not in path.read_text() for path in held.files)
+    with duckdb.connect(str(gated), read_only=True) as con:
+        stored = con.execute(
+            "select count(*) from export.sync_snapshots where key = 'p5@x.test'"
+        ).fetchone()[0]
+    assert stored == 0
+
+
+def test_a_held_sync_whose_cause_was_fixed_is_never_sent(gated, tmp_path):
+    """The audience comes back to what the pending sync sent: that sync is sent again and
+    the held one can no longer be approved."""
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(500)).sync_id)
+    pending = _export(gated, exports, range(450))
+    held = _export(gated, exports, range(100))
+    again = _export(gated, exports, range(450))
+    assert (again.sync_id, again.resent, again.held) == (pending.sync_id, True, False)
+    assert _state(gated)[0][held.sync_id] == "superseded"
+    assert not any(p.exists() for p in held.files)
+    with pytest.raises(exporting.ExportError, match="is superseded"):
+        exporting.approve(gated, held.sync_id, exports)
+
+
+def test_acknowledging_the_pending_sync_recomputes_a_held_one(gated, tmp_path):
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(500)).sync_id)
+    pending = _export(gated, exports, range(450))
+    held = _export(gated, exports, range(100))
+    acknowledge(gated, pending.sync_id)
+    assert _state(gated)[0][held.sync_id] == "superseded"
+    again = _export(gated, exports, range(100))  # 350 removes of the 450 now held
+    assert again.held and (again.adds, again.removes) == (0, 350)

@@ -60,6 +60,7 @@ def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
         metadata={
             "sync": sync.sync_id,
             "resent": sync.resent,
+            "held": sync.held,
             "adds": sync.adds,
             "updates": sync.updates,
             "removes": sync.removes,

@@ -30,6 +30,14 @@ def show_sync(destination: str, sync: Sync | None) -> None:
     if sync is None:
         console.print(f"export {destination}: nothing new to send")
         return
+    if sync.held:
+        console.print(
+            f"export {destination}: [yellow]held[/yellow] sync {sync.sync_id}: {sync.adds:,} add, "
+            f"{sync.updates:,} update, {sync.removes:,} remove is above the destination's thresholds; "
+            f"nothing was sent. Its files are in {sync.files[0].parent}: send it with "
+            f"`tagwise sync approve {sync.sync_id}` or drop it with `tagwise sync reject {sync.sync_id}`"
+        )
+        return
     verb = "re-sent unacknowledged" if sync.resent else "wrote"
     console.print(
         f"export {destination}: {verb} sync {sync.sync_id}: {sync.adds:,} add, {sync.updates:,} update, "

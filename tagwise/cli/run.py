@@ -214,4 +214,5 @@ def _sync_from(metadata: dict) -> Sync | None:
     return Sync(
         metadata["sync"], "email", metadata["adds"], metadata["updates"], metadata["removes"],
         metadata["resent"], tuple(Path(f) for f in metadata["files"]),
+        held=metadata.get("held", False),
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""`tagwise sync`: where each destination's syncs stand."""
+"""`tagwise sync`: where each destination's syncs stand, and the decision on a held one."""
 
 from __future__ import annotations
 
@@ -7,37 +7,74 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tagwise.cli.options import console, project_option, warehouse_option
+from tagwise.cli.options import (
+    console,
+    exports_option,
+    holds_warehouse,
+    project_option,
+    warehouse_option,
+)
 
 
 @click.group("sync")
 def sync_group() -> None:
-    """The destinations' syncs: what is pending and what each last acknowledged."""
+    """The destinations' syncs: held, pending and acknowledged."""
 
 
 @sync_group.command("status")
 @warehouse_option
 @project_option
 def status_command(warehouse: Path) -> None:
-    """Per destination: the pending sync and its changes, the last acknowledged sync and
-    the audience the destination confirmed holding."""
+    """Per destination: the held sync (waiting for approve or reject), the pending sync
+    (sent, not acknowledged) and the last acknowledged one, with their changes."""
     from tagwise.export import sync_status
 
     table = Table(title="syncs")
-    # A sync id holds its destination and as-of date: email-20260630-001.
-    for header in ("destination", "pending sync", "add", "update", "remove"):
+    # A sync id holds its destination and as-of date: email-20260630-001. The audience is
+    # what the destination confirmed holding when it acknowledged.
+    for header in ("destination", "sync", "status", "add", "update", "remove", "at", "audience"):
         table.add_column(header, no_wrap=True)
-    # The members column counts the audience the destination confirmed holding.
-    for header in ("last acknowledged", "acknowledged at", "members"):
-        table.add_column(header, no_wrap=True)
-    for status in sync_status(warehouse):
-        changes = status.pending_changes or ("", "", "")
+    for state in sync_status(warehouse):
         table.add_row(
-            status.destination,
-            status.pending or "none",
-            *(f"{n:,}" if n != "" else "" for n in changes),
-            status.last_acknowledged or "never",
-            f"{status.acknowledged_at:%Y-%m-%d %H:%M}" if status.acknowledged_at else "",
-            f"{status.acknowledged_members:,}",
+            state.destination,
+            state.sync_id or "",
+            state.status,
+            *(f"{n:,}" for n in state.changes or ()),
+            *([""] * 3 if state.changes is None else []),
+            f"{state.at:%Y-%m-%d %H:%M}" if state.at else "",
+            "" if state.audience is None else f"{state.audience:,}",
         )
     console.print(table)
+
+
+@sync_group.command("approve")
+@click.argument("sync_id")
+@warehouse_option
+@exports_option
+@project_option
+@holds_warehouse
+def approve_command(sync_id: str, warehouse: Path, exports: Path) -> None:
+    """Send a held sync: its files move into the destination's outbox, replacing the
+    pending sync, whose changes it carries too."""
+    from tagwise.export import approve
+
+    sync = approve(warehouse, sync_id, exports)
+    console.print(
+        f"approved {sync.sync_id}: {sync.adds:,} add, {sync.updates:,} update, {sync.removes:,} remove "
+        f"-> {sync.files[0].parent}; acknowledge with `tagwise ack {sync.sync_id}`"
+    )
+
+
+@sync_group.command("reject")
+@click.argument("sync_id")
+@warehouse_option
+@exports_option
+@project_option
+@holds_warehouse
+def reject_command(sync_id: str, warehouse: Path, exports: Path) -> None:
+    """Drop a held sync. The next export computes the changes again and holds them again
+    unless their cause (a catalog edit, a bad load) was fixed."""
+    from tagwise.export import reject
+
+    sync = reject(warehouse, sync_id, exports)
+    console.print(f"rejected {sync.sync_id}; nothing was sent")
