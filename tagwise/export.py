@@ -674,13 +674,7 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
     with connect(warehouse) as con:
         # Not prepare_state: the destination, which names its change table, is read below.
         _create_state_tables(con)
-        found = con.execute(
-            f"select destination, status from {source('export', 'syncs')} where sync_id = ?",
-            [sync_id],
-        ).fetchone()
-        if found is None:
-            raise ExportError(f"no sync {sync_id}")
-        destination, status = found
+        destination, status = _destination_and_status(con, sync_id)
         if status == "acknowledged":
             # Retried acknowledgements (a scheduler's retry, a copied command) are harmless.
             return replace(_sync(con, sync_id, resent=False, files=()), acknowledged_before=True)
@@ -721,16 +715,21 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
         return _sync(con, sync_id, resent=False, files=())
 
 
-def _held_destination(con: duckdb.DuckDBPyConnection, sync_id: str, verb: str) -> str:
+def _destination_and_status(con: duckdb.DuckDBPyConnection, sync_id: str) -> tuple[str, str]:
     found = con.execute(
         f"select destination, status from {source('export', 'syncs')} where sync_id = ?",
         [sync_id],
     ).fetchone()
     if found is None:
         raise ExportError(f"no sync {sync_id}")
-    if found[1] != "held":
-        raise ExportError(f"sync {sync_id} is {found[1]}; only a held sync can be {verb}")
-    return found[0]
+    return found
+
+
+def _held_destination(con: duckdb.DuckDBPyConnection, sync_id: str, verb: str) -> str:
+    destination, status = _destination_and_status(con, sync_id)
+    if status != "held":
+        raise ExportError(f"sync {sync_id} is {status}; only a held sync can be {verb}")
+    return destination
 
 
 def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
