@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tagwise.errors import TagwiseError
 from tagwise.relations import ref
-from tagwise.warehouse import connect
+from tagwise.warehouse import connect, existing_tables
 
 
 # (table, start column, end column); an end column of None: rows are per as-of date.
@@ -47,7 +47,7 @@ def latest_release(warehouse: Path) -> date | None:
     if not warehouse.exists():
         return None
     with connect(warehouse, read_only=True) as con:
-        tables = _tables(con)
+        tables = existing_tables(con)
         # A warehouse from before releases were recorded: what it recorded was released.
         for table in ("quality.releases", ref("history_as_of_dates")):
             if table in tables:
@@ -68,20 +68,11 @@ def refuse_older(warehouse: Path, as_of: date) -> None:
         )
 
 
-def _tables(con) -> set[str]:
-    return {
-        f"{schema}.{name}"
-        for schema, name in con.execute(
-            "select schema_name, table_name from duckdb_tables()"
-        ).fetchall()
-    }
-
-
 def _prepare(con) -> None:
-    existed = "quality.releases" in _tables(con)
+    existed = "quality.releases" in existing_tables(con)
     for statement in RELEASES_DDL:
         con.execute(statement)
-    if not existed and ref("history_as_of_dates") in _tables(con):
+    if not existed and ref("history_as_of_dates") in existing_tables(con):
         # A warehouse from before releases were recorded: what it recorded was released.
         con.execute(
             "insert into quality.releases select as_of_date, recorded_at "
@@ -104,7 +95,7 @@ def forget_unreleased(warehouse: Path, as_of: date) -> date | None:
     released; returns that date, or None when there was none."""
     with connect(warehouse) as con:
         _prepare(con)
-        tables = _tables(con)
+        tables = existing_tables(con)
         if ref("history_as_of_dates") not in tables:
             return None
         (since,) = con.execute(

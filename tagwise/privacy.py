@@ -16,7 +16,7 @@ import duckdb
 
 from tagwise.errors import TagwiseError
 from tagwise.relations import ref, source
-from tagwise.warehouse import WarehouseLock, connect
+from tagwise.warehouse import WarehouseLock, connect, existing_tables
 
 
 class AccessReportError(TagwiseError):
@@ -70,15 +70,6 @@ def _json_value(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        f"{schema}.{name}"
-        for schema, name in con.execute(
-            "select table_schema, table_name from information_schema.tables"
-        ).fetchall()
-    }
-
-
 def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None, bool]:
     """(customer_key, erased) of the person an id or email names as of the build: any
     source id merged into them, or any email any version of their records held (an email
@@ -108,7 +99,7 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
     if not warehouse.exists():
         raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
-        tables = _tables(con)
+        tables = existing_tables(con)
         if ref("build_info") not in tables:
             raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")
         built = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]

@@ -96,6 +96,16 @@ class WarehouseLock:
         self.handle.close()
 
 
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """schema.table of every table and view in the warehouse."""
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+
+
 def read_rows(warehouse: Path, sql: str, target: str = "duckdb") -> list[tuple]:
     """Rows of a read-only query on the target's warehouse (portable SQL)."""
     if target == "spark":
