@@ -31,7 +31,7 @@ from tagwise.destinations import DESTINATIONS
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
-from tagwise.warehouse import WarehouseLock, connect
+from tagwise.warehouse import WarehouseLock, connect, existing_tables
 
 # Fields holding sorted lists: one text in the audience table and the CSV files, joined
 # by LIST_SEPARATOR (the `sorted_list_agg` macro's; names never contain it), and a JSON
@@ -444,17 +444,19 @@ def _sync_to_send(
     compute_changes(con, destination)
     held, pending = _latest(con, destination, "held"), _latest(con, destination, "pending")
     if held and _same_changes(con, destination, held):
-        return _sync(con, held, resent=True, files=_write_files(con, out, destination, held, True))
+        files = _write_files(con, out, destination, held, held=True)
+        return _sync(con, held, resent=True, files=files)
     if pending and _same_changes(con, destination, pending):
         # What was held no longer follows from the data (its cause was fixed): never send it.
         if held:
             _supersede(con, destination, held)
         return _sync(con, pending, resent=True, files=_write_files(con, out, destination, pending))
-    adds, removes, total = con.execute(
+    adds, updates, removes = con.execute(
         "select count(case when change = 'add' then 1 end), "
-        "count(case when change = 'remove' then 1 end), count(*) from _changes"
+        "count(case when change = 'update' then 1 end), "
+        "count(case when change = 'remove' then 1 end) from _changes"
     ).fetchone()
-    if total == 0:
+    if adds + updates + removes == 0:
         for sync_id in (held, pending):
             if sync_id:
                 _supersede(con, destination, sync_id)
@@ -479,21 +481,16 @@ def _sync_to_send(
         if replaced:
             _supersede(con, destination, replaced)
     con.execute(
-        f"""
-        insert into {source("export", "syncs")}
-        select ?, ?, ?, ?, ?,
-            count(case when change = 'add' then 1 end),
-            count(case when change = 'update' then 1 end),
-            count(case when change = 'remove' then 1 end),
-            null
-        from _changes
-        """,
+        f"insert into {source('export', 'syncs')} values (?, ?, ?, ?, ?, ?, ?, ?, null)",
         [
             sync_id,
             destination,
             as_of,
             datetime.now(UTC).replace(tzinfo=None),
             "held" if hold else "pending",
+            adds,
+            updates,
+            removes,
         ],
     )
     con.execute(
@@ -793,11 +790,7 @@ def sync_status(warehouse: Path) -> list[SyncState]:
         raise ExportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
         syncs = source("export", "syncs")
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema || '.' || table_name = ?",
-            [syncs],
-        ).fetchone()[0]
+        exists = syncs in existing_tables(con)
         found = (
             con.execute(
                 f"""
