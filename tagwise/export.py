@@ -509,11 +509,26 @@ def _sync_to_send(
 
 
 def _record_sent(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
-    """From now on the destination may have applied the sync's changes (SPEC 3.7, rule 1)."""
+    """From now on the destination may have applied the sync's changes (SPEC 3.7, rule 1),
+    and the sync log holds every row sent."""
     con.execute(
         f"insert into {source('export', 'unacknowledged_changes')} "
         f"select ?, sync_id, key, change, payload from {changes_table(destination)} where sync_id = ?",
         [destination, sync_id],
+    )
+    con.execute(
+        f"insert into {source('export', 'sync_log')} "
+        "select ?, sync_id, key, sha256(key), change, sha256(payload), ?, 'sent' "
+        f"from {changes_table(destination)} where sync_id = ?",
+        [destination, datetime.now(UTC).replace(tzinfo=None), sync_id],
+    )
+
+
+def _log_delivery(con: duckdb.DuckDBPyConnection, sync_id: str, delivery: str) -> None:
+    con.execute(
+        f"update {source('export', 'sync_log')} set delivery = ? "
+        "where sync_id = ? and delivery = 'sent'",
+        [delivery, sync_id],
     )
 
 
@@ -614,6 +629,11 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         if not erased:
             return 0
         con.execute("begin transaction")
+        # The log keeps the hash: what was sent stays provable without the address.
+        con.execute(
+            f"update {source('export', 'sync_log')} set key = null "
+            "where key in (select email from _erased)"
+        )
         for destination in DESTINATIONS:
             con.execute(
                 f"delete from {source('export', 'sync_snapshots')} where key in (select email from _erased)"
@@ -651,6 +671,8 @@ def _supersede(
     con.execute(
         f"update {source('export', 'syncs')} set status = ? where sync_id = ?", [status, sync_id]
     )
+    # Only a sent sync has log rows (a rejected one was held, never sent).
+    _log_delivery(con, sync_id, "superseded")
     con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
     con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
 
@@ -698,6 +720,7 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
             f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id]
         )
         con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+        _log_delivery(con, sync_id, "acknowledged")
         # The destination applied the newest sync, which carried every earlier one's changes.
         con.execute(
             f"delete from {source('export', 'unacknowledged_changes')} where destination = ?",

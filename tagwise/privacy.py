@@ -197,6 +197,15 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
                 "order by destination, state, sync_id",
                 {"emails": emails},
             )
+        sync_log = source("export", "sync_log")
+        if sync_log in tables:
+            report["sync_log"] = _rows(
+                con,
+                "select destination, sync_id, key, change, payload_sha256, sent_at, delivery "
+                f"from {sync_log} where key in (select unnest($emails)) "
+                "order by sent_at, destination, sync_id",
+                {"emails": emails},
+            )
     return report
 
 

@@ -15,6 +15,7 @@ from conftest import run_cli
 
 from tagwise import export as exporting
 from tagwise.export import acknowledge
+from tagwise.privacy import access_report
 from tagwise.warehouse import connect
 
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)
@@ -85,6 +86,14 @@ def test_whoever_leaves_while_a_sync_is_pending_is_removed(five, warehouse, tmp_
     assert changes.get("a5@x.test") == "add"  # not acknowledged yet: sent again
     text = "".join(p.read_text() for p in (exports / "email").glob("*"))
     assert "a4@x.test,remove" in text.replace("email-20260502-001,", "")
+    # What a5 was sent, as the access report shows it from the sync log.
+    logged = [
+        (row["sync_id"], row["change"], row["delivery"])
+        for row in access_report(warehouse, "a5@x.test")["sync_log"]
+    ]
+    assert logged == [
+        ("email-20260501-001", "add", "superseded"), ("email-20260502-001", "add", "sent")
+    ]  # fmt: skip
     acknowledge(warehouse, "email-20260502-001")
     third = run(five, warehouse, exports, D3)
     assert third.exit_code == 0, third.output
@@ -214,7 +223,8 @@ def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
             )
     assert created == declared
     assert {table for table, *_ in created} == {
-        "syncs", "sync_snapshots", "acknowledged", "unacknowledged_changes", "erasures_applied"
+        "syncs", "sync_snapshots", "acknowledged", "unacknowledged_changes", "sync_log",
+        "erasures_applied",
     }  # fmt: skip
     assert hashed == [(None, hashlib.sha256(b"a@x.test").hexdigest())]
 
@@ -383,3 +393,53 @@ def test_acknowledging_the_pending_sync_recomputes_a_held_one(gated, tmp_path):
     assert _state(gated)[0][held.sync_id] == "superseded"
     again = _export(gated, exports, range(100))  # 350 removes of the 450 now held
     assert again.held and (again.adds, again.removes) == (0, 350)
+
+
+def _log(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select sync_id, change, delivery, count(*) from export.sync_log "
+            "group by all order by sync_id, change"
+        ).fetchall()
+
+
+def test_every_row_sent_is_logged_and_an_erased_key_keeps_only_its_hash(gated, tmp_path):
+    """The sync log holds each row when it is sent (a held sync only once approved) and
+    what became of its sync; an erasure leaves the key's hash, not the address."""
+    exports = tmp_path / "exports"
+    first = _export(gated, exports, range(100, 200))
+    # Supersedes the first; nothing was acknowledged, so every member is added again.
+    second = _export(gated, exports, range(150, 250))
+    assert _log(gated) == [
+        (first.sync_id, "add", "superseded", 100),
+        (second.sync_id, "add", "sent", 100),
+        (second.sync_id, "remove", "sent", 50),
+    ]
+    acknowledge(gated, second.sync_id)
+    held = _export(gated, exports, range(0, 250))  # 150 adds of 100 held: not sent
+    assert held.held and {row[0] for row in _log(gated)} == {first.sync_id, second.sync_id}
+    exporting.approve(gated, held.sync_id, exports)
+    assert _log(gated)[1:] == [
+        (second.sync_id, "add", "acknowledged", 100),
+        (second.sync_id, "remove", "acknowledged", 50),
+        (held.sync_id, "add", "sent", 150),
+    ]
+    with connect(gated) as con:
+        con.execute("create schema restricted")
+        con.execute(
+            "create table restricted.int_identity__erased_people as select 'K5' as customer_key"
+        )
+        con.execute(
+            "create table restricted.int_identity__identifiers as select 'K5' as customer_key, "
+            "'email' as identifier_type, 'p5@x.test' as identifier"
+        )
+    exporting.erase_from_exports(gated, exports)
+    digest = hashlib.sha256(b"p5@x.test").hexdigest()
+    with duckdb.connect(str(gated), read_only=True) as con:
+        erased = con.execute(
+            "select key, change, delivery from export.sync_log where key_sha256 = ?", [digest]
+        ).fetchall()
+        addressed = con.execute(
+            "select count(*) from export.sync_log where key = 'p5@x.test'"
+        ).fetchone()[0]
+    assert (erased, addressed) == ([(None, "add", "sent")], 0)
