@@ -7,6 +7,9 @@ is acknowledged (`tagwise ack`), the next export sends it again, byte for byte, 
 nothing changed since; when something did, the pending sync is superseded by a new one
 computed against the acknowledged snapshot, so no change is ever lost.
 
+A webhook destination has the same files and state; tagwise.webhook also POSTs its sync
+in batches, and acknowledges it once every batch is.
+
 The export folder is an outbox: it holds the files of the pending sync only. Files of a
 sync that was acknowledged (the destination holds its rows) or superseded (a newer sync
 carries its changes) are removed by the next export or erasure pass, so personal data
@@ -66,7 +69,7 @@ def erased_emails_sql():
 
 def export_inputs(destination: str) -> list[str]:
     """The built tables an export of the destination reads."""
-    return [ref(DESTINATIONS[destination][0]), ref("build_info")]
+    return [ref(DESTINATIONS[destination].audience), ref("build_info")]
 
 
 def changes_table(destination: str) -> str:
@@ -97,6 +100,8 @@ class Sync:
     acknowledged_before: bool = False
     # Above the destination's thresholds: written aside under held/, not sent (SPEC 3.7, rule 4).
     held: bool = False
+    # A webhook destination's delivery this run (tagwise.webhook.Delivery.describe).
+    delivery: str | None = None
 
     @property
     def changes(self) -> int:
@@ -132,8 +137,8 @@ HELD = "held"
 
 def _current_sql(destination: str) -> str:
     """Key and payload (JSON, keys in alphabetical order) of every row of the audience."""
-    model, key, columns = DESTINATIONS[destination]
-    table = ref(model)
+    audience, key, columns, _ = DESTINATIONS[destination]
+    table = ref(audience)
     fields = ", ".join(f"{c} := {c}" for c in sorted(columns))
     return f"select {key} as key, to_json(struct_pack({fields}))::varchar as payload from {table}"
 
@@ -245,6 +250,16 @@ def _with_lists(row: dict) -> dict:
     return row
 
 
+def change_record(key: str, item: str, change: str, payload: str | None) -> dict:
+    """One change as JSON Lines files and webhook batches carry it: the key under its
+    name, the change, and the fields (null for a remove)."""
+    return {
+        key: item,
+        "change": change,
+        "row": _with_lists(json.loads(payload)) if payload else None,
+    }
+
+
 def json_line(record: dict) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False).translate(LINE_BREAKING) + "\n"
 
@@ -289,7 +304,7 @@ def _write_files(
     """The sync's change set (CSV and JSON Lines) and the audience it was computed from,
     written from the stored sync, so that sending it again gives the same bytes; a held
     sync's under held/."""
-    _, key, columns = DESTINATIONS[destination]
+    _, key, columns, _ = DESTINATIONS[destination]
     folder = out / destination / HELD if held else out / destination
     folder.mkdir(parents=True, exist_ok=True)
     # The CSV cells are read out of the payload in SQL: decoding it per row in Python took
@@ -312,13 +327,9 @@ def _write_files(
 
     def changes_jsonl(handle) -> None:
         for item, change, payload, *_ in changes:
-            record = {
-                "sync_id": sync_id,
-                key: item,
-                "change": change,
-                "row": _with_lists(json.loads(payload)) if payload else None,
-            }
-            handle.write(json_line(record))
+            handle.write(
+                json_line({"sync_id": sync_id, **change_record(key, item, change, payload)})
+            )
 
     def audience_csv(handle) -> None:
         writer = csv.writer(handle)
@@ -400,13 +411,35 @@ def export(
     thresholds (default: the settings'); None when there is nothing to send."""
     if destination not in DESTINATIONS:
         raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
+    # A webhook without its URL refuses before anything is computed: nothing half-sent.
+    webhook = _webhook(destination)
     thresholds = thresholds or HoldThresholds.from_settings()
     with connect(warehouse) as con:
         require_passed_gate(con)
         prepare_state(con, destination)
         sync = _sync_to_send(con, destination, out, thresholds)
+        if sync is not None and webhook is not None and not sync.held:
+            sync = _deliver(con, sync, webhook)
         _remove_delivered_files(con, out, destination)
     return sync
+
+
+def _webhook(destination: str):
+    if DESTINATIONS[destination].kind != "webhook":
+        return None
+    from tagwise.webhook import Webhook
+
+    return Webhook.from_settings()
+
+
+def _deliver(con: duckdb.DuckDBPyConnection, sync: Sync, webhook) -> Sync:
+    """POST the sync's batches not acknowledged yet; the sync is acknowledged with its last."""
+    from tagwise.webhook import deliver
+
+    delivery = deliver(con, sync.destination, sync.sync_id, webhook)
+    if delivery.complete:
+        _acknowledge(con, sync.destination, sync.sync_id)
+    return replace(sync, delivery=delivery.describe())
 
 
 def _latest(con: duckdb.DuckDBPyConnection, destination: str, status: str) -> str | None:
@@ -642,6 +675,16 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
                 f"delete from {changes_table(destination)} "
                 "where change <> 'remove' and key in (select email from _erased)"
             )
+            # Batches still to send hold the ranges of the rows left (tagwise.webhook).
+            con.execute(
+                f"""update {source("export", "webhook_batches")} b set
+                first_key = (select min(key) from {changes_table(destination)} c
+                    where c.sync_id = b.sync_id and c.key between b.first_key and b.last_key),
+                last_key = (select max(key) from {changes_table(destination)} c
+                    where c.sync_id = b.sync_id and c.key between b.first_key and b.last_key)
+                where destination = ? and first_key is not null""",
+                [destination],
+            )
             for state in (
                 source("export", "acknowledged"),
                 source("export", "unacknowledged_changes"),
@@ -652,9 +695,9 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
                     [destination],
                 )
         con.execute("commit")
-        for destination, (_, key, _) in DESTINATIONS.items():
+        for destination, settings in DESTINATIONS.items():
             for path in outbox[destination]:
-                dropped += _redact_file(path, key, erased)
+                dropped += _redact_file(path, settings.key, erased)
         # Recorded once the files are done: a run cut short repeats the work next time.
         con.execute(
             f"insert into {source('export', 'erasures_applied')} (email_sha256, applied_at) "
@@ -673,6 +716,12 @@ def _supersede(
     )
     # Only a sent sync has log rows (a rejected one was held, never sent).
     _log_delivery(con, sync_id, "superseded")
+    # Its webhook batches will never be sent: their key ranges (addresses) go.
+    con.execute(
+        f"update {source('export', 'webhook_batches')} set first_key = null, last_key = null "
+        "where sync_id = ?",
+        [sync_id],
+    )
     con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
     con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
 
@@ -704,35 +753,38 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
             raise ExportError(
                 f"sync {sync_id} is {status}; only the pending sync can be acknowledged{advice}"
             )
-        con.execute("begin transaction")
-        con.execute(
-            f"delete from {source('export', 'acknowledged')} where destination = ?", [destination]
-        )
-        con.execute(
-            f"insert into {source('export', 'acknowledged')} select ?, key, payload from {source('export', 'sync_snapshots')} where sync_id = ?",
-            [destination, sync_id],
-        )
-        con.execute(
-            f"update {source('export', 'syncs')} set status = 'acknowledged', acknowledged_at = ? where sync_id = ?",
-            [datetime.now(UTC).replace(tzinfo=None), sync_id],
-        )
-        con.execute(
-            f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id]
-        )
-        con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
-        _log_delivery(con, sync_id, "acknowledged")
-        # The destination applied the newest sync, which carried every earlier one's changes.
-        con.execute(
-            f"delete from {source('export', 'unacknowledged_changes')} where destination = ?",
-            [destination],
-        )
-        # A held sync was computed against what the destination held before: the next
-        # export computes it again against what it holds now.
-        held = _latest(con, destination, "held")
-        if held:
-            _supersede(con, destination, held)
-        con.execute("commit")
+        _acknowledge(con, destination, sync_id)
         return _sync(con, sync_id, resent=False, files=())
+
+
+def _acknowledge(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
+    """The pending sync's snapshot becomes what the destination holds."""
+    con.execute("begin transaction")
+    con.execute(
+        f"delete from {source('export', 'acknowledged')} where destination = ?", [destination]
+    )
+    con.execute(
+        f"insert into {source('export', 'acknowledged')} select ?, key, payload from {source('export', 'sync_snapshots')} where sync_id = ?",
+        [destination, sync_id],
+    )
+    con.execute(
+        f"update {source('export', 'syncs')} set status = 'acknowledged', acknowledged_at = ? where sync_id = ?",
+        [datetime.now(UTC).replace(tzinfo=None), sync_id],
+    )
+    con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
+    con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+    _log_delivery(con, sync_id, "acknowledged")
+    # The destination applied the newest sync, which carried every earlier one's changes.
+    con.execute(
+        f"delete from {source('export', 'unacknowledged_changes')} where destination = ?",
+        [destination],
+    )
+    # A held sync was computed against what the destination held before: the next
+    # export computes it again against what it holds now.
+    held = _latest(con, destination, "held")
+    if held:
+        _supersede(con, destination, held)
+    con.execute("commit")
 
 
 def _destination_and_status(con: duckdb.DuckDBPyConnection, sync_id: str) -> tuple[str, str]:
@@ -758,6 +810,7 @@ def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
     with connect(warehouse) as con:
         _create_state_tables(con)
         destination = _held_destination(con, sync_id, "approved")
+        webhook = _webhook(destination)
         require_passed_gate(con)
         prepare_state(con, destination)
         pending = _latest(con, destination, "pending")
@@ -771,8 +824,11 @@ def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
         _record_sent(con, destination, sync_id)
         con.execute("commit")
         files = _write_files(con, out, destination, sync_id)
+        sync = _sync(con, sync_id, resent=False, files=files)
+        if webhook is not None:
+            sync = _deliver(con, sync, webhook)
         _remove_delivered_files(con, out, destination)
-        return _sync(con, sync_id, resent=False, files=files)
+        return sync
 
 
 def reject(warehouse: Path, sync_id: str, out: Path) -> Sync:

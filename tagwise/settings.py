@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "TAGWISE_"
@@ -82,6 +82,30 @@ class Settings(BaseSettings):
     sync_hold_min_people: int = Field(
         100,
         description="destinations: a sync is held only when those adds or removes are this many people or more",
+    )
+    webhook_url: str = Field(
+        "",
+        description="webhook destination: the URL its change batches are POSTed to; empty: not configured, nothing is sent",
+    )
+    webhook_auth_header: SecretStr | None = Field(
+        None,
+        description="webhook destination: a header sent with every batch, as `Name: value` (e.g. `Authorization: Bearer ...`)",
+    )
+    webhook_batch_size: int = Field(
+        500, ge=1, description="webhook destination: change rows per POST"
+    )
+    webhook_max_tries: int = Field(
+        5,
+        ge=1,
+        description="webhook destination: tries of one batch per run before the run gives up on it",
+    )
+    webhook_backoff: float = Field(
+        1.0,
+        ge=0,
+        description="webhook destination: a failed batch is tried again at once, then after this many seconds, doubled for each next try (a `Retry-After` wins)",
+    )
+    webhook_timeout: float = Field(
+        30.0, gt=0, description="webhook destination: seconds to wait for a response"
     )
     max_feature_shift: float = Field(
         0.5,

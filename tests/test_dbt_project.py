@@ -52,7 +52,7 @@ def _named_in(path: Path, project: dict) -> set[str]:
             if len(args) == len(call.args):
                 named.add(by_name[(call.func.id, *args)])
     if path == ROOT / "tagwise" / "export.py":
-        named |= {by_name[("ref", model)] for model, *_ in DESTINATIONS.values()}
+        named |= {by_name[("ref", d.audience)] for d in DESTINATIONS.values()}
     return named
 
 

@@ -224,7 +224,7 @@ def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
     assert created == declared
     assert {table for table, *_ in created} == {
         "syncs", "sync_snapshots", "acknowledged", "unacknowledged_changes", "sync_log",
-        "erasures_applied",
+        "webhook_batches", "erasures_applied",
     }  # fmt: skip
     assert hashed == [(None, hashlib.sha256(b"a@x.test").hexdigest())]
 
@@ -281,7 +281,7 @@ def test_a_mass_removal_is_held_aside_until_approved(gated, tmp_path):
     assert _state(gated) == ({first.sync_id: "acknowledged", held.sync_id: "held"}, 0)
     again = _export(gated, exports, range(300))
     assert (again.sync_id, again.held, again.resent) == (held.sync_id, True, True)
-    assert [(s.sync_id, s.status) for s in exporting.sync_status(gated)] == [
+    assert [(s.sync_id, s.status) for s in exporting.sync_status(gated) if s.destination == "email"] == [
         (held.sync_id, "held"), (first.sync_id, "acknowledged")
     ]  # fmt: skip
     with pytest.raises(exporting.ExportError, match="approve"):

@@ -39,6 +39,12 @@ def show_sync(destination: str, sync: Sync | None) -> None:
         )
         return
     verb = "re-sent unacknowledged" if sync.resent else "wrote"
+    if sync.delivery is not None:
+        console.print(
+            f"export {destination}: {verb} sync {sync.sync_id}: {sync.adds:,} add, {sync.updates:,} update, "
+            f"{sync.removes:,} remove -> POSTed: {sync.delivery}"
+        )
+        return
     console.print(
         f"export {destination}: {verb} sync {sync.sync_id}: {sync.adds:,} add, {sync.updates:,} update, "
         f"{sync.removes:,} remove -> {sync.files[0].parent}; acknowledge with `tagwise ack {sync.sync_id}`"

@@ -1,0 +1,250 @@
+"""SPEC 3.7 rule 6: a webhook destination gets its sync in batches, each with an
+idempotency key, retried on 429, 5xx, timeouts and dropped connections, and resumed from
+the first unacknowledged batch on the next run. The receiver is a real HTTP server on
+127.0.0.1 that answers as each test scripts it and counts what it applied."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tagwise import export as exporting
+from tagwise import webhook
+from tagwise.warehouse import connect
+
+THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
+CLIENT_TIMEOUT = 0.5
+
+
+class Receiver:
+    """Answers the n-th POST as `script[n]` says (then `ok`): ok (200), 429 (with
+    Retry-After: 1), 500, timeout (no answer before the client gives up), close (the
+    connection is dropped after the body is read). A batch is applied the first time its
+    idempotency key arrives and is read whole, as an idempotent API does."""
+
+    def __init__(self, script: list[str]):
+        self.script = list(script)
+        self.posts: list[tuple[str, str, float]] = []  # key, answer, when
+        self.applied: Counter[str] = Counter()
+        self.answered_ok: Counter[str] = Counter()
+        self.rows: dict[str, list[dict]] = {}
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers["Content-Length"]))
+        key = handler.headers["Idempotency-Key"]
+        with self._lock:
+            answer = self.script.pop(0) if self.script else "ok"
+            self.posts.append((key, answer, time.monotonic()))
+            self.headers.append(dict(handler.headers))
+            if answer in ("ok", "timeout", "close") and key not in self.rows:
+                self.applied[key] += 1
+                self.rows[key] = json.loads(body)["rows"]
+        if answer == "close":
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+            return
+        if answer == "timeout":
+            time.sleep(CLIENT_TIMEOUT * 3)
+        status = {"ok": 200, "timeout": 200, "429": 429, "500": 500}[answer]
+        handler.send_response(status)
+        if answer == "429":
+            handler.send_header("Retry-After", "1")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        if status == 200 and answer == "ok":
+            with self._lock:
+                self.answered_ok[key] += 1
+
+
+@pytest.fixture
+def receiver(setting):
+    """A Receiver behind a server on 127.0.0.1 and the settings that point tagwise at it."""
+    state = Receiver([])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            state.handle(self)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    setting("TAGWISE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/audience")
+    setting("TAGWISE_WEBHOOK_AUTH_HEADER", "Authorization: Bearer s3cret")
+    setting("TAGWISE_WEBHOOK_BATCH_SIZE", "10")
+    setting("TAGWISE_WEBHOOK_MAX_TRIES", "3")
+    setting("TAGWISE_WEBHOOK_BACKOFF", "0.01")
+    setting("TAGWISE_WEBHOOK_TIMEOUT", str(CLIENT_TIMEOUT))
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def gated(tmp_path, monkeypatch):
+    """A warehouse whose built marts passed the gate, with 35 people in the audience."""
+    monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        exporting.prepare_state(con, "webhook")
+        con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
+        _audience(con, range(35))
+    return warehouse
+
+
+def _audience(con, people: range) -> None:
+    con.execute(
+        "create or replace table marts.email_audience as select "
+        "'p' || lpad(n::varchar, 3, '0') || '@x.test' as email, 'A' as first_name, "
+        "'B' as last_name, 'active' as primary_segment, 'x, y' as audiences, '' as tags, "
+        f"date '2026-05-02' as updated_on from range({people.start}, {people.stop}) t(n)"
+    )
+
+
+def _export(warehouse: Path, tmp_path: Path):
+    return exporting.export(warehouse, "webhook", tmp_path / "exports", THRESHOLDS)
+
+
+def _keys(sync_id: str, batches: int) -> list[str]:
+    return [f"{sync_id}-{n}" for n in range(1, batches + 1)]
+
+
+def _status(warehouse: Path, sync_id: str) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select status from export.syncs where sync_id = ?", [sync_id]
+        ).fetchone()[0]
+
+
+def test_batches_arrive_once_each_through_429_500_timeouts_and_dropped_connections(
+    gated, receiver, tmp_path
+):
+    receiver.script = ["429", "500", "ok", "timeout", "close", "ok", "500", "ok", "ok"]
+    sync = _export(gated, tmp_path)
+    keys = _keys(sync.sync_id, 4)  # 35 adds in batches of 10
+    assert sync.delivery == "4 of 4 batches acknowledged"
+    assert receiver.applied == Counter(keys)  # none lost, none applied twice
+    assert receiver.answered_ok == Counter(keys)  # never sent again after a 2xx
+    assert [key for key, *_ in receiver.posts] == [keys[0]] * 3 + [keys[1]] * 3 + [keys[2]] * 2 + [
+        keys[3]
+    ]
+    (_, _, asked), (_, _, again) = receiver.posts[0], receiver.posts[1]
+    assert again - asked >= 0.9  # Retry-After: 1 was honoured
+    sent = [row for key in keys for row in receiver.rows[key]]
+    assert [row["email"] for row in sent] == [f"p{n:03d}@x.test" for n in range(35)]
+    assert sent[0] == {
+        "email": "p000@x.test",
+        "change": "add",
+        "row": {"audiences": ["x", "y"], "primary_segment": "active", "tags": [], "updated_on": "2026-05-02"},
+    }  # fmt: skip
+    assert all(h["Authorization"] == "Bearer s3cret" for h in receiver.headers)
+    assert _status(gated, sync.sync_id) == "acknowledged"  # the last 2xx acknowledged the sync
+
+
+def test_a_batch_still_failing_leaves_the_sync_pending_and_the_next_run_resumes_there(
+    gated, receiver, tmp_path
+):
+    receiver.script = ["ok", "500", "500", "500"]  # batch 2 fails all 3 tries of this run
+    first = _export(gated, tmp_path)
+    keys = _keys(first.sync_id, 4)
+    assert first.delivery == (
+        "1 of 4 batches acknowledged; batch 2 failed after 3 tries (500); "
+        "the next run resends from batch 2"
+    )
+    assert _status(gated, first.sync_id) == "pending"
+    again = _export(gated, tmp_path)
+    assert (again.sync_id, again.resent, again.delivery) == (
+        first.sync_id, True, "4 of 4 batches acknowledged"
+    )  # fmt: skip
+    assert receiver.applied == Counter(keys)
+    assert receiver.answered_ok == Counter(keys)
+    assert [key for key, *_ in receiver.posts].count(keys[0]) == 1
+    assert _status(gated, first.sync_id) == "acknowledged"
+
+
+def test_a_crash_between_two_batches_resumes_without_sending_one_twice(
+    gated, receiver, tmp_path, monkeypatch
+):
+    """tagwise dies after the receiver applied batch 2 but before recording its answer:
+    the next run sends batch 2 again with the same key, and the receiver applies it once."""
+    calls = []
+    post = webhook.requests.Session.post
+
+    def dies_after_the_second_answer(self, *args, **kwargs):
+        answer = post(self, *args, **kwargs)
+        calls.append(answer.status_code)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process is killed
+        return answer
+
+    monkeypatch.setattr(webhook.requests.Session, "post", dies_after_the_second_answer)
+    with pytest.raises(KeyboardInterrupt):
+        _export(gated, tmp_path)
+    monkeypatch.setattr(webhook.requests.Session, "post", post)
+    with duckdb.connect(str(gated), read_only=True) as con:
+        (sync_id,) = con.execute("select sync_id from export.syncs").fetchone()
+    keys = _keys(sync_id, 4)
+    resumed = _export(gated, tmp_path)
+    assert resumed.delivery == "4 of 4 batches acknowledged"
+    assert [key for key, *_ in receiver.posts] == [keys[0], keys[1], keys[1], keys[2], keys[3]]
+    assert receiver.applied == Counter(keys)
+
+
+def test_without_a_url_nothing_is_computed_or_sent(gated, setting, tmp_path):
+    setting("TAGWISE_WEBHOOK_URL", None)
+    with pytest.raises(webhook.WebhookError, match="TAGWISE_WEBHOOK_URL"):
+        _export(gated, tmp_path)
+    with duckdb.connect(str(gated), read_only=True) as con:
+        assert con.execute("select count(*) from export.syncs").fetchone()[0] == 0
+
+
+def test_an_erasure_leaves_the_batches_still_to_send_without_the_person(gated, receiver, tmp_path):
+    receiver.script = ["ok", "500", "500", "500"]
+    first = _export(gated, tmp_path)
+    with connect(gated) as con:
+        con.execute("create schema restricted")
+        con.execute(
+            "create table restricted.int_identity__erased_people as select 'K' as customer_key"
+        )
+        con.execute(
+            "create table restricted.int_identity__identifiers as select 'K' as customer_key, "
+            "'email' as identifier_type, unnest(['p015@x.test', 'p020@x.test']) as identifier"
+        )
+    exporting.erase_from_exports(gated, tmp_path / "exports")
+    with duckdb.connect(str(gated), read_only=True) as con:
+        ranges = con.execute(
+            "select batch, first_key, last_key from export.webhook_batches order by batch"
+        ).fetchall()
+    assert ranges[0] == (1, None, None)  # acknowledged: its range is gone
+    assert ranges[2] == (3, "p021@x.test", "p029@x.test")  # p020 was its first key
+    with connect(gated) as con:
+        delivery = webhook.deliver(con, "webhook", first.sync_id, webhook.Webhook.from_settings())
+    assert delivery.describe() == "4 of 4 batches acknowledged"
+    sent = {key: [row["email"] for row in rows] for key, rows in receiver.rows.items()}
+    keys = _keys(first.sync_id, 4)
+    assert sent[keys[1]] == [f"p{n:03d}@x.test" for n in range(10, 20) if n != 15]
+    assert sent[keys[2]] == [f"p{n:03d}@x.test" for n in range(21, 30)]
+
+
+def test_a_held_sync_is_posted_only_once_approved(gated, receiver, tmp_path):
+    first = _export(gated, tmp_path)
+    assert first.delivery == "4 of 4 batches acknowledged"
+    with connect(gated) as con:
+        _audience(con, range(200))  # 165 adds to 35 acknowledged: held
+    held = _export(gated, tmp_path)
+    assert held.held and held.delivery is None and len(receiver.posts) == 4
+    approved = exporting.approve(gated, held.sync_id, tmp_path / "exports")
+    assert approved.delivery == "17 of 17 batches acknowledged"
+    assert receiver.applied == Counter(_keys(first.sync_id, 4) + _keys(held.sync_id, 17))
+    assert _status(gated, held.sync_id) == "acknowledged"
