@@ -20,12 +20,9 @@ def step_category(step_key: str) -> str:
         return "dbt"
     if step_key.endswith("great_expectations"):
         return "checks"
-    return {
-        "predictive_model": "model",
-        "exports__erasure": "export",
-        "exports__email": "export",
-        "published__marts": "publish",
-    }.get(step_key, "ingest")
+    if step_key.startswith("exports__"):  # the erasure pass and every destination
+        return "export"
+    return {"predictive_model": "model", "published__marts": "publish"}.get(step_key, "ingest")
 
 
 def _timed_run(settings: dict[str, str], as_of: date, log: Path) -> dict:
@@ -47,7 +44,7 @@ def _timed_run(settings: dict[str, str], as_of: date, log: Path) -> dict:
         "peak_rss_bytes": memory.peak,
         "rows_ingested": sum(s["rows_read"] for s in report.ingestion.values()),
         "rows_quarantined": sum(s["rows_quarantined"] for s in report.ingestion.values()),
-        "sync": (report.export or {}).get("sync"),
+        "sync": report.exports.get("email", {}).get("sync"),
         "dbt_slowest_nodes": {node: round(seconds, 2) for node, seconds in slowest},
     }
 

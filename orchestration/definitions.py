@@ -4,7 +4,7 @@ from dagster import Definitions, in_process_executor
 
 from orchestration.dbt.assets import DBT_STEPS
 from orchestration.dbt.project import dbt_resource
-from orchestration.export.assets import email_export, erasure_in_exports, published_marts
+from orchestration.export.assets import destination_exports, erasure_in_exports, published_marts
 from orchestration.ingest.assets import landing_files, raw_tables
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.jobs import (
@@ -26,7 +26,7 @@ defs = Definitions(
         *DBT_STEPS,
         predictive_model,
         erasure_in_exports,
-        email_export,
+        *destination_exports,
         published_marts,
     ],
     asset_checks=release_gates,

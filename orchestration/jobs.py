@@ -11,7 +11,7 @@ from dagster import (
 
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import model_key
-from orchestration.export.assets import EMAIL_EXPORT, ERASURE, PUBLISHED, RELEASE_GROUP
+from orchestration.export.assets import DESTINATION_EXPORTS, ERASURE, PUBLISHED, RELEASE_GROUP
 from orchestration.ingest.assets import RAW_GROUP
 from orchestration.quality.checks import release_gates
 from tagwise.settings import current
@@ -40,7 +40,7 @@ build_as_of_job = define_asset_job(
 release = define_asset_job(
     "release",
     selection=AssetSelection.checks_for_assets(*(model_key(m) for m in GUARDED_MARTS))
-    | AssetSelection.assets(ERASURE, EMAIL_EXPORT, PUBLISHED),
+    | AssetSelection.assets(ERASURE, *DESTINATION_EXPORTS.values(), PUBLISHED),
     description="Gate the built warehouse again, then export and publish: after a fix to a "
     "threshold or to the export destination, without rebuilding.",
     tags=WAREHOUSE_TAG,

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from dagster import AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
 
 from orchestration.definitions import defs
-from orchestration.export.assets import EMAIL_EXPORT, PUBLISHED
+from orchestration.export.assets import DESTINATION_EXPORTS, PUBLISHED
 from orchestration.ingest.assets import raw_key
 from orchestration.jobs import build_as_of_job, daily_refresh
 from orchestration.quality.checks import CHECK_NAME
@@ -45,7 +45,8 @@ class RunReport:
     # Seconds per dbt model, seed and test, from dbt's own timing (dbt runs two at a time).
     dbt_node_seconds: dict[str, float] = field(default_factory=dict)
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
-    export: dict[str, Any] | None = None
+    # Per destination, its export asset's metadata (a destination absent did not run).
+    exports: dict[str, dict[str, Any]] = field(default_factory=dict)
     published: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
     # Each failure in full (Dagster's wrapper, the cause, the stack), for the run's log.
@@ -140,8 +141,8 @@ class _Recorder:
         metadata = _metadata(materialization.metadata)
         if key in self.raw_sources:
             self.report.ingestion[self.raw_sources[key]] = metadata
-        elif key == EMAIL_EXPORT:
-            self.report.export = metadata
+        elif key.path[0] == "exports" and key.path[-1] in DESTINATION_EXPORTS:
+            self.report.exports[key.path[-1]] = metadata
         elif key == PUBLISHED:
             self.report.published = metadata
         elif "unique_id" in metadata:  # dbt's

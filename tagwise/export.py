@@ -424,6 +424,17 @@ def export(
     return sync
 
 
+def not_configured(destination: str) -> str | None:
+    """Why a run sends nothing to the destination (a webhook without its URL), or None."""
+    if DESTINATIONS[destination].kind != "webhook":
+        return None
+    from tagwise.settings import current, variable
+
+    if current().webhook_url:
+        return None
+    return f"not configured: {variable('webhook_url')} is not set; nothing sent"
+
+
 def _webhook(destination: str):
     if DESTINATIONS[destination].kind != "webhook":
         return None

@@ -13,6 +13,7 @@ def test_every_step_of_the_daily_job_has_a_part():
     assert step_category("marts__customer_tags_great_expectations") == "checks"
     assert step_category("exports__erasure") == "export"
     assert step_category("exports__email") == "export"
+    assert step_category("exports__webhook") == "export"
     assert step_category("published__marts") == "publish"
 
 

@@ -171,7 +171,10 @@ def test_the_whole_graph_materializes_in_process(first_run):
         "segment_membership",
     }
     assert report.gate_passed
-    assert report.export["adds"] > 0
+    assert report.exports["email"]["adds"] > 0
+    assert report.exports["webhook"] == {
+        "sync": "not configured: TAGWISE_WEBHOOK_URL is not set; nothing sent"
+    }
     assert Path(report.published["path"]).exists()
     with duckdb.connect(settings["warehouse"], read_only=True) as con:
         assert (
@@ -194,7 +197,7 @@ def test_a_failing_blocking_check_stops_publish_and_export(first_run, setting):
     assert report.gates["customer_tags"]["failed"] == 0
     ran = {step.key: step.status for step in report.steps}
     assert ran.get("exports__email") != "success" and ran.get("published__marts") != "success"
-    assert report.export is None and report.published is None
+    assert report.exports == {} and report.published is None
     assert published.stat().st_mtime_ns == published_at
     with duckdb.connect(settings["warehouse"], read_only=True) as con:
         assert con.execute("select count(*) from export.syncs").fetchone()[0] == 1
@@ -220,8 +223,33 @@ def test_a_failing_dbt_test_stops_publish_and_export(first_run, tmp_path):
     assert any("unique_key" in error for error in report.errors), report.errors
     ran = {step.key: step.status for step in report.steps}
     assert ran.get("exports__email") != "success" and ran.get("published__marts") != "success"
-    assert report.export is None and report.published is None
+    assert report.exports == {} and report.published is None
     assert not (tmp_path / "published.duckdb").exists()
+
+
+def test_a_failing_destination_stops_neither_the_others_nor_the_publish(
+    first_run, receiver, setting, tmp_path
+):
+    """The release job on a copy of the first run's warehouse: the webhook's receiver
+    fails every try, then its settings are broken; email and the publish go on."""
+    import shutil
+
+    settings, _ = first_run
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings["warehouse"], warehouse)
+    here = settings | {"warehouse": str(warehouse), "exports": str(tmp_path / "x")}
+    receiver.script = ["500"] * 3
+    failing = run_pipeline(here, AS_OF_DATE, job="release")
+    assert failing.success, failing.errors  # a pending delivery is not a failed step
+    assert failing.exports["webhook"]["delivery"].startswith("0 of ")
+    assert "the next run resends from batch 1" in failing.exports["webhook"]["delivery"]
+    assert failing.exports["email"]["adds"] > 0 and failing.published is not None
+    setting("TAGWISE_WEBHOOK_AUTH_HEADER", "no colon")
+    broken = run_pipeline(here, AS_OF_DATE, job="release")
+    assert not broken.success
+    assert [error.split(":")[0] for error in broken.errors] == ["exports__webhook"]
+    assert "email" in broken.exports and broken.published is not None
+    assert len(receiver.posts) == 3
 
 
 def test_a_second_writer_is_refused_cleanly(tmp_path, clean_landing):
@@ -412,7 +440,7 @@ def test_a_backfill_of_three_dates_equals_three_daily_runs_in_order(clean_landin
     runs = [instance.get_run_by_id(r.run_id) for r in reports]
     assert [run.tags["dagster/partition"] for run in runs] == [d.isoformat() for d in days]
     assert len({run.tags[BACKFILL_TAG] for run in runs}) == 1
-    assert all(r.export is not None and r.published is not None for r in reports)
+    assert all("email" in r.exports and r.published is not None for r in reports)
 
     expected = _what_three_dates_left(daily / "warehouse.duckdb", daily / "exports")
     found = _what_three_dates_left(backfilled / "warehouse.duckdb", backfilled / "exports")

@@ -335,7 +335,7 @@ def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_pat
     blocked = _release(built, exports)
     assert not blocked.success
     assert "granted email marketing consent" in blocked.gates["email_audience"]["failures"]
-    assert blocked.export is None and blocked.published is None
+    assert blocked.exports == {} and blocked.published is None
     assert not exports.exists() or "b@x.test" not in "".join(
         p.read_text() for p in exports.rglob("*") if p.is_file()
     )
@@ -355,8 +355,8 @@ def test_a_warning_is_reported_and_does_not_block(built, tmp_path, setting):
     released = _release(built, exports)
     assert released.success and released.gate_passed
     assert released.gates["customer_tags"]["warned"] >= 1
-    assert released.export["adds"] == 1
-    assert "a@x.test" in Path(released.export["files"][0]).read_text()
+    assert released.exports["email"]["adds"] == 1
+    assert "a@x.test" in Path(released.exports["email"]["files"][0]).read_text()
     assert Path(released.published["path"]).exists()
 
 

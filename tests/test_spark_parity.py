@@ -163,8 +163,10 @@ def test_the_gate_ran_on_spark_and_the_export_matches(duckdb_run, spark_run):
         assert gate["failed"] == 0, gate["failures"]
         assert gate["passed"] == duckdb_report.gates[mart]["passed"] > 0
     same = ("adds", "updates", "removes")
-    assert {k: spark_report.export[k] for k in same} == {k: duckdb_report.export[k] for k in same}
-    assert spark_report.export["adds"] > 0
+    assert {k: spark_report.exports["email"][k] for k in same} == {
+        k: duckdb_report.exports["email"][k] for k in same
+    }
+    assert spark_report.exports["email"]["adds"] > 0
 
 
 def test_the_dbt_unit_tests_pass_on_spark(spark_run):

@@ -5,11 +5,7 @@ the first unacknowledged batch on the next run. The receiver is a real HTTP serv
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -20,75 +16,6 @@ from tagwise import webhook
 from tagwise.warehouse import connect
 
 THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
-CLIENT_TIMEOUT = 0.5
-
-
-class Receiver:
-    """Answers the n-th POST as `script[n]` says (then `ok`): ok (200), 429 (with
-    Retry-After: 1), 500, timeout (no answer before the client gives up), close (the
-    connection is dropped after the body is read). A batch is applied the first time its
-    idempotency key arrives and is read whole, as an idempotent API does."""
-
-    def __init__(self, script: list[str]):
-        self.script = list(script)
-        self.posts: list[tuple[str, str, float]] = []  # key, answer, when
-        self.applied: Counter[str] = Counter()
-        self.answered_ok: Counter[str] = Counter()
-        self.rows: dict[str, list[dict]] = {}
-        self.headers: list[dict[str, str]] = []
-        self._lock = threading.Lock()
-
-    def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        body = handler.rfile.read(int(handler.headers["Content-Length"]))
-        key = handler.headers["Idempotency-Key"]
-        with self._lock:
-            answer = self.script.pop(0) if self.script else "ok"
-            self.posts.append((key, answer, time.monotonic()))
-            self.headers.append(dict(handler.headers))
-            if answer in ("ok", "timeout", "close") and key not in self.rows:
-                self.applied[key] += 1
-                self.rows[key] = json.loads(body)["rows"]
-        if answer == "close":
-            handler.close_connection = True
-            handler.connection.shutdown(2)
-            return
-        if answer == "timeout":
-            time.sleep(CLIENT_TIMEOUT * 3)
-        status = {"ok": 200, "timeout": 200, "429": 429, "500": 500}[answer]
-        handler.send_response(status)
-        if answer == "429":
-            handler.send_header("Retry-After", "1")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-        if status == 200 and answer == "ok":
-            with self._lock:
-                self.answered_ok[key] += 1
-
-
-@pytest.fixture
-def receiver(setting):
-    """A Receiver behind a server on 127.0.0.1 and the settings that point tagwise at it."""
-    state = Receiver([])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            state.handle(self)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    setting("TAGWISE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/audience")
-    setting("TAGWISE_WEBHOOK_AUTH_HEADER", "Authorization: Bearer s3cret")
-    setting("TAGWISE_WEBHOOK_BATCH_SIZE", "10")
-    setting("TAGWISE_WEBHOOK_MAX_TRIES", "3")
-    setting("TAGWISE_WEBHOOK_BACKOFF", "0.01")
-    setting("TAGWISE_WEBHOOK_TIMEOUT", str(CLIENT_TIMEOUT))
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

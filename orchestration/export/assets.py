@@ -1,19 +1,28 @@
-"""What leaves the warehouse once the gate has passed: the consent-safe email change set
-and the published copy of the marts for BI."""
+"""What leaves the warehouse once the gate has passed: each destination's consent-safe
+change set, one asset per destination, and the published copy of the marts for BI."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 
 from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
+from tagwise.destinations import DESTINATIONS
 from tagwise.erasure import purge_erased
-from tagwise.export import erase_from_exports, erased_people_tables, export, export_inputs
+from tagwise.export import (
+    erase_from_exports,
+    erased_people_tables,
+    export,
+    export_inputs,
+    not_configured,
+)
 from tagwise.history import record_release
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
 
-EMAIL_EXPORT = AssetKey(["exports", "email"])
+DESTINATION_EXPORTS = {
+    destination: AssetKey(["exports", destination]) for destination in DESTINATIONS
+}
 ERASURE = AssetKey(["exports", "erasure"])
 PUBLISHED = AssetKey(["published", "marts"])
 RELEASE_GROUP = "release"
@@ -40,33 +49,46 @@ def erasure_in_exports(tagwise: TagwiseSettings) -> MaterializeResult:
     )
 
 
-@asset(
-    key=EMAIL_EXPORT,
-    # Every gated mart, not only email_audience: a blocking check stops the assets directly
-    # downstream of its mart, and an error on any gated mart must stop the export.
-    deps=[ERASURE, *(model_key(mart) for mart in GUARDED_MARTS)],
-    group_name=RELEASE_GROUP,
-    description="Change set (add/update/remove) and full audience for the email platform.",
-    pool=WAREHOUSE_POOL,
-    partitions_def=DAILY,
-    backfill_policy=ONE_DATE_PER_RUN,
-)
-def email_export(tagwise: TagwiseSettings) -> MaterializeResult:
-    tagwise.copy_from_spark(export_inputs("email"))
-    sync = export(tagwise.warehouse_path, "email", tagwise.exports_path)
-    if sync is None:
-        return MaterializeResult(metadata={"sync": "nothing new to send"})
-    return MaterializeResult(
-        metadata={
-            "sync": sync.sync_id,
-            "resent": sync.resent,
-            "held": sync.held,
-            "adds": sync.adds,
-            "updates": sync.updates,
-            "removes": sync.removes,
-            "files": [str(f) for f in sync.files],
-        }
+def _destination_export(destination: str) -> AssetsDefinition:
+    @asset(
+        key=DESTINATION_EXPORTS[destination],
+        # Every gated mart, not only the audience: a blocking check stops the assets directly
+        # downstream of its mart, and an error on any gated mart must stop every export. No
+        # asset depends on an export: a held or failing destination stops no other one and
+        # not the publish.
+        deps=[ERASURE, *(model_key(mart) for mart in GUARDED_MARTS)],
+        group_name=RELEASE_GROUP,
+        description=f"The {destination} destination's change set (add/update/remove) and full "
+        f"audience ({DESTINATIONS[destination].kind}), computed against what it may hold.",
+        pool=WAREHOUSE_POOL,
+        partitions_def=DAILY,
+        backfill_policy=ONE_DATE_PER_RUN,
     )
+    def destination_export(tagwise: TagwiseSettings) -> MaterializeResult:
+        unset = not_configured(destination)
+        if unset is not None:
+            return MaterializeResult(metadata={"sync": unset})
+        tagwise.copy_from_spark(export_inputs(destination))
+        sync = export(tagwise.warehouse_path, destination, tagwise.exports_path)
+        if sync is None:
+            return MaterializeResult(metadata={"sync": "nothing new to send"})
+        return MaterializeResult(
+            metadata={
+                "sync": sync.sync_id,
+                "resent": sync.resent,
+                "held": sync.held,
+                "adds": sync.adds,
+                "updates": sync.updates,
+                "removes": sync.removes,
+                "files": [str(f) for f in sync.files],
+                **({"delivery": sync.delivery} if sync.delivery is not None else {}),
+            }
+        )
+
+    return destination_export
+
+
+destination_exports = [_destination_export(destination) for destination in DESTINATIONS]
 
 
 @asset(

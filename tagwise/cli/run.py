@@ -194,7 +194,12 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
             )
         console.print(f"dbt's log: {report.log}")
         raise SystemExit(1)
-    show_sync("email", _sync_from(report.export))
+    for destination, metadata in report.exports.items():
+        sync = _sync_from(destination, metadata)
+        if sync is None and metadata.get("sync", "").startswith("not configured"):
+            console.print(f"export {destination}: {metadata['sync']}")
+        else:
+            show_sync(destination, sync)
     if brief:
         return
     show_warehouse(warehouse, target)
@@ -205,14 +210,14 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
     console.print(steps)
 
 
-def _sync_from(metadata: dict) -> Sync | None:
-    """The export asset's metadata as the Sync it describes (None: nothing was new)."""
+def _sync_from(destination: str, metadata: dict) -> Sync | None:
+    """An export asset's metadata as the Sync it describes (None: nothing was sent)."""
     from tagwise.export import Sync
 
     if "adds" not in metadata:
         return None
     return Sync(
-        metadata["sync"], "email", metadata["adds"], metadata["updates"], metadata["removes"],
+        metadata["sync"], destination, metadata["adds"], metadata["updates"], metadata["removes"],
         metadata["resent"], tuple(Path(f) for f in metadata["files"]),
-        held=metadata.get("held", False),
+        held=metadata.get("held", False), delivery=metadata.get("delivery"),
     )  # fmt: skip
