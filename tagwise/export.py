@@ -867,6 +867,8 @@ class SyncState:
     changes: tuple[int, int, int] | None  # adds, updates, removes
     at: datetime | None  # when it was written, or acknowledged
     audience: int | None  # acknowledged: the audience the destination confirmed holding
+    # A webhook's pending sync: batches the receiver acknowledged, of all (tagwise.webhook).
+    batches: tuple[int, int] | None = None
 
 
 # What `tagwise sync status` lists first: what waits for a person, then for the destination.
@@ -879,8 +881,12 @@ def sync_status(warehouse: Path) -> list[SyncState]:
     if not warehouse.exists():
         raise ExportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
-        syncs = source("export", "syncs")
-        exists = syncs in existing_tables(con)
+        syncs, batches = source("export", "syncs"), source("export", "webhook_batches")
+        # A warehouse whose export state predates webhook batches has none.
+        tables = existing_tables(con)
+        exists = syncs in tables
+        if exists and batches not in tables:
+            batches = "(select null::varchar as sync_id, null::timestamp as acknowledged_at)"
         found = (
             con.execute(
                 f"""
@@ -888,7 +894,9 @@ def sync_status(warehouse: Path) -> list[SyncState]:
                 coalesce(acknowledged_at, created_at),
                 case when status = 'acknowledged' then (
                     select count(*) from {source("export", "acknowledged")} a
-                    where a.destination = s.destination) end
+                    where a.destination = s.destination) end,
+                (select [count(acknowledged_at), count(*)] from {batches} b
+                 where b.sync_id = s.sync_id)
             from {syncs} s
             where status in ('held', 'pending') or sync_id in (
                 select arg_max(sync_id, acknowledged_at) from {syncs}
@@ -899,9 +907,12 @@ def sync_status(warehouse: Path) -> list[SyncState]:
             else []
         )
     states = [
-        SyncState(destination, sync_id, status, (adds, updates, removes), at, audience)
-        for destination, sync_id, status, adds, updates, removes, at, audience in found
-    ]
+        SyncState(
+            destination, sync_id, status, (adds, updates, removes), at, audience,
+            tuple(batched) if status == "pending" and batched[1] else None,
+        )
+        for destination, sync_id, status, adds, updates, removes, at, audience, batched in found
+    ]  # fmt: skip
     listed = {state.destination for state in states}
     states += [
         SyncState(d, None, "never synced", None, None, None)

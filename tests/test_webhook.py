@@ -175,3 +175,12 @@ def test_a_held_sync_is_posted_only_once_approved(gated, receiver, tmp_path):
     assert approved.delivery == "17 of 17 batches acknowledged"
     assert receiver.applied == Counter(_keys(first.sync_id, 4) + _keys(held.sync_id, 17))
     assert _status(gated, held.sync_id) == "acknowledged"
+
+
+def test_sync_status_shows_how_far_a_pending_delivery_got(gated, receiver, tmp_path):
+    receiver.script = ["ok", "ok", "500", "500", "500"]
+    sync = _export(gated, tmp_path)
+    states = {s.destination: s for s in exporting.sync_status(gated)}
+    assert (states["webhook"].sync_id, states["webhook"].status) == (sync.sync_id, "pending")
+    assert states["webhook"].batches == (2, 4)
+    assert states["email"].status == "never synced" and states["email"].batches is None

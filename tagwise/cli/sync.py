@@ -38,7 +38,8 @@ def status_command(warehouse: Path) -> None:
         table.add_row(
             state.destination,
             state.sync_id or "",
-            state.status,
+            # A webhook's pending sync: how far its delivery got.
+            state.status + (f" {state.batches[0]}/{state.batches[1]}" if state.batches else ""),
             *(f"{n:,}" for n in state.changes or ()),
             *([""] * 3 if state.changes is None else []),
             f"{state.at:%Y-%m-%d %H:%M}" if state.at else "",
