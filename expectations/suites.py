@@ -29,7 +29,7 @@ class GateSettings:
     # Small segments swing by half without anything being wrong; only larger ones count.
     min_segment_size_for_change: int
     max_feature_shift: float
-    max_model_parameter_change: float
+    max_population_mean_change: float
     # Means and fits of a few customers swing without anything being wrong.
     min_customers_for_drift: int
 
@@ -42,7 +42,7 @@ class GateSettings:
             settings.max_segment_size_change,
             settings.min_segment_size_for_change,
             settings.max_feature_shift,
-            settings.max_model_parameter_change,
+            settings.max_population_mean_change,
             settings.min_customers_for_drift,
         )
 
@@ -153,7 +153,7 @@ def datasets():
         # What the fit of the build's date says about the population against what the fit
         # of the last release's date said, each the latest fit of its date; a replay of the
         # released date compares a fit with itself.
-        "model_parameter_changes": f"""
+        "population_mean_changes": f"""
         with fits as (
             select parameter, value, as_of_date, fitted_at,
                 max(fitted_at) over (partition by as_of_date) as last_fitted_at
@@ -190,7 +190,7 @@ GUARDED_MART = {
     "segment_size_changes": "segment_membership",
     # Features and the fit are built before segment_membership; a drift stops what follows.
     "feature_shifts": "segment_membership",
-    "model_parameter_changes": "segment_membership",
+    "population_mean_changes": "segment_membership",
 }
 GUARDED_MARTS = sorted(set(GUARDED_MART.values()))
 
@@ -365,14 +365,14 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
         ),
         Check(
             "drift",
-            "model_parameter_changes",
+            "population_mean_changes",
             "error",
             _within(
                 "change_share",
                 0,
-                settings.max_model_parameter_change,
+                settings.max_population_mean_change,
                 f"No population mean of the model's fit (purchase rate, dropout probability, order value) "
-                f"changed by more than {settings.max_model_parameter_change:.0%} since the last good run of "
+                f"changed by more than {settings.max_population_mean_change:.0%} since the last good run of "
                 f"{settings.min_customers_for_drift} or more customers (predictions and model tags would jump with it).",
             ),
             subject="parameter",

@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         0.5,
         description="release gate: the largest move of a feature's mean since the last good run, in that run's standard deviations",
     )
-    max_model_parameter_change: float = Field(
+    max_population_mean_change: float = Field(
         0.5,
         description="release gate: the largest change of a population mean of the model's fit (purchase rate, dropout, order value) since the last good run (share)",
     )

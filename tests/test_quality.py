@@ -77,7 +77,7 @@ def good() -> dict[str, pd.DataFrame]:
                 }
             ]
         ),
-        "model_parameter_changes": pd.DataFrame(
+        "population_mean_changes": pd.DataFrame(
             [
                 {
                     "parameter": "mean_order_value",
@@ -173,7 +173,7 @@ MISTAKES = [
     ),
     (
         "No population mean of the model's fit",
-        set_value("model_parameter_changes", "change_share", 0.9),
+        set_value("population_mean_changes", "change_share", 0.9),
     ),
 ]
 # The default thresholds, whatever this shell's TAGWISE_* say.
@@ -397,7 +397,7 @@ def test_datasets_reach_gx_as_int64_float64_and_text():
     assert frame["revenue"].tolist()[0] == 3.5 and pd.isna(frame["key"][1])
 
 
-def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
+def test_population_mean_changes_compare_the_latest_fit_of_each_date():
     """The build's fit against the last release's, each the newest fit of its date; a date
     where nothing was fitted (`none`, no value) compares nothing."""
     from tagwise.quality import _dataset_sql
@@ -422,9 +422,9 @@ def test_model_parameter_changes_compare_the_latest_fit_of_each_date():
             (date '2026-07-01', timestamp '2026-07-01 06:00', 'none', null)
             ) as t(as_of_date, fitted_at, parameter, value)"""
         )
-        frame = dataset_frame(con, _dataset_sql("model_parameter_changes", SETTINGS))
+        frame = dataset_frame(con, _dataset_sql("population_mean_changes", SETTINGS))
         con.execute("update quality.last_good_feature_stats set customers = 999")
-        too_few = dataset_frame(con, _dataset_sql("model_parameter_changes", SETTINGS))
+        too_few = dataset_frame(con, _dataset_sql("population_mean_changes", SETTINGS))
     rows = sorted(frame[["parameter", "value", "last_good_value"]].itertuples(index=False))
     # Raw parameters are not compared: Gamma-Gamma's p alone may jump while its means hold.
     assert [tuple(r) for r in rows] == [
