@@ -176,10 +176,16 @@ def deliver(
                 "Idempotency-Key": idempotency_key,
             }
             try:
+                # A redirect is not followed: requests would repeat a POST as a GET,
+                # without the batch. Only a 2xx says the receiver took it.
                 answer = session.post(
-                    webhook.url, data=body, headers=headers, timeout=webhook.timeout
+                    webhook.url,
+                    data=body,
+                    headers=headers,
+                    timeout=webhook.timeout,
+                    allow_redirects=False,
                 )
-                result, ok = str(answer.status_code), answer.ok
+                result, ok = str(answer.status_code), 200 <= answer.status_code < 300
                 tries = len(answer.raw.retries.history) + 1 if answer.raw.retries else 1
             except requests.RequestException as error:
                 result, ok, tries = type(error).__name__, False, webhook.max_tries

@@ -210,7 +210,7 @@ WEBHOOK_CLIENT_TIMEOUT = 0.5
 
 class Receiver:
     """Answers the n-th POST as `script[n]` says (then `ok`): ok (200), 429 (with
-    Retry-After: 1), 500, timeout (no answer before the client gives up), close (the
+    Retry-After: 1), 500, 302 (to /elsewhere), timeout (no answer before the client gives up), close (the
     connection is dropped after the body is read). A batch is applied the first time its
     idempotency key arrives and is read whole, as an idempotent API does."""
 
@@ -239,8 +239,10 @@ class Receiver:
             return
         if answer == "timeout":
             time.sleep(WEBHOOK_CLIENT_TIMEOUT * 3)
-        status = {"ok": 200, "timeout": 200, "429": 429, "500": 500}[answer]
+        status = {"ok": 200, "timeout": 200, "429": 429, "500": 500, "302": 302}[answer]
         handler.send_response(status)
+        if answer == "302":
+            handler.send_header("Location", "/elsewhere")
         if answer == "429":
             handler.send_header("Retry-After", "1")
         handler.send_header("Content-Length", "0")

@@ -184,3 +184,14 @@ def test_sync_status_shows_how_far_a_pending_delivery_got(gated, receiver, tmp_p
     assert (states["webhook"].sync_id, states["webhook"].status) == (sync.sync_id, "pending")
     assert states["webhook"].batches == (2, 4)
     assert states["email"].status == "never synced" and states["email"].batches is None
+
+
+def test_a_redirect_is_not_an_acknowledgement(gated, receiver, tmp_path):
+    """requests would follow a 302 with a GET and no body; 3xx is not 2xx."""
+    receiver.script = ["302"]
+    sync = _export(gated, tmp_path)
+    assert sync.delivery.startswith(
+        "0 of 4 batches acknowledged; batch 1 failed after 1 tries (302)"
+    )
+    assert [answer for _, answer, _ in receiver.posts] == ["302"]
+    assert _status(gated, sync.sync_id) == "pending"
