@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import duckdb
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from tagwise.destinations import DESTINATIONS
@@ -36,6 +37,21 @@ RETRIED_STATUSES = (429, 500, 502, 503, 504)
 
 class WebhookError(TagwiseError):
     """The webhook destination is not configured; nothing was sent."""
+
+
+class BoundedRetry(Retry):
+    """urllib3's Retry, but a `Retry-After` is waited at most MAX_RETRY_AFTER seconds (a
+    receiver asking for an hour would hold the daily run; the tries end and the next run
+    resumes), and one that cannot be read means the usual back-off, not a crash."""
+
+    MAX_RETRY_AFTER = 120.0  # urllib3's own ceiling for its back-off
+
+    def get_retry_after(self, response) -> float | None:
+        try:
+            seconds = super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+        return None if seconds is None else min(seconds, self.MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,7 @@ class Webhook:
         )
 
     def session(self) -> requests.Session:
-        retry = Retry(
+        retry = BoundedRetry(
             total=self.max_tries - 1,
             # urllib3 retries at once, then waits factor * 2 ** (retries - 1): backoff, 2 backoff...
             backoff_factor=self.backoff / 2,

@@ -206,11 +206,12 @@ def browser() -> Browser:
 
 # A webhook receiver for the webhook destination (tests/test_webhook.py).
 WEBHOOK_CLIENT_TIMEOUT = 0.5
+RETRY_AFTER = {"429": "1", "429-hour": "3600", "429-unreadable": "soon"}
 
 
 class Receiver:
     """Answers the n-th POST as `script[n]` says (then `ok`): ok (200), 429 (with
-    Retry-After: 1), 500, 302 (to /elsewhere), timeout (no answer before the client gives up), close (the
+    Retry-After: 1; 429-hour: 3600; 429-unreadable: `soon`), 500, 302 (to /elsewhere), timeout (no answer before the client gives up), close (the
     connection is dropped after the body is read). A batch is applied the first time its
     idempotency key arrives and is read whole, as an idempotent API does."""
 
@@ -239,12 +240,12 @@ class Receiver:
             return
         if answer == "timeout":
             time.sleep(WEBHOOK_CLIENT_TIMEOUT * 3)
-        status = {"ok": 200, "timeout": 200, "429": 429, "500": 500, "302": 302}[answer]
+        status = {"ok": 200, "timeout": 200, "500": 500, "302": 302}.get(answer, 429)
         handler.send_response(status)
         if answer == "302":
             handler.send_header("Location", "/elsewhere")
-        if answer == "429":
-            handler.send_header("Retry-After", "1")
+        if status == 429:
+            handler.send_header("Retry-After", RETRY_AFTER[answer])
         handler.send_header("Content-Length", "0")
         handler.end_headers()
         if status == 200 and answer == "ok":

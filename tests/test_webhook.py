@@ -5,6 +5,7 @@ the first unacknowledged batch on the next run. The receiver is a real HTTP serv
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -195,3 +196,17 @@ def test_a_redirect_is_not_an_acknowledgement(gated, receiver, tmp_path):
     )
     assert [answer for _, answer, _ in receiver.posts] == ["302"]
     assert _status(gated, sync.sync_id) == "pending"
+
+
+def test_a_long_or_unreadable_retry_after_neither_holds_the_run_nor_crashes_it(
+    gated, receiver, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(webhook.BoundedRetry, "MAX_RETRY_AFTER", 0.3)
+    receiver.script = ["429-hour", "429-unreadable"]
+    started = time.monotonic()
+    sync = _export(gated, tmp_path)
+    assert time.monotonic() - started < 30
+    assert sync.delivery == "4 of 4 batches acknowledged"
+    (_, _, hour), (_, _, unreadable), (_, _, ok) = receiver.posts[:3]
+    assert 0.25 <= unreadable - hour < 5  # waited the ceiling, not the hour
+    assert ok - unreadable < 5  # `soon`: the usual back-off (0.01 s here)
