@@ -231,12 +231,14 @@ def load_datasets(
 
 def state_datasets(con: duckdb.DuckDBPyConnection, names: set[str]) -> dict[str, pd.DataFrame]:
     """Datasets computed on tagwise's own state (the local DuckDB file on every target):
-    the change set the export is about to send, checked against the sync rules."""
+    the change set each destination's export is about to send, checked against the sync
+    rules."""
     if "unsent_removes" not in names:
         return {}
+    found = [(d, *row) for d in DESTINATIONS for row in unsent_removes(con, d)]
     return {
         "unsent_removes": pd.DataFrame(
-            unsent_removes(con, "email"), columns=["email", "problem"], dtype=object
+            found, columns=["destination", "key", "problem"], dtype=object
         )
     }
 
@@ -424,7 +426,8 @@ def run_gate(
     names = {d for d, mart in GUARDED_MART.items() if marts is None or mart in marts}
     if "unsent_removes" in names:
         # The change set is computed where the export computes it: in the state file.
-        copy_to_state(warehouse, target, export_inputs("email"))
+        inputs = dict.fromkeys(i for d in DESTINATIONS for i in export_inputs(d))
+        copy_to_state(warehouse, target, list(inputs))
     with connect(warehouse, read_only=True) as con:
         if target == "spark":
             spark = session(SparkSettings.for_warehouse(warehouse))

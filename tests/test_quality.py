@@ -62,7 +62,7 @@ def good() -> dict[str, pd.DataFrame]:
         ),
         "erased_people_present": pd.DataFrame(columns=["found_in", "customer_key"]),
         "erased_in_export_files": pd.DataFrame(columns=["file", "email"]),
-        "unsent_removes": pd.DataFrame(columns=["email"]),
+        "unsent_removes": pd.DataFrame(columns=["destination", "key", "problem"]),
         "segment_size_changes": pd.DataFrame(
             [{"segment": "active", "members": 120, "last_good_members": 100, "change_share": 0.2}]
         ),
@@ -161,7 +161,7 @@ MISTAKES = [
     ),
     (
         "The change set about to leave removes everyone",
-        add_row("unsent_removes", {"email": "gone@x.test"}),
+        add_row("unsent_removes", {"destination": "email", "key": "gone@x.test"}),
     ),
     (
         "No segment of 100 or more members changed size",

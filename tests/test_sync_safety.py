@@ -16,6 +16,7 @@ from conftest import run_cli
 from tagwise import export as exporting
 from tagwise.export import acknowledge
 from tagwise.privacy import access_report
+from tagwise.quality import state_datasets
 from tagwise.warehouse import connect
 
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)
@@ -154,6 +155,15 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
         monkeypatch.setattr(exporting, "changes_sql", lambda: ACKNOWLEDGED_ONLY)
         assert exporting.unsent_removes(con, "email") == [
             ("a2@x.test", "no remove for a key no longer eligible")
+        ]
+        # The gate checks every destination's change set, the webhook's too.
+        con.execute(
+            "insert into export.unacknowledged_changes values ('webhook', 'w1', 'a3@x.test', 'add', '{}')"
+        )
+        found = state_datasets(con, {"unsent_removes"})["unsent_removes"]
+        assert sorted(found.itertuples(index=False, name=None)) == [
+            ("email", "a2@x.test", "no remove for a key no longer eligible"),
+            ("webhook", "a3@x.test", "no remove for a key no longer eligible"),
         ]
 
 
