@@ -448,9 +448,11 @@ def _deliver(con: duckdb.DuckDBPyConnection, sync: Sync, webhook) -> Sync:
     from tagwise.webhook import deliver
 
     delivery = deliver(con, sync.destination, sync.sync_id, webhook)
-    if delivery.complete:
-        _acknowledge(con, sync.destination, sync.sync_id)
-    return replace(sync, delivery=delivery.describe())
+    if not delivery.complete:
+        return replace(sync, delivery=delivery.describe())
+    # Acknowledged: the outbox no longer keeps its files (_remove_delivered_files).
+    _acknowledge(con, sync.destination, sync.sync_id)
+    return replace(sync, delivery=delivery.describe(), files=())
 
 
 def _latest(con: duckdb.DuckDBPyConnection, destination: str, status: str) -> str | None:

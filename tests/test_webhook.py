@@ -78,6 +78,8 @@ def test_batches_arrive_once_each_through_429_500_timeouts_and_dropped_connectio
     }  # fmt: skip
     assert all(h["Authorization"] == "Bearer s3cret" for h in receiver.headers)
     assert _status(gated, sync.sync_id) == "acknowledged"  # the last 2xx acknowledged the sync
+    outbox = tmp_path / "exports" / "webhook"
+    assert sync.files == () and not [p for p in outbox.iterdir() if p.is_file()]
 
 
 def test_a_batch_still_failing_leaves_the_sync_pending_and_the_next_run_resumes_there(
@@ -91,6 +93,7 @@ def test_a_batch_still_failing_leaves_the_sync_pending_and_the_next_run_resumes_
         "the next run resends from batch 2"
     )
     assert _status(gated, first.sync_id) == "pending"
+    assert all(path.exists() for path in first.files)  # kept while the sync is pending
     again = _export(gated, tmp_path)
     assert (again.sync_id, again.resent, again.delivery) == (
         first.sync_id, True, "4 of 4 batches acknowledged"
