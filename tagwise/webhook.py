@@ -113,7 +113,6 @@ class Delivery:
 
     acknowledged: int
     batches: int
-    sent_now: int
     failure: str | None
 
     @property
@@ -180,7 +179,7 @@ def deliver(
         [sync_id],
     ).fetchall()
     acknowledged = sum(1 for *_, at in plan if at is not None)
-    sent_now, failure = 0, None
+    failure = None
     with webhook.session() as session:
         for number, total, first_key, last_key, idempotency_key, at in plan:
             if at is not None:
@@ -219,9 +218,8 @@ def deliver(
                     "batch": number,
                 },
             )
-            sent_now += 1
             if not ok:
                 failure = f"batch {number} failed after {tries} tries ({result})"
                 break
             acknowledged += 1
-    return Delivery(acknowledged, len(plan), sent_now, failure)
+    return Delivery(acknowledged, len(plan), failure)

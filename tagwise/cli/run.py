@@ -196,7 +196,7 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
         raise SystemExit(1)
     for destination, metadata in report.exports.items():
         sync = _sync_from(destination, metadata)
-        if sync is None and metadata.get("sync", "").startswith("not configured"):
+        if sync is None:  # the asset says why: nothing new, or not configured
             console.print(f"export {destination}: {metadata['sync']}")
         else:
             show_sync(destination, sync)
