@@ -204,6 +204,39 @@ def browser() -> Browser:
     return Browser(executable)
 
 
+@pytest.fixture
+def gated(tmp_path, monkeypatch) -> Path:
+    """A warehouse whose built marts passed the gate, with every destination's export
+    state: the export's own rules are tested, on audiences a test writes."""
+    from tagwise import export as exporting
+    from tagwise.warehouse import connect
+
+    monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        for destination in exporting.DESTINATIONS:
+            exporting.prepare_state(con, destination)
+        con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
+    return warehouse
+
+
+def record_erasure(warehouse: Path, *emails: str) -> None:
+    """The identity tables of a build in which one person, who held these addresses, is
+    erased: what the erasure pass over the exports reads."""
+    from tagwise.warehouse import connect
+
+    with connect(warehouse) as con:
+        con.execute("create schema restricted")
+        con.execute(
+            "create table restricted.int_identity__erased_people as select 'K' as customer_key"
+        )
+        con.execute(
+            "create table restricted.int_identity__identifiers as select 'K' as customer_key, "
+            "'email' as identifier_type, unnest(?::varchar[]) as identifier",
+            [list(emails)],
+        )
+
+
 # A webhook receiver for the webhook destination (tests/test_webhook.py).
 WEBHOOK_CLIENT_TIMEOUT = 0.5
 RETRY_AFTER = {"429": "1", "429-hour": "3600", "429-unreadable": "soon"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import record_erasure, run_cli
 
 from tagwise import export as exporting
 from tagwise.export import acknowledge
@@ -249,17 +249,6 @@ def _audience(con, people: range) -> None:
     )
 
 
-@pytest.fixture
-def gated(tmp_path, monkeypatch):
-    """A warehouse whose built marts passed the gate: the export's own rules are tested."""
-    monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
-    warehouse = tmp_path / "w.duckdb"
-    with connect(warehouse) as con:
-        exporting.prepare_state(con, "email")
-        con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
-    return warehouse
-
-
 THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
 
 
@@ -361,15 +350,7 @@ def test_erasure_reaches_a_held_syncs_files(gated, tmp_path):
     acknowledge(gated, _export(gated, exports, range(100, 200)).sync_id)
     held = _export(gated, exports, range(0, 200))  # 100 adds, 100%: held
     assert held.held and "p5@x.test" in held.files[0].read_text()
-    with connect(gated) as con:
-        con.execute("create schema restricted")
-        con.execute(
-            "create table restricted.int_identity__erased_people as select 'K5' as customer_key"
-        )
-        con.execute(
-            "create table restricted.int_identity__identifiers as select 'K5' as customer_key, "
-            "'email' as identifier_type, 'p5@x.test' as identifier"
-        )
+    record_erasure(gated, "p5@x.test")
     assert exporting.erase_from_exports(gated, exports) > 0
     assert all("p5@x.test" not in path.read_text() for path in held.files)
     with duckdb.connect(str(gated), read_only=True) as con:
@@ -434,15 +415,7 @@ def test_every_row_sent_is_logged_and_an_erased_key_keeps_only_its_hash(gated, t
         (second.sync_id, "remove", "acknowledged", 50),
         (held.sync_id, "add", "sent", 150),
     ]
-    with connect(gated) as con:
-        con.execute("create schema restricted")
-        con.execute(
-            "create table restricted.int_identity__erased_people as select 'K5' as customer_key"
-        )
-        con.execute(
-            "create table restricted.int_identity__identifiers as select 'K5' as customer_key, "
-            "'email' as identifier_type, 'p5@x.test' as identifier"
-        )
+    record_erasure(gated, "p5@x.test")
     exporting.erase_from_exports(gated, exports)
     digest = hashlib.sha256(b"p5@x.test").hexdigest()
     with duckdb.connect(str(gated), read_only=True) as con:

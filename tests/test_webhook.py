@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import record_erasure
 
 from tagwise import export as exporting
 from tagwise import webhook
@@ -20,15 +21,11 @@ THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
 
 
 @pytest.fixture
-def gated(tmp_path, monkeypatch):
-    """A warehouse whose built marts passed the gate, with 35 people in the audience."""
-    monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
-    warehouse = tmp_path / "w.duckdb"
-    with connect(warehouse) as con:
-        exporting.prepare_state(con, "webhook")
-        con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
+def gated(gated):
+    """The gated warehouse (conftest) with 35 people in the audience."""
+    with connect(gated) as con:
         _audience(con, range(35))
-    return warehouse
+    return gated
 
 
 def _audience(con, people: range) -> None:
@@ -143,15 +140,7 @@ def test_without_a_url_nothing_is_computed_or_sent(gated, setting, tmp_path):
 def test_an_erasure_leaves_the_batches_still_to_send_without_the_person(gated, receiver, tmp_path):
     receiver.script = ["ok", "500", "500", "500"]
     first = _export(gated, tmp_path)
-    with connect(gated) as con:
-        con.execute("create schema restricted")
-        con.execute(
-            "create table restricted.int_identity__erased_people as select 'K' as customer_key"
-        )
-        con.execute(
-            "create table restricted.int_identity__identifiers as select 'K' as customer_key, "
-            "'email' as identifier_type, unnest(['p015@x.test', 'p020@x.test']) as identifier"
-        )
+    record_erasure(gated, "p015@x.test", "p020@x.test")
     exporting.erase_from_exports(gated, tmp_path / "exports")
     with duckdb.connect(str(gated), read_only=True) as con:
         ranges = con.execute(
