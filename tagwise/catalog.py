@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
 from tagwise.dbt import PROJECT_DIR, SEEDS_DIR, project_var
+from tagwise.destinations import CHANNELS, KINDS, PURPOSES, Kind
 from tagwise.errors import TagwiseError
 from tagwise.project import OWNED, owned
 
@@ -29,6 +30,7 @@ TAG_INPUTS_DOC = PROJECT_DIR / "models" / "intermediate" / "tags" / "_tags__mode
 # The catalogs a team edits: a deployment folder's own (tagwise.project), or the shipped ones.
 TAG_CATALOG = owned("catalogs/tag_catalog.yml")
 SEGMENT_CATALOG = owned("catalogs/segment_catalog.yml")
+DESTINATION_CATALOG = owned("catalogs/destination_catalog.yml")
 
 # Functions a condition may call: each exists on DuckDB (regexp_like as the project's
 # macro) and on Spark with the same meaning.
@@ -492,38 +494,160 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
             problems.append(
                 f"generated audience {prefix}: needs a prefix and a column of the inputs"
             )
-    known = {
-        kind: {d.get(key) for d in definitions if isinstance(d.get(key), str)}
-        for kind, key, definitions in (
-            ("segments", "segment", primary),
-            ("audiences", "audience", audiences),
-            ("generated", "prefix", generated),
+    if "destinations" in catalog:
+        problems.append(
+            "`destinations` moved to the destination catalog (catalogs/destination_catalog.yml): "
+            "each destination lists the segments it `selects` there"
+        )
+    return problems
+
+
+def selectable_names(catalog: dict) -> dict[str, set[str]]:
+    """What a destination may select from a segment catalog: segments, audiences, and
+    generated audiences by prefix."""
+    return {
+        kind: {
+            d.get(key)
+            for d in (catalog.get(part) or [] if isinstance(catalog.get(part), list) else [])
+            if isinstance(d, dict) and isinstance(d.get(key), str)
+        }
+        for kind, part, key in (
+            ("segments", "primary", "segment"),
+            ("audiences", "audiences", "audience"),
+            ("generated", "generated", "prefix"),
         )
     }
-    destinations = catalog.get("destinations") or {}
-    if not isinstance(destinations, dict):
-        return [*problems, "`destinations` must be a mapping of destination to selection"]
-    for destination, selection in destinations.items():
-        if problem := _name_problem("destination", destination):
-            problems.append(f"destination {destination!r}: {problem}")
-            continue
-        if not isinstance(selection or {}, dict):
-            problems.append(f"destination {destination}: must map segments, audiences, generated")
-            continue
-        for kind, names in (selection or {}).items():
-            if kind not in known:
-                problems.append(
-                    f"destination {destination}: unknown key {kind} (use segments, audiences, generated)"
+
+
+DESTINATION_KEYS = frozenset(
+    {
+        "destination",
+        "description",
+        "kind",
+        "consent",
+        "selects",
+        "fields",
+        "hold_share",
+        "hold_min_people",
+    }
+)
+
+
+def destination_problems(catalog: object, known: dict[str, set[str]]) -> list[str]:
+    """Every problem of the destination catalog, each naming the destination it concerns;
+    `known` is what the segment catalog defines (selectable_names)."""
+    entries = catalog.get("destinations") if isinstance(catalog, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return ["the catalog has no destinations (meta.destinations must be a list)"]
+    problems = []
+    names = [e.get("destination") if isinstance(e, dict) else None for e in entries]
+    repeated = repeated_first_positions(names)
+    for position, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            problems.append(f"destination entry {position}: must be a mapping")
+        elif problem := _name_problem("destination", entry.get("destination")):
+            problems.append(f"destination entry {position}: {problem}")
+        else:
+            found = _entry_problems(entry, known)
+            if position - 1 in repeated:
+                found.insert(
+                    0, f"defined {repeated[position - 1]} times; a name has one definition"
                 )
-                continue
-            listed = _names(names)
-            if listed is None:
-                problems.append(f"destination {destination}: {kind} must be a list of names")
-                continue
-            for name in sorted(set(listed) - known[kind]):
-                problems.append(
-                    f"destination {destination}: selects {name}, which no {kind[:-1]} defines"
-                )
+            problems += [f"destination {entry['destination']}: {p}" for p in found]
+    return problems
+
+
+def _entry_problems(entry: dict, known: dict[str, set[str]]) -> list[str]:
+    problems = [
+        f"unknown key {key} (use {', '.join(sorted(DESTINATION_KEYS))})"
+        for key in sorted(set(entry) - DESTINATION_KEYS, key=str)
+    ]
+    if entry.get("description") is not None and not isinstance(entry["description"], str):
+        problems.append("`description` must be text")
+    kind = KINDS.get(entry.get("kind")) if isinstance(entry.get("kind"), str) else None
+    if kind is None:
+        problems.append(f"kind {entry.get('kind')!r} is not one of {', '.join(KINDS)}")
+    elif entry["destination"] == "email" and entry["kind"] != "email":
+        problems.append("feeds the email_audience table, so its kind must be email")
+    problems += _consent_problems(entry.get("consent"), kind)
+    problems += _selection_problems(entry.get("selects"), known)
+    problems += _field_problems(entry, kind)
+    share, people = entry.get("hold_share"), entry.get("hold_min_people")
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
+    ):
+        problems.append("`hold_share` must be a number above 0 and at most 1")
+    if people is not None and (
+        isinstance(people, bool) or not isinstance(people, int) or people < 0
+    ):
+        problems.append("`hold_min_people` must be a whole number, 0 or more")
+    return problems
+
+
+def _field_problems(entry: dict, kind: Kind | None) -> list[str]:
+    fields = _names(entry.get("fields"))
+    if fields is None:
+        return ["`fields` must be a list of field names"]
+    if kind is None:
+        return []
+    problems = [
+        f"field {field} is not sent to a {entry['kind']} destination (one of: {', '.join(kind.fields)})"
+        for field in fields
+        if field not in kind.fields
+    ]
+    problems += [
+        f"field {field} is listed {count} times"
+        for field, count in Counter(fields).items()
+        if count > 1
+    ]
+    if entry["destination"] == "email":
+        missing = [f for f in EMAIL_AUDIENCE_FIELDS if f not in fields]
+        if missing:
+            problems.append(
+                f"feeds the email_audience table, which needs field(s) {', '.join(missing)}"
+            )
+    return problems
+
+
+# The columns marts.email_audience publishes under a not-null contract.
+EMAIL_AUDIENCE_FIELDS = ("primary_segment", "audiences", "tags", "updated_on")
+
+
+def _consent_problems(consent: object, kind: Kind | None) -> list[str]:
+    pairs = consent if isinstance(consent, list) else None
+    if not pairs or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs
+    ):
+        return ["`consent` must be a list of [channel, purpose] pairs, e.g. [[email, marketing]]"]
+    problems = [
+        f"consent [{channel}, {purpose}]: channel is one of {', '.join(CHANNELS)} and purpose one of {', '.join(PURPOSES)}"
+        for channel, purpose in pairs
+        if channel not in CHANNELS or purpose not in PURPOSES
+    ]
+    for channel, purpose in kind.consent if kind else ():
+        if [channel, purpose] not in pairs:
+            problems.append(
+                f"consent must include [{channel}, {purpose}]: no destination of its kind may go without it"
+            )
+    return problems
+
+
+def _selection_problems(selects: object, known: dict[str, set[str]]) -> list[str]:
+    if not isinstance(selects, dict) or not selects:
+        return ["`selects` must map segments, audiences or generated to lists of names"]
+    problems = []
+    for part, names in selects.items():
+        if part not in known:
+            problems.append(f"selects: unknown key {part} (use segments, audiences, generated)")
+            continue
+        listed = _names(names)
+        if listed is None:
+            problems.append(f"selects: {part} must be a list of names")
+            continue
+        for selected in sorted(set(listed) - known[part]):
+            problems.append(
+                f"selects {selected}, which no {part[:-1]} of the segment catalog defines"
+            )
     return problems
 
 
@@ -540,23 +664,37 @@ def check_segment_catalog(
     return sum(len(meta.get(part) or []) for part in ("primary", "audiences", "generated"))
 
 
-def check_catalogs(project_dir: Path | None = None) -> tuple[int, int]:
-    """Both catalogs, checked before dbt parses the project: dbt renders the catalogs'
-    text, so it must never see text that was not checked. Without a project folder, the
-    catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG). Returns (tag rules, segment
-    definitions)."""
+def check_destination_catalog(
+    catalog: Path | None = None, segment_catalog: Path | None = None
+) -> list[dict]:
+    """Raise CatalogError listing every problem; return the destinations otherwise."""
+    catalog = catalog or DESTINATION_CATALOG
+    segments = model_meta(segment_catalog or SEGMENT_CATALOG, "int_segments__assignments")
+    meta = model_meta(catalog, "destination_eligibility")
+    problems = destination_problems(meta, selectable_names(segments))
+    if problems:
+        raise CatalogError(catalog, problems)
+    return meta["destinations"]
+
+
+def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int]:
+    """The three catalogs, checked before dbt parses the project: dbt renders the
+    catalogs' text, so it must never see text that was not checked. Without a project
+    folder, the catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG).
+    Returns (tag rules, segment definitions, destinations)."""
     root = PROJECT_DIR.parent if project_dir is None else project_dir.parent
     inputs_doc = root / TAG_INPUTS_DOC.relative_to(PROJECT_DIR.parent)
-    tag_catalog, segment_catalog = (
-        (TAG_CATALOG, SEGMENT_CATALOG)
+    tag_catalog, segment_catalog, destination_catalog = (
+        (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG)
         if project_dir is None
-        else (
-            root / OWNED["catalogs/tag_catalog.yml"],
-            root / OWNED["catalogs/segment_catalog.yml"],
+        else tuple(
+            root / OWNED[f"catalogs/{name}_catalog.yml"]
+            for name in ("tag", "segment", "destination")
         )
     )
     seeds = root / "seeds"
     return (
         check_tag_catalog(tag_catalog, inputs_doc, seeds),
         check_segment_catalog(segment_catalog, inputs_doc, seeds),
+        len(check_destination_catalog(destination_catalog, segment_catalog)),
     )

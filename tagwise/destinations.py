@@ -1,33 +1,82 @@
-"""The destinations tagwise sends audiences to.
+"""The destinations tagwise sends audiences to: the destination catalog (SPEC 3.7).
 
-A module of its own, with no imports beyond the standard library, so that the command line
-can offer the names without loading the export machinery (or reading a setting before
-`--project`).
+The catalog is the `meta.destinations` of model destination_eligibility in
+dbt_project/models/restricted/destinations/destination_catalog.yml (a deployment folder's
+catalogs/destination_catalog.yml). dbt reads it to decide who is eligible where and what
+each destination receives (marts.destination_audiences); Python reads it here for each
+destination's key, fields and thresholds. tagwise.catalog validates it.
 """
 
+from __future__ import annotations
+
+import functools
 from typing import NamedTuple
+
+# The model holding every destination's rows: key and fields, null where not received.
+AUDIENCES = "destination_audiences"
+CHANNELS = ("email", "sms", "phone", "any")  # `any`: withdrawn on no channel
+PURPOSES = ("marketing", "profiling")
+EMAIL_FIELDS = ("first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on")
+
+
+class Kind(NamedTuple):
+    key: str  # the column naming a person in the files and payloads
+    fields: tuple[str, ...]  # what a destination of the kind may receive besides the key
+    consent: tuple[tuple[str, str], ...]  # pairs a destination of the kind must require
+    # The identifier the key is made from (int_identity__identifiers.identifier_type), and
+    # whether it is sent as its SHA-256: erasure finds a person's keys from these.
+    identifier: str = "email"
+    hashed: bool = False
+
+
+KINDS = {
+    "email": Kind("email", EMAIL_FIELDS, (("email", "marketing"),)),
+    # The same key and files as email; the change rows are also POSTed (tagwise.webhook).
+    "webhook": Kind("email", EMAIL_FIELDS, (("email", "marketing"),)),
+    "sms": Kind(
+        "phone",
+        ("first_name", "primary_segment", "audiences", "tags", "updated_on"),
+        (("sms", "marketing"),),
+        identifier="phone",
+    ),
+    # Customer Match takes no clear-text identifier: hashes only, and no names.
+    "ads_hashed": Kind(
+        "email_sha256",
+        ("phone_sha256",),
+        (("email", "marketing"), ("any", "profiling")),
+        hashed=True,
+    ),
+}
 
 
 class Destination(NamedTuple):
-    audience: str  # the dbt model holding one row per eligible person
-    key: str  # the column that names a person at the destination
-    fields: tuple[str, ...]  # the columns sent besides the key
-    # email: files a platform's list import reads (exports/<name>/). webhook: the same
-    # files, and the change rows POSTed in batches to TAGWISE_WEBHOOK_URL (tagwise.webhook).
-    kind: str = "email"
+    name: str
+    kind: str
+    fields: tuple[str, ...]  # the columns sent besides the key, in catalog order
+    consent: tuple[tuple[str, str], ...]
+    hold_share: float | None = None  # None: the settings' threshold
+    hold_min_people: int | None = None
+
+    @property
+    def key(self) -> str:
+        return KINDS[self.kind].key
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> Destination:
+        """A catalog entry that tagwise.catalog.destination_problems passed."""
+        return cls(
+            entry["destination"],
+            entry["kind"],
+            tuple(entry.get("fields") or ()),
+            tuple((channel, purpose) for channel, purpose in entry["consent"]),
+            entry.get("hold_share"),
+            entry.get("hold_min_people"),
+        )
 
 
-DESTINATIONS = {
-    "email": Destination(
-        "email_audience",
-        "email",
-        ("first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"),
-    ),
-    # A CRM or marketing tool fed by HTTP: the email audience, without the names.
-    "webhook": Destination(
-        "email_audience",
-        "email",
-        ("primary_segment", "audiences", "tags", "updated_on"),
-        kind="webhook",
-    ),
-}
+@functools.cache
+def destinations() -> dict[str, Destination]:
+    """The checked catalog's destinations by name (CatalogError when it has problems)."""
+    from tagwise.catalog import check_destination_catalog
+
+    return {d["destination"]: Destination.from_entry(d) for d in check_destination_catalog()}

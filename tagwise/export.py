@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import json
 import os
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.destinations import DESTINATIONS
+from tagwise.destinations import AUDIENCES, KINDS, Destination, destinations
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
@@ -42,14 +43,17 @@ from tagwise.warehouse import WarehouseLock, connect, existing_tables
 LIST_FIELDS = ("audiences", "tags")
 LIST_SEPARATOR = ", "
 
-# Warehouses written before erasures were kept as hashes: the address becomes its hash.
+# Warehouses written before erasures were kept as hashes: the address becomes its hash;
+# and before keys other than addresses: that hash is the key's.
 ERASURES_HASHED_DDL = (
     "alter table {erasures_applied} add column if not exists email_sha256 varchar",
     "update {erasures_applied} set email_sha256 = sha256(email), email = null where email is not null",
+    "alter table {erasures_applied} add column if not exists key_sha256 varchar",
+    "update {erasures_applied} set key_sha256 = email_sha256 where key_sha256 is null",
 )
 
 
-# Addresses of people erased as of the build, and the tables that query reads.
+# The tables erased_identifiers_sql reads.
 @functools.cache
 def erased_people_tables():
     return [
@@ -58,18 +62,31 @@ def erased_people_tables():
     ]
 
 
-# Every address an erased person's records have held, not only the latest.
+# Every address and phone an erased person's records have held, not only the latest.
 @functools.cache
-def erased_emails_sql():
+def erased_identifiers_sql():
     return f"""
-    select i.identifier as email from {ref("int_identity__identifiers")} i
+    select distinct i.identifier_type, i.identifier from {ref("int_identity__identifiers")} i
     join {ref("int_identity__erased_people")} using (customer_key)
-    where i.identifier_type = 'email'"""
+    where i.identifier_type in ('email', 'phone')"""
 
 
-def export_inputs(destination: str) -> list[str]:
-    """The built tables an export of the destination reads."""
-    return [ref(DESTINATIONS[destination].audience), ref("build_info")]
+def erased_keys(identifiers: list[tuple[str, str]], kinds: set[str]) -> set[str]:
+    """The keys erased people may have at destinations of these kinds: their addresses and
+    phones, or those identifiers' SHA-256 where the kind sends hashes."""
+    keys = set()
+    for identifier_type, identifier in identifiers:
+        for kind in (KINDS[k] for k in kinds):
+            if kind.identifier == identifier_type:
+                keys.add(
+                    hashlib.sha256(identifier.encode()).hexdigest() if kind.hashed else identifier
+                )
+    return keys
+
+
+def export_inputs() -> list[str]:
+    """The built tables an export of any destination reads."""
+    return [ref(AUDIENCES), ref("build_info")]
 
 
 def changes_table(destination: str) -> str:
@@ -118,11 +135,17 @@ class HoldThresholds:
     min_people: int
 
     @classmethod
-    def from_settings(cls) -> HoldThresholds:
+    def for_destination(cls, destination: Destination) -> HoldThresholds:
+        """The destination's catalog thresholds, else the settings'."""
         from tagwise.settings import current
 
         settings = current()
-        return cls(settings.sync_hold_share, settings.sync_hold_min_people)
+        return cls(
+            settings.sync_hold_share if destination.hold_share is None else destination.hold_share,
+            settings.sync_hold_min_people
+            if destination.hold_min_people is None
+            else destination.hold_min_people,
+        )
 
     def holds(self, acknowledged: int | None, adds: int, removes: int) -> bool:
         if acknowledged is None:
@@ -136,11 +159,14 @@ HELD = "held"
 
 
 def _current_sql(destination: str) -> str:
-    """Key and payload (JSON, keys in alphabetical order) of every row of the audience."""
-    audience, key, columns, _ = DESTINATIONS[destination]
-    table = ref(audience)
-    fields = ", ".join(f"{c} := {c}" for c in sorted(columns))
-    return f"select {key} as key, to_json(struct_pack({fields}))::varchar as payload from {table}"
+    """Key and payload (JSON, keys in alphabetical order) of every row the destination
+    receives. Names in the catalog are checked words (tagwise.catalog), safe as literals."""
+    fields = ", ".join(f"{c} := {c}" for c in sorted(destinations()[destination].fields))
+    payload = f"to_json(struct_pack({fields}))::varchar" if fields else "'{}'"
+    return (
+        f"select key, {payload} as payload from {ref(AUDIENCES)} "
+        f"where destination = '{destination}'"
+    )
 
 
 # Every key that may be at the destination: what it acknowledged, and what any sync sent
@@ -304,7 +330,7 @@ def _write_files(
     """The sync's change set (CSV and JSON Lines) and the audience it was computed from,
     written from the stored sync, so that sending it again gives the same bytes; a held
     sync's under held/."""
-    _, key, columns, _ = DESTINATIONS[destination]
+    key, columns = destinations()[destination].key, destinations()[destination].fields
     folder = out / destination / HELD if held else out / destination
     folder.mkdir(parents=True, exist_ok=True)
     # The CSV cells are read out of the payload in SQL: decoding it per row in Python took
@@ -409,11 +435,14 @@ def export(
 ) -> Sync | None:
     """Write the pending change set for the destination, or hold it when it is above the
     thresholds (default: the settings'); None when there is nothing to send."""
-    if destination not in DESTINATIONS:
-        raise ExportError(f"unknown destination {destination!r}; known: {', '.join(DESTINATIONS)}")
+    known = destinations()
+    if destination not in known:
+        raise ExportError(
+            f"unknown destination {destination!r}; the destination catalog has: {', '.join(known)}"
+        )
     # A webhook without its URL refuses before anything is computed: nothing half-sent.
     webhook = _webhook(destination)
-    thresholds = thresholds or HoldThresholds.from_settings()
+    thresholds = thresholds or HoldThresholds.for_destination(known[destination])
     with connect(warehouse) as con:
         require_passed_gate(con)
         prepare_state(con, destination)
@@ -426,7 +455,7 @@ def export(
 
 def not_configured(destination: str) -> str | None:
     """Why a run sends nothing to the destination (a webhook without its URL), or None."""
-    if DESTINATIONS[destination].kind != "webhook":
+    if destinations()[destination].kind != "webhook":
         return None
     from tagwise.settings import current, variable
 
@@ -436,7 +465,7 @@ def not_configured(destination: str) -> str | None:
 
 
 def _webhook(destination: str):
-    if DESTINATIONS[destination].kind != "webhook":
+    if destinations()[destination].kind != "webhook":
         return None
     from tagwise.webhook import Webhook
 
@@ -645,17 +674,17 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
     (export.erasures_applied, by hash), so a day without new erasures reads no file.
     Returns rows dropped."""
     dropped = 0
-    for destination in DESTINATIONS:
+    for destination in destinations():
         remove_unfinished_writes(out / destination)
         remove_unfinished_writes(out / destination / HELD)
     if published is not None:
         remove_unfinished_writes(published.parent, published.name)
     with connect(warehouse) as con:
         outbox = {}
-        for destination in DESTINATIONS:
+        for destination in destinations():
             prepare_state(con, destination)
             outbox[destination] = _remove_delivered_files(con, out, destination)
-        erased_keys = {
+        erased_people = {
             key
             for (key,) in con.execute(
                 f"select customer_key from {ref('int_identity__erased_people')}"
@@ -663,30 +692,38 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         }
         reports = out / ACCESS_REPORTS
         for report in sorted(reports.glob("*.json")) if reports.is_dir() else []:
-            if report.name.rsplit("-", 3)[0] in erased_keys:
+            if report.name.rsplit("-", 3)[0] in erased_people:
                 report.unlink()
-        con.execute(
-            f"""create or replace temp table _erased as
-            select distinct email from ({erased_emails_sql()})
-            where sha256(email) not in (
-                select email_sha256 from {source("export", "erasures_applied")} where email_sha256 is not null)"""
-        )
-        erased = {email for (email,) in con.execute("select email from _erased").fetchall()}
+        known = destinations()
+        identifiers = con.execute(erased_identifiers_sql()).fetchall()
+        applied = {
+            h
+            for (h,) in con.execute(
+                f"select key_sha256 from {source('export', 'erasures_applied')}"
+            ).fetchall()
+        }
+        erased = {
+            key
+            for key in erased_keys(identifiers, {d.kind for d in known.values()})
+            if hashlib.sha256(key.encode()).hexdigest() not in applied
+        }
         if not erased:
             return 0
+        con.execute("create or replace temp table _erased (key varchar)")
+        con.executemany("insert into _erased values (?)", [(key,) for key in sorted(erased)])
         con.execute("begin transaction")
         # The log keeps the hash: what was sent stays provable without the address.
         con.execute(
             f"update {source('export', 'sync_log')} set key = null "
-            "where key in (select email from _erased)"
+            "where key in (select key from _erased)"
         )
-        for destination in DESTINATIONS:
+        for destination in known:
             con.execute(
-                f"delete from {source('export', 'sync_snapshots')} where key in (select email from _erased)"
+                f"delete from {source('export', 'sync_snapshots')} where key in (select key from _erased)"
             )
             con.execute(
                 f"delete from {changes_table(destination)} "
-                "where change <> 'remove' and key in (select email from _erased)"
+                "where change <> 'remove' and key in (select key from _erased)"
             )
             # Batches still to send hold the ranges of the rows left (tagwise.webhook).
             con.execute(
@@ -704,17 +741,17 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
             ):
                 con.execute(
                     f"update {state} set payload = null "
-                    "where destination = ? and key in (select email from _erased)",
+                    "where destination = ? and key in (select key from _erased)",
                     [destination],
                 )
         con.execute("commit")
-        for destination, settings in DESTINATIONS.items():
+        for destination, settings in known.items():
             for path in outbox[destination]:
                 dropped += _redact_file(path, settings.key, erased)
         # Recorded once the files are done: a run cut short repeats the work next time.
         con.execute(
-            f"insert into {source('export', 'erasures_applied')} (email_sha256, applied_at) "
-            "select sha256(email), ? from _erased",
+            f"insert into {source('export', 'erasures_applied')} (key_sha256, applied_at) "
+            "select sha256(key), ? from _erased",
             [datetime.now(UTC).replace(tzinfo=None)],
         )
     return dropped
@@ -918,7 +955,7 @@ def sync_status(warehouse: Path) -> list[SyncState]:
     listed = {state.destination for state in states}
     states += [
         SyncState(d, None, "never synced", None, None, None)
-        for d in DESTINATIONS
+        for d in destinations()
         if d not in listed
     ]
     return sorted(

@@ -3,7 +3,7 @@
 The dbt project and its seeds ship inside the package: `tagwise/_bundle/` in an installed
 wheel, the checkout's `dbt_project/` and `seeds/` in development. A deployment folder
 (`tagwise init DIR`) holds what a team changes and versions in its own repository: the
-tag and segment catalogs, the taxonomy and synonyms, and `tagwise.env` (settings).
+tag, segment and destination catalogs, the taxonomy and synonyms, and `tagwise.env` (settings).
 
 tagwise runs in a deployment folder when `--project DIR` or TAGWISE_PROJECT names one, or
 when the current folder has a `tagwise.env`. dbt then runs a working copy in
@@ -29,6 +29,9 @@ OWNED = {
     "catalogs/tag_catalog.yml": Path("dbt_project/models/intermediate/tags/tag_catalog.yml"),
     "catalogs/segment_catalog.yml": Path(
         "dbt_project/models/intermediate/segments/segment_catalog.yml"
+    ),
+    "catalogs/destination_catalog.yml": Path(
+        "dbt_project/models/restricted/destinations/destination_catalog.yml"
     ),
     "seeds/tag_taxonomy.csv": Path("seeds/tag_taxonomy.csv"),
     "seeds/tag_synonyms.csv": Path("seeds/tag_synonyms.csv"),

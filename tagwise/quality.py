@@ -39,10 +39,11 @@ from expectations.suites import (
     feature_stats_sql,
 )
 from tagwise.data_docs import make_offline
+from tagwise.destinations import destinations
 from tagwise.export import (
-    DESTINATIONS,
     UNFINISHED_WRITE,
-    erased_emails_sql,
+    erased_identifiers_sql,
+    erased_keys,
     export_inputs,
     prepare_state,
     unsent_removes,
@@ -113,18 +114,22 @@ def prepare(warehouse: Path) -> None:
         for statement in (*QUALITY_DDL, *RELEASES_DDL):
             con.execute(statement)
         # The export state may not exist before the first export.
-        for destination in DESTINATIONS:
+        for destination in destinations():
             prepare_state(con, destination)
 
 
-# An address as it stands in any text: what the scan of files of unknown format looks for.
-EMAIL_IN_TEXT = re.compile(r"[^\s\"',;:<>()\[\]{}|]+@[^\s\"',;:<>()\[\]{}|]+")
+# An address, an E.164 phone or a SHA-256 as it stands in any text: what the scan of files
+# of unknown format looks for.
+IDENTIFIER_IN_TEXT = re.compile(
+    r"[^\s\"',;:<>()\[\]{}|]+@[^\s\"',;:<>()\[\]{}|]+|[+][0-9]{8,15}|[0-9a-f]{64}"
+)
 
 
 def erased_in_export_files(
     erased: set[str], exports: Path, published: Path | None = None
 ) -> pd.DataFrame:
-    """Every erased person's address found in any file under the exports folder, whatever
+    """Every erased person's key (address, phone, or their hash: tagwise.export.erased_keys)
+    found in any file under the exports folder, whatever
     its format (change sets in CSV and JSON Lines, audiences, access reports, anything
     else), other than in the remove rows that carry the erasure to the destination; and
     every file a killed write left unfinished there or beside the published copy, which
@@ -137,7 +142,7 @@ def erased_in_export_files(
         unfinished += [p for p in published.parent.iterdir() if UNFINISHED_WRITE.fullmatch(p.name)]
     found += [(str(p), "(a file whose write did not finish)") for p in unfinished]
     with duckdb.connect() as con:
-        con.execute("create table erased (email varchar)")
+        con.execute("create table erased (identifier varchar)")
         if erased:
             con.executemany("insert into erased values (?)", [(e,) for e in sorted(erased)])
         for path in files if erased else []:
@@ -150,11 +155,11 @@ def erased_in_export_files(
                 elif name.endswith(".jsonl"):
                     found += con.execute(
                         f"""
-                        select ? as file, token as email from (
-                            select unnest(regexp_extract_all(j::varchar, '[^"\\s,:]+@[^"\\s,:]+')) as token
+                        select ? as file, token as identifier from (
+                            select unnest(regexp_extract_all(j::varchar, '"([^"]*)"', 1)) as token
                             from read_json_objects({literal(readable)}, format = 'newline_delimited') as t(j)
                             where json_extract_string(j, '$.change') is distinct from 'remove')
-                        where token in (select email from erased)
+                        where token in (select identifier from erased)
                         """,
                         [str(path)],
                     ).fetchall()
@@ -162,10 +167,10 @@ def erased_in_export_files(
                     text = path.read_bytes().decode("utf-8", errors="replace").lower()
                     found += [
                         (str(path), token)
-                        for token in sorted(set(EMAIL_IN_TEXT.findall(text)))
+                        for token in sorted(set(IDENTIFIER_IN_TEXT.findall(text)))
                         if token in erased
                     ]
-    return pd.DataFrame(found, columns=["file", "email"])
+    return pd.DataFrame(found, columns=["file", "identifier"])
 
 
 def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -> list[tuple]:
@@ -178,9 +183,9 @@ def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -
         rows += " where change is distinct from 'remove'"
     return con.execute(
         f"""
-        select ? as file, cell as email
+        select ? as file, cell as identifier
         from (unpivot ({rows}) on columns(*) into name column_name value cell)
-        where cell in (select email from erased)
+        where cell in (select identifier from erased)
         """,
         [str(path)],
     ).fetchall()
@@ -224,7 +229,8 @@ def load_datasets(
         if name in names
     }
     if "erased_in_export_files" in names:
-        erased = {email for (email,) in con.execute(erased_emails_sql()).fetchall()}
+        identifiers = con.execute(erased_identifiers_sql()).fetchall()
+        erased = erased_keys(identifiers, {d.kind for d in destinations().values()})
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(con, names)
 
@@ -235,7 +241,7 @@ def state_datasets(con: duckdb.DuckDBPyConnection, names: set[str]) -> dict[str,
     rules."""
     if "unsent_removes" not in names:
         return {}
-    found = [(d, *row) for d in DESTINATIONS for row in unsent_removes(con, d)]
+    found = [(d, *row) for d in destinations() for row in unsent_removes(con, d)]
     return {
         "unsent_removes": pd.DataFrame(
             found, columns=["destination", "key", "problem"], dtype=object
@@ -270,7 +276,8 @@ def load_spark_datasets(
                 sql = sql.replace(table, table.replace(".", "__"))
             frames[name] = spark.sql(sql)
     if "erased_in_export_files" in names:
-        erased = {row[0] for row in spark.sql(erased_emails_sql()).collect()}
+        identifiers = [tuple(row) for row in spark.sql(erased_identifiers_sql()).collect()]
+        erased = erased_keys(identifiers, {d.kind for d in destinations().values()})
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(state, names)
 
@@ -426,8 +433,7 @@ def run_gate(
     names = {d for d, mart in GUARDED_MART.items() if marts is None or mart in marts}
     if "unsent_removes" in names:
         # The change set is computed where the export computes it: in the state file.
-        inputs = dict.fromkeys(i for d in DESTINATIONS for i in export_inputs(d))
-        copy_to_state(warehouse, target, list(inputs))
+        copy_to_state(warehouse, target, export_inputs())
     with connect(warehouse, read_only=True) as con:
         if target == "spark":
             spark = session(SparkSettings.for_warehouse(warehouse))

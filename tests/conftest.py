@@ -214,15 +214,26 @@ def gated(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
     warehouse = tmp_path / "w.duckdb"
     with connect(warehouse) as con:
-        for destination in exporting.DESTINATIONS:
+        for destination in exporting.destinations():
             exporting.prepare_state(con, destination)
         con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
     return warehouse
 
 
-def record_erasure(warehouse: Path, *emails: str) -> None:
-    """The identity tables of a build in which one person, who held these addresses, is
-    erased: what the erasure pass over the exports reads."""
+def set_audience(con, email_audience_sql: str, destinations=("email", "webhook")) -> None:
+    """marts.destination_audiences as dbt builds it, holding for each of the destinations
+    the rows of an email audience (a query with email_audience's columns)."""
+    con.execute(
+        "create or replace table marts.destination_audiences as "
+        "select d.destination, a.email as key, a.* exclude (email), null::varchar as phone_sha256 "
+        f"from ({email_audience_sql}) as a cross join unnest(?::varchar[]) as d(destination)",
+        [list(destinations)],
+    )
+
+
+def record_erasure(warehouse: Path, *emails: str, phones: tuple[str, ...] = ()) -> None:
+    """The identity tables of a build in which one person, who held these addresses (and
+    phones, in E.164), is erased: what the erasure pass over the exports reads."""
     from tagwise.warehouse import connect
 
     with connect(warehouse) as con:
@@ -231,9 +242,10 @@ def record_erasure(warehouse: Path, *emails: str) -> None:
             "create table restricted.int_identity__erased_people as select 'K' as customer_key"
         )
         con.execute(
-            "create table restricted.int_identity__identifiers as select 'K' as customer_key, "
-            "'email' as identifier_type, unnest(?::varchar[]) as identifier",
-            [list(emails)],
+            "create table restricted.int_identity__identifiers as "
+            "select 'K' as customer_key, 'email' as identifier_type, unnest(?::varchar[]) as identifier "
+            "union all select 'K', 'phone', unnest(?::varchar[])",
+            [list(emails), list(phones)],
         )
 
 

@@ -9,13 +9,17 @@ from tagwise.catalog import (
     TAG_INPUTS_DOC,
     CatalogError,
     Vocabulary,
+    check_destination_catalog,
     check_segment_catalog,
     check_tag_catalog,
+    destination_problems,
     documented_columns,
     segment_problems,
+    selectable_names,
     tag_rule_problems,
 )
 from tagwise.cli import main
+from tagwise.destinations import KINDS
 
 VOCABULARY = Vocabulary(
     tags={
@@ -135,9 +139,6 @@ SEGMENTS = {
     ],
     "audiences": [{"audience": "job-seekers", "when": "job_title is not null"}],
     "generated": [{"prefix": "fans-", "column": "job_title"}],
-    "destinations": {
-        "email": {"segments": ["champions"], "audiences": ["job-seekers"], "generated": ["fans-"]}
-    },
 }
 
 
@@ -195,12 +196,103 @@ def test_a_good_segment_catalog_has_no_problem():
             "generated audience fans-: needs a prefix and a column of the inputs",
         ),
         (
-            {"destinations": {"email": {"segments": ["vips"]}}},
-            "destination email: selects vips, which no segment defines",
+            {"destinations": {"email": {"segments": ["champions"]}}},
+            "`destinations` moved to the destination catalog",
         ),
-        ({"destinations": {"email": {"lists": ["x"]}}}, "destination email: unknown key lists"),
     ],
 )
 def test_each_segment_mistake_names_the_segment_and_the_problem(change, message):
     found = segment_problems_of(change)
     assert any(p.startswith(message) for p in found), found
+
+
+SELECTABLE = selectable_names(SEGMENTS)
+SMS = {
+    "destination": "sms",
+    "kind": "sms",
+    "consent": [["sms", "marketing"]],
+    "selects": {"segments": ["champions"], "audiences": ["job-seekers"], "generated": ["fans-"]},
+    "fields": ["first_name", "primary_segment"],
+}
+
+
+def destination_problems_of(**change) -> list[str]:
+    return destination_problems({"destinations": [SMS | change]}, SELECTABLE)
+
+
+def test_the_shipped_destination_catalog_is_valid_and_has_every_kind():
+    shipped = check_destination_catalog()
+    assert {d["kind"] for d in shipped} == set(KINDS)
+    assert shipped[0]["destination"] == "email"
+
+
+def test_a_good_destination_has_no_problem():
+    assert destination_problems_of() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"kind": "fax"},
+            "destination sms: kind 'fax' is not one of email, webhook, sms, ads_hashed",
+        ),
+        (
+            {"consent": [["email", "marketing"]]},
+            "destination sms: consent must include [sms, marketing]",
+        ),
+        (
+            {"consent": "sms"},
+            "destination sms: `consent` must be a list of [channel, purpose] pairs",
+        ),
+        (
+            {"consent": [["sms", "marketing"], ["pigeon", "marketing"]]},
+            "destination sms: consent [pigeon, marketing]: channel is one of email, sms, phone, any",
+        ),
+        (
+            {"selects": {"segments": ["vips"]}},
+            "destination sms: selects vips, which no segment of the segment catalog defines",
+        ),
+        ({"selects": {"lists": ["x"]}}, "destination sms: selects: unknown key lists"),
+        ({"selects": {}}, "destination sms: `selects` must map"),
+        (
+            {"fields": ["last_name"]},
+            "destination sms: field last_name is not sent to a sms destination",
+        ),
+        ({"fields": ["tags", "tags"]}, "destination sms: field tags is listed 2 times"),
+        ({"hold_share": 1.5}, "destination sms: `hold_share` must be a number above 0"),
+        ({"hold_min_people": -1}, "destination sms: `hold_min_people` must be a whole number"),
+        ({"url": "http://x"}, "destination sms: unknown key url"),
+        ({"destination": "SMS"}, "destination entry 1: destination name 'SMS' is not"),
+        (
+            {"destination": "email", "kind": "sms"},
+            "destination email: feeds the email_audience table, so its kind must be email",
+        ),
+    ],
+)
+def test_each_destination_mistake_names_the_destination_and_the_problem(change, message):
+    found = destination_problems_of(**change)
+    assert any(p.startswith(message) for p in found), found
+
+
+def test_an_ads_destination_sends_no_clear_text_and_needs_profiling_consent():
+    ads = SMS | {"destination": "ads", "kind": "ads_hashed", "consent": [["email", "marketing"]]}
+    found = destination_problems({"destinations": [ads]}, SELECTABLE)
+    assert (
+        "destination ads: consent must include [any, profiling]: no destination of its kind may go without it"
+        in found
+    )
+    assert any(
+        p.startswith("destination ads: field first_name is not sent to a ads_hashed") for p in found
+    )
+
+
+def test_a_destination_defined_twice_is_named_once():
+    found = destination_problems({"destinations": [SMS, SMS]}, SELECTABLE)
+    assert found == ["destination sms: defined 2 times; a name has one definition"]
+
+
+def test_the_check_command_counts_the_destinations():
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0
+    assert "destination catalog: 4 destinations valid" in result.output

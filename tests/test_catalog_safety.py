@@ -17,16 +17,20 @@ from test_tag_rules import input_types
 from tagwise.catalog import (
     CatalogError,
     check_catalogs,
+    check_destination_catalog,
     check_segment_catalog,
     check_tag_catalog,
     condition_problems,
+    destination_problems,
     segment_problems,
+    selectable_names,
 )
 from tagwise.cli import main
 from tagwise.dbt import PROJECT_DIR, DbtSettings, run_dbt
 
 TAG_CATALOG = "models/intermediate/tags/tag_catalog.yml"
 SEGMENT_CATALOG = "models/intermediate/segments/segment_catalog.yml"
+DESTINATION_CATALOG = "models/restricted/destinations/destination_catalog.yml"
 COLUMNS = {"orders_90d", "job_title", "country", "revenue_365d"}
 
 # Every shape of SQL that is more than an expression over the inputs.
@@ -107,7 +111,7 @@ def edit(path, change) -> None:
         (TAG_CATALOG, lambda m: m["rules"][2].update(tag="{% do x %}"), "tag {% do x %}"),
         (SEGMENT_CATALOG, lambda m: m["primary"][0].update(description="{{ var('x') }}"), "segment champions"),
         (SEGMENT_CATALOG, lambda m: m["audiences"][0].update(when="has_tag('{{ x }}')"), "audience sustainability-launch"),
-        (SEGMENT_CATALOG, lambda m: m["destinations"].update({"{{x}}": {}}), "the catalog"),
+        (DESTINATION_CATALOG, lambda m: m["destinations"][2].update(description="{{ env_var('X') }}"), "the catalog"),
     ],
 )  # fmt: skip
 def test_a_template_anywhere_in_a_catalog_is_refused_before_dbt_parses(
@@ -135,10 +139,12 @@ def test_names_are_lower_case_words_joined_by_hyphens(name):
         ("segment", SEGMENTS | {"primary": [{"segment": name, "when": "true"}]}),
         ("audience", SEGMENTS | {"audiences": [{"audience": name, "when": "true"}]}),
         ("generated audience", SEGMENTS | {"generated": [{"prefix": name, "column": "job_title"}]}),
-        ("destination", SEGMENTS | {"destinations": {name: {"segments": ["champions"]}}}),
     ]:
         found = segment_problems(catalog, VOCABULARY, COLUMNS | {"job_title"})
         assert any(kind in p for p in found), (kind, found)
+    entry = {"destination": name, "kind": "email", "consent": [["email", "marketing"]]}
+    found = destination_problems({"destinations": [entry]}, selectable_names(SEGMENTS))
+    assert any(p.startswith("destination entry 1: destination name") for p in found), found
 
 
 def test_evidence_text_is_quoted_for_the_engine(tmp_path):
@@ -185,8 +191,6 @@ SEGMENT_MALFORMED = [
     "models: [{name: int_segments__assignments, config: {meta: {primary: [1, 'x']}}}]\n",
     "models: [{name: int_segments__assignments, config: {meta: {primary: [{segment: [a], when: 'true'}]}}}]\n",
     "models: [{name: int_segments__assignments, config: {meta: {primary: [{segment: a, when: 'true'}], generated: [{prefix: 3}], destinations: [1]}}}]\n",
-    "models: [{name: int_segments__assignments, config: {meta: {primary: [{segment: a, when: 'true'}], destinations: {email: [1]}}}}]\n",
-    "models: [{name: int_segments__assignments, config: {meta: {primary: [{segment: a, when: 'true'}], destinations: {email: {segments: a}}}}}]\n",
     "models: [{name: int_segments__assignments, config: {meta: {primary: [{segment: a, when: 'true'}], audiences: [{audience: b, when: {x: 1}}]}}}]\n",
 ]
 
@@ -198,6 +202,23 @@ def test_check_refuses_a_malformed_tag_catalog_without_crashing(tmp_path, text):
     with pytest.raises(CatalogError) as refused:
         check_tag_catalog(catalog=catalog)
     assert str(catalog) in str(refused.value) and refused.value.problems
+
+
+DESTINATION_MALFORMED = [
+    "models: [{name: destination_eligibility, config: {meta: {destinations: {email: {}}}}}]\n",
+    "models: [{name: destination_eligibility, config: {meta: {destinations: [1, [a]]}}}]\n",
+    "models: [{name: destination_eligibility, config: {meta: {destinations: [{destination: a, kind: [sms], consent: [[1, 2, 3]], selects: [x], fields: {a: 1}}]}}}]\n",
+    "models: [{name: destination_eligibility, config: {meta: {destinations: [{destination: a, kind: sms, consent: [[sms, marketing]], selects: {segments: champions}, hold_share: true}]}}}]\n",
+]
+
+
+@pytest.mark.parametrize("text", DESTINATION_MALFORMED)
+def test_check_refuses_a_malformed_destination_catalog_without_crashing(tmp_path, text):
+    catalog = tmp_path / "destination_catalog.yml"
+    catalog.write_text(text)
+    with pytest.raises(CatalogError) as refused:
+        check_destination_catalog(catalog=catalog)
+    assert refused.value.problems
 
 
 @pytest.mark.parametrize("text", SEGMENT_MALFORMED)
@@ -225,7 +246,7 @@ def test_check_never_crashes_on_a_mutated_catalog(tmp_path, seed):
     """Random wrong types anywhere in either shipped catalog: a CatalogError, or a pass."""
     rng = random.Random(seed)
     project = project_copy(tmp_path)
-    for catalog in (TAG_CATALOG, SEGMENT_CATALOG):
+    for catalog in (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG):
         path = project / catalog
         path.write_text(yaml.safe_dump(_mutate(yaml.safe_load(path.read_text()), rng)))
     try:

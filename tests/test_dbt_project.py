@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.dbt.project import manifest
-from tagwise.export import DESTINATIONS
+from tagwise.destinations import AUDIENCES
 from tagwise.publish import PUBLISHED_SCHEMAS
 
 ROOT = Path(__file__).parents[1]
@@ -52,7 +52,7 @@ def _named_in(path: Path, project: dict) -> set[str]:
             if len(args) == len(call.args):
                 named.add(by_name[(call.func.id, *args)])
     if path == ROOT / "tagwise" / "export.py":
-        named |= {by_name[("ref", d.audience)] for d in DESTINATIONS.values()}
+        named.add(by_name[("ref", AUDIENCES)])
     return named
 
 

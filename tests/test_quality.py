@@ -61,7 +61,7 @@ def good() -> dict[str, pd.DataFrame]:
             ]
         ),
         "erased_people_present": pd.DataFrame(columns=["found_in", "customer_key"]),
-        "erased_in_export_files": pd.DataFrame(columns=["file", "email"]),
+        "erased_in_export_files": pd.DataFrame(columns=["file", "identifier"]),
         "unsent_removes": pd.DataFrame(columns=["destination", "key", "problem"]),
         "segment_size_changes": pd.DataFrame(
             [{"segment": "active", "members": 120, "last_good_members": 100, "change_share": 0.2}]
@@ -157,7 +157,7 @@ MISTAKES = [
     ),
     (
         "No erased person's address is in any export file",
-        add_row("erased_in_export_files", {"file": "changes.csv", "email": "z@x.test"}),
+        add_row("erased_in_export_files", {"file": "changes.csv", "identifier": "z@x.test"}),
     ),
     (
         "The change set about to leave removes everyone",
@@ -371,7 +371,9 @@ def test_erased_addresses_are_found_in_any_csv_cell_except_remove_rows(tmp_path)
     )
     (folder / "audience.csv").write_text("email,first_name\r\ngone@x.test,Cy\r\n")
     found = erased_in_export_files({"gone@x.test", "gone2@x.test"}, tmp_path)
-    assert sorted(zip(found["file"].map(lambda f: Path(f).name), found["email"], strict=True)) == [
+    assert sorted(
+        zip(found["file"].map(lambda f: Path(f).name), found["identifier"], strict=True)
+    ) == [
         ("audience.csv", "gone@x.test"),
         ("changes.csv", "gone2@x.test"),
     ]

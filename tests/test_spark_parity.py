@@ -34,6 +34,7 @@ MARTS = {
     "customer_tags": ["customer_key", "tag", "source"],
     "segment_membership": ["customer_key", "segment"],
     "email_audience": ["email"],
+    "destination_audiences": ["destination", "key"],
 }
 TOLERANCE = 1e-9
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import record_erasure, run_cli
+from conftest import record_erasure, run_cli, set_audience
 
 from tagwise import export as exporting
 from tagwise.export import acknowledge
@@ -139,10 +139,11 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
     export's rule and names what the old rule would have left at the destination."""
     with connect(tmp_path / "w.duckdb") as con:
         exporting.prepare_state(con, "email")
-        con.execute(
-            "create table marts.email_audience as select 'a5@x.test' as email, 'A' as first_name, "
+        set_audience(
+            con,
+            "select 'a5@x.test' as email, 'A' as first_name, "
             "'B' as last_name, 'active' as primary_segment, [] as audiences, [] as tags, "
-            "date '2026-05-02' as updated_on"
+            "date '2026-05-02' as updated_on",
         )
         con.execute("insert into export.acknowledged values ('email', 'a1@x.test', '{}')")
         con.execute(
@@ -183,11 +184,12 @@ def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_pat
             "create table marts.build_info as "
             "select date '2026-05-02' as as_of_date, 'b1' as dbt_invocation_id"
         )
-        con.execute(
-            "create table marts.email_audience as select * from (values "
+        set_audience(
+            con,
+            "select * from (values "
             "('a@x.test', 'A', 'B', 'active', 'fans-books, win-back', 'loyal-customer', date '2026-05-02'), "
             "('b@x.test', 'C', 'D', 'lapsed', '', '', date '2026-05-02')) "
-            "as t(email, first_name, last_name, primary_segment, audiences, tags, updated_on)"
+            "as t(email, first_name, last_name, primary_segment, audiences, tags, updated_on)",
         )
         con.execute("insert into export.acknowledged values ('email', 'gone@x.test', '{}')")
         record_verdicts(con, ("b1", "2026-05-02"), dict.fromkeys(GUARDED_MARTS, True))
@@ -225,7 +227,7 @@ def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
                 "where table_schema = 'export'"
             ).fetchall()
         )
-        hashed = con.execute("select email, email_sha256 from export.erasures_applied").fetchall()
+        hashed = con.execute("select email, key_sha256 from export.erasures_applied").fetchall()
         with pytest.raises(duckdb.ConstraintException):
             con.execute(
                 "insert into export.syncs values ('s1', null, '2026-05-01', '2026-05-01', "
@@ -240,12 +242,13 @@ def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
 
 
 def _audience(con, people: range) -> None:
-    """marts.email_audience with people p<n>@x.test, n in `people`."""
-    con.execute(
-        "create or replace table marts.email_audience as select 'p' || n || '@x.test' as email, "
+    """The email audience with people p<n>@x.test, n in `people`."""
+    set_audience(
+        con,
+        "select 'p' || n || '@x.test' as email, "
         "'A' as first_name, 'B' as last_name, 'active' as primary_segment, [] as audiences, "
         "[] as tags, date '2026-05-02' as updated_on "
-        f"from range({people.start}, {people.stop}) t(n)"
+        f"from range({people.start}, {people.stop}) t(n)",
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import record_erasure
+from conftest import record_erasure, set_audience
 
 from tagwise import export as exporting
 from tagwise import webhook
@@ -29,11 +29,11 @@ def gated(gated):
 
 
 def _audience(con, people: range) -> None:
-    con.execute(
-        "create or replace table marts.email_audience as select "
-        "'p' || lpad(n::varchar, 3, '0') || '@x.test' as email, 'A' as first_name, "
+    set_audience(
+        con,
+        "select 'p' || lpad(n::varchar, 3, '0') || '@x.test' as email, 'A' as first_name, "
         "'B' as last_name, 'active' as primary_segment, 'x, y' as audiences, '' as tags, "
-        f"date '2026-05-02' as updated_on from range({people.start}, {people.stop}) t(n)"
+        f"date '2026-05-02' as updated_on from range({people.start}, {people.stop}) t(n)",
     )
 
 

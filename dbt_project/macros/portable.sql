@@ -82,3 +82,16 @@
 {% macro spark__sha256_hex(expression) -%}
     sha2({{ expression }}, 256)
 {%- endmacro %}
+
+{#- Every match of `pattern` in a text replaced (DuckDB replaces the first only unless told). -#}
+{% macro regexp_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch("regexp_replace_all", "tagwise")(expression, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}

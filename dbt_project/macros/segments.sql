@@ -13,11 +13,11 @@
     {{- local_md5((definition.segment or definition.audience or definition.prefix) ~ "|" ~ (definition.when or definition.column) ~ "|" ~ position) -}}
 {%- endmacro %}
 
-{#- `|email|...|` for a segment the catalog's destinations select, else `|`. -#}
-{% macro segment_destinations(catalog, kind, name) -%}
+{#- `|email|sms|` for a segment the destination catalog's destinations select, else `|`. -#}
+{% macro segment_destinations(kind, name) -%}
     {%- set receivers = [] -%}
-    {%- for destination, selection in (catalog.get("destinations") or {}).items() -%}
-        {%- if name in (selection.get(kind) or []) -%}{%- do receivers.append(destination) -%}{%- endif -%}
+    {%- for destination in tagwise.destination_catalog() -%}
+        {%- if name in ((destination.selects or {}).get(kind) or []) -%}{%- do receivers.append(destination.destination) -%}{%- endif -%}
     {%- endfor -%}
     {{ tagwise.string_literal("|" ~ receivers | join("|") ~ ("|" if receivers else "")) }}
 {%- endmacro %}
@@ -49,7 +49,7 @@
             select
                 {{ tagwise.string_literal(definition.segment) }} as segment,
                 {{ tagwise.string_literal(tagwise.segment_version(definition, loop.index)) }} as definition_version,
-                {{ tagwise.segment_destinations(catalog, "segments", definition.segment) }} as destinations
+                {{ tagwise.segment_destinations("segments", definition.segment) }} as destinations
         {%- endfor %}
     )
 
@@ -69,7 +69,7 @@
             {{ tagwise.string_literal(definition.audience) }} as segment,
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
-            {{ tagwise.segment_destinations(catalog, "audiences", definition.audience) }} as destinations
+            {{ tagwise.segment_destinations("audiences", definition.audience) }} as destinations
         from inputs
         where {{ tagwise.segment_condition(definition.when) }}
     {%- endfor %}
@@ -80,7 +80,7 @@
             {{ tagwise.string_literal(definition.prefix) }} || {{ definition.column }} as segment,
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
-            {{ tagwise.segment_destinations(catalog, "generated", definition.prefix) }} as destinations
+            {{ tagwise.segment_destinations("generated", definition.prefix) }} as destinations
         from inputs
         where {{ definition.column }} is not null
     {%- endfor %}

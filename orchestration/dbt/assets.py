@@ -54,10 +54,12 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: Tagwise
     reported as it is built (n of the step's total) in the run's log."""
     settings = tagwise.dbt(as_of(context))
     try:
-        rules, definitions = check_catalogs()
+        rules, definitions, destinations = check_catalogs()
     except TagwiseError as error:
         raise Failure(str(error)) from None
-    context.log.info(f"catalogs valid: {rules} tag rules, {definitions} segment definitions")
+    context.log.info(
+        f"catalogs valid: {rules} tag rules, {definitions} segment definitions, {destinations} destinations"
+    )
     if settings.target == "duckdb":
         forgotten = forget_unreleased(settings.warehouse, settings.as_of)
         if forgotten:

@@ -7,7 +7,7 @@ from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
-from tagwise.destinations import DESTINATIONS
+from tagwise.destinations import destinations
 from tagwise.erasure import purge_erased
 from tagwise.export import (
     erase_from_exports,
@@ -21,7 +21,7 @@ from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
 
 DESTINATION_EXPORTS = {
-    destination: AssetKey(["exports", destination]) for destination in DESTINATIONS
+    destination: AssetKey(["exports", destination]) for destination in destinations()
 }
 ERASURE = AssetKey(["exports", "erasure"])
 PUBLISHED = AssetKey(["published", "marts"])
@@ -59,7 +59,7 @@ def _destination_export(destination: str) -> AssetsDefinition:
         deps=[ERASURE, *(model_key(mart) for mart in GUARDED_MARTS)],
         group_name=RELEASE_GROUP,
         description=f"The {destination} destination's change set (add/update/remove) and full "
-        f"audience ({DESTINATIONS[destination].kind}), computed against what it may hold.",
+        f"audience ({destinations()[destination].kind}), computed against what it may hold.",
         pool=WAREHOUSE_POOL,
         partitions_def=DAILY,
         backfill_policy=ONE_DATE_PER_RUN,
@@ -68,7 +68,7 @@ def _destination_export(destination: str) -> AssetsDefinition:
         unset = not_configured(destination)
         if unset is not None:
             return MaterializeResult(metadata={"sync": unset})
-        tagwise.copy_from_spark(export_inputs(destination))
+        tagwise.copy_from_spark(export_inputs())
         sync = export(tagwise.warehouse_path, destination, tagwise.exports_path)
         if sync is None:
             return MaterializeResult(metadata={"sync": "nothing new to send"})
@@ -88,7 +88,7 @@ def _destination_export(destination: str) -> AssetsDefinition:
     return destination_export
 
 
-destination_exports = [_destination_export(destination) for destination in DESTINATIONS]
+destination_exports = [_destination_export(destination) for destination in destinations()]
 
 
 @asset(

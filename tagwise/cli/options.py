@@ -112,10 +112,11 @@ def holds_warehouse(command: Callable) -> Callable:
 
 
 def check_catalogs() -> None:
-    """Validate the tag and segment catalogs (before dbt renders their text) and say so."""
+    """Validate the catalogs (before dbt renders their text) and say so."""
     from tagwise import catalog
 
-    rules, definitions = catalog.check_catalogs()
+    rules, definitions, destinations = catalog.check_catalogs()
     console.print(
-        f"tag catalog: {rules} rules valid; segment catalog: {definitions} definitions valid"
+        f"tag catalog: {rules} rules valid; segment catalog: {definitions} definitions valid; "
+        f"destination catalog: {destinations} destinations valid"
     )

@@ -215,6 +215,22 @@ def masked(values: pa.Array, hidden: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(hidden), pa.scalar(None, values.type), values)
 
 
+def _phone_as_typed(number: int) -> str:
+    """A +1 555 number as people type it, the form chosen by its last digit (no random
+    draw, so every other column stays as it was): mostly E.164, some with spaces or a 00
+    prefix (both normalisable), and one in ten without its country code, which the sms
+    destination cannot use."""
+    digits = str(number)
+    form = number % 10
+    if form == 7:
+        return f"+1 555 {digits[:3]} {digits[3:]}"
+    if form == 8:
+        return f"001555{digits}"
+    if form == 9:
+        return f"555-{digits[:3]}-{digits[3:]}"
+    return f"+1555{digits}"
+
+
 def customers(pop: Population, window: Window) -> pa.Table:
     rng = pop.rng(10)
     n = len(pop)
@@ -239,7 +255,9 @@ def customers(pop: Population, window: Window) -> pa.Table:
         np.char.add(pick(rng, v.COMPANY_WORDS, n), " "), pick(rng, v.COMPANY_SUFFIXES, n)
     ).astype(object)
     has_company = b2b & (rng.random(n) < 0.95)
-    phone = np.char.add("+1555", rng.integers(1_000_000, 9_999_999, n).astype(str)).astype(object)
+    phone = np.array(
+        [_phone_as_typed(number) for number in rng.integers(1_000_000, 9_999_999, n)], dtype=object
+    )
 
     base = {
         "customer_id": customer_id(pop.gid),

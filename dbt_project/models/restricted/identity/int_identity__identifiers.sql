@@ -1,6 +1,7 @@
 {#- Every identifier tagwise has held for each person as of D (SPEC 3.6): the source id of
-    each record merged into the person, and every email of every version of those records
-    recorded by the end of D, as given (trimmed, lower-cased), valid or not. Privacy
+    each record merged into the person, every email of every version of those records
+    recorded by the end of D, as given (trimmed, lower-cased), valid or not, and every phone
+    of those versions that normalises to E.164 (the sms destination's key). Privacy
     requests are resolved against these; `is_current` marks what the person holds as of D. -#}
 with versions as (
     select * from {{ ref('stg_crm__customers') }}
@@ -31,8 +32,36 @@ emails as (
         on versions.customer_id = clusters.customer_id
     where versions.email_as_given <> ''
     group by clusters.customer_key, versions.email_as_given
+),
+
+latest_versions as (
+    select
+        customer_id,
+        updated_at,
+        row_number() over (partition by customer_id order by updated_at desc) as version_rank
+    from versions
+),
+
+phones as (
+    select
+        clusters.customer_key,
+        'phone' as identifier_type,
+        {{ tagwise.e164('versions.phone') }} as identifier,
+        bool_or(latest_versions.customer_id is not null) as is_current
+    from versions
+    inner join clusters
+        on versions.customer_id = clusters.customer_id
+    left join latest_versions
+        on
+            versions.customer_id = latest_versions.customer_id
+            and versions.updated_at = latest_versions.updated_at
+            and latest_versions.version_rank = 1
+    where {{ tagwise.e164('versions.phone') }} is not null
+    group by clusters.customer_key, {{ tagwise.e164('versions.phone') }}
 )
 
 select * from source_ids
 union all
 select * from emails
+union all
+select * from phones

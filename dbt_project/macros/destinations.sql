@@ -1,0 +1,111 @@
+{#-
+    Destinations from the declarative destination catalog (meta of
+    destination_eligibility in destination_catalog.yml): who each one selects, its
+    key, and why a selected customer is not eligible.
+-#}
+
+{#- The catalog's destinations, read from the graph so that segment models can use it too
+    (an empty list while dbt parses: no ref may depend on it; unit tests, which have no
+    graph, override it with the destinations they test). -#}
+{% macro destination_catalog() -%}
+    {%- if execute and graph.nodes is defined -%}
+        {%- for node in graph.nodes.values() if node.resource_type == "model" and node.name == "destination_eligibility" -%}
+            {{- return(node.config.meta.get("destinations") or []) -}}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return([]) -}}
+{%- endmacro %}
+
+{#- A phone in E.164 (+ and 8 to 15 digits, no leading zero), or null: spaces, dots,
+    dashes, slashes and parentheses are dropped and a leading 00 becomes +. A number
+    without its country code is not guessed at: it is not normalisable. -#}
+{% macro e164(column) -%}
+    {%- set stripped = tagwise.regexp_replace_all("trim(" ~ column ~ ")", "[ ()./-]", "") -%}
+    {%- set international = "case when " ~ stripped ~ " like '00%' then '+' || substr(" ~ stripped ~ ", 3) else " ~ stripped ~ " end" -%}
+    case when {{ tagwise.regexp_like(international, "^[+][1-9][0-9]{7,14}$") }} then {{ international }} end
+{%- endmacro %}
+
+{#- What names a person at a destination of the kind, from the columns of `people`
+    (email, e164_phone). -#}
+{% macro destination_key(kind) -%}
+    {%- if kind == "sms" -%}
+        people.e164_phone
+    {%- elif kind == "ads_hashed" -%}
+        {{ tagwise.sha256_hex("people.email") }}
+    {%- else -%}
+        people.email
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The first reason a selected customer may not be sent to the destination, or null. -#}
+{% macro not_eligible_because(destination) -%}
+    case
+        {%- if destination.kind == "sms" %}
+            when people.phone is null then 'no phone'
+            when people.e164_phone is null then 'phone cannot be normalised to E.164'
+        {%- else %}
+            when people.email is null then 'no valid email'
+            when suppression_list.email is not null then 'suppressed: ' || suppression_list.reason
+        {%- endif %}
+        {%- for channel, purpose in destination.consent %}
+            {%- if channel == "any" %}
+            when withdrawn_{{ loop.index }}.customer_key is not null
+                then {{ tagwise.string_literal(purpose ~ " consent withdrawn on a channel") }}
+            {%- else %}
+            when consent_{{ loop.index }}.status is null
+                then {{ tagwise.string_literal("no " ~ channel ~ " " ~ purpose ~ " consent") }}
+            when consent_{{ loop.index }}.status <> 'granted'
+                then {{ tagwise.string_literal(channel ~ " " ~ purpose ~ " consent ") }} || consent_{{ loop.index }}.status
+            {%- endif %}
+        {%- endfor %}
+        end
+{%- endmacro %}
+
+{#- One select per destination: its selected customers, key and reason. -#}
+{% macro destination_eligibility_rows(destination) -%}
+    select
+        {{ tagwise.string_literal(destination.destination) }} as destination,
+        people.customer_key,
+        {{ tagwise.destination_key(destination.kind) }} as key,
+        {% if destination.kind == "ads_hashed" -%}
+            {{ tagwise.sha256_hex("people.e164_phone") }}
+        {%- else -%}
+            cast(null as string)
+        {%- endif %} as phone_sha256,
+        {{ tagwise.not_eligible_because(destination) }} as not_eligible_because
+    from people
+    left join suppression_list
+        on people.email = suppression_list.email
+    {%- for channel, purpose in destination.consent %}
+        {%- if channel == "any" %}
+    left join withdrawn as withdrawn_{{ loop.index }}
+        on
+            people.customer_key = withdrawn_{{ loop.index }}.customer_key
+            and withdrawn_{{ loop.index }}.purpose = {{ tagwise.string_literal(purpose) }}
+        {%- else %}
+    left join consent as consent_{{ loop.index }}
+        on
+            people.customer_key = consent_{{ loop.index }}.customer_key
+            and consent_{{ loop.index }}.channel = {{ tagwise.string_literal(channel) }}
+            and consent_{{ loop.index }}.purpose = {{ tagwise.string_literal(purpose) }}
+        {%- endif %}
+    {%- endfor %}
+    where people.customer_key in (
+        select customer_key from membership
+        where destinations like {{ tagwise.string_literal("%|" ~ destination.destination ~ "|%") }}
+    )
+{%- endmacro %}
+
+{#- A field of destination_audiences: its value for the destinations whose catalog entry
+    lists it, null for the others. -#}
+{% macro destination_field(field, expression, data_type="string") -%}
+    {%- set receivers = [] -%}
+    {%- for destination in tagwise.destination_catalog() if field in (destination.fields or []) -%}
+        {%- do receivers.append(tagwise.string_literal(destination.destination)) -%}
+    {%- endfor -%}
+    {%- if receivers -%}
+        case when eligible.destination in ({{ receivers | join(", ") }}) then {{ expression }} end
+    {%- else -%}
+        cast(null as {{ data_type }})
+    {%- endif %} as {{ field }}
+{%- endmacro %}
