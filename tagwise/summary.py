@@ -50,3 +50,28 @@ def segment_sizes(warehouse: Path, target: str = "duckdb") -> list[tuple[str, st
         "group by all order by segment_type desc, count(*) desc, segment",
         target,
     )
+
+
+def destination_reach(warehouse: Path, target: str = "duckdb") -> list[tuple[str, int, int, str]]:
+    """(destination, customers it selects, of them eligible, why the others are not: each
+    reason with its count, most common first) per destination of the catalog."""
+    rows = read_rows(
+        warehouse,
+        f"select destination, not_eligible_because, count(*) from {ref('destination_eligibility')} "
+        "group by destination, not_eligible_because",
+        target,
+    )
+    reach = []
+    for destination in sorted({d for d, _, _ in rows}):
+        reasons = sorted(
+            ((n, r) for d, r, n in rows if d == destination and r is not None),
+            key=lambda counted: (-counted[0], counted[1]),
+        )
+        eligible = sum(n for d, r, n in rows if d == destination and r is None)
+        reach.append((
+            destination,
+            eligible + sum(n for n, _ in reasons),
+            eligible,
+            ", ".join(f"{reason} {n:,}" for n, reason in reasons),
+        ))  # fmt: skip
+    return reach

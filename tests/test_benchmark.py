@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestration.benchmark import step_category
+from orchestration.benchmark import destination_export_seconds, step_category
 from tagwise.benchmark import verdicts
 
 
@@ -36,3 +36,15 @@ def test_targets_are_judged_at_one_million_and_growth_against_100k():
         [_result(100_000, 10), _result(1_000_000, 400, dbt_ratio=30, refresh_share=0.5, peak_gib=9)]
     )
     assert not any(missed.values())
+
+
+def test_the_release_of_every_destination_is_measured_against_the_email_export_alone():
+    timed = destination_export_seconds(
+        {"exports__erasure": 9.0, "exports__email": 2.0, "exports__sms": 1.0, "exports__ads": 1.5,
+         "exports__webhook": 0.0, "published__marts": 5.0}
+    )  # fmt: skip
+    assert timed == {
+        "seconds": {"email": 2.0, "sms": 1.0, "ads": 1.5, "webhook": 0.0},
+        "all_to_email_ratio": 2.25,
+    }
+    assert destination_export_seconds({"exports__sms": 1.0})["all_to_email_ratio"] is None

@@ -13,6 +13,7 @@ from conftest import record_erasure
 from tagwise import export as exporting
 from tagwise.destinations import Destination, destinations
 from tagwise.quality import erased_in_export_files
+from tagwise.summary import destination_reach
 from tagwise.warehouse import connect
 
 
@@ -126,3 +127,20 @@ def test_an_unknown_destination_is_refused_naming_the_catalogs(gated, tmp_path):
         exporting.ExportError, match="the destination catalog has: email, webhook, sms, ads"
     ):
         exporting.export(gated, "fax", tmp_path / "exports")
+
+
+def test_the_run_summary_says_why_the_people_a_destination_selects_are_not_sent(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        con.execute("create schema restricted")
+        con.execute(
+            "create table restricted.destination_eligibility as select * from (values "
+            "('sms', 'k1', true, null), ('sms', 'k2', false, 'no phone'), "
+            "('sms', 'k3', false, 'phone cannot be normalised to E.164'), "
+            "('sms', 'k4', false, 'no phone'), ('ads', 'k1', true, null)) "
+            "as t(destination, customer_key, is_eligible, not_eligible_because)"
+        )
+    assert destination_reach(warehouse) == [
+        ("ads", 1, 1, ""),
+        ("sms", 4, 1, "no phone 2, phone cannot be normalised to E.164 1"),
+    ]

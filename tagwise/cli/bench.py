@@ -66,7 +66,8 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
     )
     table = Table(
         "customers", "rows", "generate", "ingest", "dbt", "model", "checks", "export", "publish",
-        "full run", "floor", "dbt/floor", "refresh", "refresh/full", "peak GiB", title="seconds",
+        "all dest./email", "full run", "floor", "dbt/floor", "refresh", "refresh/full", "peak GiB",
+        title="seconds",
     )  # fmt: skip
     for r in measured:
         steps = r["full_run"]["steps"]
@@ -74,10 +75,11 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
         table.add_row(
             f"{r['customers']:,}", f"{sum(r['rows_generated'].values()):,}", f"{r['generate_seconds']:.1f}",
             *(f"{steps.get(k, 0):.1f}" for k in ("ingest", "dbt", "model", "checks", "export", "publish")),
+            f"{r['destinations']['all_to_email_ratio'] or 0:.1f}",
             f"{r['full_run']['seconds']:.1f}", f"{r['floor_seconds']:.2f}", f"{r['dbt_to_floor_ratio']:.1f}",
             f"{r['refresh']['seconds']:.1f}", f"{r['refresh_share_of_full_run']:.0%}", f"{peak:.2f}",
         )  # fmt: skip
-    # All fifteen columns, also when the output goes to a log.
+    # All sixteen columns, also when the output goes to a log.
     Console(stderr=True, width=200).print(table)
     for target, met in checks.items():
         console.print(f"{'meets' if met else '[red]misses[/red]'} {target} <= {TARGETS[target]}")

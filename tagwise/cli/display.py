@@ -52,7 +52,7 @@ def show_sync(destination: str, sync: Sync | None) -> None:
 
 
 def show_warehouse(warehouse: Path, target: str) -> None:
-    from tagwise.summary import segment_sizes, tag_usage, warehouse_summary
+    from tagwise.summary import destination_reach, segment_sizes, tag_usage, warehouse_summary
 
     table = Table("figure", "value", title="warehouse")
     for label, value in warehouse_summary(warehouse, target):
@@ -66,6 +66,12 @@ def show_warehouse(warehouse: Path, target: str) -> None:
     for segment, kind, members in segment_sizes(warehouse, target):
         segments.add_row(segment, kind, f"{members:,}")
     console.print(segments)
+    reach = Table(
+        "destination", "selected", "eligible", "not eligible because", title="destinations"
+    )
+    for destination, selected, eligible, reasons in destination_reach(warehouse, target):
+        reach.add_row(destination, f"{selected:,}", f"{eligible:,}", reasons)
+    console.print(reach)
 
 
 def show_gate(gate: GateResult) -> None:
