@@ -10,6 +10,7 @@ destination's key, fields and thresholds. tagwise.catalog validates it.
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import NamedTuple
 
 # The model holding every destination's rows: key and fields, null where not received.
@@ -80,3 +81,19 @@ def destinations() -> dict[str, Destination]:
     from tagwise.catalog import check_destination_catalog
 
     return {d["destination"]: Destination.from_entry(d) for d in check_destination_catalog()}
+
+
+def destination_keys(identifiers: list[tuple[str, str]], kinds: set[str] | None = None) -> set[str]:
+    """The keys a person with these (identifier_type, identifier) may have at destinations
+    of these kinds (default: the catalog's): addresses and E.164 phones, or their SHA-256
+    where the kind sends hashes. Erasure and access reports find a person's rows by them."""
+    chosen = [
+        KINDS[k]
+        for k in (kinds if kinds is not None else {d.kind for d in destinations().values()})
+    ]
+    return {
+        hashlib.sha256(identifier.encode()).hexdigest() if kind.hashed else identifier
+        for identifier_type, identifier in identifiers
+        for kind in chosen
+        if kind.identifier == identifier_type
+    }

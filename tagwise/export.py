@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.destinations import AUDIENCES, KINDS, Destination, destinations
+from tagwise.destinations import AUDIENCES, Destination, destination_keys, destinations
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
@@ -69,19 +69,6 @@ def erased_identifiers_sql():
     select distinct i.identifier_type, i.identifier from {ref("int_identity__identifiers")} i
     join {ref("int_identity__erased_people")} using (customer_key)
     where i.identifier_type in ('email', 'phone')"""
-
-
-def erased_keys(identifiers: list[tuple[str, str]], kinds: set[str]) -> set[str]:
-    """The keys erased people may have at destinations of these kinds: their addresses and
-    phones, or those identifiers' SHA-256 where the kind sends hashes."""
-    keys = set()
-    for identifier_type, identifier in identifiers:
-        for kind in (KINDS[k] for k in kinds):
-            if kind.identifier == identifier_type:
-                keys.add(
-                    hashlib.sha256(identifier.encode()).hexdigest() if kind.hashed else identifier
-                )
-    return keys
 
 
 def export_inputs() -> list[str]:
@@ -704,7 +691,7 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         }
         erased = {
             key
-            for key in erased_keys(identifiers, {d.kind for d in known.values()})
+            for key in destination_keys(identifiers)
             if hashlib.sha256(key.encode()).hexdigest() not in applied
         }
         if not erased:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.destinations import destination_keys
 from tagwise.errors import TagwiseError
 from tagwise.relations import ref, source
 from tagwise.warehouse import WarehouseLock, connect, existing_tables
@@ -150,8 +151,22 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
                 [key],
             )
         ]
+        phones = [
+            r["identifier"]
+            for r in _rows(
+                con,
+                f"select identifier from {ref('int_identity__identifiers')} "
+                "where customer_key = ? and identifier_type = 'phone' order by identifier",
+                [key],
+            )
+        ]
+        # What names the person at each destination: address, E.164 phone or their hash.
+        keys = sorted(
+            destination_keys([("email", e) for e in emails] + [("phone", p) for p in phones])
+        )
         report["source_customer_ids"] = ids
         report["emails_held"] = emails
+        report["phones_held"] = phones
         for section, table in person_tables():
             if table in tables:
                 report[section] = _rows(con, f"select * from {table} where customer_key = ?", [key])
@@ -190,21 +205,21 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             report["sent_to_destinations"] = _rows(
                 con,
                 "select destination, 'acknowledged' as state, null as sync_id, key, payload "
-                f"from {acknowledged} where key in (select unnest($emails)) "
+                f"from {acknowledged} where key in (select unnest($keys)) "
                 "union all select destination, 'sent, not acknowledged', sync_id, key, payload "
                 f"from {source('export', 'unacknowledged_changes')} "
-                "where key in (select unnest($emails)) "
+                "where key in (select unnest($keys)) "
                 "order by destination, state, sync_id",
-                {"emails": emails},
+                {"keys": keys},
             )
         sync_log = source("export", "sync_log")
         if sync_log in tables:
             report["sync_log"] = _rows(
                 con,
                 "select destination, sync_id, key, change, payload_sha256, sent_at, delivery "
-                f"from {sync_log} where key in (select unnest($emails)) "
+                f"from {sync_log} where key in (select unnest($keys)) "
                 "order by sent_at, destination, sync_id",
-                {"emails": emails},
+                {"keys": keys},
             )
     return report
 

@@ -39,11 +39,10 @@ from expectations.suites import (
     feature_stats_sql,
 )
 from tagwise.data_docs import make_offline
-from tagwise.destinations import destinations
+from tagwise.destinations import destination_keys, destinations
 from tagwise.export import (
     UNFINISHED_WRITE,
     erased_identifiers_sql,
-    erased_keys,
     export_inputs,
     prepare_state,
     unsent_removes,
@@ -128,7 +127,7 @@ IDENTIFIER_IN_TEXT = re.compile(
 def erased_in_export_files(
     erased: set[str], exports: Path, published: Path | None = None
 ) -> pd.DataFrame:
-    """Every erased person's key (address, phone, or their hash: tagwise.export.erased_keys)
+    """Every erased person's key (address, phone, or their hash: tagwise.destinations.destination_keys)
     found in any file under the exports folder, whatever
     its format (change sets in CSV and JSON Lines, audiences, access reports, anything
     else), other than in the remove rows that carry the erasure to the destination; and
@@ -230,7 +229,7 @@ def load_datasets(
     }
     if "erased_in_export_files" in names:
         identifiers = con.execute(erased_identifiers_sql()).fetchall()
-        erased = erased_keys(identifiers, {d.kind for d in destinations().values()})
+        erased = destination_keys(identifiers)
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(con, names)
 
@@ -277,7 +276,7 @@ def load_spark_datasets(
             frames[name] = spark.sql(sql)
     if "erased_in_export_files" in names:
         identifiers = [tuple(row) for row in spark.sql(erased_identifiers_sql()).collect()]
-        erased = erased_keys(identifiers, {d.kind for d in destinations().values()})
+        erased = destination_keys(identifiers)
         frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
     return frames | state_datasets(state, names)
 

@@ -163,7 +163,11 @@ def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
     acknowledge(warehouse, third.sync_id)
     assert export(warehouse, "email", exports) is None
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        statuses = dict(con.execute("select sync_id, status from export.syncs").fetchall())
+        statuses = dict(
+            con.execute(
+                "select sync_id, status from export.syncs where destination = 'email'"
+            ).fetchall()
+        )
         pending_changes = con.execute(
             "select count(*) from marts.email_audience_changes"
         ).fetchone()[0]

@@ -68,7 +68,7 @@ def pending_changes(warehouse: Path) -> dict[str, str]:
         return dict(
             con.execute(
                 "select key, change from marts.email_audience_changes where sync_id = "
-                "(select sync_id from export.syncs where status = 'pending')"
+                "(select sync_id from export.syncs where destination = 'email' and status = 'pending')"
             ).fetchall()
         )
 
