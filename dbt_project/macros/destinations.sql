@@ -43,6 +43,7 @@
         {%- if destination.kind == "sms" %}
             when people.phone is null then 'no phone'
             when people.e164_phone is null then 'phone cannot be normalised to E.164'
+            when people.customers_with_phone > 1 then 'phone shared with another customer'
         {%- else %}
             when people.email is null then 'no valid email'
             when suppression_list.email is not null then 'suppressed: ' || suppression_list.reason
@@ -68,7 +69,7 @@
         people.customer_key,
         {{ tagwise.destination_key(destination.kind) }} as key,
         {% if destination.kind == "ads_hashed" -%}
-            {{ tagwise.sha256_hex("people.e164_phone") }}
+            case when people.customers_with_phone = 1 then {{ tagwise.sha256_hex("people.e164_phone") }} end
         {%- else -%}
             cast(null as string)
         {%- endif %} as phone_sha256,

@@ -1,6 +1,7 @@
 {#- Who each destination of the catalog selects, with their key there and, when they may
     not be sent, the first reason why (SPEC 3.7): consent for every required pair, no
-    suppression where the key is an email, a valid key. Erased people are in no segment. -#}
+    suppression where the key is an email, a valid key held by this customer alone.
+    Erased people are in no segment. -#}
 with customers as (
     select * from {{ ref('dim_customers') }}
 ),
@@ -29,7 +30,7 @@ withdrawn as (
     where status = 'withdrawn'
 ),
 
-people as (
+customer_phones as (
     select
         customers.customer_key,
         marketability.email,
@@ -38,6 +39,15 @@ people as (
     from customers
     left join marketability
         on customers.customer_key = marketability.customer_key
+),
+
+people as (
+    select
+        *,
+        -- A number two customers share (a family's, a switchboard) names neither of them
+        -- for certain: it is not used (fail closed).
+        count(e164_phone) over (partition by e164_phone) as customers_with_phone
+    from customer_phones
 ),
 
 checked as (
