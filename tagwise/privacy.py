@@ -141,29 +141,16 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
                 [key],
             )
         ]
-        # Every address any version of the person's records held, as given.
-        emails = [
-            r["identifier"]
-            for r in _rows(
-                con,
-                f"select identifier from {ref('int_identity__identifiers')} "
-                "where customer_key = ? and identifier_type = 'email' order by identifier",
-                [key],
-            )
-        ]
-        phones = [
-            r["identifier"]
-            for r in _rows(
-                con,
-                f"select identifier from {ref('int_identity__identifiers')} "
-                "where customer_key = ? and identifier_type = 'phone' order by identifier",
-                [key],
-            )
-        ]
+        # Every address and E.164 phone any version of the person's records held.
+        held = con.execute(
+            f"select identifier_type, identifier from {ref('int_identity__identifiers')} "
+            "where customer_key = ? and identifier_type in ('email', 'phone') order by all",
+            [key],
+        ).fetchall()
+        emails = [identifier for kind, identifier in held if kind == "email"]
+        phones = [identifier for kind, identifier in held if kind == "phone"]
         # What names the person at each destination: address, E.164 phone or their hash.
-        keys = sorted(
-            destination_keys([("email", e) for e in emails] + [("phone", p) for p in phones])
-        )
+        keys = sorted(destination_keys(held))
         report["source_customer_ids"] = ids
         report["emails_held"] = emails
         report["phones_held"] = phones
