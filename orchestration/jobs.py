@@ -48,8 +48,10 @@ release = define_asset_job(
 
 weekly_review = define_asset_job(
     "weekly_tag_segment_review",
-    selection=AssetSelection.assets(model_key("tag_usage"), model_key("segment_migration")),
-    description="Rebuild tag usage and segment migration for the week's review.",
+    selection=AssetSelection.assets(
+        model_key("tag_usage"), model_key("segment_migration"), model_key("audience_overlap")
+    ),
+    description="Rebuild tag usage, segment migration and audience overlap for the week's review.",
     tags=WAREHOUSE_TAG,
 )
 

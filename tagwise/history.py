@@ -28,6 +28,7 @@ def history_tables():
         (ref("customer_tag_history"), "valid_from", "valid_to"),
         (ref("segment_membership_history"), "entered_on", "exited_on"),
         (ref("segment_kpis"), "as_of_date", None),
+        (ref("audience_overlap"), "as_of_date", None),
         (ref("history_as_of_dates"), "as_of_date", None),
     )
 

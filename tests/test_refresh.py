@@ -97,7 +97,12 @@ def test_a_refresh_gives_the_tables_of_a_rebuild(warehouses):
             if table not in MAY_BE_EMPTY:
                 assert con.execute(f"select count(*) from refreshed.{table}").fetchone()[0], table
     assert differing == {}
-    incremental = {"segment_membership_history", "segment_kpis", "customer_tag_history"}
+    incremental = {
+        "segment_membership_history",
+        "segment_kpis",
+        "customer_tag_history",
+        "audience_overlap",
+    }
     assert {f"marts.{name}" for name in incremental} <= compared.keys()
 
 

@@ -291,6 +291,7 @@ def history(warehouse: Path) -> dict[str, list[tuple]]:
                 ("customer_tag_history", ""),
                 ("segment_membership_history", ""),
                 ("segment_kpis", ""),
+                ("audience_overlap", ""),
                 ("history_as_of_dates", "exclude (recorded_at)"),
             )
         }

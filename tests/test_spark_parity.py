@@ -35,6 +35,7 @@ MARTS = {
     "segment_membership": ["customer_key", "segment"],
     "email_audience": ["email"],
     "destination_audiences": ["destination", "key"],
+    "audience_overlap": ["as_of_date", "audience_a", "audience_b"],
 }
 TOLERANCE = 1e-9
 

@@ -61,20 +61,25 @@
     `starts`) that the model's post-hook `delete_history_tombstones` removes, because
     delete+insert deletes only the entities it inserts.
 -#}
-{% macro history_intervals(current, removed, keys, starts="valid_from", ends="valid_to") -%}
+{#- end_reasons, when given, names a CTE of (keys..., end_reason) saying why an interval
+    that closes as of D closed; it is kept in the column `end_reason` names. -#}
+{% macro history_intervals(current, removed, keys, starts="valid_from", ends="valid_to", end_reasons=none, end_reason="end_reason") -%}
     {%- set recorded = "recorded" -%}
     {%- set entity = keys[0] -%}
     {%- set key_list = keys | join(", ") -%}
     {%- set joined = [] -%}
     {%- for key in keys -%}{%- do joined.append("open_rows." ~ key ~ " = " ~ current ~ "." ~ key) -%}{%- endfor -%}
+    {%- set reason_keys = [] -%}
+    {%- for key in keys -%}{%- do reason_keys.append("open_rows." ~ key ~ " = " ~ end_reasons ~ "." ~ key) -%}{%- endfor -%}
     recorded as (
         {% if is_incremental() -%}
-            select {{ key_list }}, {{ starts }}, {{ ends }} from {{ this }}
+            select {{ key_list }}, {{ starts }}, {{ ends }}{% if end_reasons %}, {{ end_reason }}{% endif %} from {{ this }}
         {%- else -%}
             select
                 {% for key in keys %}cast(null as string) as {{ key }},{% endfor %}
                 cast(null as date) as {{ starts }},
-                cast(null as date) as {{ ends }}
+                cast(null as date) as {{ ends }}{% if end_reasons %},
+                cast(null as string) as {{ end_reason }}{% endif %}
             where 1 = 0
         {%- endif %}
     ),
@@ -84,6 +89,9 @@
             {{ key_list }},
             {{ starts }},
             case when {{ ends }} >= {{ tagwise.as_of_date() }} then null else {{ ends }} end as {{ ends }}
+            {%- if end_reasons %},
+                case when {{ ends }} >= {{ tagwise.as_of_date() }} then null else {{ end_reason }} end as {{ end_reason }}
+            {%- endif %}
         from {{ recorded }}
         where
             {{ starts }} < {{ tagwise.as_of_date() }}
@@ -102,9 +110,16 @@
             {% for key in keys %}coalesce(open_rows.{{ key }}, {{ current }}.{{ key }}) as {{ key }},{% endfor %}
             coalesce(open_rows.{{ starts }}, {{ tagwise.as_of_date() }}) as {{ starts }},
             case when {{ current }}.{{ entity }} is null then {{ tagwise.as_of_date() }} end as {{ ends }}
+            {%- if end_reasons %},
+                case when {{ current }}.{{ entity }} is null then {{ end_reasons }}.{{ end_reason }} end as {{ end_reason }}
+            {%- endif %}
         from open_rows
         full outer join {{ current }}
             on {{ joined | join(" and ") }}
+        {%- if end_reasons %}
+            left join {{ end_reasons }}
+                on {{ reason_keys | join(" and ") }}
+        {%- endif %}
     ),
 
     history as (
@@ -138,7 +153,8 @@
             changed.{{ entity }},
             {% for key in keys[1:] %}cast(null as string) as {{ key }},{% endfor %}
             cast(null as date) as {{ starts }},
-            cast(null as date) as {{ ends }}
+            cast(null as date) as {{ ends }}{% if end_reasons %},
+            cast(null as string) as {{ end_reason }}{% endif %}
         from changed
         where changed.{{ entity }} not in (select {{ entity }} from history)
     {%- else -%}

@@ -4,18 +4,6 @@
     key, and why a selected customer is not eligible.
 -#}
 
-{#- The catalog's destinations, read from the graph so that segment models can use it too
-    (an empty list while dbt parses: no ref may depend on it; unit tests, which have no
-    graph, override it with the destinations they test). -#}
-{% macro destination_catalog() -%}
-    {%- if execute and graph.nodes is defined -%}
-        {%- for node in graph.nodes.values() if node.resource_type == "model" and node.name == "destination_eligibility" -%}
-            {{- return(node.config.meta.get("destinations") or []) -}}
-        {%- endfor -%}
-    {%- endif -%}
-    {{- return([]) -}}
-{%- endmacro %}
-
 {#- A phone in E.164 (+ and 8 to 15 digits, no leading zero), or null: spaces, dots,
     dashes, slashes and parentheses are dropped and a leading 00 becomes +. A number
     without its country code is not guessed at: it is not normalisable. -#}

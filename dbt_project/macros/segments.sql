@@ -9,6 +9,98 @@
     {{- modules.re.sub(var("has_tag_pattern"), "(current_tags like '%|\\1|%')", condition) -}}
 {%- endmacro %}
 
+{#- Every tag a segment or audience condition names: int_segments__inputs carries each
+    one's evidence for the reasons. -#}
+{% macro segment_condition_tags() -%}
+    {%- set catalog = tagwise.segment_catalog() -%}
+    {%- set found = [] -%}
+    {%- for definition in catalog.primary + catalog.audiences -%}
+        {%- for tag in tagwise.condition_tags(definition.when) if tag not in found -%}{%- do found.append(tag) -%}{%- endfor -%}
+    {%- endfor -%}
+    {{- return(found | sort) -}}
+{%- endmacro %}
+
+{% macro tag_evidence_column(tag) -%}
+    evidence__{{ tag | replace("-", "_") }}
+{%- endmacro %}
+
+{% macro holds_tag(tag) -%}
+    (current_tags like '%|{{ tag }}|%')
+{%- endmacro %}
+
+{% macro column_value(column) -%}
+    {{ tagwise.string_literal(column ~ " = ") }} || coalesce(cast({{ column }} as string), 'null')
+{%- endmacro %}
+
+{#- Why a condition holds for a customer: the tags it names that the customer holds, each
+    with its evidence, then the value of each column it names. `otherwise` is the text
+    for a condition that names neither (`true`). -#}
+{% macro condition_reason(condition, otherwise) -%}
+    {%- set parts = [] -%}
+    {%- set held = [] -%}
+    {%- for tag in tagwise.condition_tags(condition) -%}
+        {%- do held.append("case when " ~ tagwise.holds_tag(tag) ~ " then " ~ tagwise.string_literal(tag ~ " (") ~ " || coalesce(" ~ tagwise.tag_evidence_column(tag) ~ ", 'no evidence') || ')' end") -%}
+    {%- endfor -%}
+    {%- if held -%}{%- do parts.append("'has ' || nullif(concat_ws(' and ', " ~ held | join(", ") ~ "), '')") -%}{%- endif -%}
+    {%- for column in tagwise.condition_columns(condition) -%}{%- do parts.append(tagwise.column_value(column)) -%}{%- endfor -%}
+    {%- if parts -%}
+        concat_ws('; ', {{ parts | join(", ") }})
+    {%- else -%}
+        {{ tagwise.string_literal(otherwise) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Why a condition no longer holds: each tag it names that the customer lost, with the
+    values of the rule's columns now, or the profiling objection that removed it; then
+    the value of each column the condition names. Reads int_segments__inputs and
+    `profiling_withdrawn_on`, `profiling_blocked_tags` (a `|tag|` list). -#}
+{% macro condition_exit_reason(condition) -%}
+    {%- set rules = {} -%}
+    {%- for rule in tagwise.tag_rules() -%}{%- do rules.update({rule.tag: rule.when}) -%}{%- endfor -%}
+    {%- set parts = [] -%}
+    {%- for tag in tagwise.condition_tags(condition) -%}
+        {%- set values = [] -%}
+        {%- for column in tagwise.condition_columns(rules.get(tag, "")) -%}{%- do values.append(tagwise.column_value(column)) -%}{%- endfor -%}
+        {%- set detail = ("' (' || concat_ws(', ', " ~ values | join(", ") ~ ") || ')'") if values else "''" -%}
+        {%- do parts.append(
+            "case when not " ~ tagwise.holds_tag(tag) ~ " then " ~ tagwise.string_literal("does not have " ~ tag)
+            ~ " || case when coalesce(profiling_blocked_tags, '|') like '%|" ~ tag ~ "|%'"
+            ~ " then ' (profiling consent withdrawn ' || cast(profiling_withdrawn_on as string) || ')'"
+            ~ " else " ~ detail ~ " end end"
+        ) -%}
+    {%- endfor -%}
+    {%- for column in tagwise.condition_columns(condition) -%}{%- do parts.append(tagwise.column_value(column)) -%}{%- endfor -%}
+    {%- if parts -%}
+        nullif(concat_ws('; ', {{ parts | join(", ") }}), '')
+    {%- else -%}
+        cast(null as string)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Why a customer left a segment as of D, over `leaving` (segment, segment_type) joined
+    to int_segments__inputs and the customer's primary segment now (`primary_now`). A
+    primary segment also says where the customer went. -#}
+{% macro segment_exit_reason(catalog) -%}
+    case
+        {%- for definition in catalog.primary %}
+            when leaving.segment = {{ tagwise.string_literal(definition.segment) }}
+                then concat_ws(
+                    '; ',
+                    case when not ({{ tagwise.segment_condition(definition.when) }}) then {{ tagwise.condition_exit_reason(definition.when) }} end,
+                    'now in ' || primary_now
+                )
+        {%- endfor %}
+        {%- for definition in catalog.audiences %}
+            when leaving.segment = {{ tagwise.string_literal(definition.audience) }}
+                then {{ tagwise.condition_exit_reason(definition.when) }}
+        {%- endfor %}
+        {%- for definition in catalog.generated %}
+            when leaving.segment like {{ tagwise.string_literal(definition.prefix ~ "%") }}
+                then {{ tagwise.string_literal(definition.column ~ " is now ") }} || coalesce(cast({{ definition.column }} as string), 'null')
+        {%- endfor %}
+    end
+{%- endmacro %}
+
 {% macro segment_version(definition, position="") -%}
     {{- local_md5((definition.segment or definition.audience or definition.prefix) ~ "|" ~ (definition.when or definition.column) ~ "|" ~ position) -}}
 {%- endmacro %}
@@ -34,7 +126,13 @@
                 {%- for definition in catalog.get("primary", []) %}
                     when {{ tagwise.segment_condition(definition.when) }} then {{ tagwise.string_literal(definition.segment) }}
                 {%- endfor %}
-            end as segment
+            end as segment,
+            case
+                {%- for definition in catalog.get("primary", []) %}
+                    when {{ tagwise.segment_condition(definition.when) }}
+                        then {{ tagwise.condition_reason(definition.when, "no earlier segment condition held") }}
+                {%- endfor %}
+            end as reason
         from inputs
     ),
 
@@ -58,7 +156,8 @@
         primary_assignment.segment,
         'primary' as segment_type,
         versions.definition_version,
-        versions.destinations
+        versions.destinations,
+        primary_assignment.reason
     from primary_assignment
     inner join versions
         on primary_assignment.segment = versions.segment
@@ -69,7 +168,8 @@
             {{ tagwise.string_literal(definition.audience) }} as segment,
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
-            {{ tagwise.segment_destinations("audiences", definition.audience) }} as destinations
+            {{ tagwise.segment_destinations("audiences", definition.audience) }} as destinations,
+            {{ tagwise.condition_reason(definition.when, "condition " ~ definition.when ~ " holds") }} as reason
         from inputs
         where {{ tagwise.segment_condition(definition.when) }}
     {%- endfor %}
@@ -80,7 +180,8 @@
             {{ tagwise.string_literal(definition.prefix) }} || {{ definition.column }} as segment,
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
-            {{ tagwise.segment_destinations("generated", definition.prefix) }} as destinations
+            {{ tagwise.segment_destinations("generated", definition.prefix) }} as destinations,
+            {{ tagwise.column_value(definition.column) }} as reason
         from inputs
         where {{ definition.column }} is not null
     {%- endfor %}

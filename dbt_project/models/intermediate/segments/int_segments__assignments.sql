@@ -1,2 +1,2 @@
 {#- The definitions are the segment catalog in segment_catalog.yml. -#}
-{{ tagwise.segment_assignments(model.config.meta, ref("int_segments__inputs")) }}
+{{ tagwise.segment_assignments(tagwise.segment_catalog(), ref("int_segments__inputs")) }}

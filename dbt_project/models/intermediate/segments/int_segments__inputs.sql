@@ -1,5 +1,6 @@
 {#- The tag rule inputs plus each customer's current tags as one `|tag|tag|` string, which
-    has_tag('x') in a segment condition reads. -#}
+    has_tag('x') in a segment condition reads, and the evidence of each tag a segment
+    condition names (evidence__<tag>), which the membership reasons quote. -#}
 with inputs as (
     select * from {{ ref('int_tags__inputs') }}
 ),
@@ -11,6 +12,10 @@ current_tags as (
 tag_lists as (
     select
         customer_key,
+        {%- for tag in tagwise.segment_condition_tags() %}
+            max(case when tag = {{ tagwise.string_literal(tag) }} then evidence end)
+                as {{ tagwise.tag_evidence_column(tag) }},
+        {%- endfor %}
         '|' || replace({{ tagwise.sorted_list_agg('tag') }}, ', ', '|') || '|' as current_tags
     from current_tags
     group by customer_key
@@ -18,6 +23,9 @@ tag_lists as (
 
 select
     inputs.*,  -- noqa: AM04
+    {%- for tag in tagwise.segment_condition_tags() %}
+        tag_lists.{{ tagwise.tag_evidence_column(tag) }},
+    {%- endfor %}
     coalesce(tag_lists.current_tags, '|') as current_tags
 from inputs
 left join tag_lists

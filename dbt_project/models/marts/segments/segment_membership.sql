@@ -1,5 +1,6 @@
 {#- Segment membership as of D (SPEC 3.5): one primary segment per customer, any number of
-    audiences, with the definition's version and the first as-of date of the membership. -#}
+    audiences, with the definition's version, the first as-of date of the membership and
+    the reason: the condition that placed the customer, with the values that made it true. -#}
 with assignments as (
     select * from {{ ref('int_segments__assignments') }}
 ),
@@ -16,6 +17,7 @@ select
     assignments.definition_version,
     assignments.destinations,
     open_history.entered_on as member_since,
+    assignments.reason,
     {{ tagwise.as_of_date() }} as as_of_date
 from assignments
 inner join open_history
