@@ -6,8 +6,10 @@ connection, so it never competes with a running build for the write lock.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -55,15 +57,13 @@ def source_rows():
     )
 
 
-def _rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None
-) -> list[dict]:
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _json_value(value: object) -> object:
+def json_value(value: object) -> object:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -71,7 +71,7 @@ def _json_value(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None, bool]:
+def find_person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None, bool]:
     """(customer_key, erased) of the person an id or email names as of the build: any
     source id merged into them, or any email any version of their records held (an email
     someone holds now names them rather than a former holder)."""
@@ -93,24 +93,32 @@ def _person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None
     return found[0], erased is not None
 
 
-def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -> dict:
-    """The report from the latest finished build, whatever its date (a request does not
-    wait for a build): it says which as-of date it reflects. Read under a shared lock, so
-    never from a build a run is writing; `as_of`, when given, must be that build's date."""
+@contextlib.contextmanager
+def latest_build(warehouse: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, set[str], date]]:
+    """(connection, tables, as-of date) of the latest finished build: a read-only
+    connection under the shared lock, so every read sees that one build, never a build a
+    run is writing."""
     if not warehouse.exists():
         raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
         tables = existing_tables(con)
         if ref("build_info") not in tables:
             raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")
-        built = con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
+        yield con, tables, con.execute(f"select as_of_date from {ref('build_info')}").fetchone()[0]
+
+
+def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -> dict:
+    """The report from the latest finished build, whatever its date (a request does not
+    wait for a build): it says which as-of date it reflects. Read under a shared lock, so
+    never from a build a run is writing; `as_of`, when given, must be that build's date."""
+    with latest_build(warehouse) as (con, tables, built):
         if as_of is not None and built != as_of:
             raise AccessReportError(
                 f"the warehouse holds the build as of {built}, not {as_of}; "
                 "leave out --as-of to report from it"
             )
         as_of = built
-        key, erased = _person(con, identifier)
+        key, erased = find_person(con, identifier)
         report: dict = {
             "report": "tagwise access report",
             "identifier": identifier,
@@ -134,7 +142,7 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
         report["status"] = "active"
         ids = [
             r["customer_id"]
-            for r in _rows(
+            for r in rows(
                 con,
                 f"select customer_id from {ref('int_identity__people')} where customer_key = ? "
                 "order by customer_id",
@@ -156,13 +164,13 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
         report["phones_held"] = phones
         for section, table in person_tables():
             if table in tables:
-                report[section] = _rows(con, f"select * from {table} where customer_key = ?", [key])
-        report["suppression"] = _rows(
+                report[section] = rows(con, f"select * from {table} where customer_key = ?", [key])
+        report["suppression"] = rows(
             con,
             f"select * from {ref('suppression_list')} where email in (select unnest(?))",
             [emails],
         )
-        report["source_records"] = _rows(
+        report["source_records"] = rows(
             con,
             f"select * from {ref('stg_crm__customers')} where customer_id in (select unnest(?)) "
             "and updated_at < ?::date + 1 order by customer_id, updated_at",
@@ -173,13 +181,13 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             if by_email:
                 who += " or email in (select unnest($emails))"
             params = {"ids": ids, "as_of": as_of} | ({"emails": emails} if by_email else {})
-            report[section] = _rows(
+            report[section] = rows(
                 con,
                 f"select * from {view} where ({who}) and {moment} < $as_of::date + 1 order by {moment}",
                 params,
             )
         # Rows about the person that ingestion refused, and what each destination was sent.
-        report["quarantined_rows"] = _rows(
+        report["quarantined_rows"] = rows(
             con,
             "select source, file, row_number, reason, original from raw.quarantine "
             "where json_extract_string(original, '$.customer_id') in (select unnest($ids)) "
@@ -189,7 +197,7 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
         )
         acknowledged = source("export", "acknowledged")
         if acknowledged in tables:
-            report["sent_to_destinations"] = _rows(
+            report["sent_to_destinations"] = rows(
                 con,
                 "select destination, 'acknowledged' as state, null as sync_id, key, payload "
                 f"from {acknowledged} where key in (select unnest($keys)) "
@@ -201,7 +209,7 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
             )
         sync_log = source("export", "sync_log")
         if sync_log in tables:
-            report["sync_log"] = _rows(
+            report["sync_log"] = rows(
                 con,
                 "select destination, sync_id, key, change, payload_sha256, sent_at, delivery "
                 f"from {sync_log} where key in (select unnest($keys)) "
@@ -213,5 +221,5 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
 
 def write_report(report: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=_json_value) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(report, indent=2, default=json_value) + "\n", encoding="utf-8")
     return path

@@ -374,3 +374,73 @@ def test_the_email_audience_has_the_fields_of_spec_3_7_and_no_daily_date(warehou
     assert columns == [
         "email", "first_name", "last_name", "primary_segment", "audiences", "tags", "updated_on"
     ]  # fmt: skip
+
+
+def explain_via_cli(warehouse: Path, identifier: str, *options: str) -> dict:
+    result = CliRunner().invoke(
+        main, ["explain", identifier, "--warehouse", str(warehouse), "--json", *options]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_explain_gives_tags_segments_destinations_and_the_consent_behind_a_refusal(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        email, key = con.execute(
+            """
+            select m.email, m.customer_key
+            from restricted.customer_email_marketability m
+            join restricted.destination_eligibility d using (customer_key)
+            join restricted.consent_state c using (customer_key)
+            where d.destination = 'email' and d.not_eligible_because = 'email marketing consent withdrawn'
+                and c.channel = 'email' and c.purpose = 'marketing' and c.status = 'withdrawn'
+            order by m.customer_key limit 1
+            """
+        ).fetchone()
+        tags = con.execute(
+            "select tag, evidence from marts.customer_tags where customer_key = ? order by tag",
+            [key],
+        ).fetchall()
+        segments = con.execute(
+            "select segment from marts.segment_membership where customer_key = ? order by segment",
+            [key],
+        ).fetchall()
+        since, method = con.execute(
+            "select cast(status_since as date), coalesce(consent_method, recorded_in) "
+            "from restricted.consent_state where customer_key = ? and channel = 'email' "
+            "and purpose = 'marketing'",
+            [key],
+        ).fetchone()
+    answer = explain_via_cli(warehouse, email.upper(), "--verbose")
+    assert answer["status"] == "active" and answer["customer_key"] == key
+    assert sorted((t["tag"], t["evidence"]) for t in answer["tags"]) == tags
+    assert sorted((s["segment"],) for s in answer["segments"]) == segments
+    assert all(s["reason"] for s in answer["segments"])
+    statuses = {d["destination"]: d["status"] for d in answer["destinations"]}
+    assert set(statuses) == {"ads", "email", "sms", "webhook"}
+    assert statuses["email"] == (
+        f"not eligible: email marketing consent withdrawn {since.isoformat()} via {method}"
+    )
+    primary = next(s for s in answer["segments"] if s["segment_type"] == "primary")
+    assert "earlier_segments_not_holding" in primary
+    assert [c["segment"] for c in answer["last_changes"]][: len(segments)]
+
+
+def test_explain_of_an_earlier_date_reads_history_and_says_what_it_lacks(warehouse):
+    customer_id = sample_customers(warehouse)[0]
+    answer = explain_via_cli(warehouse, customer_id, "--as-of", "2026-06-29")
+    # The warehouse recorded only 2026-06-30: no one was tagged or a member the day before.
+    assert answer["tags"] == [] and answer["segments"] == []
+    assert "latest build only" in answer["note"]
+    result = CliRunner().invoke(
+        main, ["explain", customer_id, "--warehouse", str(warehouse), "--as-of", "2026-07-01"]
+    )
+    assert result.exit_code == 1 and "latest build is as of 2026-06-30" in result.output
+
+
+def test_explain_prints_each_section_as_text(warehouse):
+    customer_id = sample_customers(warehouse)[0]
+    result = CliRunner().invoke(main, ["explain", customer_id, "--warehouse", str(warehouse)])
+    assert result.exit_code == 0, result.output
+    for section in ("tags", "segments", "destinations", "consent", "latest segment entries"):
+        assert section in result.output

@@ -11,6 +11,7 @@ import click
 
 from tagwise.cli import (
     bench,
+    explain,
     generate,
     ingest,
     init,
@@ -57,6 +58,7 @@ for command in (
     run.backfill_command,
     spark.spark_stop_command,
     privacy.access_report_command,
+    explain.explain_command,
     model.evaluate_model_command,
     model.import_cdnow_command,
     bench.bench_command,
