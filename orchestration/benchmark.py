@@ -10,6 +10,7 @@ from pathlib import Path
 
 from orchestration.run import run_pipeline
 from tagwise.benchmark import SLOWEST, PeakRss, floor_seconds
+from tagwise.diff import diff
 from tagwise.export import acknowledge
 from tagwise.generator import GenerateConfig, generate
 
@@ -83,6 +84,10 @@ def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
     full = _timed_run(settings, as_of, work / "full-run.log")
     full["peak_rss_bytes"] = max(full["peak_rss_bytes"], memory.peak)
     floor, floor_rows = floor_seconds(warehouse, as_of)
+    progress(f"{customers:,} customers: tagwise diff of the catalogs as of {as_of}")
+    began = time.perf_counter()
+    diff(warehouse)
+    diff_seconds = time.perf_counter() - began
     # Overnight each platform loads its sync and acknowledges it, as in the README.
     for sync_id in full["syncs"].values():
         acknowledge(warehouse, sync_id)
@@ -100,6 +105,8 @@ def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
         "floor_customers": floor_rows,
         "dbt_to_floor_ratio": round(full["steps"]["dbt"] / floor, 1),
         "destinations": destination_export_seconds(full["step_detail"]),
+        "diff_seconds": round(diff_seconds, 2),
+        "diff_share_of_full_run_dbt": round(diff_seconds / full["steps"]["dbt"], 3),
         "refresh": refresh,
         "refresh_share_of_full_run": round(refresh["seconds"] / full["seconds"], 3),
         "warehouse_bytes": warehouse.stat().st_size,

@@ -103,6 +103,8 @@ TARGETS = {
     "refresh_share_of_full_run": 0.25,
     "peak_rss_gib": 8,
     "growth_100k_to_1m": 12,
+    # Issue 23: `tagwise diff` against the full run's dbt build.
+    "diff_share_of_full_run_dbt": round(1 / 3, 3),
 }
 
 # How many of dbt's slowest models and tests each run's result lists.
@@ -168,6 +170,10 @@ def verdicts(results: list[dict]) -> dict[str, bool]:
         "peak_rss_gib": max(big["full_run"]["peak_rss_bytes"], big["refresh"]["peak_rss_bytes"])
         <= TARGETS["peak_rss_gib"] * 2**30,
     }
+    if "diff_share_of_full_run_dbt" in big:
+        found["diff_share_of_full_run_dbt"] = (
+            big["diff_share_of_full_run_dbt"] <= TARGETS["diff_share_of_full_run_dbt"]
+        )
     if 100_000 in by_size:
         growth = big["full_run"]["seconds"] / by_size[100_000]["full_run"]["seconds"]
         found["growth_100k_to_1m"] = growth <= TARGETS["growth_100k_to_1m"]

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     min_segment_size_for_change: int = Field(
         100, description="release gate: segments smaller than this may change size freely"
     )
+    diff_max_change: float = Field(
+        0.3,
+        ge=0,
+        description="tagwise diff: exit non-zero when a tag, segment, audience or destination turns over (entering + leaving, over members before) by more than this share",
+    )
     sync_hold_share: float = Field(
         0.2,
         description="destinations: a sync whose adds or removes are more than this share of the acknowledged audience is held",

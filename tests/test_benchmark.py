@@ -17,7 +17,7 @@ def test_every_step_of_the_daily_job_has_a_part():
     assert step_category("published__marts") == "publish"
 
 
-def _result(customers, seconds, dbt_ratio=10.0, refresh_share=0.2, peak_gib=4):
+def _result(customers, seconds, dbt_ratio=10.0, refresh_share=0.2, peak_gib=4, diff_share=0.2):
     run = {"seconds": seconds, "peak_rss_bytes": peak_gib * 2**30}
     return {
         "customers": customers,
@@ -25,6 +25,7 @@ def _result(customers, seconds, dbt_ratio=10.0, refresh_share=0.2, peak_gib=4):
         "refresh": run,
         "dbt_to_floor_ratio": dbt_ratio,
         "refresh_share_of_full_run": refresh_share,
+        "diff_share_of_full_run_dbt": diff_share,
     }
 
 
@@ -32,8 +33,12 @@ def test_targets_are_judged_at_one_million_and_growth_against_100k():
     assert verdicts([_result(100_000, 20)]) == {}
     met = verdicts([_result(100_000, 20), _result(1_000_000, 200)])
     assert met == dict.fromkeys(met, True) and "growth_100k_to_1m" in met
+    assert "diff_share_of_full_run_dbt" in met
     missed = verdicts(
-        [_result(100_000, 10), _result(1_000_000, 400, dbt_ratio=30, refresh_share=0.5, peak_gib=9)]
+        [
+            _result(100_000, 10),
+            _result(1_000_000, 400, dbt_ratio=30, refresh_share=0.5, peak_gib=9, diff_share=0.4),
+        ]
     )
     assert not any(missed.values())
 

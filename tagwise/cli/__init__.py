@@ -11,6 +11,7 @@ import click
 
 from tagwise.cli import (
     bench,
+    diff,
     explain,
     generate,
     ingest,
@@ -59,6 +60,7 @@ for command in (
     spark.spark_stop_command,
     privacy.access_report_command,
     explain.explain_command,
+    diff.diff_command,
     model.evaluate_model_command,
     model.import_cdnow_command,
     bench.bench_command,

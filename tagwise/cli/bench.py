@@ -40,7 +40,8 @@ from tagwise.contract import DEFAULT_END
 )
 @click.option("--keep", is_flag=True, help="Keep each size's landing files and warehouse.")
 def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool) -> None:
-    """Time generate, a full run (per step), the floor query and a next-day refresh per size."""
+    """Time generate, a full run (per step), the floor query, `tagwise diff` and a next-day
+    refresh per size."""
     import shutil
 
     from orchestration.benchmark import run_scale
@@ -66,7 +67,7 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
     )
     table = Table(
         "customers", "rows", "generate", "ingest", "dbt", "model", "checks", "export", "publish",
-        "all dest./email", "full run", "floor", "dbt/floor", "refresh", "refresh/full", "peak GiB",
+        "all dest./email", "full run", "floor", "dbt/floor", "diff/dbt", "refresh", "refresh/full", "peak GiB",
         title="seconds",
     )  # fmt: skip
     for r in measured:
@@ -77,9 +78,10 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
             *(f"{steps.get(k, 0):.1f}" for k in ("ingest", "dbt", "model", "checks", "export", "publish")),
             f"{r['destinations']['all_to_email_ratio'] or 0:.1f}",
             f"{r['full_run']['seconds']:.1f}", f"{r['floor_seconds']:.2f}", f"{r['dbt_to_floor_ratio']:.1f}",
+            f"{r['diff_share_of_full_run_dbt']:.2f}",
             f"{r['refresh']['seconds']:.1f}", f"{r['refresh_share_of_full_run']:.0%}", f"{peak:.2f}",
         )  # fmt: skip
-    # All sixteen columns, also when the output goes to a log.
+    # All seventeen columns, also when the output goes to a log.
     Console(stderr=True, width=200).print(table)
     for target, met in checks.items():
         console.print(f"{'meets' if met else '[red]misses[/red]'} {target} <= {TARGETS[target]}")

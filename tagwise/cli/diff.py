@@ -1,0 +1,115 @@
+"""`tagwise diff`: what a catalog change does, before it ships."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from tagwise.cli.options import console, from_settings, parse_day, setting_shown, warehouse_option
+
+_FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.command("diff")
+@warehouse_option
+@click.option(
+    "--base",
+    default=None,
+    help="Compare with the catalogs at this git ref (e.g. main) [default: the warehouse as built].",
+)
+@click.option(
+    "--as-of", "as_of", callback=parse_day, default=None, help="Must be the latest build's date."
+)
+@click.option(
+    "--max-change",
+    type=float,
+    default=from_settings("diff_max_change"),
+    show_default=setting_shown("diff_max_change"),
+    help="Exit with code 3 when a tag, segment, audience or destination turns over (entering + "
+    "leaving, over members before) by more than this share.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="People listed entering and leaving, per name (a large number lists everyone).",
+)
+@click.option(
+    "--markdown",
+    "markdown_out",
+    type=_FILE,
+    default=None,
+    help="Write Markdown (a pull-request comment) here.",
+)
+@click.option("--json", "json_out", type=_FILE, default=None, help="Write JSON here.")
+@click.option(
+    "--html", "html_out", type=_FILE, default=None, help="Write an HTML page with charts here."
+)
+def diff_command(
+    warehouse: Path,
+    base: str | None,
+    as_of: date | None,
+    max_change: float,
+    sample: int,
+    markdown_out: Path | None,
+    json_out: Path | None,
+    html_out: Path | None,
+) -> None:
+    """Build the working catalogs as of the latest build into a scratch copy of the warehouse
+    and compare with the base: members before and after, who enters and leaves and why,
+    audience overlap, and what each destination's next sync would carry. Nothing published,
+    sent or recorded changes."""
+    from tagwise.diff import ThresholdCrossed, diff
+    from tagwise.diff_report import as_json, html_page, markdown
+
+    result = diff(warehouse, base=base, as_of=as_of, sample=sample, max_change=max_change)
+    show_diff(result)
+    for path, render in ((markdown_out, markdown), (json_out, as_json), (html_out, html_page)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(result), encoding="utf-8")
+            console.print(f"wrote {path}")
+    if result.crossed:
+        raise ThresholdCrossed(
+            f"over the {max_change:.0%} turnover threshold: " + ", ".join(result.crossed)
+        )
+
+
+def show_diff(result) -> None:
+    from tagwise.diff_report import _change, _changed, _turnover
+
+    console.print(f"tagwise diff as of {result.as_of}; base: {result.base}", highlight=False)
+    for title, items in (("segments and audiences", result.segments), ("tags", result.tags)):
+        changed = _changed(items)
+        if not changed:
+            console.print(f"{title}: no member enters or leaves")
+            continue
+        table = Table(
+            "name", "before", "after", "change", "entering", "leaving", "turnover", title=title
+        )
+        for i in changed:
+            table.add_row(
+                i["name"], f"{i['before']:,}", f"{i['after']:,}", _change(i),
+                f"{i['entering']:,}", f"{i['leaving']:,}", _turnover(i),
+            )  # fmt: skip
+        console.print(table)
+    table = Table(
+        "destination",
+        "before",
+        "after",
+        "entering",
+        "leaving",
+        "next sync after (add/update/remove)",
+        title="destinations",
+    )
+    for d in result.destinations:
+        a = d["next_sync_after"]
+        table.add_row(
+            d["name"], f"{d['before']:,}", f"{d['after']:,}", f"{d['entering']:,}", f"{d['leaving']:,}",
+            f"{a['add']:,} / {a['update']:,} / {a['remove']:,}",
+        )  # fmt: skip
+    console.print(table)

@@ -1,0 +1,478 @@
+"""`tagwise diff` (SPEC 3.9): what a catalog change would do, before it ships.
+
+The working catalogs are built as of the latest build's date D into a scratch copy of the
+warehouse, in a temporary folder: never the warehouse itself, the published copy, an
+outbox or the history the warehouse keeps, so the last release stays as it was even if
+the command is killed. The base is either the warehouse as built (the last release, when
+it was released) or the catalogs at a git ref, built the same way into a second scratch
+copy. Per tag, segment, audience and destination the diff counts members before and
+after, who enters and who leaves (a sample of each, with the reason), the audience
+overlap, and the adds, updates and removes each destination's next sync would carry.
+
+People are named by customer_key only: a diff is meant for pull-request comments.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from tagwise.errors import TagwiseError
+from tagwise.relations import ref
+
+# The models a catalog decides, in build order, and the seeds of the vocabulary.
+DIFF_SELECTION = (
+    "tag_taxonomy tag_synonyms int_tags__rule_matches int_tags__manual_state int_tags__current "
+    "customer_tag_history customer_tags int_segments__inputs int_segments__assignments "
+    "segment_membership_history segment_membership destination_eligibility "
+    "destination_audiences audience_overlap"
+)
+SAMPLE = 5
+
+
+class DiffError(TagwiseError):
+    """The diff cannot be made; the message says why."""
+
+
+class ThresholdCrossed(TagwiseError):
+    """The diff was made and a change crossed the configured threshold."""
+
+    exit_code = 3
+
+
+@dataclass
+class Diff:
+    as_of: date
+    base: str
+    tags: list[dict] = field(default_factory=list)
+    segments: list[dict] = field(default_factory=list)
+    destinations: list[dict] = field(default_factory=list)
+    overlap: list[dict] = field(default_factory=list)
+    max_change: float | None = None
+
+    @property
+    def crossed(self) -> list[str]:
+        """What turned over (entering + leaving, over members before) by more than
+        max_change: a tag, segment or audience, or a destination's sync."""
+        if self.max_change is None:
+            return []
+        found = []
+        for kind, items in (("tag", self.tags), ("segment", self.segments)):
+            for item in items:
+                if item["turnover"] is not None and item["turnover"] > self.max_change:
+                    found.append(f"{kind} {item['name']}: {item['turnover']:.0%} turnover")
+        for item in self.destinations:
+            if item["turnover"] is not None and item["turnover"] > self.max_change:
+                found.append(
+                    f"destination {item['name']}: {item['turnover']:.0%} of its audience changes"
+                )
+        return found
+
+    def as_dict(self) -> dict:
+        return {
+            "as_of_date": self.as_of.isoformat(),
+            "base": self.base,
+            "max_change": self.max_change,
+            "crossed": self.crossed,
+            "tags": self.tags,
+            "segments": self.segments,
+            "destinations": self.destinations,
+            "audience_overlap": self.overlap,
+        }
+
+
+def _turnover(before: int, entering: int, leaving: int) -> float | None:
+    if before == 0:
+        return None if entering == 0 else float("inf")
+    return (entering + leaving) / before
+
+
+def _copy_warehouse(warehouse: Path, to: Path) -> None:
+    shutil.copyfile(warehouse, to)
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, to.with_name(to.name + ".wal"))
+
+
+def _git_file(path: Path, revision: str) -> bytes:
+    """A file's bytes at a git revision of the repository that holds it."""
+    folder = path.resolve().parent
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise DiffError(f"--base {revision}: {path} is not in a git repository ({error})") from None
+    relative = path.resolve().relative_to(Path(top).resolve()).as_posix()
+    shown = subprocess.run(
+        ["git", "-C", top, "show", f"{revision}:{relative}"], capture_output=True
+    )
+    if shown.returncode != 0:
+        raise DiffError(
+            f"--base {revision}: git cannot show {relative} at {revision}: "
+            f"{shown.stderr.decode(errors='replace').strip()}"
+        )
+    return shown.stdout
+
+
+def base_project(revision: str, into: Path) -> Path:
+    """A copy of the dbt project with the team's files (tagwise.project.OWNED) as they were
+    at the git revision; returns its dbt project folder."""
+    from tagwise.project import GENERATED, OWNED, owned, root
+
+    for part in ("dbt_project", "seeds"):
+        shutil.copytree(
+            root() / part,
+            into / part,
+            ignore=lambda _folder, names: [n for n in names if n in GENERATED],
+            symlinks=False,
+        )
+    for name, where in OWNED.items():
+        target = into / where
+        target.unlink(missing_ok=True)
+        target.write_bytes(_git_file(owned(name), revision))
+    return into / "dbt_project"
+
+
+# What the comparison reads from a built warehouse: (name, query).
+def _snapshot_queries() -> tuple[tuple[str, str], ...]:
+    return (
+        (
+            "tags",
+            f"select customer_key, tag as name, evidence as reason from {ref('customer_tags')}",
+        ),
+        (
+            "members",
+            f"select customer_key, segment as name, segment_type, reason from {ref('segment_membership')}",
+        ),
+        (
+            "exits",
+            f"select customer_key, segment as name, exit_reason from {ref('segment_membership_history')} "
+            f"where exited_on = (select as_of_date from {ref('build_info')})",
+        ),
+        ("audiences", f"select destination, key from {ref('destination_audiences')}"),
+        (
+            "overlap",
+            f"select audience_a, audience_b, members_a, members_b, shared_members, jaccard "
+            f"from {ref('audience_overlap')} where as_of_date = (select as_of_date from {ref('build_info')})",
+        ),
+    )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    schema, name = table.split(".")
+    return {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Copy what the comparison reads into `schema` of the same scratch file; a table the
+    warehouse does not have yet (built before it existed) is copied empty."""
+    con.execute(f"create schema if not exists {schema}")
+    empty = {
+        "tags": "select null::varchar customer_key, null::varchar name, null::varchar reason",
+        "members": "select null::varchar customer_key, null::varchar name, null::varchar segment_type, null::varchar reason",
+        "exits": "select null::varchar customer_key, null::varchar name, null::varchar exit_reason",
+        "audiences": "select null::varchar destination, null::varchar key",
+        "overlap": "select null::varchar audience_a, null::varchar audience_b, 0::bigint members_a, "
+        "0::bigint members_b, 0::bigint shared_members, 0::double jaccard",
+    }
+    reasons = "reason" in _columns(con, ref("segment_membership"))
+    exits = "exit_reason" in _columns(con, ref("segment_membership_history"))
+    overlap = bool(_columns(con, ref("audience_overlap")))
+    for name, query in _snapshot_queries():
+        if (
+            (name == "members" and not reasons)
+            or (name == "exits" and not exits)
+            or (name == "overlap" and not overlap)
+        ):
+            if name == "members":
+                query = query.replace(", reason from", ", null::varchar as reason from")
+            else:
+                query = empty[name] + " where false"
+        con.execute(f"create or replace table {schema}.{name} as {query}")
+
+
+def _destination_changes(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """What each destination's next sync would carry from this build: adds, updates,
+    removes against what the destination holds (tagwise.export.compute_changes)."""
+    from tagwise.destinations import destinations
+    from tagwise.export import compute_changes, prepare_state
+
+    con.execute(
+        f"create or replace table {schema}.sync_changes "
+        "(destination varchar, change varchar, people bigint)"
+    )
+    for name in sorted(destinations()):
+        prepare_state(con, name)
+        compute_changes(con, name)
+        con.execute(
+            f"insert into {schema}.sync_changes select $d, change, count(*) from _changes group by change",
+            {"d": name},
+        )
+
+
+def _build(scratch: Path, as_of: date, project_dir: Path | None, schema: str) -> None:
+    from tagwise.dbt import PROJECT_DIR, DbtSettings, run_dbt
+
+    run_dbt(
+        DbtSettings(scratch, as_of, project_dir=project_dir or PROJECT_DIR),
+        "build",
+        select=DIFF_SELECTION,
+        quiet=True,
+    )
+    with duckdb.connect(str(scratch)) as con:
+        _snapshot(con, schema)
+        _destination_changes(con, schema)
+
+
+def _compare(con: duckdb.DuckDBPyConnection, table: str, sample: int) -> list[dict]:
+    """Per name: members before and after, entering and leaving, and samples of each. A
+    member who leaves a segment gives the exit reason the new build recorded, else what
+    placed them before."""
+    members = table == "members"
+    kind = "segment_type" if members else "null::varchar"
+    # Who leaves a segment: the exit reason the new build recorded; a membership that
+    # began on D itself has none (the scratch build rewinds D), so where the person went
+    # and what had placed them.
+    exits = (
+        "left join after.exits as exits "
+        "on before_rows.customer_key = exits.customer_key and before_rows.name = exits.name "
+        "left join after.members as now_in "
+        "on before_rows.customer_key = now_in.customer_key and now_in.segment_type = 'primary' "
+        "and before_rows.segment_type = 'primary'"
+        if members
+        else ""
+    )
+    leaving_reason = (
+        "coalesce(exits.exit_reason, concat_ws('; ', 'now in ' || now_in.name || ' (' || now_in.reason || ')', "
+        "'was: ' || before_rows.reason))"
+        if members
+        else "'was: ' || before_rows.reason"
+    )
+    rows = con.execute(
+        f"""
+        with names as (
+            select name, max(kind) as kind from (
+                select name, {kind} as kind from before.{table}
+                union all
+                select name, {kind} as kind from after.{table}
+            ) group by name
+        ),
+        before_counts as (select name, count(*) as people from before.{table} group by name),
+        after_counts as (select name, count(*) as people from after.{table} group by name),
+        entering as (
+            select
+                after_rows.name,
+                count(*) as people,
+                list({{'customer_key': after_rows.customer_key, 'reason': after_rows.reason}}
+                    order by after_rows.customer_key)[1:{sample}] as people_sample
+            from after.{table} as after_rows
+            left join before.{table} as before_rows
+                on after_rows.customer_key = before_rows.customer_key and after_rows.name = before_rows.name
+            where before_rows.customer_key is null
+            group by after_rows.name
+        ),
+        leaving as (
+            select
+                before_rows.name,
+                count(*) as people,
+                list({{'customer_key': before_rows.customer_key, 'reason': {leaving_reason}}}
+                    order by before_rows.customer_key)[1:{sample}] as people_sample
+            from before.{table} as before_rows
+            left join after.{table} as after_rows
+                on after_rows.customer_key = before_rows.customer_key and after_rows.name = before_rows.name
+            {exits}
+            where after_rows.customer_key is null
+            group by before_rows.name
+        )
+        select
+            names.name,
+            names.kind,
+            coalesce(before_counts.people, 0),
+            coalesce(after_counts.people, 0),
+            coalesce(entering.people, 0),
+            coalesce(leaving.people, 0),
+            entering.people_sample,
+            leaving.people_sample
+        from names
+        left join before_counts using (name)
+        left join after_counts using (name)
+        left join entering using (name)
+        left join leaving using (name)
+        order by names.kind desc nulls first, names.name
+        """
+    ).fetchall()
+    return [
+        {
+            "name": name,
+            **({"type": kind} if kind else {}),
+            "before": before,
+            "after": after,
+            "entering": entering,
+            "leaving": leaving,
+            "turnover": _turnover(before, entering, leaving),
+            "entering_sample": entering_sample or [],
+            "leaving_sample": leaving_sample or [],
+        }
+        for name, kind, before, after, entering, leaving, entering_sample, leaving_sample in rows
+    ]
+
+
+def _destinations(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    rows = con.execute(
+        """
+        with names as (
+            select destination from before.audiences
+            union
+            select destination from after.audiences
+            union
+            select destination from after.sync_changes
+        ),
+        before_counts as (select destination, count(*) as people from before.audiences group by destination),
+        after_counts as (select destination, count(*) as people from after.audiences group by destination),
+        entering as (
+            select destination, count(*) as people
+            from after.audiences anti join before.audiences using (destination, key)
+            group by destination
+        ),
+        leaving as (
+            select destination, count(*) as people
+            from before.audiences anti join after.audiences using (destination, key)
+            group by destination
+        ),
+        syncs as (
+            select
+                destination,
+                sum(case when side = 'before' and change = 'add' then people else 0 end) as add_before,
+                sum(case when side = 'before' and change = 'update' then people else 0 end) as update_before,
+                sum(case when side = 'before' and change = 'remove' then people else 0 end) as remove_before,
+                sum(case when side = 'after' and change = 'add' then people else 0 end) as add_after,
+                sum(case when side = 'after' and change = 'update' then people else 0 end) as update_after,
+                sum(case when side = 'after' and change = 'remove' then people else 0 end) as remove_after
+            from (
+                select 'before' as side, * from before.sync_changes
+                union all
+                select 'after' as side, * from after.sync_changes
+            )
+            group by destination
+        )
+        select
+            names.destination,
+            coalesce(before_counts.people, 0),
+            coalesce(after_counts.people, 0),
+            coalesce(entering.people, 0),
+            coalesce(leaving.people, 0),
+            coalesce(add_before, 0), coalesce(update_before, 0), coalesce(remove_before, 0),
+            coalesce(add_after, 0), coalesce(update_after, 0), coalesce(remove_after, 0)
+        from names
+        left join before_counts using (destination)
+        left join after_counts using (destination)
+        left join entering using (destination)
+        left join leaving using (destination)
+        left join syncs using (destination)
+        order by names.destination
+        """
+    ).fetchall()
+    return [
+        {
+            "name": name,
+            "before": before,
+            "after": after,
+            "entering": entering,
+            "leaving": leaving,
+            "turnover": _turnover(before, entering, leaving),
+            "next_sync_before": {"add": int(add0), "update": int(update0), "remove": int(remove0)},
+            "next_sync_after": {"add": int(add1), "update": int(update1), "remove": int(remove1)},
+        }
+        for name, before, after, entering, leaving, add0, update0, remove0, add1, update1, remove1 in rows
+    ]
+
+
+def diff(
+    warehouse: Path,
+    base: str | None = None,
+    as_of: date | None = None,
+    sample: int = SAMPLE,
+    max_change: float | None = None,
+) -> Diff:
+    """Build the working catalogs (and a git revision's, when `base` names one) into
+    scratch copies of the warehouse and compare them."""
+    from tagwise.privacy import latest_build
+    from tagwise.settings import current
+
+    temp_root = current().temp_dir or None
+    with tempfile.TemporaryDirectory(prefix="tagwise-diff-", dir=temp_root) as folder:
+        work = Path(folder)
+        after_copy, base_copy = work / "working.duckdb", work / "base.duckdb"
+        # Copied under the shared lock: no run writes the warehouse meanwhile.
+        with latest_build(warehouse) as (_con, _tables, built):
+            if as_of is not None and as_of != built:
+                raise DiffError(
+                    f"the warehouse holds the build as of {built}, not {as_of}; a diff is made "
+                    "as of the latest build: leave out --as-of, or run `tagwise run` as of that date first"
+                )
+            _copy_warehouse(warehouse, after_copy)
+            if base is not None:
+                _copy_warehouse(warehouse, base_copy)
+        if base is None:
+            with duckdb.connect(str(after_copy)) as con:
+                _snapshot(con, "before")
+                _destination_changes(con, "before")
+            label = f"the warehouse as built ({built})"
+        else:
+            _build(base_copy, built, base_project(base, work / "base_project"), "before")
+            label = f"the catalogs at {base}"
+        _build(after_copy, built, None, "after")
+        with duckdb.connect(str(after_copy)) as con:
+            if base is not None:
+                con.execute(f"attach '{base_copy}' as base_file (read_only)")
+                con.execute("create schema if not exists before")
+                for name in ("tags", "members", "exits", "audiences", "overlap", "sync_changes"):
+                    con.execute(
+                        f"create or replace table before.{name} as select * from base_file.before.{name}"
+                    )
+            result = Diff(as_of=built, base=label, max_change=max_change)
+            result.tags = _compare(con, "tags", sample)
+            result.segments = _compare(con, "members", sample)
+            result.destinations = _destinations(con)
+            result.overlap = [
+                dict(
+                    zip(
+                        (
+                            "audience_a",
+                            "audience_b",
+                            "members_a",
+                            "members_b",
+                            "shared",
+                            "jaccard",
+                            "jaccard_before",
+                        ),
+                        row,
+                        strict=True,
+                    )
+                )
+                for row in con.execute(
+                    """
+                    select a.audience_a, a.audience_b, a.members_a, a.members_b, a.shared_members,
+                        a.jaccard, b.jaccard
+                    from after.overlap a
+                    left join before.overlap b using (audience_a, audience_b)
+                    order by a.jaccard desc, a.audience_a, a.audience_b
+                    """
+                ).fetchall()
+            ]
+    return result

@@ -1,0 +1,240 @@
+"""`tagwise diff` written out: Markdown for a pull-request comment, JSON, and an HTML page
+with plotly charts (members before and after, the audience overlap matrix)."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+
+from tagwise.diff import Diff
+
+
+def _change(item: dict) -> str:
+    delta = item["after"] - item["before"]
+    return f"{delta:+,}"
+
+
+def _turnover(item: dict) -> str:
+    value = item["turnover"]
+    if value is None:
+        return "-"
+    return "new" if math.isinf(value) else f"{value:.0%}"
+
+
+def _changed(items: list[dict]) -> list[dict]:
+    return [i for i in items if i["entering"] or i["leaving"]]
+
+
+def _sample(people: list[dict]) -> str:
+    return "; ".join(f"`{p['customer_key'][:10]}` {p['reason'] or ''}".strip() for p in people)
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(result: Diff) -> str:
+    lines = [f"## tagwise diff as of {result.as_of}", "", f"Base: {result.base}.", ""]
+    if result.crossed:
+        lines += [
+            f"**Over the {result.max_change:.0%} turnover threshold:** "
+            + ", ".join(result.crossed),
+            "",
+        ]
+    for title, items in (("Segments and audiences", result.segments), ("Tags", result.tags)):
+        changed = _changed(items)
+        lines += [f"### {title}", ""]
+        if not changed:
+            lines += ["No member enters or leaves.", ""]
+            continue
+        lines += [
+            "| name | before | after | change | entering | leaving | turnover |",
+            "|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        lines += [
+            f"| {i['name']} | {i['before']:,} | {i['after']:,} | {_change(i)} | {i['entering']:,} | "
+            f"{i['leaving']:,} | {_turnover(i)} |"
+            for i in changed
+        ]
+        lines.append("")
+        for i in changed:
+            lines.append(f"<details><summary>{i['name']}: who enters and who leaves</summary>")
+            lines.append("")
+            for label, people in (
+                ("entering", i["entering_sample"]),
+                ("leaving", i["leaving_sample"]),
+            ):
+                if people:
+                    lines.append(f"- {label}:")
+                    lines += [
+                        f"  - `{p['customer_key'][:10]}` {_markdown_cell(p['reason'] or '')}"
+                        for p in people
+                    ]
+            lines += ["", "</details>", ""]
+    lines += [
+        "### Destinations",
+        "",
+        "| destination | before | after | entering | leaving | next sync before (add/update/remove) | next sync after |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for d in result.destinations:
+        b, a = d["next_sync_before"], d["next_sync_after"]
+        lines.append(
+            f"| {d['name']} | {d['before']:,} | {d['after']:,} | {d['entering']:,} | {d['leaving']:,} | "
+            f"{b['add']:,} / {b['update']:,} / {b['remove']:,} | {a['add']:,} / {a['update']:,} / {a['remove']:,} |"
+        )
+    overlaps = [o for o in result.overlap if o["shared"]][:10]
+    if overlaps:
+        lines += [
+            "",
+            "### Largest audience overlaps",
+            "",
+            "| audiences | shared | Jaccard | before |",
+            "|---|--:|--:|--:|",
+        ]
+        lines += [
+            f"| {o['audience_a']} & {o['audience_b']} | {o['shared']:,} | {o['jaccard']:.3f} | "
+            + ("-" if o["jaccard_before"] is None else f"{o['jaccard_before']:.3f}")
+            + " |"
+            for o in overlaps
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(result: Diff) -> str:
+    def value(item: object) -> object:
+        if isinstance(item, float) and math.isinf(item):
+            return "new"
+        raise TypeError(f"cannot write {type(item).__name__} to JSON")
+
+    data = result.as_dict()
+    for part in ("tags", "segments", "destinations"):
+        for item in data[part]:
+            if item["turnover"] is not None and math.isinf(item["turnover"]):
+                item["turnover"] = "new"
+    return json.dumps(data, indent=2, default=value) + "\n"
+
+
+def _members_figure(result: Diff):
+    import plotly.graph_objects as go
+
+    changed = _changed(result.segments) or result.segments
+    names = [i["name"] for i in changed]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="before",
+                y=names,
+                x=[i["before"] for i in changed],
+                orientation="h",
+                marker_color="#9aa5b1",
+            ),
+            go.Bar(
+                name="after",
+                y=names,
+                x=[i["after"] for i in changed],
+                orientation="h",
+                marker_color="#2f6fde",
+            ),
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        template="plotly_white",
+        height=max(320, 42 * len(names) + 120),
+        margin={"l": 200, "r": 30, "t": 40, "b": 40},
+        title="Members before and after",
+        yaxis={"autorange": "reversed"},
+    )
+    return figure
+
+
+def _overlap_figure(result: Diff):
+    import plotly.graph_objects as go
+
+    audiences = sorted(
+        {o["audience_a"] for o in result.overlap} | {o["audience_b"] for o in result.overlap}
+    )
+    index = {name: position for position, name in enumerate(audiences)}
+    matrix = [[None] * len(audiences) for _ in audiences]
+    for o in result.overlap:
+        a, b = index[o["audience_a"]], index[o["audience_b"]]
+        matrix[a][b] = matrix[b][a] = o["jaccard"]
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=audiences,
+            y=audiences,
+            colorscale="Blues",
+            zmin=0,
+            zmax=max([o["jaccard"] for o in result.overlap] or [1]),
+            colorbar={"title": "Jaccard"},
+        )
+    )
+    figure.update_layout(
+        template="plotly_white",
+        height=max(420, 26 * len(audiences) + 200),
+        margin={"l": 200, "r": 30, "t": 40, "b": 160},
+        title="Audience overlap (Jaccard index)",
+    )
+    return figure
+
+
+def _table(items: list[dict]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(i['name'])}</td><td>{i['before']:,}</td><td>{i['after']:,}</td>"
+        f"<td class='in'>+{i['entering']:,}</td><td class='out'>-{i['leaving']:,}</td><td>{_turnover(i)}</td>"
+        f"<td>{html.escape(_sample(i['entering_sample']))}</td><td>{html.escape(_sample(i['leaving_sample']))}</td></tr>"
+        for i in items
+    )
+    return (
+        "<table><thead><tr><th>name</th><th>before</th><th>after</th><th>entering</th><th>leaving</th>"
+        f"<th>turnover</th><th>who enters, why</th><th>who leaves, why</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def html_page(result: Diff) -> str:
+    members = _members_figure(result).to_html(
+        full_html=False, include_plotlyjs=True, div_id="members-chart"
+    )
+    overlap = (
+        _overlap_figure(result).to_html(
+            full_html=False, include_plotlyjs=False, div_id="overlap-chart"
+        )
+        if result.overlap
+        else "<p>No audiences.</p>"
+    )
+    crossed = (
+        f"<p class='crossed'>Over the {result.max_change:.0%} turnover threshold: "
+        + html.escape(", ".join(result.crossed))
+        + "</p>"
+        if result.crossed
+        else ""
+    )
+    destinations = "".join(
+        f"<tr><td>{html.escape(d['name'])}</td><td>{d['before']:,}</td><td>{d['after']:,}</td>"
+        f"<td class='in'>+{d['entering']:,}</td><td class='out'>-{d['leaving']:,}</td>"
+        f"<td>{d['next_sync_after']['add']:,} / {d['next_sync_after']['update']:,} / {d['next_sync_after']['remove']:,}</td></tr>"
+        for d in result.destinations
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tagwise diff as of {result.as_of}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #1f2933; }}
+h1 {{ font-size: 1.6rem; }} h2 {{ margin-top: 2.2rem; border-bottom: 1px solid #e4e7eb; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
+th, td {{ text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #e4e7eb; vertical-align: top; }}
+.in {{ color: #1f7a3f; }} .out {{ color: #b42318; }} .crossed {{ background: #fef3f2; padding: 0.6rem; }}
+</style></head><body>
+<h1>tagwise diff as of {result.as_of}</h1>
+<p>Base: {html.escape(result.base)}. People are named by the first characters of their customer_key.</p>
+{crossed}
+<section id="segments"><h2>Segments and audiences</h2>{members}{_table(_changed(result.segments))}</section>
+<section id="tags"><h2>Tags</h2>{_table(_changed(result.tags))}</section>
+<section id="destinations"><h2>Destinations</h2>
+<table><thead><tr><th>destination</th><th>before</th><th>after</th><th>entering</th><th>leaving</th>
+<th>next sync (add / update / remove)</th></tr></thead><tbody>{destinations}</tbody></table></section>
+<section id="overlap"><h2>Audience overlap</h2>{overlap}</section>
+</body></html>
+"""
