@@ -181,11 +181,25 @@ def _overlap_figure(result: Diff):
     return figure
 
 
+def _people(people: list[dict]) -> str:
+    if not people:
+        return ""
+    items = "".join(
+        f"<li><code>{html.escape(p['customer_key'][:10])}</code> {html.escape(p['reason'] or '')}</li>"
+        for p in people
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _signed(count: int, sign: str) -> str:
+    return f"{sign}{count:,}" if count else "0"
+
+
 def _table(items: list[dict]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(i['name'])}</td><td>{i['before']:,}</td><td>{i['after']:,}</td>"
-        f"<td class='in'>+{i['entering']:,}</td><td class='out'>-{i['leaving']:,}</td><td>{_turnover(i)}</td>"
-        f"<td>{html.escape(_sample(i['entering_sample']))}</td><td>{html.escape(_sample(i['leaving_sample']))}</td></tr>"
+        f"<td class='in'>{_signed(i['entering'], '+')}</td><td class='out'>{_signed(i['leaving'], '-')}</td>"
+        f"<td>{_turnover(i)}</td><td>{_people(i['entering_sample'])}</td><td>{_people(i['leaving_sample'])}</td></tr>"
         for i in items
     )
     return (
@@ -214,7 +228,7 @@ def html_page(result: Diff) -> str:
     )
     destinations = "".join(
         f"<tr><td>{html.escape(d['name'])}</td><td>{d['before']:,}</td><td>{d['after']:,}</td>"
-        f"<td class='in'>+{d['entering']:,}</td><td class='out'>-{d['leaving']:,}</td>"
+        f"<td class='in'>{_signed(d['entering'], '+')}</td><td class='out'>{_signed(d['leaving'], '-')}</td>"
         f"<td>{d['next_sync_after']['add']:,} / {d['next_sync_after']['update']:,} / {d['next_sync_after']['remove']:,}</td></tr>"
         for d in result.destinations
     )
@@ -225,6 +239,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px
 h1 {{ font-size: 1.6rem; }} h2 {{ margin-top: 2.2rem; border-bottom: 1px solid #e4e7eb; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
 th, td {{ text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #e4e7eb; vertical-align: top; }}
+ul {{ margin: 0; padding-left: 1rem; }} code {{ background: #f5f7fa; }}
 .in {{ color: #1f7a3f; }} .out {{ color: #b42318; }} .crossed {{ background: #fef3f2; padding: 0.6rem; }}
 </style></head><body>
 <h1>tagwise diff as of {result.as_of}</h1>
