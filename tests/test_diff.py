@@ -24,7 +24,7 @@ EVERYONE = "1000000"  # --sample large enough to list every person entering and 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("diff")
-    generate(GenerateConfig(customers=800, seed=13, out=root / "landing"), workers=1)
+    generate(GenerateConfig(customers=600, seed=13, out=root / "landing"), workers=1)
     report = run_pipeline(
         {
             "landing": str(root / "landing"),
@@ -200,6 +200,8 @@ def test_diff_reports_exactly_who_enters_and_leaves_and_changes_nothing(built, d
     assert "| active |" in markdown and "### Destinations" in markdown
 
 
+# A second scratch build: with the other long scenarios, run by `make test-e2e`.
+@pytest.mark.e2e
 def test_a_git_base_gives_the_same_diff_and_a_crossed_threshold_exits_3(built, diffed):
     folder = built / "team"
     before = fingerprint(built)
