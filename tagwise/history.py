@@ -21,15 +21,16 @@ from tagwise.relations import ref
 from tagwise.warehouse import connect, existing_tables
 
 
-# (table, start column, end column); an end column of None: rows are per as-of date.
+# (table, start column, end column, columns set when an interval ends); an end column of
+# None: rows are per as-of date.
 @functools.cache
 def history_tables():
     return (
-        (ref("customer_tag_history"), "valid_from", "valid_to"),
-        (ref("segment_membership_history"), "entered_on", "exited_on"),
-        (ref("segment_kpis"), "as_of_date", None),
-        (ref("audience_overlap"), "as_of_date", None),
-        (ref("history_as_of_dates"), "as_of_date", None),
+        (ref("customer_tag_history"), "valid_from", "valid_to", ()),
+        (ref("segment_membership_history"), "entered_on", "exited_on", ("exit_reason",)),
+        (ref("segment_kpis"), "as_of_date", None, ()),
+        (ref("audience_overlap"), "as_of_date", None, ()),
+        (ref("history_as_of_dates"), "as_of_date", None, ()),
     )
 
 
@@ -110,11 +111,20 @@ def forget_unreleased(warehouse: Path, as_of: date) -> date | None:
         if since is None:
             return None
         con.execute("begin transaction")
-        for table, starts, ends in history_tables():
+        for table, starts, ends, ending in history_tables():
             if table not in tables:
                 continue
             con.execute(f"delete from {table} where {starts} >= ?", [since])
             if ends:
-                con.execute(f"update {table} set {ends} = null where {ends} >= ?", [since])
+                # An interval open again has no end, nor the reason it ended (a warehouse
+                # from before that column was added has none to clear).
+                present = {
+                    c
+                    for (c,) in con.execute(
+                        f"select column_name from (describe {table})"
+                    ).fetchall()
+                }
+                cleared = ", ".join(f"{c} = null" for c in (ends, *ending) if c in present)
+                con.execute(f"update {table} set {cleared} where {ends} >= ?", [since])
         con.execute("commit")
         return since
