@@ -93,6 +93,19 @@ def _turnover(before: int, entering: int, leaving: int) -> float | None:
     return (entering + leaving) / before
 
 
+def _movement(name: str, before: int, after: int, entering: int, leaving: int) -> dict:
+    """What tags, segments and destinations all report: members before and after, who
+    enters and leaves, and the turnover the threshold reads."""
+    return {
+        "name": name,
+        "before": before,
+        "after": after,
+        "entering": entering,
+        "leaving": leaving,
+        "turnover": _turnover(before, entering, leaving),
+    }
+
+
 def _copy_warehouse(warehouse: Path, to: Path) -> None:
     shutil.copyfile(warehouse, to)
     wal = warehouse.with_name(warehouse.name + ".wal")
@@ -320,14 +333,9 @@ def _compare(con: duckdb.DuckDBPyConnection, table: str, sample: int) -> list[di
         """
     ).fetchall()
     return [
-        {
-            "name": name,
-            **({"type": kind} if kind else {}),
-            "before": before,
-            "after": after,
-            "entering": entering,
-            "leaving": leaving,
-            "turnover": _turnover(before, entering, leaving),
+        _movement(name, before, after, entering, leaving)
+        | ({"type": kind} if kind else {})
+        | {
             "entering_sample": entering_sample or [],
             "leaving_sample": leaving_sample or [],
         }
@@ -391,13 +399,8 @@ def _destinations(con: duckdb.DuckDBPyConnection) -> list[dict]:
         """
     ).fetchall()
     return [
-        {
-            "name": name,
-            "before": before,
-            "after": after,
-            "entering": entering,
-            "leaving": leaving,
-            "turnover": _turnover(before, entering, leaving),
+        _movement(name, before, after, entering, leaving)
+        | {
             "next_sync_before": {"add": int(add0), "update": int(update0), "remove": int(remove0)},
             "next_sync_after": {"add": int(add1), "update": int(update1), "remove": int(remove1)},
         }

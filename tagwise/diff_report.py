@@ -103,17 +103,13 @@ def markdown(result: Diff) -> str:
 
 
 def as_json(result: Diff) -> str:
-    def value(item: object) -> object:
-        if isinstance(item, float) and math.isinf(item):
-            return "new"
-        raise TypeError(f"cannot write {type(item).__name__} to JSON")
-
     data = result.as_dict()
+    # JSON has no infinity: a name that had no members before turns over "new".
     for part in ("tags", "segments", "destinations"):
         for item in data[part]:
             if item["turnover"] is not None and math.isinf(item["turnover"]):
                 item["turnover"] = "new"
-    return json.dumps(data, indent=2, default=value) + "\n"
+    return json.dumps(data, indent=2) + "\n"
 
 
 def _members_figure(result: Diff):
