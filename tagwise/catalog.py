@@ -57,6 +57,11 @@ PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)(?::([a-z]+))?\}")
 EVIDENCE_STYLES = frozenset({"pct", "money"})
 RULE_KEYS = frozenset({"tag", "when", "evidence", "source", "unless"})
 RULE_SOURCES = frozenset({"rule", "model"})
+SEGMENT_KEYS = frozenset({"description", "when", "holdout", "salt"})
+# A holdout above half would leave the treated group the smaller one; a lift measured that
+# way costs more sends than it saves.
+MAX_HOLDOUT = 0.5
+SALT = re.compile(r"[A-Za-z0-9._-]{1,100}")
 # Names a catalog gives (tags, segments, audiences, destinations): lower-case words joined
 # by `-`. They become SQL literals and file names, so nothing else is let through.
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -468,6 +473,7 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
 
         if position in repeated:
             report(f"defined {repeated[position]} times; a name has one definition")
+        problems.extend(f"{kind} {name}: {p}" for p in _holdout_problems(definition, kind))
         if prefixes and name.startswith(prefixes):
             report("starts with a generated audience's prefix")
         condition = definition.get("when")
@@ -499,6 +505,33 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
             "`destinations` moved to the destination catalog (catalogs/destination_catalog.yml): "
             "each destination lists the segments it `selects` there"
         )
+    return problems
+
+
+def _holdout_problems(definition: dict, kind: str) -> list[str]:
+    """The keys a definition may have, and a valid `holdout:` share and `salt:`."""
+    problems = []
+    allowed = SEGMENT_KEYS | {kind}
+    unexpected = sorted(str(key) for key in set(definition) - allowed)
+    if unexpected:
+        problems.append(
+            f"unknown key(s) {', '.join(unexpected)} (allowed: {', '.join(sorted(allowed))})"
+        )
+    share = definition.get("holdout")
+    if share is not None and (
+        isinstance(share, bool)
+        or not isinstance(share, int | float)
+        or not 0 < share <= MAX_HOLDOUT
+    ):
+        problems.append(
+            f"holdout must be a share above 0 and at most {MAX_HOLDOUT}, as in `holdout: 0.1` (got {share!r})"
+        )
+    salt = definition.get("salt")
+    if salt is not None:
+        if share is None:
+            problems.append("has a salt but no holdout; the salt only draws a held-out group")
+        if not isinstance(salt, str) or not SALT.fullmatch(salt):
+            problems.append("salt must be 1 to 100 letters, digits, dots, dashes or underscores")
     return problems
 
 

@@ -106,7 +106,7 @@ def explain(warehouse, identifier: str, as_of: date | None = None, verbose: bool
             )
             answer["segments"] = rows(
                 con,
-                "select segment, segment_type, reason, member_since "
+                "select segment, segment_type, is_holdout, reason, member_since "
                 f"from {ref('segment_membership')} where customer_key = ? "
                 "order by segment_type desc, segment",
                 [key],

@@ -196,6 +196,26 @@ def test_a_good_segment_catalog_has_no_problem():
             "generated audience fans-: needs a prefix and a column of the inputs",
         ),
         (
+            {"audiences": [{"audience": "x", "when": "true", "holdout": 0.9}]},
+            "audience x: holdout must be a share above 0 and at most 0.5",
+        ),
+        (
+            {"audiences": [{"audience": "x", "when": "true", "holdout": "10%"}]},
+            "audience x: holdout must be a share above 0 and at most 0.5",
+        ),
+        (
+            {"audiences": [{"audience": "x", "when": "true", "salt": "s1"}]},
+            "audience x: has a salt but no holdout",
+        ),
+        (
+            {"audiences": [{"audience": "x", "when": "true", "holdout": 0.1, "salt": "a b"}]},
+            "audience x: salt must be 1 to 100 letters",
+        ),
+        (
+            {"audiences": [{"audience": "x", "when": "true", "hold_out": 0.1}]},
+            "audience x: unknown key(s) hold_out (allowed: audience, description, holdout, salt, when)",
+        ),
+        (
             {"destinations": {"email": {"segments": ["champions"]}}},
             "`destinations` moved to the destination catalog",
         ),

@@ -426,6 +426,20 @@ def test_explain_gives_tags_segments_destinations_and_the_consent_behind_a_refus
     assert [c["segment"] for c in answer["last_changes"]][: len(segments)]
 
 
+def test_explain_says_which_segment_a_person_is_held_out_of(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        customer_id, held = con.execute(
+            "select d.source_customer_ids, m.segment from marts.segment_membership m "
+            "join marts.dim_customers d using (customer_key) "
+            "where m.is_holdout and d.source_customer_ids not like '%,%' order by 1 limit 1"
+        ).fetchone()
+    answer = explain_via_cli(warehouse, customer_id)
+    assert [s["segment"] for s in answer["segments"] if s["is_holdout"]] == [held]
+    assert all(s["is_holdout"] is False for s in answer["segments"] if s["segment"] != held)
+    result = CliRunner().invoke(main, ["explain", customer_id, "--warehouse", str(warehouse)])
+    assert "is_holdout" in result.output and "True" in result.output
+
+
 def test_explain_of_an_earlier_date_reads_history_and_says_what_it_lacks(warehouse):
     customer_id = sample_customers(warehouse)[0]
     answer = explain_via_cli(warehouse, customer_id, "--as-of", "2026-06-29")

@@ -25,9 +25,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The first reason a selected customer may not be sent to the destination, or null. -#}
+{#- The first reason a selected customer may not be sent to the destination, or null. A
+    customer held out of every segment that selects them there is not sent (SPEC 3.8). -#}
 {% macro not_eligible_because(destination) -%}
     case
+        when selected.held_out_of_every_selection = 1 then 'held out of ' || selected.segments
         {%- if destination.kind == "sms" %}
             when people.phone is null then 'no phone'
             when people.e164_phone is null then 'phone cannot be normalised to E.164'
@@ -63,6 +65,17 @@
         {%- endif %} as phone_sha256,
         {{ tagwise.not_eligible_because(destination) }} as not_eligible_because
     from people
+    inner join (
+        select
+            customer_key,
+            -- Selected only through memberships it is held out of: measured, never sent.
+            min(case when is_holdout then 1 else 0 end) as held_out_of_every_selection,
+            {{ tagwise.sorted_list_agg("segment") }} as segments
+        from membership
+        where destinations like {{ tagwise.string_literal("%|" ~ destination.destination ~ "|%") }}
+        group by customer_key
+    ) as selected
+        on people.customer_key = selected.customer_key
     left join suppression_list
         on people.email = suppression_list.email
     {%- for channel, purpose in destination.consent %}
@@ -79,10 +92,6 @@
             and consent_{{ loop.index }}.purpose = {{ tagwise.string_literal(purpose) }}
         {%- endif %}
     {%- endfor %}
-    where people.customer_key in (
-        select customer_key from membership
-        where destinations like {{ tagwise.string_literal("%|" ~ destination.destination ~ "|%") }}
-    )
 {%- endmacro %}
 
 {#- A field of destination_audiences: its value for the destinations whose catalog entry

@@ -95,3 +95,17 @@
 {% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
     regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
+
+{#- A number in [0, 1) from the first 32 bits of the MD5 of a text: the same on every
+    engine and in Python (tagwise.holdout.holdout_draw). -#}
+{% macro md5_fraction(expression) -%}
+    {{ return(adapter.dispatch("md5_fraction", "tagwise")(expression)) }}
+{%- endmacro %}
+
+{% macro default__md5_fraction(expression) -%}
+    cast(('0x' || substr(md5({{ expression }}), 1, 8)) as bigint) / 4294967296.0
+{%- endmacro %}
+
+{% macro spark__md5_fraction(expression) -%}
+    cast(conv(substr(md5({{ expression }}), 1, 8), 16, 10) as bigint) / 4294967296.0
+{%- endmacro %}

@@ -114,6 +114,22 @@
     {{ tagwise.string_literal("|" ~ receivers | join("|") ~ ("|" if receivers else "")) }}
 {%- endmacro %}
 
+{#- Whether the customer is held out of a definition with `holdout: <share>` (SPEC 3.8): a
+    draw from (salt, customer_key) below the share. The salt defaults to the name, so a
+    customer's draws for two audiences are independent and stay put from day to day;
+    changing the salt draws the group again. -#}
+{% macro holdout_salt(definition) -%}
+    {{- return(definition.salt or definition.segment or definition.audience) -}}
+{%- endmacro %}
+
+{% macro is_held_out(definition, customer_key="customer_key") -%}
+    {%- if definition.holdout -%}
+        ({{ tagwise.md5_fraction(tagwise.string_literal(tagwise.holdout_salt(definition) ~ ":") ~ " || " ~ customer_key) }} < {{ definition.holdout }})
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro segment_assignments(catalog, inputs) -%}
     with inputs as (
         select * from {{ inputs }}
@@ -136,6 +152,25 @@
         from inputs
     ),
 
+    primary_holdout as (
+        select
+            customer_key,
+            segment,
+            reason,
+            {%- set held = catalog.get("primary", []) | selectattr("holdout") | list %}
+            {%- if held %}
+                case
+                    {%- for definition in held %}
+                        when segment = {{ tagwise.string_literal(definition.segment) }} then {{ tagwise.is_held_out(definition) }}
+                    {%- endfor %}
+                    else false
+                end
+            {%- else %}
+                false
+            {%- endif %} as is_holdout
+        from primary_assignment
+    ),
+
     versions as (
         select
             cast(null as string) as segment,
@@ -152,15 +187,16 @@
     )
 
     select
-        primary_assignment.customer_key,
-        primary_assignment.segment,
+        primary_holdout.customer_key,
+        primary_holdout.segment,
         'primary' as segment_type,
         versions.definition_version,
         versions.destinations,
-        primary_assignment.reason
-    from primary_assignment
+        primary_holdout.reason,
+        primary_holdout.is_holdout
+    from primary_holdout
     inner join versions
-        on primary_assignment.segment = versions.segment
+        on primary_holdout.segment = versions.segment
     {%- for definition in catalog.get("audiences", []) %}
         union all
         select
@@ -169,7 +205,8 @@
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
             {{ tagwise.segment_destinations("audiences", definition.audience) }} as destinations,
-            {{ tagwise.condition_reason(definition.when, "condition " ~ definition.when ~ " holds") }} as reason
+            {{ tagwise.condition_reason(definition.when, "condition " ~ definition.when ~ " holds") }} as reason,
+            {{ tagwise.is_held_out(definition) }} as is_holdout
         from inputs
         where {{ tagwise.segment_condition(definition.when) }}
     {%- endfor %}
@@ -181,7 +218,8 @@
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
             {{ tagwise.segment_destinations("generated", definition.prefix) }} as destinations,
-            {{ tagwise.column_value(definition.column) }} as reason
+            {{ tagwise.column_value(definition.column) }} as reason,
+            false as is_holdout
         from inputs
         where {{ definition.column }} is not null
     {%- endfor %}

@@ -67,7 +67,7 @@ def show_explanation(answer: dict) -> None:
         _table("tags", answer["tags"], [c for c in columns if c in (answer["tags"] or [{}])[0]])
     )
     segments = answer["segments"]
-    columns = ["segment", "segment_type", "reason", "member_since"]
+    columns = ["segment", "segment_type", "is_holdout", "reason", "member_since"]
     console.print(_table("segments", segments, [c for c in columns if c in (segments or [{}])[0]]))
     for segment in segments:
         for earlier in segment.get("earlier_segments_not_holding", []):

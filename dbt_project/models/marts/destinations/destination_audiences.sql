@@ -1,6 +1,6 @@
 {#- What every destination receives (SPEC 3.7): one row per eligible customer it selects,
     with its key and the fields its catalog entry lists (null otherwise). audiences holds
-    the audiences that destination selects; updated_on is the latest as-of date on which
+    the audiences that destination selects and the customer is not held out of; updated_on is the latest as-of date on which
     any of the customer's segments or tags started or ended. -#}
 with eligible as (
     select * from {{ ref('destination_eligibility') }}
@@ -22,7 +22,9 @@ customer_tags as (
 primary_segments as (
     select
         customer_key,
-        segment as primary_segment
+        -- A destination that selects the customer through an audience does not learn a
+        -- primary segment they are held out of: targeting by it would reach them.
+        case when not is_holdout then segment end as primary_segment
     from membership
     where segment_type = 'primary'
 ),
@@ -37,6 +39,7 @@ selected_audiences as (
         on
             eligible.customer_key = membership.customer_key
             and membership.segment_type = 'audience'
+            and not membership.is_holdout
             and membership.destinations like '%|' || eligible.destination || '|%'
     group by eligible.destination, eligible.customer_key
 ),

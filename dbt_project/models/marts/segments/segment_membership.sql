@@ -1,6 +1,7 @@
 {#- Segment membership as of D (SPEC 3.5): one primary segment per customer, any number of
-    audiences, with the definition's version, the first as-of date of the membership and
-    the reason: the condition that placed the customer, with the values that made it true. -#}
+    audiences, with the definition's version, the first as-of date of the membership,
+    whether the customer is held out of it (SPEC 3.8) and the reason: the condition that
+    placed the customer, with the values that made it true. -#}
 with assignments as (
     select * from {{ ref('int_segments__assignments') }}
 ),
@@ -18,6 +19,7 @@ select
     assignments.destinations,
     open_history.entered_on as member_since,
     assignments.reason,
+    assignments.is_holdout,
     {{ tagwise.as_of_date() }} as as_of_date
 from assignments
 inner join open_history
