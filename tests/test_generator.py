@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,9 +12,12 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+import yaml
+from conftest import SMALL
 
+from tagwise.catalog import SEGMENT_CATALOG
 from tagwise.contract import SOURCES
-from tagwise.generator import GenerateConfig, generate
+from tagwise.generator import GenerateConfig, generate, lift
 from tagwise.generator.population import Window, draw_population
 from tagwise.generator.vocabulary import PERSONA_NAMES
 
@@ -174,3 +178,64 @@ def test_tiny_populations_still_write_every_source(tmp_path, customers):
     out = tmp_path / "tiny"
     generate(GenerateConfig(customers=customers, seed=2, out=out, dirty_rate=0.5), workers=1)
     assert {p.name for p in out.iterdir()} == {s.name for s in SOURCES}
+
+
+def _catalog_audience(name: str) -> dict:
+    document = yaml.safe_load(SEGMENT_CATALOG.read_text())
+    audiences = [
+        a for model in document["models"] for a in model["config"]["meta"].get("audiences", [])
+    ]
+    return next(entry for entry in audiences if entry.get("audience") == name)
+
+
+def test_the_planted_lift_targets_the_shipped_catalogs_audience_and_holdout():
+    entry = _catalog_audience(lift.AUDIENCE)
+    assert entry["when"].startswith("country in (")
+    assert set(re.findall(r"'([A-Z]{2})'", entry["when"])) == lift.COUNTRIES
+    assert (entry["holdout"], entry["salt"]) == (lift.SHARE, lift.SALT)
+
+
+@pytest.fixture(scope="module")
+def planted_landing(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("planted") / "landing"
+    # Every treated member buys: the planted orders then belong to exactly the treated members.
+    generate(GenerateConfig(customers=SMALL, seed=11, out=out, planted_lift=1.0), workers=1)
+    return out
+
+
+def _rows(landing: Path, source: str) -> set[tuple]:
+    query = f"select * from read_csv('{landing / source}/*.csv', all_varchar = true, header = true)"
+    return set(duckdb.sql(query).fetchall())
+
+
+def test_a_planted_lift_adds_one_campaign_and_one_order_per_treated_member(
+    planted_landing, clean_landing
+):
+    extra_campaigns = _rows(planted_landing, "email_campaigns") - _rows(
+        clean_landing, "email_campaigns"
+    )
+    assert [(row[2][:10], row[3]) for row in extra_campaigns] == [
+        (str(lift.CAMPAIGN_DAY), lift.AUDIENCE)
+    ]
+    before = _rows(clean_landing, "orders")
+    after = _rows(planted_landing, "orders")
+    assert before <= after
+    planted = after - before
+    # Treated: in the audience, not held out, a customer an hour before the send (the
+    # population's own draws: the customers file blanks some countries on purpose).
+    pop = draw_population(
+        11, 0, SMALL, 0, GenerateConfig(customers=SMALL, seed=11, out=Path(".")).window
+    )
+    in_time = pop.active_from <= lift.campaign_sent_at() - 3600
+    treated = {f"C{gid + 1}" for gid in pop.gid[lift.treated(pop) & in_time]}
+    assert sorted(row[1] for row in planted) == sorted(treated) and treated
+    window_end = str(lift.CAMPAIGN_DAY + timedelta(days=lift.WINDOW_DAYS))
+    assert all(str(lift.CAMPAIGN_DAY) <= row[2][:10] <= window_end for row in planted)
+
+
+def test_without_a_planted_lift_no_campaign_targets_the_audience_on_the_campaign_day(clean_landing):
+    assert not [
+        row
+        for row in _rows(clean_landing, "email_campaigns")
+        if row[3] == lift.AUDIENCE and row[2].startswith(str(lift.CAMPAIGN_DAY))
+    ]

@@ -36,6 +36,9 @@ MARTS = {
     "email_audience": ["email"],
     "destination_audiences": ["destination", "key"],
     "audience_overlap": ["as_of_date", "audience_a", "audience_b"],
+    "segment_campaign_targets": ["campaign_id", "customer_key"],
+    "audience_lift_groups": ["campaign_id"],
+    "audience_lift": ["campaign_id"],
 }
 TOLERANCE = 1e-9
 
@@ -43,7 +46,9 @@ TOLERANCE = 1e-9
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("parity") / "landing"
-    generate(GenerateConfig(customers=400, seed=23, out=out, dirty_rate=0.01), workers=1)
+    # A planted lift gives audience_lift a campaign with a holdout to report on.
+    config = GenerateConfig(customers=400, seed=23, out=out, dirty_rate=0.01, planted_lift=0.25)
+    generate(config, workers=1)
     return out
 
 

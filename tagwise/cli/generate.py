@@ -49,12 +49,22 @@ from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
     help="Share of rows to break, for quarantine testing.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
-def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt) -> None:
+@click.option(
+    "--plant-lift",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Send a campaign to the southern-hemisphere audience on 2026-05-13 and give each "
+    "member who is not held out an extra order within 30 days with this probability.",
+)
+def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt, plant_lift) -> None:
     """Write a deterministic synthetic data set in the landing layout."""
     from tagwise.generator import GenerateConfig, generate
 
     try:
-        config = GenerateConfig(customers, seed, out, start, end, dirty_rate, fmt, since)
+        config = GenerateConfig(
+            customers, seed, out, start, end, dirty_rate, fmt, since, plant_lift
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     began = time.perf_counter()

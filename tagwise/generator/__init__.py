@@ -39,6 +39,8 @@ class GenerateConfig:
     dirty_rate: float = 0.0
     fmt: str = "csv"
     since: date | None = None
+    # Probability of the extra order planted after the lift campaign (generator/lift.py).
+    planted_lift: float = 0.0
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -49,6 +51,8 @@ class GenerateConfig:
             raise ValueError(f"--since {self.since} must lie between --start and --end")
         if not 0 <= self.dirty_rate < 1:
             raise ValueError("--dirty-rate must be in [0, 1)")
+        if not 0 <= self.planted_lift <= 1:
+            raise ValueError("--plant-lift must be in [0, 1]")
         if self.fmt not in FORMATS:
             raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
 
@@ -123,13 +127,17 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
         if chunk == 0:
             if config.since is None:
                 writers.write("products", activity.products(config.seed))
-            writers.write("email_campaigns", activity.email_campaigns(window))
+            writers.write(
+                "email_campaigns", activity.email_campaigns(window, config.planted_lift > 0)
+            )
         prices = activity.product_prices(config.seed)
         pop = population.draw_population(config.seed, chunk, size, offset, window)
         for source, build in PERSON_SOURCES.items():
             writers.write(source, build(pop, window))
         for month in _months(config):
-            built = activity.MonthActivity(pop, window, month, chunk, prices).build()
+            built = activity.MonthActivity(
+                pop, window, month, chunk, prices, config.planted_lift
+            ).build()
             for source, rows in built.items():
                 writers.write(source, rows)
     finally:

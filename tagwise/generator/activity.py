@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tagwise.contract import ORDER_STATUSES, SOURCES_BY_NAME, WEB_EVENT_TYPES
+from tagwise.generator import lift
 from tagwise.generator import vocabulary as v
 from tagwise.generator.arrow import ids, money, pick, table, texts, timestamps
 from tagwise.generator.population import (
@@ -106,8 +107,17 @@ def _overlap(
 
 
 class MonthActivity:
-    def __init__(self, pop: Population, window: Window, month: int, chunk: int, prices: np.ndarray):
+    def __init__(
+        self,
+        pop: Population,
+        window: Window,
+        month: int,
+        chunk: int,
+        prices: np.ndarray,
+        planted_lift: float = 0.0,
+    ):
         self.pop = pop
+        self.planted_lift = planted_lift
         self.window = window
         self.month = month
         self.chunk = chunk
@@ -123,6 +133,8 @@ class MonthActivity:
 
     def build(self) -> dict[str, pa.Table]:
         orders, lines, web_orders = self.orders()
+        if self.planted_lift:
+            orders, lines = self._with_planted_orders(orders, lines)
         out = {"orders": orders, "order_lines": lines}
         out["web_events"] = self.web_events(web_orders)
         out["email_events"] = self.email_events()
@@ -209,6 +221,40 @@ class MonthActivity:
         )
         return orders.filter(keep), lines.filter(keep[line_order]), web_orders
 
+    def _with_planted_orders(self, orders: pa.Table, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The month's planted orders (tagwise.generator.lift): one line of lift.PRODUCT each."""
+        owner, when = lift.extra_orders(self.pop, self.window, self.chunk, self.planted_lift)
+        month = (when >= self.lo) & (when < self.hi)
+        owner, when = owner[month], when[month]
+        n = len(owner)
+        order_ids = self._ids("O", n, 5)
+        channel = np.full(n, "app", dtype=object)
+        planted = table(
+            SOURCES_BY_NAME["orders"],
+            {
+                "order_id": order_ids,
+                "customer_id": customer_id(self.pop.gid[owner]),
+                "ordered_at": timestamps(when),
+                "status": texts(np.full(n, "completed", dtype=object)),
+                "channel": texts(channel),
+                "discount_amount": masked(money(np.zeros(n, np.int64)), np.ones(n, bool)),
+            },
+        )
+        planted = self._store_time_with_offset(planted, owner, when, channel)
+        planted_lines = pa.table(
+            {
+                "order_id": order_ids,
+                "line_no": pa.array(np.ones(n, np.int64)),
+                "product_id": ids("P", np.full(n, lift.PRODUCT + 1)),
+                "quantity": pa.array(np.ones(n, np.int64)),
+                "unit_price": money(np.full(n, self.prices[lift.PRODUCT])),
+            }
+        )
+        return (
+            pa.concat_tables([orders, planted.cast(orders.schema)]),
+            pa.concat_tables([lines, planted_lines.cast(lines.schema)]),
+        )
+
     def _store_time_with_offset(self, orders: pa.Table, owner, when, channel) -> pa.Table:
         """Store tills report local time with its UTC offset; the pipeline must normalise it."""
         offsets = np.array([v.COUNTRY_UTC_OFFSET[c[0]] for c in v.COUNTRIES])[
@@ -277,14 +323,18 @@ class MonthActivity:
 
     def email_events(self) -> pa.Table:
         pop, rng = self.pop, self.rng
-        sent, audience = campaigns_in(self.lo, self.hi)
+        sent, audience = campaigns_in(self.lo, self.hi, planted=self.planted_lift > 0)
         owners, whens, kinds, camp = [], [], [], [np.zeros(0, np.int64)]
         stop_tuesday = np.where(pop.stop_kind >= 0, (pop.mail_until - 9 * HOUR) // DAY * DAY, -1)
         for j, t in enumerate(sent):
             eligible = (pop.mail_from <= t) & (pop.mail_until > t)
             share = 0.6 if audience[j] is None else 0.15
             stops_here = (pop.stop_kind >= 0) & (stop_tuesday == t - 9 * HOUR)
-            rec = np.flatnonzero((eligible & (rng.random(len(pop)) < share)) | stops_here)
+            if audience[j] == lift.AUDIENCE:
+                # The planted campaign reaches every mailable member who is not held out.
+                rec = np.flatnonzero(eligible & lift.treated(pop))
+            else:
+                rec = np.flatnonzero((eligible & (rng.random(len(pop)) < share)) | stops_here)
             soft = rng.random(len(rec)) < 0.015
             delivered_at = t + rng.integers(MINUTE, 40 * MINUTE, len(rec))
             opened = ~soft & (rng.random(len(rec)) < pop.param("open_p")[rec])
@@ -343,8 +393,9 @@ class MonthActivity:
         return rows.filter(self.window.keep(when))
 
 
-def campaigns_in(lo: int, hi: int) -> tuple[np.ndarray, list[str | None]]:
-    """A newsletter every Tuesday 09:00 UTC, a targeted send every other Friday."""
+def campaigns_in(lo: int, hi: int, planted: bool = False) -> tuple[np.ndarray, list[str | None]]:
+    """A newsletter every Tuesday 09:00 UTC, a targeted send every other Friday and, when a
+    lift is planted, its campaign (tagwise.generator.lift)."""
     days = np.arange(lo // DAY, -(-hi // DAY))
     weekday = (days + 3) % 7  # Monday = 0
     tuesdays = days[weekday == 1]
@@ -353,6 +404,9 @@ def campaigns_in(lo: int, hi: int) -> tuple[np.ndarray, list[str | None]]:
     audience: list[str | None] = [None] * len(tuesdays) + [
         v.CAMPAIGN_AUDIENCES[(d // 14) % len(v.CAMPAIGN_AUDIENCES)] for d in fridays
     ]
+    if planted:
+        sent = np.append(sent, lift.campaign_sent_at())
+        audience.append(lift.AUDIENCE)
     order = np.argsort(sent, kind="stable")
     sent = sent[order]
     audience = [audience[i] for i in order]
@@ -367,8 +421,8 @@ def campaign_ids(sent: np.ndarray, audience: list[str | None]) -> pa.Array:
     return pc.binary_join_element_wise("CMP-", stamp, kind, "")
 
 
-def email_campaigns(window: Window) -> pa.Table:
-    sent, audience = campaigns_in(window.start, window.end)
+def email_campaigns(window: Window, planted: bool = False) -> pa.Table:
+    sent, audience = campaigns_in(window.start, window.end, planted)
     day = pc.strftime(timestamps(sent), format="%Y-%m-%d")
     names = [
         f"Weekly newsletter {d}" if a is None else f"{a.replace('-', ' ').title()} {d}"

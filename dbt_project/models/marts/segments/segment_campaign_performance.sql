@@ -1,13 +1,21 @@
 {#- For every campaign that targeted a segment or audience: delivered, open, click and
     conversion (a completed order within 7 days of delivery) among targeted members, next
-    to the same among the campaign's other delivered recipients. Membership is read from
-    history at the send date when history reaches back that far, else from current
-    membership (membership_basis says which). -#}
-with campaigns as (
-    select * from {{ ref('stg_esp__email_campaigns') }}
-    where
-        audience is not null
-        and sent_at < {{ tagwise.as_of_end() }}
+    to the same among the campaign's other delivered recipients (who they were:
+    segment_campaign_targets). Descriptive only: members were chosen because they
+    differ from the others, so the gap is not the campaign's effect (audience_lift
+    compares members with a randomly held-out group for that). -#}
+with targets as (
+    select * from {{ ref('segment_campaign_targets') }}
+),
+
+campaigns as (
+    select distinct
+        campaign_id,
+        campaign_name,
+        sent_at,
+        audience,
+        membership_basis
+    from targets
 ),
 
 email_events as (
@@ -56,41 +64,12 @@ outcomes_by_recipient as (
     group by recipients.campaign_id, recipients.customer_key, recipients.opened, recipients.clicked
 ),
 
-history as (
-    select * from {{ ref('segment_membership_history') }}
-),
-
-history_start as (
-    select min(as_of_date) as first_recorded from {{ ref('history_as_of_dates') }}
-),
-
-campaign_basis as (
-    select
-        campaigns.*,
-        case
-            when cast(campaigns.sent_at as date) >= history_start.first_recorded then 'history at send date'
-            else 'current membership'
-        end as membership_basis
-    from campaigns
-    cross join history_start
-),
-
 targeted as (
-    select distinct
-        campaign_basis.campaign_id,
-        history.customer_key
-    from campaign_basis
-    inner join history
-        on
-            campaign_basis.audience = history.segment
-            and (
-                (
-                    campaign_basis.membership_basis = 'history at send date'
-                    and history.entered_on <= cast(campaign_basis.sent_at as date)
-                    and (history.exited_on is null or history.exited_on > cast(campaign_basis.sent_at as date))
-                )
-                or (campaign_basis.membership_basis = 'current membership' and history.exited_on is null)
-            )
+    select
+        campaign_id,
+        customer_key
+    from targets
+    where customer_key is not null
 ),
 
 outcomes as (
@@ -108,11 +87,11 @@ outcomes as (
 )
 
 select
-    campaign_basis.campaign_id,
-    campaign_basis.campaign_name,
-    campaign_basis.sent_at,
-    campaign_basis.audience,
-    campaign_basis.membership_basis,
+    campaigns.campaign_id,
+    campaigns.campaign_name,
+    campaigns.sent_at,
+    campaigns.audience,
+    campaigns.membership_basis,
     count(case when outcomes.is_targeted then 1 end) as targeted_delivered,
     avg(case when outcomes.is_targeted then cast(outcomes.opened as double) end) as targeted_open_rate,
     avg(case when outcomes.is_targeted then cast(outcomes.clicked as double) end) as targeted_click_rate,
@@ -122,12 +101,12 @@ select
     avg(case when not outcomes.is_targeted then cast(outcomes.clicked as double) end) as others_click_rate,
     avg(case when not outcomes.is_targeted then cast(outcomes.converted as double) end) as others_conversion_rate,
     {{ tagwise.as_of_date() }} as as_of_date
-from campaign_basis
+from campaigns
 left join outcomes
-    on campaign_basis.campaign_id = outcomes.campaign_id
+    on campaigns.campaign_id = outcomes.campaign_id
 group by
-    campaign_basis.campaign_id,
-    campaign_basis.campaign_name,
-    campaign_basis.sent_at,
-    campaign_basis.audience,
-    campaign_basis.membership_basis
+    campaigns.campaign_id,
+    campaigns.campaign_name,
+    campaigns.sent_at,
+    campaigns.audience,
+    campaigns.membership_basis
