@@ -52,10 +52,14 @@ spreads as (
         {{ tagwise.wilson_bound('held_out_conversion_rate', 'held_out_members', 1) }} as u2,
         -- Sample variances of revenue per member (n - 1 in the denominator).
         greatest(
-            cast(treated_revenue_squares as double) - treated_members * treated_revenue_per_member * treated_revenue_per_member, 0
+            cast(treated_revenue_squares as double)
+            - treated_members * treated_revenue_per_member * treated_revenue_per_member,
+            0
         ) / (treated_members - 1) as v1,
         greatest(
-            cast(held_out_revenue_squares as double) - held_out_members * held_out_revenue_per_member * held_out_revenue_per_member, 0
+            cast(held_out_revenue_squares as double)
+            - held_out_members * held_out_revenue_per_member * held_out_revenue_per_member,
+            0
         ) / (held_out_members - 1) as v2
     from rates
     where status = 'measured'
