@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         1000,
         description="release gate: features and the fit are compared with the last good run only when it had this many customers or more",
     )
+    model_holdout_weeks: int = Field(
+        13,
+        ge=1,
+        description="model: each run fits on the purchases up to this many weeks before D and stores how well that fit predicts the purchases since (the fit_quality table of the model schema)",
+    )
     daily_cron: str = Field("0 6 * * *", description="the daily schedule's time (UTC)")
     weekly_cron: str = Field("0 7 * * 1", description="the weekly review schedule's time (UTC)")
 

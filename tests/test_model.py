@@ -13,6 +13,11 @@ import pytest
 from tagwise.model import fitting
 from tagwise.model.cdnow import CALIBRATION_END, load_cdnow
 from tagwise.model.fitting import BgNbd, GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
+from tagwise.model.pipeline import (
+    GAMMA_GAMMA_MAX_PARAMETER,
+    PopulationMeanOrderValue,
+    order_value_model,
+)
 from tagwise.model.summary import summarize
 
 CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_sample.txt"
@@ -203,3 +208,79 @@ def test_import_cdnow_refuses_other_layouts_naming_the_line(tmp_path, text, prob
     assert result.exit_code == 1
     assert problem in result.output and "odd.txt" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_gamma_gamma_fit_whose_p_and_q_run_off_is_replaced_by_the_population_mean():
+    # Every customer's orders are worth about the same: no spread between customers for the
+    # model to fit, so p and q grow without bound.
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 6, 2_000).astype(float)
+    m = 50 + rng.normal(0, 0.01, 2_000) / np.sqrt(x)
+    fitted, used, note = order_value_model(x, m)
+    assert max(fitted.p, fitted.q) > GAMMA_GAMMA_MAX_PARAMETER
+    assert "Gamma-Gamma not used" in note and "above 1,000" in note
+    assert used.expected_value(x, m) == pytest.approx(np.full(2_000, np.mean(m)))
+
+
+def test_a_gamma_gamma_fit_is_not_used_when_order_value_grows_with_frequency():
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 10, 2_000).astype(float)
+    m = rng.gamma(4.0, 5.0 * x)
+    fitted, used, note = order_value_model(x, m)
+    assert fitted.p < GAMMA_GAMMA_MAX_PARAMETER and fitted.q < GAMMA_GAMMA_MAX_PARAMETER
+    assert "frequency and order value correlate at 0." in note
+    assert isinstance(used, PopulationMeanOrderValue)
+
+
+def test_the_gamma_gamma_fit_is_used_on_cdnow(cdnow):
+    fitted, used, note = order_value_model(cdnow.x, cdnow.m)
+    assert used is fitted and note == ""
+
+
+def test_each_run_stores_the_rolling_holdout_evaluate_model_prints_on_cdnow(tmp_path, setting):
+    from tagwise.dbt import DbtSettings, run_dbt
+    from tagwise.ingest import ingest
+    from tagwise.model.cdnow import write_landing
+    from tagwise.model.evaluate import evaluate
+    from tagwise.model.pipeline import UPSTREAM_OF_MODEL, predict
+
+    warehouse, as_of = tmp_path / "w.duckdb", date(1998, 6, 30)
+    write_landing(CDNOW, tmp_path / "landing")
+    ingest(tmp_path / "landing", warehouse)
+    upstream = f"{UPSTREAM_OF_MODEL} build_info"
+    built = run_dbt(DbtSettings(warehouse, as_of), "run", select=upstream, quiet=True)
+    assert built.success
+    setting("TAGWISE_MODEL_HOLDOUT_WEEKS", "39")  # 1998-06-30 less 39 weeks: 1997-09-30
+    predict(warehouse, as_of)
+    printed = evaluate(warehouse, CALIBRATION_END, tmp_path / "model", as_of)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = con.execute(
+            "select calibration_end, customers, predicted_purchases, actual_purchases,"
+            " aggregate_ratio, mean_absolute_error, correlation from model.fit_quality"
+            " where as_of_date = ?",
+            [as_of],
+        ).fetchall()
+    assert stored == [
+        (
+            CALIBRATION_END,
+            printed.customers,
+            pytest.approx(printed.predicted_total, rel=1e-12),
+            printed.actual_total,
+            pytest.approx(printed.predicted_total / printed.actual_total, rel=1e-12),
+            pytest.approx(printed.mean_absolute_error, rel=1e-12),
+            pytest.approx(printed.correlation, rel=1e-12),
+        )
+    ]
+    assert (printed.customers, printed.actual_total) == (2357, 1882)
+
+
+def test_a_run_without_history_before_the_holdout_says_so_in_fit_quality():
+    from datetime import UTC, datetime
+
+    from tagwise.model.pipeline import fit_quality
+
+    with duckdb.connect() as con:
+        transactions = load_cdnow(con, CDNOW)
+        quality = fit_quality(con, transactions, date(1997, 2, 1), datetime.now(UTC))
+    assert quality.row()[3:9] == (None,) * 6 and quality.calibration_end == date(1996, 11, 2)
+    assert quality.note.startswith("nothing evaluated: 0 customers with a repeat purchase")

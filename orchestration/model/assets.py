@@ -10,6 +10,7 @@ from tagwise.model.pipeline import MODEL_INPUTS, predict
 
 PREDICTIONS = AssetKey(["model", "customer_predictions"])
 FIT_PARAMETERS = AssetKey(["model", "fit_parameters"])
+FIT_QUALITY = AssetKey(["model", "fit_quality"])
 INPUTS = [model_key(name) for name in MODEL_INPUTS]
 
 
@@ -22,6 +23,11 @@ INPUTS = [model_key(name) for name in MODEL_INPUTS]
             FIT_PARAMETERS,
             deps=INPUTS,
             description="BG/NBD and Gamma-Gamma parameters per as-of date.",
+        ),
+        AssetSpec(
+            FIT_QUALITY,
+            deps=INPUTS,
+            description="The BG/NBD fit's accuracy on a rolling holdout per as-of date.",
         ),
     ],
     group_name="model",
@@ -42,4 +48,17 @@ def predictive_model(context: AssetExecutionContext, tagwise: TagwiseSettings):
     yield MaterializeResult(
         asset_key=FIT_PARAMETERS,
         metadata={name: float(v) for name, v in run.parameters.items() if v is not None},
+    )
+    quality = run.quality
+    yield MaterializeResult(
+        asset_key=FIT_QUALITY,
+        metadata={
+            "calibration_end": str(quality.calibration_end),
+            "note": quality.note,
+        }
+        | {
+            name: float(value)
+            for name in ("aggregate_ratio", "mean_absolute_error", "correlation")
+            if (value := getattr(quality, name)) is not None
+        },
     )

@@ -17,21 +17,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from tagwise.model.fitting import BgNbd, fit_bgnbd
+from tagwise.model.accuracy import holdout_fit
+from tagwise.model.fitting import BgNbd
 from tagwise.model.pipeline import transactions_sql
-from tagwise.model.summary import summarize
 from tagwise.relations import ref
 from tagwise.warehouse import connect
-
-WEEK_SQL = """
-select
-    customer_key,
-    cast(floor(date_diff('day', $calibration_end::date, purchase_day) / 7.0) as integer) as week,
-    count(distinct purchase_day) as purchases
-from {transactions}
-where purchase_day > $calibration_end and purchase_day <= $holdout_end
-group by all
-"""
 
 
 @dataclass(frozen=True)
@@ -54,32 +44,9 @@ def evaluate_transactions(
     holdout_end: date,
     out: Path,
 ) -> Evaluation:
-    if holdout_end <= calibration_end:
-        raise ValueError(
-            f"the holdout must end after the calibration end {calibration_end}; it ends {holdout_end}"
-        )
-    summary = summarize(con, transactions, calibration_end)
-    model = fit_bgnbd(summary.x, summary.t_x, summary.T)
-    weeks = int(np.ceil((holdout_end - calibration_end).days / 7))
-    index = {key: i for i, key in enumerate(summary.customer_key)}
-    actual_by_week = np.zeros((len(summary), weeks))
-    params = {"calibration_end": calibration_end, "holdout_end": holdout_end}
-    for key, week, purchases in con.execute(
-        WEEK_SQL.format(transactions=transactions), params
-    ).fetchall():
-        if key in index:
-            actual_by_week[index[key], min(week, weeks - 1)] += purchases
-    cumulative = np.array(
-        [
-            model.expected_purchases(w, summary.x, summary.t_x, summary.T).sum()
-            for w in range(weeks + 1)
-        ]
-    )
-    predicted_weekly = np.diff(cumulative)
-    actual_weekly = actual_by_week.sum(axis=0)
-    horizon = (holdout_end - calibration_end).days / 7
-    predicted = model.expected_purchases(horizon, summary.x, summary.t_x, summary.T)
-    actual = actual_by_week.sum(axis=1)
+    result = holdout_fit(con, transactions, calibration_end, holdout_end)
+    summary = result.summary
+    predicted, actual = result.predicted, result.actual
     out.mkdir(parents=True, exist_ok=True)
     per_customer = out / f"holdout-{calibration_end}-customers.csv"
     with per_customer.open("w", newline="", encoding="utf-8") as handle:
@@ -104,15 +71,16 @@ def evaluate_transactions(
         calibration_end,
         holdout_end,
         len(summary),
-        float(predicted.sum()),
-        int(actual.sum()),
-        float(np.mean(np.abs(predicted - actual))),
-        float(np.corrcoef(predicted, actual)[0, 1]) if len(summary) > 1 else float("nan"),
-        model,
+        result.predicted_total,
+        result.actual_total,
+        result.mean_absolute_error,
+        result.correlation,
+        result.model,
         (),
     )
     report = out / f"holdout-{calibration_end}.html"
-    report.write_text(_report_html(evaluation, predicted_weekly, actual_weekly), encoding="utf-8")
+    weekly = _report_html(evaluation, result.predicted_by_week(), result.actual_by_week.sum(axis=0))
+    report.write_text(weekly, encoding="utf-8")
     return Evaluation(**{**evaluation.__dict__, "files": (report, per_customer)})
 
 

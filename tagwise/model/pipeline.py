@@ -2,29 +2,43 @@
 
 Reads the completed orders and profiling objections that dbt built as of D, writes
 model.customer_predictions (replaced) and model.fit_parameters (one set per as-of
-date), which customer_features then reads. Customers who objected to profiling are
+date), which customer_features then reads, and model.fit_quality: how well a fit on the
+purchases up to model_holdout_weeks before D predicts the purchases since (one row per
+as-of date). Customers who objected to profiling are
 neither fitted nor predicted. Time is in weeks; the horizon is 365 days; CLV is expected
 orders in the next 365 days times the expected order value, undiscounted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from tagwise.model.fitting import NotEnoughData, fit_bgnbd, fit_gamma_gamma
+from tagwise.model.accuracy import holdout_fit
+from tagwise.model.fitting import GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import Summary, summarize
 from tagwise.relations import ref, source
+from tagwise.settings import current
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
 HORIZON_WEEKS = 365 / 7
+# The Gamma-Gamma fit is used for CLV only where it is identified and its assumption holds.
+# Past GAMMA_GAMMA_MAX_PARAMETER for p or q the likelihood is flat along a ridge: p and q run
+# off together (p went from 1.7 to 127,000 between two days of the demo) and CLV moves with
+# them. The model assumes order value independent of frequency (Fader and Hardie check the
+# correlation: 0.11 on CDNOW, 0.31 on the demo, whose big spenders buy more often); past
+# GAMMA_GAMMA_MAX_CORRELATION it does not hold. Either way CLV uses the population mean
+# order value, and the fit's note says why.
+GAMMA_GAMMA_MAX_PARAMETER = 1_000.0
+GAMMA_GAMMA_MAX_CORRELATION = 0.5
 # Fits use a fixed random sample of at most this many customers; predictions cover all.
 FIT_SAMPLE = 200_000
 
@@ -52,6 +66,7 @@ class ModelRun:
     fitted: bool
     note: str
     parameters: dict[str, float]
+    quality: FitQuality
 
 
 def _sample(size: int) -> np.ndarray:
@@ -87,13 +102,56 @@ class Fit:
         ]
 
 
+@dataclass(frozen=True)
+class PopulationMeanOrderValue:
+    """What CLV uses when the Gamma-Gamma fit is not: every customer's expected order value
+    is the mean over the fitted repeat customers of their mean order value (what the
+    Gamma-Gamma's own population mean estimates)."""
+
+    mean_order_value: float
+
+    def expected_value(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return np.full(len(np.asarray(x)), self.mean_order_value)
+
+
+def gamma_gamma_problem(value: GammaGamma, x: np.ndarray, m: np.ndarray) -> str | None:
+    """Why a Gamma-Gamma fit on these customers must not be used, or None."""
+    for name in ("p", "q"):
+        if getattr(value, name) > GAMMA_GAMMA_MAX_PARAMETER:
+            return f"{name} = {getattr(value, name):,.0f} is above {GAMMA_GAMMA_MAX_PARAMETER:,.0f}"
+    if value.q <= 1:
+        return f"q = {value.q:.3f} leaves the order value without a mean"
+    repeat = (x > 0) & (m > 0)
+    correlation = float(np.corrcoef(x[repeat], m[repeat])[0, 1]) if repeat.sum() > 2 else 0.0
+    if abs(correlation) > GAMMA_GAMMA_MAX_CORRELATION:
+        return (
+            f"frequency and order value correlate at {correlation:.2f}, "
+            f"beyond {GAMMA_GAMMA_MAX_CORRELATION}"
+        )
+    return None
+
+
+def order_value_model(x: np.ndarray, m: np.ndarray) -> tuple[GammaGamma, object, str]:
+    """(the Gamma-Gamma fit, what CLV uses, a note when that is not the fit)."""
+    value = fit_gamma_gamma(x, m)
+    problem = gamma_gamma_problem(value, x, m)
+    if problem is None:
+        return value, value, ""
+    repeat = (x > 0) & (m > 0)
+    mean = float(np.mean(m[repeat]))
+    note = (
+        f"; Gamma-Gamma not used ({problem}): CLV uses the population mean order value {mean:,.2f}"
+    )
+    return value, PopulationMeanOrderValue(mean), note
+
+
 def fit(summary: Summary) -> Fit:
     repeat = int(np.sum(summary.x > 0))
     fitted_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     try:
         rows = _sample(len(summary))
         bgnbd = fit_bgnbd(summary.x[rows], summary.t_x[rows], summary.T[rows])
-        value = fit_gamma_gamma(summary.x[rows], summary.m[rows])
+        gamma_gamma, value, fallback = order_value_model(summary.x[rows], summary.m[rows])
     except NotEnoughData as reason:
         predictions = pa.table({"customer_key": pa.array([], pa.string())})
         return Fit(predictions, {}, str(reason), len(summary), repeat, fitted_at)
@@ -111,21 +169,69 @@ def fit(summary: Summary) -> Fit:
         "bgnbd_alpha": bgnbd.alpha,
         "bgnbd_a": bgnbd.a,
         "bgnbd_b": bgnbd.b,
-        "gamma_gamma_p": value.p,
-        "gamma_gamma_q": value.q,
-        "gamma_gamma_gamma": value.gamma,
+        "gamma_gamma_p": gamma_gamma.p,
+        "gamma_gamma_q": gamma_gamma.q,
+        "gamma_gamma_gamma": gamma_gamma.gamma,
         "mean_weekly_purchase_rate": bgnbd.mean_weekly_purchase_rate,
         "mean_dropout_probability": bgnbd.mean_dropout_probability,
         "mean_order_value": value.mean_order_value,
     }
-    note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers"
+    note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers{fallback}"
     return Fit(predictions, parameters, note, len(summary), repeat, fitted_at)
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class FitQuality:
+    """A row of model.fit_quality (its columns are declared in the model source)."""
+
+    as_of_date: date
+    fitted_at: datetime
+    calibration_end: date
+    customers: int | None
+    predicted_purchases: float | None
+    actual_purchases: int | None
+    aggregate_ratio: float | None
+    mean_absolute_error: float | None
+    correlation: float | None
+    note: str
+
+    def row(self) -> tuple:
+        return dataclasses.astuple(self)
+
+
+def fit_quality(
+    con: duckdb.DuckDBPyConnection, transactions: str, as_of: date, fitted_at: datetime
+) -> FitQuality:
+    """The rolling holdout of D: a fit up to model_holdout_weeks before D against the
+    purchases since, as `tagwise evaluate-model` computes it."""
+    calibration_end = as_of - timedelta(weeks=current().model_holdout_weeks)
+    try:
+        result = holdout_fit(con, transactions, calibration_end, as_of, rows=_sample)
+    except NotEnoughData as reason:
+        empty = (None,) * 6
+        return FitQuality(as_of, fitted_at, calibration_end, *empty, f"nothing evaluated: {reason}")
+    return FitQuality(
+        as_of,
+        fitted_at,
+        calibration_end,
+        len(result.summary),
+        result.predicted_total,
+        result.actual_total,
+        _finite(result.aggregate_ratio),
+        result.mean_absolute_error,
+        _finite(result.correlation),
+        f"fitted up to {calibration_end} on {len(result.summary):,} customers",
+    )
 
 
 def predict(warehouse: Path, as_of: date, target: str = "duckdb") -> ModelRun:
     """Fit as of D and replace the predictions, in the target's warehouse."""
     write = _predict_spark if target == "spark" else _predict_duckdb
-    result = write(warehouse, as_of)
+    result, quality = write(warehouse, as_of)
     return ModelRun(
         as_of,
         result.customers,
@@ -133,13 +239,15 @@ def predict(warehouse: Path, as_of: date, target: str = "duckdb") -> ModelRun:
         bool(result.parameters),
         result.note,
         result.parameters,
+        quality,
     )
 
 
-def _predict_duckdb(warehouse: Path, as_of: date) -> Fit:
+def _predict_duckdb(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     with connect(warehouse) as con:
         con.execute(f"create or replace temp view model_transactions as {transactions_sql()}")
         result = fit(summarize(con, "model_transactions", as_of))
+        quality = fit_quality(con, "model_transactions", as_of, result.fitted_at)
         predictions = result.predictions
         con.execute("begin transaction")
         con.execute(f"delete from {source('model', 'customer_predictions')}")
@@ -157,17 +265,23 @@ def _predict_duckdb(warehouse: Path, as_of: date) -> Fit:
             f"insert into {source('model', 'fit_parameters')} values (?, ?, ?, ?, ?, ?, ?)",
             result.parameter_rows(as_of),
         )
+        con.execute(f"delete from {source('model', 'fit_quality')} where as_of_date = ?", [as_of])
+        con.execute(
+            f"insert into {source('model', 'fit_quality')} values ({', '.join('?' * len(quality.row()))})",
+            quality.row(),
+        )
         con.execute("commit")
-    return result
+    return result, quality
 
 
-def _predict_spark(warehouse: Path, as_of: date) -> Fit:
+def _predict_spark(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     """Spark reads the transactions and stores the results; the summary and the fit run
     here, as on DuckDB (the fit uses a sample; predicting is one pass over customers)."""
     spark = session(SparkSettings.for_warehouse(warehouse))
     with duckdb.connect() as local:
         local.register("model_transactions", spark.sql(transactions_sql()).toArrow())
         result = fit(summarize(local, "model_transactions", as_of))
+        quality = fit_quality(local, "model_transactions", as_of, result.fitted_at)
     day = f"date '{as_of.isoformat()}'"
     if result.predictions.num_rows:
         spark.createDataFrame(result.predictions).createOrReplaceTempView("predictions")
@@ -178,21 +292,19 @@ def _predict_spark(warehouse: Path, as_of: date) -> Fit:
         )
     else:
         spark.sql(f"truncate table {source('model', 'customer_predictions')}")
-    # Parquet tables have no DELETE: the other dates' rows are read back and rewritten.
-    kept = [
-        tuple(row)
-        for row in spark.sql(
-            f"select * from {source('model', 'fit_parameters')} where as_of_date <> {day}"
-        )
-        .toArrow()
-        .to_pylist()
-    ]
-    spark.createDataFrame(
-        kept + result.parameter_rows(as_of),
-        schema="as_of_date date, fitted_at timestamp, parameter string, value double, "
-        "customers bigint, repeat_customers bigint, note string",
-    ).createOrReplaceTempView("fit_parameters_new")
-    spark.sql(
-        f"insert overwrite table {source('model', 'fit_parameters')} select * from fit_parameters_new"
+    _replace_rows_of_date(
+        spark, source("model", "fit_parameters"), day, result.parameter_rows(as_of)
     )
-    return result
+    _replace_rows_of_date(spark, source("model", "fit_quality"), day, [quality.row()])
+    return result, quality
+
+
+def _replace_rows_of_date(spark, table: str, day: str, rows: list[tuple]) -> None:
+    """The table's rows of one as-of date replaced by `rows`. Parquet tables have no
+    DELETE: the other dates' rows are read back and rewritten."""
+    others = spark.sql(f"select * from {table} where as_of_date <> {day}").toArrow()
+    kept = [tuple(row.values()) for row in others.to_pylist()]
+    spark.createDataFrame(kept + rows, schema=spark.table(table).schema).createOrReplaceTempView(
+        "rows_of_every_date"
+    )
+    spark.sql(f"insert overwrite table {table} select * from rows_of_every_date")
