@@ -101,8 +101,13 @@
     end
 {%- endmacro %}
 
+{#- A catalog definition's name: its segment, audience or generated audiences' prefix. -#}
+{% macro definition_name(definition) -%}
+    {{- return(definition.segment or definition.audience or definition.prefix) -}}
+{%- endmacro %}
+
 {% macro segment_version(definition, position="") -%}
-    {{- local_md5((definition.segment or definition.audience or definition.prefix) ~ "|" ~ (definition.when or definition.column) ~ "|" ~ position) -}}
+    {{- local_md5(tagwise.definition_name(definition) ~ "|" ~ (definition.when or definition.column) ~ "|" ~ position) -}}
 {%- endmacro %}
 
 {#- `|email|sms|` for a segment the destination catalog's destinations select, else `|`. -#}
@@ -119,12 +124,29 @@
     customer's draws for two audiences are independent and stay put from day to day;
     changing the salt draws the group again. -#}
 {% macro holdout_salt(definition) -%}
-    {{- return(definition.salt or definition.segment or definition.audience) -}}
+    {{- return(definition.salt or tagwise.definition_name(definition)) -}}
 {%- endmacro %}
 
 {% macro is_held_out(definition, customer_key="customer_key") -%}
     {%- if definition.holdout -%}
         ({{ tagwise.md5_fraction(tagwise.string_literal(tagwise.holdout_salt(definition) ~ ":") ~ " || " ~ customer_key) }} < {{ definition.holdout }})
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the customer is held out of the segment or audience the column `name` holds:
+    one branch per definition with a holdout; false for any other name. -#}
+{% macro held_out_by_name(definitions, name, customer_key="customer_key") -%}
+    {%- set held = definitions | selectattr("holdout") | list -%}
+    {%- if held %}
+        case
+            {%- for definition in held %}
+                when {{ name }} = {{ tagwise.string_literal(tagwise.definition_name(definition)) }}
+                    then {{ tagwise.is_held_out(definition, customer_key) }}
+            {%- endfor %}
+            else false
+        end
     {%- else -%}
         false
     {%- endif -%}
@@ -157,17 +179,7 @@
             customer_key,
             segment,
             reason,
-            {%- set held = catalog.get("primary", []) | selectattr("holdout") | list %}
-            {%- if held %}
-                case
-                    {%- for definition in held %}
-                        when segment = {{ tagwise.string_literal(definition.segment) }} then {{ tagwise.is_held_out(definition) }}
-                    {%- endfor %}
-                    else false
-                end
-            {%- else %}
-                false
-            {%- endif %} as is_holdout
+            {{ tagwise.held_out_by_name(catalog.get("primary", []), "segment") }} as is_holdout
         from primary_assignment
     ),
 

@@ -1,7 +1,8 @@
 {#- What every destination receives (SPEC 3.7): one row per eligible customer it selects,
     with its key and the fields its catalog entry lists (null otherwise). audiences holds
-    the audiences that destination selects and the customer is not held out of; updated_on is the latest as-of date on which
-    any of the customer's segments or tags started or ended. -#}
+    the audiences that destination selects and the customer is not held out of;
+    updated_on is the latest as-of date on which any of the customer's segments or tags
+    started or ended. -#}
 with eligible as (
     select * from {{ ref('destination_eligibility') }}
     where is_eligible

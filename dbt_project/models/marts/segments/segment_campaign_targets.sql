@@ -51,10 +51,10 @@ members as (
 )
 
 {%- set catalog = tagwise.segment_catalog() %}
-{%- set held = (catalog.primary + catalog.audiences) | selectattr("holdout") | list %}
+{%- set definitions = catalog.primary + catalog.audiences %}
 {%- set held_names = [] %}
-{%- for definition in held %}
-    {%- do held_names.append(tagwise.string_literal(definition.segment or definition.audience)) %}
+{%- for definition in definitions | selectattr("holdout") %}
+    {%- do held_names.append(tagwise.string_literal(tagwise.definition_name(definition))) %}
 {%- endfor %}
 
 select
@@ -63,23 +63,13 @@ select
     campaign_basis.sent_at,
     campaign_basis.audience,
     campaign_basis.membership_basis,
-    {% if held -%}
+    {% if held_names -%}
         campaign_basis.audience in ({{ held_names | join(", ") }})
     {%- else -%}
         false
     {%- endif %} as has_holdout,
     members.customer_key,
-    {% if held -%}
-        case
-            {%- for definition in held %}
-                when campaign_basis.audience = {{ tagwise.string_literal(definition.segment or definition.audience) }}
-                    then {{ tagwise.is_held_out(definition, "members.customer_key") }}
-            {%- endfor %}
-            else false
-        end
-    {%- else -%}
-        false
-    {%- endif %} as is_holdout
+    {{ tagwise.held_out_by_name(definitions, "campaign_basis.audience", "members.customer_key") }} as is_holdout
 from campaign_basis
 left join members
     on campaign_basis.campaign_id = members.campaign_id
