@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS, SOURCES, SOURCES_BY_NAME
-from tagwise.generator import activity, dirty, population
+from tagwise.generator import activity, dirty, lift, population
 from tagwise.generator.population import DAY, NEVER, Window
 
 CHUNK_SIZE = 100_000
@@ -132,12 +132,13 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
             )
         prices = activity.product_prices(config.seed)
         pop = population.draw_population(config.seed, chunk, size, offset, window)
+        planted = (
+            lift.plant(pop, window, chunk, config.planted_lift) if config.planted_lift else None
+        )
         for source, build in PERSON_SOURCES.items():
             writers.write(source, build(pop, window))
         for month in _months(config):
-            built = activity.MonthActivity(
-                pop, window, month, chunk, prices, config.planted_lift
-            ).build()
+            built = activity.MonthActivity(pop, window, month, chunk, prices, planted).build()
             for source, rows in built.items():
                 writers.write(source, rows)
     finally:

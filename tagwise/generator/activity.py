@@ -114,10 +114,10 @@ class MonthActivity:
         month: int,
         chunk: int,
         prices: np.ndarray,
-        planted_lift: float = 0.0,
+        planted: lift.PlantedLift | None = None,
     ):
         self.pop = pop
-        self.planted_lift = planted_lift
+        self.planted = planted
         self.window = window
         self.month = month
         self.chunk = chunk
@@ -133,7 +133,7 @@ class MonthActivity:
 
     def build(self) -> dict[str, pa.Table]:
         orders, lines, web_orders = self.orders()
-        if self.planted_lift:
+        if self.planted is not None:
             orders, lines = self._with_planted_orders(orders, lines)
         out = {"orders": orders, "order_lines": lines}
         out["web_events"] = self.web_events(web_orders)
@@ -223,7 +223,7 @@ class MonthActivity:
 
     def _with_planted_orders(self, orders: pa.Table, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
         """The month's planted orders (tagwise.generator.lift): one line of lift.PRODUCT each."""
-        owner, when = lift.extra_orders(self.pop, self.window, self.chunk, self.planted_lift)
+        owner, when = self.planted.owner, self.planted.when
         month = (when >= self.lo) & (when < self.hi)
         owner, when = owner[month], when[month]
         n = len(owner)
@@ -323,16 +323,16 @@ class MonthActivity:
 
     def email_events(self) -> pa.Table:
         pop, rng = self.pop, self.rng
-        sent, audience = campaigns_in(self.lo, self.hi, planted=self.planted_lift > 0)
+        sent, audience = campaigns_in(self.lo, self.hi, planted=self.planted is not None)
         owners, whens, kinds, camp = [], [], [], [np.zeros(0, np.int64)]
         stop_tuesday = np.where(pop.stop_kind >= 0, (pop.mail_until - 9 * HOUR) // DAY * DAY, -1)
         for j, t in enumerate(sent):
             eligible = (pop.mail_from <= t) & (pop.mail_until > t)
             share = 0.6 if audience[j] is None else 0.15
             stops_here = (pop.stop_kind >= 0) & (stop_tuesday == t - 9 * HOUR)
-            if audience[j] == lift.AUDIENCE:
+            if self.planted is not None and audience[j] == lift.AUDIENCE:
                 # The planted campaign reaches every mailable member who is not held out.
-                rec = np.flatnonzero(eligible & lift.treated(pop))
+                rec = np.flatnonzero(eligible & self.planted.treated)
             else:
                 rec = np.flatnonzero((eligible & (rng.random(len(pop)) < share)) | stops_here)
             soft = rng.random(len(rec)) < 0.015

@@ -10,6 +10,7 @@ share of members who would not have bought anyway: what audience_lift should fin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -48,15 +49,23 @@ def treated(pop: Population) -> np.ndarray:
     return member & ~held
 
 
-def extra_orders(
-    pop: Population, window: Window, chunk: int, probability: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(customer index, moment) of every planted order; the same draws whatever month asks."""
+@dataclass(frozen=True)
+class PlantedLift:
+    """One chunk's planted campaign: its treated members (a mask over the population) and
+    every planted order (customer index, moment), drawn once for all the chunk's months."""
+
+    treated: np.ndarray
+    owner: np.ndarray
+    when: np.ndarray
+
+
+def plant(pop: Population, window: Window, chunk: int, probability: float) -> PlantedLift:
     sent = campaign_sent_at()
     rng = np.random.default_rng((pop.rng_seed[0], 10, chunk))
     buys = rng.random(len(pop)) < probability
     after = 1 + (rng.random(len(pop)) * (WINDOW_DAYS * DAY - 1)).astype(np.int64)
-    owner = np.flatnonzero(buys & treated(pop) & (pop.active_from <= sent - HOUR))
+    is_treated = treated(pop)
+    owner = np.flatnonzero(buys & is_treated & (pop.active_from <= sent - HOUR))
     when = sent + after[owner]
     keep = (when >= window.start) & (when < window.end)
-    return owner[keep], when[keep]
+    return PlantedLift(is_treated, owner[keep], when[keep])
