@@ -473,7 +473,8 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
 
         if position in repeated:
             report(f"defined {repeated[position]} times; a name has one definition")
-        problems.extend(f"{kind} {name}: {p}" for p in _holdout_problems(definition, kind))
+        for problem in _definition_key_problems(definition, kind):
+            report(problem)
         if prefixes and name.startswith(prefixes):
             report("starts with a generated audience's prefix")
         condition = definition.get("when")
@@ -508,8 +509,9 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
     return problems
 
 
-def _holdout_problems(definition: dict, kind: str) -> list[str]:
-    """The keys a definition may have, and a valid `holdout:` share and `salt:`."""
+def _definition_key_problems(definition: dict, kind: str) -> list[str]:
+    """Keys a segment or audience definition may not have, or a `holdout:` share or `salt:`
+    that is not valid."""
     problems = []
     allowed = SEGMENT_KEYS | {kind}
     unexpected = sorted(str(key) for key in set(definition) - allowed)
