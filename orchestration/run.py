@@ -42,6 +42,8 @@ class RunReport:
     dbt_tests: dict[str, int] = field(
         default_factory=lambda: {"passed": 0, "warned": 0, "failed": 0}
     )
+    # The names of the tests that warned (the model's gate warns this way, by name).
+    dbt_warnings: list[str] = field(default_factory=list)
     # Seconds per dbt model, seed and test, from dbt's own timing (dbt runs two at a time).
     dbt_node_seconds: dict[str, float] = field(default_factory=dict)
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -161,6 +163,8 @@ class _Recorder:
                 else "failed"
             )
             self.report.dbt_tests[outcome] += 1
+            if outcome == "warned":
+                self.report.dbt_warnings.append(evaluation.check_name)
             self._timed(evaluation.check_name, _metadata(evaluation.metadata))
 
     def _timed(self, node: str, metadata: dict[str, Any]) -> None:

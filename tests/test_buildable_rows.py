@@ -58,8 +58,14 @@ def test_accepted_extreme_rows_build_and_refused_ones_are_quarantined(landing, w
     ingest(landing.root, warehouse)
     report = build_as_of(warehouse, D)
     assert report.success, report.errors  # every dbt test passes
-    assert report.dbt_tests["failed"] == report.dbt_tests["warned"] == 0
+    # The one warning: five customers are too few for the model to fit.
+    assert (report.dbt_tests["failed"], report.dbt_tests["warned"]) == (0, 1)
+    assert report.dbt_warnings == ["model_fit_is_usable"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        (unusable,) = con.execute(
+            "select unusable_because from intermediate.int_model__fit_status"
+        ).fetchone()
+        assert unusable.startswith("nothing fitted as of D: 0 customers with a repeat purchase")
         quarantined = con.execute(
             "select reason from raw.quarantine where source = 'order_lines'"
         ).fetchall()

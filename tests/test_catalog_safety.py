@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_tag_rules import input_types
+from test_tag_rules import create_model_fit_status, input_types
 
 from tagwise.catalog import (
     CatalogError,
@@ -155,7 +155,7 @@ def test_evidence_text_is_quoted_for_the_engine(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     types = input_types()
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema intermediate")
+        create_model_fit_status(con)
         con.execute(
             "create table intermediate.int_tags__inputs ("
             + ", ".join(f"{n} {t}" for n, t in types.items())

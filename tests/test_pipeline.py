@@ -332,7 +332,7 @@ def test_predictive_columns_are_filled_except_for_profiling_objections(warehouse
     assert filled == buyers > 0
     assert objectors == 0
     assert 0 <= bounds[0] <= bounds[1] <= 1 and bounds[2] >= 0
-    assert len(parameters) == 10 and set(POPULATION_MEANS) < set(parameters)
+    assert len(parameters) == 11 and set(POPULATION_MEANS) | {"gamma_gamma_used"} < set(parameters)
 
 
 def test_evaluate_model_runs_on_a_built_warehouse(warehouse, tmp_path):

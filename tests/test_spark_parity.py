@@ -39,6 +39,7 @@ MARTS = {
     "segment_campaign_targets": ["campaign_id", "customer_key"],
     "audience_lift_groups": ["campaign_id"],
     "audience_lift": ["campaign_id"],
+    "model_daily_changes": ["as_of_date", "subject", "measure"],
 }
 TOLERANCE = 1e-9
 

@@ -102,12 +102,22 @@ def input_types() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def matches(tmp_path_factory) -> dict[str, dict[str, dict]]:
-    warehouse = tmp_path_factory.mktemp("rules") / "warehouse.duckdb"
+def create_model_fit_status(con: duckdb.DuckDBPyConnection, is_usable: bool = True) -> None:
+    """The other input of int_tags__rule_matches: whether the model's fit may feed tags."""
+    con.execute("create schema if not exists intermediate")
+    con.execute(
+        "create or replace table intermediate.int_model__fit_status as "
+        "select date '2026-06-30' as as_of_date, ? as is_usable",
+        [is_usable],
+    )
+
+
+def rule_matches(warehouse, fit_is_usable: bool) -> dict[str, dict[str, dict]]:
+    """int_tags__rule_matches built on the crafted inputs, the model's fit usable or not."""
     types = input_types()
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema intermediate")
+        create_model_fit_status(con, fit_is_usable)
+        con.execute("drop table if exists intermediate.int_tags__inputs")
         columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
         con.execute(f"create table intermediate.int_tags__inputs ({columns})")
         for key, values, _ in CASES:
@@ -133,6 +143,22 @@ def matches(tmp_path_factory) -> dict[str, dict[str, dict]]:
                 "evidence": evidence,
             }
     return found
+
+
+@pytest.fixture(scope="module")
+def matches(tmp_path_factory) -> dict[str, dict[str, dict]]:
+    return rule_matches(tmp_path_factory.mktemp("rules") / "warehouse.duckdb", fit_is_usable=True)
+
+
+def test_tags_resting_on_the_model_are_withheld_while_its_fit_is_unusable(matches, tmp_path):
+    withheld = rule_matches(tmp_path / "warehouse.duckdb", fit_is_usable=False)
+    model_tags = {
+        (c, t) for c, tags in matches.items() for t, row in tags.items() if row["source"] == "model"
+    }
+    assert ("churn_0_29", "churn-risk") in model_tags
+    assert not any(row["source"] == "model" for tags in withheld.values() for row in tags.values())
+    everything_else = {(c, t) for c, tags in matches.items() for t in tags} - model_tags
+    assert {(c, t) for c, tags in withheld.items() for t in tags} == everything_else
 
 
 @pytest.mark.parametrize(("customer", "inputs", "tags"), CASES, ids=[c[0] for c in CASES])

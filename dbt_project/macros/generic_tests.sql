@@ -189,3 +189,11 @@
     group by present.customers
     having sum(migration.customers) <> present.customers
 {% endtest %}
+
+{#- Rows of the run's as-of date D where a boolean column is not true; rows of earlier
+    dates stay as they were and are not judged again. -#}
+{% test holds_on_as_of_date(model, column_name) %}
+    select *
+    from {{ model }}
+    where as_of_date = {{ tagwise.as_of_date() }} and not coalesce({{ column_name }}, false)
+{% endtest %}

@@ -38,9 +38,15 @@
     {{ dbt.concat(parts) }}
 {%- endmacro %}
 
-{% macro tag_rule_matches(rules, inputs) -%}
+{#- Rules whose source is the model hold only while its fit is usable (fit_status, one row:
+    int_model__fit_status); the release warns when it is not. -#}
+{% macro tag_rule_matches(rules, inputs, fit_status) -%}
     with inputs as (
         select * from {{ inputs }}
+    ),
+
+    fit_status as (
+        select * from {{ fit_status }}
     ),
 
     matches as (
@@ -61,6 +67,9 @@
                 {{ tagwise.evidence_sql(rule.evidence) }} as evidence
             from inputs
             where ({{ rule.when }})
+            {%- if rule.source == "model" %}
+                and exists (select 1 from fit_status where is_usable)
+            {%- endif %}
         {%- endfor %}
     ),
 

@@ -10,6 +10,7 @@ parameters are optimized on the log scale, which keeps them positive.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 from concurrent.futures import ThreadPoolExecutor
@@ -196,17 +197,27 @@ def _repeat_customers(x: np.ndarray) -> int:
     return repeat
 
 
-def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
+def _log_start(start: BgNbd | GammaGamma | None, size: int) -> np.ndarray:
+    """Where the search starts: 1 for every parameter, or a given fit (yesterday's, say,
+    so that nearly the same data gives nearly the same fit rather than another point of
+    a flat likelihood)."""
+    if start is None:
+        return np.zeros(size)
+    return np.log([getattr(start, field.name) for field in dataclasses.fields(start)])
+
+
+def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, start: BgNbd | None = None) -> BgNbd:
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     _repeat_customers(x)
     x_values, x_index = np.unique(x, return_inverse=True)
-    return BgNbd(*_maximize(_bgnbd_log_likelihood, np.zeros(4), x_values, x_index, t_x, T))
+    initial = _log_start(start, 4)
+    return BgNbd(*_maximize(_bgnbd_log_likelihood, initial, x_values, x_index, t_x, T))
 
 
-def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGamma:
+def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, start: GammaGamma | None = None) -> GammaGamma:
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     repeat = (x > 0) & (m > 0)
     _repeat_customers(repeat)
     x_values, x_index = np.unique(x[repeat], return_inverse=True)
     data = (x_values, x_index, m[repeat], np.log(m[repeat]))
-    return GammaGamma(*_maximize(_gamma_gamma_log_likelihood, np.log([1.0, 1.0, 1.0]), *data))
+    return GammaGamma(*_maximize(_gamma_gamma_log_likelihood, _log_start(start, 3), *data))

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from tagwise.model.accuracy import holdout_fit
-from tagwise.model.fitting import GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
+from tagwise.model.fitting import BgNbd, GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import Summary, summarize
 from tagwise.relations import ref, source
 from tagwise.settings import current
@@ -131,9 +131,11 @@ def gamma_gamma_problem(value: GammaGamma, x: np.ndarray, m: np.ndarray) -> str 
     return None
 
 
-def order_value_model(x: np.ndarray, m: np.ndarray) -> tuple[GammaGamma, object, str]:
+def order_value_model(
+    x: np.ndarray, m: np.ndarray, start: GammaGamma | None = None
+) -> tuple[GammaGamma, object, str]:
     """(the Gamma-Gamma fit, what CLV uses, a note when that is not the fit)."""
-    value = fit_gamma_gamma(x, m)
+    value = fit_gamma_gamma(x, m, start)
     problem = gamma_gamma_problem(value, x, m)
     if problem is None:
         return value, value, ""
@@ -145,13 +147,66 @@ def order_value_model(x: np.ndarray, m: np.ndarray) -> tuple[GammaGamma, object,
     return value, PopulationMeanOrderValue(mean), note
 
 
-def fit(summary: Summary) -> Fit:
+@dataclass(frozen=True)
+class WarmStart:
+    """The fit a run's search starts from: the latest earlier as-of date's. The likelihood
+    of one day's data is nearly that of the day before, and a search from a fixed point
+    can end anywhere along a flat ridge of it; from yesterday's optimum it ends at the
+    nearby optimum of today. A Gamma-Gamma fit that CLV did not use (gamma_gamma_used 0:
+    beyond the bound, on a ridge) is no place to start from."""
+
+    as_of_date: date
+    bgnbd: BgNbd | None
+    gamma_gamma: GammaGamma | None
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[date, str, float | None]]) -> WarmStart | None:
+        """From (as_of_date, parameter, value) rows of model.fit_parameters, one date's."""
+        if not rows:
+            return None
+        values = {name: value for _, name, value in rows if value is not None}
+
+        def model(kind, prefix: str):
+            names = [f"{prefix}_{field.name}" for field in dataclasses.fields(kind)]
+            if not all(
+                np.isfinite(values.get(name, np.nan)) and values[name] > 0 for name in names
+            ):
+                return None
+            return kind(*(values[name] for name in names))
+
+        gamma_gamma = model(GammaGamma, "gamma_gamma") if values.get("gamma_gamma_used") else None
+        return cls(rows[0][0], model(BgNbd, "bgnbd"), gamma_gamma)
+
+    def note(self) -> str:
+        started = [
+            name for name, fit in (("BG/NBD", self.bgnbd), ("Gamma-Gamma", self.gamma_gamma)) if fit
+        ]
+        return f", {' and '.join(started)} from the fit of {self.as_of_date}" if started else ""
+
+
+# The parameters of the latest as-of date before D ($as_of): a rerun of D starts where D did.
+PREVIOUS_FIT_SQL = """
+select as_of_date, parameter, value
+from {fit_parameters}
+where as_of_date = (select max(as_of_date) from {fit_parameters} where as_of_date < $as_of)
+"""
+
+
+def previous_fit_sql() -> str:
+    return PREVIOUS_FIT_SQL.format(fit_parameters=source("model", "fit_parameters"))
+
+
+def fit(summary: Summary, start: WarmStart | None = None) -> Fit:
     repeat = int(np.sum(summary.x > 0))
     fitted_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     try:
         rows = _sample(len(summary))
-        bgnbd = fit_bgnbd(summary.x[rows], summary.t_x[rows], summary.T[rows])
-        gamma_gamma, value, fallback = order_value_model(summary.x[rows], summary.m[rows])
+        bgnbd = fit_bgnbd(
+            summary.x[rows], summary.t_x[rows], summary.T[rows], start and start.bgnbd
+        )
+        gamma_gamma, value, fallback = order_value_model(
+            summary.x[rows], summary.m[rows], start and start.gamma_gamma
+        )
     except NotEnoughData as reason:
         predictions = pa.table({"customer_key": pa.array([], pa.string())})
         return Fit(predictions, {}, str(reason), len(summary), repeat, fitted_at)
@@ -175,8 +230,11 @@ def fit(summary: Summary) -> Fit:
         "mean_weekly_purchase_rate": bgnbd.mean_weekly_purchase_rate,
         "mean_dropout_probability": bgnbd.mean_dropout_probability,
         "mean_order_value": value.mean_order_value,
+        # 1 when CLV uses the Gamma-Gamma fit, 0 when it uses the population mean order value.
+        "gamma_gamma_used": float(value is gamma_gamma),
     }
-    note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers{fallback}"
+    started = start.note() if start else ""
+    note = f"fitted on {min(len(summary), FIT_SAMPLE):,} customers{started}{fallback}"
     return Fit(predictions, parameters, note, len(summary), repeat, fitted_at)
 
 
@@ -246,7 +304,8 @@ def predict(warehouse: Path, as_of: date, target: str = "duckdb") -> ModelRun:
 def _predict_duckdb(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     with connect(warehouse) as con:
         con.execute(f"create or replace temp view model_transactions as {transactions_sql()}")
-        result = fit(summarize(con, "model_transactions", as_of))
+        previous = con.execute(previous_fit_sql(), {"as_of": as_of}).fetchall()
+        result = fit(summarize(con, "model_transactions", as_of), WarmStart.from_rows(previous))
         quality = fit_quality(con, "model_transactions", as_of, result.fitted_at)
         predictions = result.predictions
         con.execute("begin transaction")
@@ -278,11 +337,13 @@ def _predict_spark(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     """Spark reads the transactions and stores the results; the summary and the fit run
     here, as on DuckDB (the fit uses a sample; predicting is one pass over customers)."""
     spark = session(SparkSettings.for_warehouse(warehouse))
+    day = f"date '{as_of.isoformat()}'"
+    previous = spark.sql(previous_fit_sql().replace("$as_of", day)).collect()
     with duckdb.connect() as local:
         local.register("model_transactions", spark.sql(transactions_sql()).toArrow())
-        result = fit(summarize(local, "model_transactions", as_of))
+        start = WarmStart.from_rows([tuple(row) for row in previous])
+        result = fit(summarize(local, "model_transactions", as_of), start)
         quality = fit_quality(local, "model_transactions", as_of, result.fitted_at)
-    day = f"date '{as_of.isoformat()}'"
     if result.predictions.num_rows:
         spark.createDataFrame(result.predictions).createOrReplaceTempView("predictions")
         spark.sql(
