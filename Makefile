@@ -79,8 +79,10 @@ dist: $(UV)  ## build the wheel into dist/ (the dbt project, seeds and suites in
 test: install lint  ## lint, then the test suite (Spark parity and long end-to-end runs aside)
 	$(RUN) pytest -m "not spark and not e2e"
 
+# Two workers, a file each at a time (a file's module fixtures stay in one process): a run
+# spends most of its time in dbt's single-threaded Python, so two files use both cores.
 test-e2e: install  ## the long end-to-end scenarios (several full runs each); CI runs them
-	$(RUN) pytest -m e2e --durations=20
+	$(RUN) pytest -m e2e -n 2 --dist loadfile --durations=20
 
 $(VENV)/.installed-spark: $(VENV)/.installed
 	$(UV) sync --frozen --extra spark
