@@ -152,8 +152,9 @@ class WarmStart:
     """The fit a run's search starts from: the latest earlier as-of date's. The likelihood
     of one day's data is nearly that of the day before, and a search from a fixed point
     can end anywhere along a flat ridge of it; from yesterday's optimum it ends at the
-    nearby optimum of today. A Gamma-Gamma fit that CLV did not use (gamma_gamma_used 0:
-    beyond the bound, on a ridge) is no place to start from."""
+    nearby optimum of today. A Gamma-Gamma fit that CLV did not use (gamma_gamma_used 0: on
+    a ridge, or its assumption failing) is no place to start from; nor is a fit recorded
+    before that flag was."""
 
     as_of_date: date
     bgnbd: BgNbd | None
