@@ -183,8 +183,9 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
             f"as of {report.as_of}: dbt {report.dbt_nodes_built} models and seeds built; tests "
             f"{tests['passed']} passed, {tests['warned']} warned, {tests['failed']} failed"
         )
-        for name in report.dbt_warnings if not brief else []:
-            console.print(f"[yellow]warning:[/yellow] dbt test {name}", highlight=False)
+        if not brief:
+            for name in report.dbt_warnings:
+                console.print(f"[yellow]warning:[/yellow] dbt test {name}", highlight=False)
     if report.gates and not brief:
         show_run_gate(report.gates)
     if not report.success:

@@ -185,16 +185,19 @@ class WarmStart:
         return f", {' and '.join(started)} from the fit of {self.as_of_date}" if started else ""
 
 
-# The parameters of the latest as-of date before D ($as_of): a rerun of D starts where D did.
-PREVIOUS_FIT_SQL = """
+def _date_literal(day: date) -> str:
+    """A date literal both engines read."""
+    return f"date '{day.isoformat()}'"
+
+
+def previous_fit_sql(as_of: date) -> str:
+    """The parameters of the latest as-of date before D: a rerun of D starts where D did."""
+    fit_parameters, day = source("model", "fit_parameters"), _date_literal(as_of)
+    return f"""
 select as_of_date, parameter, value
 from {fit_parameters}
-where as_of_date = (select max(as_of_date) from {fit_parameters} where as_of_date < $as_of)
+where as_of_date = (select max(as_of_date) from {fit_parameters} where as_of_date < {day})
 """
-
-
-def previous_fit_sql() -> str:
-    return PREVIOUS_FIT_SQL.format(fit_parameters=source("model", "fit_parameters"))
 
 
 def fit(summary: Summary, start: WarmStart | None = None) -> Fit:
@@ -305,7 +308,7 @@ def predict(warehouse: Path, as_of: date, target: str = "duckdb") -> ModelRun:
 def _predict_duckdb(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     with connect(warehouse) as con:
         con.execute(f"create or replace temp view model_transactions as {transactions_sql()}")
-        previous = con.execute(previous_fit_sql(), {"as_of": as_of}).fetchall()
+        previous = con.execute(previous_fit_sql(as_of)).fetchall()
         result = fit(summarize(con, "model_transactions", as_of), WarmStart.from_rows(previous))
         quality = fit_quality(con, "model_transactions", as_of, result.fitted_at)
         predictions = result.predictions
@@ -338,8 +341,8 @@ def _predict_spark(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     """Spark reads the transactions and stores the results; the summary and the fit run
     here, as on DuckDB (the fit uses a sample; predicting is one pass over customers)."""
     spark = session(SparkSettings.for_warehouse(warehouse))
-    day = f"date '{as_of.isoformat()}'"
-    previous = spark.sql(previous_fit_sql().replace("$as_of", day)).collect()
+    day = _date_literal(as_of)
+    previous = spark.sql(previous_fit_sql(as_of)).collect()
     with duckdb.connect() as local:
         local.register("model_transactions", spark.sql(transactions_sql()).toArrow())
         start = WarmStart.from_rows([tuple(row) for row in previous])

@@ -28,8 +28,8 @@ status as (
             when not fit.is_fitted
                 then 'nothing fitted as of D: ' || coalesce(fit.note, 'the model step did not run')
             when
-                quality.aggregate_ratio > {{ var('model_usable_ratio_limit') }}
-                or quality.aggregate_ratio < 1.0 / {{ var('model_usable_ratio_limit') }}
+                quality.aggregate_ratio
+                not between 1.0 / {{ var('model_usable_ratio_limit') }} and {{ var('model_usable_ratio_limit') }}
                 then
                     'the rolling holdout predicted ' || cast(round(quality.aggregate_ratio, 2) as string)
                     || ' times the repeat purchases made, beyond a factor of {{ var("model_usable_ratio_limit") }}'

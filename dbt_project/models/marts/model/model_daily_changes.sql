@@ -57,12 +57,7 @@ measures as (
 
 paired as (
     select
-        as_of_date,
-        subject,
-        measure,
-        current_value,
-        members,
-        bound,
+        *,
         lag(as_of_date) over (partition by subject, measure order by as_of_date) as previous_as_of_date,
         lag(current_value) over (partition by subject, measure order by as_of_date) as previous_value,
         lag(bound) over (partition by subject, measure order by as_of_date) as previous_bound
