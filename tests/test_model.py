@@ -284,3 +284,33 @@ def test_a_run_without_history_before_the_holdout_says_so_in_fit_quality():
         quality = fit_quality(con, transactions, date(1997, 2, 1), datetime.now(UTC))
     assert quality.row()[3:9] == (None,) * 6 and quality.calibration_end == date(1996, 11, 2)
     assert quality.note.startswith("nothing evaluated: 0 customers with a repeat purchase")
+
+
+def test_a_fit_without_finite_predictions_predicts_nothing_and_says_why(monkeypatch):
+    # The BG/NBD fit of a 200-customer population with two years of history (`tagwise
+    # bench --customers 200`): its expected purchases overflowed to NaN, and the run failed
+    # writing them as decimals.
+    from tagwise.model import pipeline
+    from tagwise.model.summary import Summary
+
+    degenerate = BgNbd(r=1.8276513490, alpha=12.540755069, a=118867.49837, b=6094291.6365)
+    order_value = GammaGamma(p=1.378, q=6.279, gamma=704.07)
+    monkeypatch.setattr(pipeline, "fit_bgnbd", lambda *arguments: degenerate)
+    monkeypatch.setattr(
+        pipeline, "order_value_model", lambda *arguments: (order_value, order_value, "")
+    )
+    summary = Summary(
+        customer_key=np.array(["c1", "c2", "c3"]),
+        x=np.array([16.0, 5.0, 0.0]),
+        t_x=np.array([94.0, 64.571, 0.0]),
+        T=np.array([94.286, 102.857, 50.0]),
+        m=np.array([120.0, 80.0, 0.0]),
+    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert not np.all(
+            np.isfinite(degenerate.expected_purchases(52, summary.x, summary.t_x, summary.T))
+        )
+    result = pipeline.fit(summary)
+    assert result.predictions.num_rows == 0 and result.parameters == {}
+    assert "a = 1.189e+05, b = 6.094e+06) gives no finite expected_orders_365d" in result.note
+    assert result.parameter_rows(date(2026, 6, 30))[0][2] == "none"

@@ -200,6 +200,11 @@ where as_of_date = (select max(as_of_date) from {fit_parameters} where as_of_dat
 """
 
 
+def _nothing_predicted(summary: Summary, reason: str, repeat: int, fitted_at: datetime) -> Fit:
+    predictions = pa.table({"customer_key": pa.array([], pa.string())})
+    return Fit(predictions, {}, reason, len(summary), repeat, fitted_at)
+
+
 def fit(summary: Summary, start: WarmStart | None = None) -> Fit:
     repeat = int(np.sum(summary.x > 0))
     fitted_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -212,16 +217,27 @@ def fit(summary: Summary, start: WarmStart | None = None) -> Fit:
             summary.x[rows], summary.m[rows], start and start.gamma_gamma
         )
     except NotEnoughData as reason:
-        predictions = pa.table({"customer_key": pa.array([], pa.string())})
-        return Fit(predictions, {}, str(reason), len(summary), repeat, fitted_at)
-    expected = bgnbd.expected_purchases(HORIZON_WEEKS, summary.x, summary.t_x, summary.T)
-    predictions = pa.table(
-        {
-            "customer_key": pa.array(summary.customer_key, pa.string()),
+        return _nothing_predicted(summary, str(reason), repeat, fitted_at)
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = bgnbd.expected_purchases(HORIZON_WEEKS, summary.x, summary.t_x, summary.T)
+        values = {
             "p_alive": bgnbd.p_alive(summary.x, summary.t_x, summary.T),
             "expected_orders_365d": expected,
             "predicted_clv_365d": expected * value.expected_value(summary.x, summary.m),
         }
+    # A degenerate fit (on 177 customers, a = 118,867 and b = 6,094,292) overflows the
+    # expected purchases: nothing is predicted, and the run says why (fail closed).
+    broken = [name for name, column in values.items() if not np.all(np.isfinite(column))]
+    if broken:
+        reason = (
+            f"the BG/NBD fit on {len(rows):,} customers (r = {bgnbd.r:.4g}, alpha = "
+            f"{bgnbd.alpha:.4g}, a = {bgnbd.a:.4g}, b = {bgnbd.b:.4g}) gives no finite "
+            f"{broken[0]} for some customers: nothing is predicted"
+        )
+        return _nothing_predicted(summary, reason, repeat, fitted_at)
+    predictions = pa.table(
+        {"customer_key": pa.array(summary.customer_key, pa.string())}
+        | {name: pa.array(column, pa.float64()) for name, column in values.items()}
     )
     parameters = {
         "bgnbd_r": bgnbd.r,
