@@ -131,6 +131,38 @@ def test_quarantine_keeps_the_original_values(landing, warehouse):
     assert file == "order_lines/l2.csv"
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_every_row_keeps_its_row_number_in_a_file_read_once(landing, warehouse, kind):
+    # Large enough for DuckDB to read the file in parallel chunks: the typed rows are kept
+    # in file order and numbered there, and the quarantine reads the cells by that number.
+    landing.minimal()
+    rows = [
+        (f"O{n}", "C1", "2025-02-01", "lost" if n % 9_973 == 0 else "completed")
+        for n in range(2, 300_002)
+    ]
+    if kind == "csv":
+        body = "\n".join(",".join(row) for row in rows)
+        landing.write("orders", "o2.csv", "order_id,customer_id,ordered_at,status\n" + body)
+    else:
+        columns = list(zip(*rows, strict=True))
+        names = ("order_id", "customer_id", "ordered_at", "status")
+        pq.write_table(
+            pa.table(dict(zip(names, columns, strict=True))), landing.root / "orders" / "o2.parquet"
+        )
+    ingest(landing.root, warehouse, loaded_at=NOW)
+    misplaced = query(
+        warehouse,
+        "select count(*) from raw.orders where _source_file like 'orders/o2%' "
+        "and _source_row <> cast(substr(order_id, 2) as bigint) - 1",
+    )
+    assert misplaced == [(0,)]
+    refused = query(
+        warehouse,
+        "select row_number, original::json->>'order_id' from raw.quarantine order by row_number",
+    )
+    assert refused == [(n - 1, f"O{n}") for n in range(9_973, 300_002, 9_973)]
+
+
 def test_people_events_need_an_id_or_an_email(landing, warehouse):
     landing.minimal()
     landing.write(

@@ -1,9 +1,10 @@
 """`tagwise ingest`: landing files into the raw layer, with quarantine and a load log.
 
-Per file, in one transaction: read every cell as text, type it against the contract,
-quarantine rows that break it (with the reasons), collapse exact duplicates, quarantine
-key conflicts (the first accepted row stays), append the rest, and log the counts. The
-counts always satisfy rows read = accepted + quarantined + duplicates collapsed.
+Per file, in one transaction and one pass over the file: read every cell as text, type it
+against the contract, quarantine rows that break it (with the reasons), collapse exact
+duplicates, quarantine key conflicts (the first accepted row stays), append the rest, and
+log the counts. The counts always satisfy rows read = accepted + quarantined + duplicates
+collapsed.
 
 The same SQL runs on DuckDB (`DuckDBLoader`) and on Spark (`SparkLoader`, which reads the
 files with Spark and has no transactions: see its docstring).
@@ -19,6 +20,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -149,6 +151,10 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The temporary tables and views of one file's load.
+TEMPORARY = ("_file", "_file_cells", "_file_cells_read", "_typed", "_typed_kept", "_decided")
+
+
 class DuckDBLoader:
     """Loads into a DuckDB warehouse: one transaction per file."""
 
@@ -156,6 +162,8 @@ class DuckDBLoader:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        # The reader of the file being loaded while its rows are not numbered (CSV).
+        self._csv: str | None = None
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
@@ -175,7 +183,7 @@ class DuckDBLoader:
             "union all select table_name, 'table' from duckdb_tables() where temporary"
         ).fetchall()
         for name, kind in temporary:
-            if name in ("_file", "_file_cells", "_file_cells_read", "_typed", "_decided"):
+            if name in TEMPORARY:
                 self.con.execute(f"drop {kind} if exists {name}")
 
     @contextmanager
@@ -189,11 +197,12 @@ class DuckDBLoader:
             raise
 
     def read_cells(self, path: Path, columns: list[str] | None, shown: str) -> list[str]:
-        """Every cell of the file as text in _file_cells, with _row numbered from 1; CSV
-        columns are named by the header, Parquet ones are read from the file."""
+        """View _file_cells: every cell of the file as text, CSV columns named by the header,
+        Parquet ones read from the file. Nothing is read yet: the file is read once, when
+        its typed rows are kept (keep_file_rows). `path` must be read literally (see
+        tagwise.paths.literal_path) until the load ends."""
         try:
-            with literal_path(path) as readable:
-                return self._read_cells(readable, columns)
+            return self._read_cells(path, columns)
         except duckdb.Error as error:
             raise IngestError(f"{shown}: cannot be read: {reader_reason(error)}") from error
 
@@ -204,21 +213,38 @@ class DuckDBLoader:
             described = self.con.execute(f"describe select * from {relation}").fetchall()
             columns = [r[0] for r in described if r[0] != "file_row_number"]
             cells = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
-            self.keep(
-                "_file_cells_read",
-                f"select file_row_number + 1 as _row, {cells} from {relation}",
-            )
-            self.execute("create temp view _file_cells as select * from _file_cells_read")
+            self.view("_file_cells", f"select file_row_number + 1 as _row, {cells} from {relation}")
+            self._csv = None
             return columns
-        self.keep("_file_cells_read", f"select * from {csv_cells(path, columns)}")
-        # A new table keeps file order in consecutive rowids (temp tables start them at an
-        # offset), so the distance from the first rowid is the data row number.
-        first = self.one("select coalesce(min(rowid), 0) from _file_cells_read")[0]
-        self.execute(
-            f"create temp view _file_cells as select rowid - {first} + 1 as _row, * "
-            "from _file_cells_read"
-        )
+        # A CSV reader numbers no rows: they are numbered when kept (keep_file_rows).
+        self._csv = csv_cells(path, columns)
+        self.view("_file_cells", f"select cast(null as bigint) as _row, * from {self._csv}")
         return columns
+
+    def keep_file_rows(self, name: str, sql: str, shown: str) -> None:
+        """Keep the rows of `sql`, which reads _file, as `name`: the one pass over the file
+        (reading every cell into a table first, and typing that, cost a third more). A new
+        table keeps file order in consecutive rowids (temp tables start them at an offset),
+        so the distance from the first rowid numbers a CSV file's data rows."""
+        try:
+            if self._csv is None:
+                self.keep(name, sql)
+                return
+            self.keep(f"{name}_kept", sql)
+        except duckdb.Error as error:
+            raise IngestError(f"{shown}: cannot be read: {reader_reason(error)}") from error
+        first = self.one(f"select coalesce(min(rowid), 0) from {name}_kept")[0]
+        self.view(name, f"select * replace (rowid - {first} + 1 as _row) from {name}_kept")
+
+    def number_cells(self) -> None:
+        """Number _file_cells' rows as keep_file_rows did, reading the file again: only a
+        file with rows to quarantine needs its original cells by row number."""
+        if self._csv is None:
+            return
+        self.keep("_file_cells_read", f"select * from {self._csv}")
+        first = self.one("select coalesce(min(rowid), 0) from _file_cells_read")[0]
+        self.view("_file_cells", f"select rowid - {first} + 1 as _row, * from _file_cells_read")
+        self._csv = None
 
 
 class SparkLoader:
@@ -256,8 +282,7 @@ class SparkLoader:
         from pyspark.errors import PySparkException
 
         try:
-            with literal_path(path) as readable:
-                return self._read_cells(readable, columns)
+            return self._read_cells(path, columns)
         except PySparkException as error:
             raise IngestError(f"{shown}: cannot be read: {reader_reason(error)}") from error
 
@@ -282,6 +307,12 @@ class SparkLoader:
         )
         return columns
 
+    def keep_file_rows(self, name: str, sql: str, shown: str) -> None:
+        self.keep(name, sql)
+
+    def number_cells(self) -> None:
+        """The cells were numbered when read."""
+
 
 Loader = DuckDBLoader | SparkLoader
 
@@ -299,9 +330,10 @@ def prepare(loader: Loader) -> None:
 
 
 def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[str]:
-    """Every cell of the file as text in view _file, with _row numbered from 1."""
+    """Every cell of the file as text in view _file, with _row (numbered from 1 when the
+    rows are kept: see keep_file_rows)."""
     is_parquet = path.name.lower().endswith(".parquet")
-    columns = loader.read_cells(path, None if is_parquet else _csv_header(path, shown), shown)
+    columns = loader.read_cells(path, None if is_parquet else csv_header(path, shown), shown)
     missing = [c.name for c in source.columns if c.required and c.name not in columns]
     if missing:
         raise IngestError(
@@ -319,7 +351,7 @@ def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[s
 HEADER_BYTES = 1 << 20
 
 
-def _csv_header(path: Path, shown: str) -> list[str]:
+def csv_header(path: Path, shown: str) -> list[str]:
     """The header's column names. A cell left empty (a trailing comma, as spreadsheets
     write it) names an extra column `_unnamed_<n>`, which the contract ignores."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -382,11 +414,11 @@ def _keys_all_new(loader: Loader, source: Source) -> bool:
     )[0]
 
 
-def _classify(loader: Loader, source: Source, loaded_at: datetime) -> None:
+def _classify(loader: Loader, source: Source, loaded_at: datetime, shown: str) -> None:
     """Temp tables _typed (every row) and _decided (valid rows: accept, duplicate or conflict)."""
     q = loader.dialect.q
     moment = loaded_at.astimezone(UTC)
-    loader.keep("_typed", typed_select(source, moment, loader.dialect))
+    loader.keep_file_rows("_typed", typed_select(source, moment, loader.dialect), shown)
     cols = [q(c) for c in source.column_names]
     listed = ", ".join(cols)
     # Most files of a keyed source bring only new keys, each once (a clean file of 4
@@ -465,6 +497,46 @@ def _key_text(source: Source, dialect: Dialect) -> str:
     return " || ', ' || ".join(parts)
 
 
+def _already_loaded(loader: Loader, source: Source, shown: str, digest: str, modified: str) -> bool:
+    """Whether a file of the same content was loaded; if so, under this name it is marked
+    with its modification time, so the next run skips it without reading it."""
+    already = loader.one(
+        f"select count(*) from raw.load_log where source = {literal(source.name)} "
+        f"and fingerprint = {literal(digest)}"
+    )[0]
+    if already and loader.dialect is DUCKDB:
+        # Touched, or logged before modification times were. (Spark's Parquet tables
+        # cannot update; it hashes again.)
+        loader.execute(
+            f"update raw.load_log set modified_at = {modified} "
+            f"where source = {literal(source.name)} and file = {literal(shown)} "
+            f"and fingerprint = {literal(digest)}"
+        )
+    return bool(already)
+
+
+def _quarantine(
+    loader: Loader, source: Source, file_columns: list[str], load_id: str, file: str, at: str
+) -> None:
+    """The rows refused, each with its reason and its cells as they were in the file (as
+    JSON, built only for these rows)."""
+    loader.number_cells()
+    original = original_cells(file_columns, loader.dialect, "f")
+    loader.execute(
+        f"""
+        insert into raw.quarantine
+        select {load_id}, {literal(source.name)}, {file}, t._row,
+            coalesce(t._reason, d._conflict), {original}, {at}
+        from _typed as t
+        left join (select _row, _conflict from _decided where _decision = 'conflict') as d
+            on t._row = d._row
+        inner join _file as f on t._row = f._row
+        where t._reason is not null or d._row is not null
+        order by t._row
+        """
+    )
+
+
 def load_file(
     loader: Loader,
     path: Path,
@@ -489,69 +561,68 @@ def load_file(
         return FileLoad(
             source.name, shown, skipped=True, skip_reason="unchanged name, size and time"
         )
-    digest = fingerprint(path)
-    already = loader.one(
-        f"select count(*) from raw.load_log where source = {literal(source.name)} "
-        f"and fingerprint = {literal(digest)}"
-    )[0]
-    if already:
-        if loader.dialect is DUCKDB:
-            # Touched, or logged before modification times were: the next run skips it
-            # without hashing. (Spark's Parquet tables cannot update; it hashes again.)
-            loader.execute(
-                f"update raw.load_log set modified_at = {modified} "
-                f"where source = {literal(source.name)} and file = {literal(shown)} "
-                f"and fingerprint = {literal(digest)}"
-            )
-        return FileLoad(source.name, shown, skipped=True, skip_reason="already loaded")
+    skipped = FileLoad(source.name, shown, skipped=True, skip_reason="already loaded")
+    # The file is hashed while the engine reads it (hashing first cost 6 s of the 100 s
+    # a million customers' files take); the rare file already loaded under another name
+    # or time is read for nothing.
+    with ThreadPoolExecutor(max_workers=1) as hashing:
+        digest = hashing.submit(fingerprint, path)
+        try:
+            with loader.atomic(), literal_path(path) as readable:
+                file_columns = _read_file(loader, readable, source, shown)
+                _classify(loader, source, loaded_at, shown)
+                if _already_loaded(loader, source, shown, digest.result(), modified):
+                    return skipped
+                log = {"fingerprint": digest.result(), "bytes": size, "modified_at": modified}
+                return _append(loader, source, shown, file_columns, loaded_at, log)
+        except IngestError:
+            # A file loaded before under another name is skipped, as it was when the
+            # content was hashed first, even if it no longer reads as the contract asks.
+            if _already_loaded(loader, source, shown, digest.result(), modified):
+                return skipped
+            raise
+        finally:
+            loader.drop()
+
+
+def _append(
+    loader: Loader,
+    source: Source,
+    shown: str,
+    file_columns: list[str],
+    loaded_at: datetime,
+    log: dict[str, object],
+) -> FileLoad:
+    """Append the rows classified accepted, quarantine the refused ones and log the load."""
     load_id, file = literal(uuid.uuid4().hex), literal(shown)
     at = f"timestamp '{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}'"
-    try:
-        with loader.atomic():
-            file_columns = _read_file(loader, path, source, shown)
-            _classify(loader, source, loaded_at)
-            read, accepted, quarantined = loader.one(
-                """
-                select
-                    (select count(*) from _typed),
-                    (select count(*) from _decided where _decision = 'accept'),
-                    (select count(*) from _typed where _reason is not null)
-                        + (select count(*) from _decided where _decision = 'conflict')
-                """
-            )
-            listed = ", ".join(loader.dialect.q(c) for c in source.column_names)
-            # Unsorted: each row keeps its file and row number, and sorting 40 million email
-            # events cost a fifth of the load.
-            loader.execute(
-                f"insert into raw.{loader.dialect.q(source.name)} "
-                f"select {listed}, {file}, _row, {load_id}, {at} "
-                "from _decided where _decision = 'accept'"
-            )
-            # The original cells are turned into JSON only for the rows quarantined.
-            original = original_cells(file_columns, loader.dialect, "f")
-            loader.execute(
-                f"""
-                insert into raw.quarantine
-                select {load_id}, {literal(source.name)}, {file}, t._row,
-                    coalesce(t._reason, d._conflict), {original}, {at}
-                from _typed as t
-                left join (select _row, _conflict from _decided where _decision = 'conflict') as d
-                    on t._row = d._row
-                inner join _file as f on t._row = f._row
-                where t._reason is not null or d._row is not null
-                order by t._row
-                """
-            )
-            result = FileLoad(
-                source.name, shown, read, accepted, quarantined, read - accepted - quarantined
-            )
-            loader.execute(
-                f"insert into raw.load_log values ({load_id}, {literal(source.name)}, {file}, "
-                f"{literal(digest)}, {size}, {read}, {accepted}, {quarantined}, "
-                f"{result.rows_duplicate}, {at}, {modified})"
-            )
-    finally:
-        loader.drop()
+    read, accepted, quarantined = loader.one(
+        """
+        select
+            (select count(*) from _typed),
+            (select count(*) from _decided where _decision = 'accept'),
+            (select count(*) from _typed where _reason is not null)
+                + (select count(*) from _decided where _decision = 'conflict')
+        """
+    )
+    listed = ", ".join(loader.dialect.q(c) for c in source.column_names)
+    # Unsorted: each row keeps its file and row number, and sorting 40 million email
+    # events cost a fifth of the load.
+    loader.execute(
+        f"insert into raw.{loader.dialect.q(source.name)} "
+        f"select {listed}, {file}, _row, {load_id}, {at} "
+        "from _decided where _decision = 'accept'"
+    )
+    if quarantined:
+        _quarantine(loader, source, file_columns, load_id, file, at)
+    result = FileLoad(
+        source.name, shown, read, accepted, quarantined, read - accepted - quarantined
+    )
+    loader.execute(
+        f"insert into raw.load_log values ({load_id}, {literal(source.name)}, {file}, "
+        f"{literal(log['fingerprint'])}, {log['bytes']}, {read}, {accepted}, {quarantined}, "
+        f"{result.rows_duplicate}, {at}, {log['modified_at']})"
+    )
     return result
 
 
