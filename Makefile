@@ -110,8 +110,8 @@ format: install  ## apply ruff's fixes and formatting
 bench-generate: install  ## time generating 1,000,000 customers (writes bench/results/)
 	$(RUN) python bench/generate.py --customers 1000000
 
-bench: install  ## full run, floor and next-day refresh at 10k, 100k and 1M customers (bench/results/)
-	$(RUN) tagwise bench --customers 10000 --customers 100000 --customers 1000000
+bench: install  ## ingestion floor, full run, floor query, diff and next-day refresh at 10k, 100k and 1M customers, 2 and 4 years (bench/results/)
+	$(RUN) tagwise bench --customers 10000 --customers 100000 --customers 1000000 --years 2 --years 4
 
 data-docs-assets: install  ## re-fetch the Data Docs' scripts, styles and fonts from npm (tagwise/data_docs.py)
 	$(RUN) python -c "from tagwise.data_docs import fetch_assets; print(len(fetch_assets()), 'files')"

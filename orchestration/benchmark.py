@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
 from orchestration.run import run_pipeline
-from tagwise.benchmark import SLOWEST, PeakRss, floor_seconds
+from tagwise.benchmark import (
+    SLOWEST,
+    PeakRss,
+    floor_seconds,
+    ingestion_floor_seconds,
+)
+from tagwise.contract import DEFAULT_HISTORY_YEARS
 from tagwise.diff import diff
 from tagwise.export import acknowledge
 from tagwise.generator import GenerateConfig, generate
@@ -66,8 +73,20 @@ def _timed_run(settings: dict[str, str], as_of: date, log: Path) -> dict:
     }
 
 
-def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
-    """Generate, run as of D, time the floor, then land one more day and refresh as of D+1."""
+def history_start(as_of: date, years: int) -> date:
+    """The first day of `years` years of history ending on D."""
+    try:
+        year_before = as_of.replace(year=as_of.year - years)
+    except ValueError:  # 29 February
+        year_before = as_of.replace(year=as_of.year - years, day=28)
+    return year_before + timedelta(days=1)
+
+
+def run_scale(
+    customers: int, work: Path, as_of: date, years: int = DEFAULT_HISTORY_YEARS, progress=print
+) -> dict:
+    """Generate `years` of history, time the ingestion floor, run as of D, time the floor
+    query and `tagwise diff`, then land one more day and refresh as of D+1."""
     shutil.rmtree(work, ignore_errors=True)
     landing, warehouse = work / "landing", work / "warehouse.duckdb"
     settings = {
@@ -75,16 +94,22 @@ def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
         "warehouse": str(warehouse),
         "exports": str(work / "exports"),
     }
-    progress(f"{customers:,} customers: generating")
+    population = GenerateConfig(
+        customers=customers, seed=7, out=landing, start=history_start(as_of, years), end=as_of
+    )
+    shown = f"{customers:,} customers, {years} years"
+    progress(f"{shown}: generating")
     with PeakRss() as memory:
         began = time.perf_counter()
-        rows = generate(GenerateConfig(customers=customers, seed=7, out=landing, end=as_of))
+        rows = generate(population)
         generate_seconds = time.perf_counter() - began
-    progress(f"{customers:,} customers: full run as of {as_of}")
+    progress(f"{shown}: the ingestion floor")
+    ingestion_floor = ingestion_floor_seconds(landing, work / "ingestion-floor.duckdb")
+    progress(f"{shown}: full run as of {as_of}")
     full = _timed_run(settings, as_of, work / "full-run.log")
     full["peak_rss_bytes"] = max(full["peak_rss_bytes"], memory.peak)
     floor, floor_rows = floor_seconds(warehouse, as_of)
-    progress(f"{customers:,} customers: tagwise diff of the catalogs as of {as_of}")
+    progress(f"{shown}: tagwise diff of the catalogs as of {as_of}")
     began = time.perf_counter()
     diff(warehouse)
     diff_seconds = time.perf_counter() - began
@@ -92,11 +117,12 @@ def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
     for sync_id in full["syncs"].values():
         acknowledge(warehouse, sync_id)
     next_day = as_of + timedelta(days=1)
-    progress(f"{customers:,} customers: next-day refresh as of {next_day}")
-    generate(GenerateConfig(customers=customers, seed=7, out=landing, end=next_day, since=next_day))
+    progress(f"{shown}: next-day refresh as of {next_day}")
+    generate(replace(population, end=next_day, since=next_day))
     refresh = _timed_run(settings, next_day, work / "refresh.log")
     return {
         "customers": customers,
+        "years": years,
         "as_of": as_of.isoformat(),
         "rows_generated": rows,
         "generate_seconds": round(generate_seconds, 2),
@@ -104,10 +130,13 @@ def run_scale(customers: int, work: Path, as_of, progress=print) -> dict:
         "floor_seconds": round(floor, 3),
         "floor_customers": floor_rows,
         "dbt_to_floor_ratio": round(full["steps"]["dbt"] / floor, 1),
+        "ingestion_floor_seconds": round(ingestion_floor, 2),
+        "ingest_to_floor_ratio": round(full["steps"]["ingest"] / ingestion_floor, 2),
         "destinations": destination_export_seconds(full["step_detail"]),
         "diff_seconds": round(diff_seconds, 2),
         "diff_share_of_full_run_dbt": round(diff_seconds / full["steps"]["dbt"], 3),
         "refresh": refresh,
         "refresh_share_of_full_run": round(refresh["seconds"] / full["seconds"], 3),
+        "refresh_to_floor_ratio": round(refresh["seconds"] / floor, 1),
         "warehouse_bytes": warehouse.stat().st_size,
     }

@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from tagwise.contract import DEFAULT_HISTORY_YEARS, SOURCES, Kind, Source
+from tagwise.ingest.validation import DUCKDB, column_type, literal
+from tagwise.paths import literal_path
 from tagwise.relations import source
 from tagwise.warehouse import connect
 
@@ -96,17 +99,19 @@ def write_result(folder: Path, name: str, result: dict) -> Path:
     return path
 
 
-# Issue 9's targets at 1,000,000 customers on 2 cores and 24 GiB.
+# Targets at 1,000,000 customers on 2 cores and 24 GiB (issue 25; `tagwise diff`'s from
+# issue 23). The daily run is judged against what the same machine does at the least on
+# the same data: the floor query for dbt and the refresh, the ingestion floor for
+# ingestion. The full run's 5 minutes and the refresh's 25% of it are retired.
 TARGETS = {
-    "full_run_seconds": 300,
-    "dbt_to_floor_ratio": 25,
-    "refresh_share_of_full_run": 0.25,
-    "peak_rss_gib": 8,
-    "growth_100k_to_1m": 12,
-    # Issue 23: `tagwise diff` against the full run's dbt build.
+    "dbt_to_floor_ratio": 10,
+    "refresh_to_floor_ratio": 12,
+    "ingest_to_floor_ratio": 1.5,
+    "history_growth_of_refresh": 1.3,
+    "peak_rss_gib": 6,
+    "growth_100k_to_1m": 11,
     "diff_share_of_full_run_dbt": round(1 / 3, 3),
 }
-
 # How many of dbt's slowest models and tests each run's result lists.
 SLOWEST = 15
 
@@ -156,25 +161,84 @@ def floor_seconds(warehouse: Path, as_of) -> tuple[float, int]:
     return seconds, rows
 
 
+def ingestion_floor_sql(source: Source, path: Path, columns: list[str]) -> str:
+    """DuckDB reading one landing file in one pass, typed as the contract declares, with
+    no validation. Timestamps are read with their offsets, as ingestion reads them."""
+    declared = {c.name: c.kind for c in source.columns}
+
+    def read_type(column: str) -> str:
+        kind = declared.get(column)
+        if kind is None:
+            return "varchar"
+        return "timestamptz" if kind == Kind.TIMESTAMP else column_type(kind, DUCKDB)
+
+    typed = ", ".join(f"{literal(c)}: {literal(read_type(c))}" for c in columns)
+    return (
+        f"select * from read_csv({literal(path)}, header = true, auto_detect = false, "
+        f"""delim = ',', quote = '"', escape = '"', columns = {{{typed}}})"""
+    )
+
+
+def ingestion_floor_seconds(landing: Path, scratch: Path) -> float:
+    """Seconds DuckDB takes to read every source's landing files into tables of a new
+    database file (removed after): the floor `tagwise ingest` is measured against."""
+    from tagwise.ingest import csv_header, landing_files
+
+    scratch.unlink(missing_ok=True)
+    began = time.perf_counter()
+    with connect(scratch) as con:
+        con.execute("set enable_progress_bar = false")
+        for source in SOURCES:
+            for at, path in enumerate(landing_files(landing, source)):
+                with literal_path(path) as readable:
+                    if path.name.lower().endswith(".parquet"):
+                        select = f"select * from read_parquet({literal(readable)})"
+                    else:
+                        columns = csv_header(path, str(path))
+                        select = ingestion_floor_sql(source, readable, columns)
+                    if at == 0:
+                        con.execute(f"create table {DUCKDB.q(source.name)} as {select}")
+                    else:
+                        con.execute(f"insert into {DUCKDB.q(source.name)} by name {select}")
+        con.execute("checkpoint")
+    seconds = time.perf_counter() - began
+    scratch.unlink(missing_ok=True)
+    return seconds
+
+
 def verdicts(results: list[dict]) -> dict[str, bool]:
-    """Each target against the 1,000,000-customer result (growth needs 100,000 too)."""
-    by_size = {r["customers"]: r for r in results}
+    """Each target against the 1,000,000-customer result with the default history (growth
+    needs 100,000 too, history growth the longer history at 1,000,000)."""
+    default = [r for r in results if r.get("years", DEFAULT_HISTORY_YEARS) == DEFAULT_HISTORY_YEARS]
+    by_size = {r["customers"]: r for r in default}
     big = by_size.get(1_000_000)
     if big is None:
         return {}
     found = {
-        "full_run_seconds": big["full_run"]["seconds"] <= TARGETS["full_run_seconds"],
         "dbt_to_floor_ratio": big["dbt_to_floor_ratio"] <= TARGETS["dbt_to_floor_ratio"],
-        "refresh_share_of_full_run": big["refresh_share_of_full_run"]
-        <= TARGETS["refresh_share_of_full_run"],
+        "refresh_to_floor_ratio": big["refresh_to_floor_ratio"]
+        <= TARGETS["refresh_to_floor_ratio"],
+        "ingest_to_floor_ratio": big["ingest_to_floor_ratio"] <= TARGETS["ingest_to_floor_ratio"],
         "peak_rss_gib": max(big["full_run"]["peak_rss_bytes"], big["refresh"]["peak_rss_bytes"])
         <= TARGETS["peak_rss_gib"] * 2**30,
+        "diff_share_of_full_run_dbt": big["diff_share_of_full_run_dbt"]
+        <= TARGETS["diff_share_of_full_run_dbt"],
     }
-    if "diff_share_of_full_run_dbt" in big:
-        found["diff_share_of_full_run_dbt"] = (
-            big["diff_share_of_full_run_dbt"] <= TARGETS["diff_share_of_full_run_dbt"]
-        )
     if 100_000 in by_size:
         growth = big["full_run"]["seconds"] / by_size[100_000]["full_run"]["seconds"]
         found["growth_100k_to_1m"] = growth <= TARGETS["growth_100k_to_1m"]
+    longer = [
+        r
+        for r in results
+        if r["customers"] == 1_000_000 and r.get("years", 0) > DEFAULT_HISTORY_YEARS
+    ]
+    if longer:
+        found["history_growth_of_refresh"] = all(
+            history_growth(big, r) <= TARGETS["history_growth_of_refresh"] for r in longer
+        )
     return found
+
+
+def history_growth(shorter: dict, longer: dict) -> float:
+    """How much the next-day refresh grew with the longer history."""
+    return round(longer["refresh"]["seconds"] / shorter["refresh"]["seconds"], 2)

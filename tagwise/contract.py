@@ -273,3 +273,5 @@ REQUIRED_SOURCES: tuple[str, ...] = tuple(s.name for s in SOURCES if s.required)
 FORMATS: tuple[str, ...] = ("csv", "parquet")
 DEFAULT_START = date(2024, 7, 1)
 DEFAULT_END = date(2026, 6, 30)
+# The years from DEFAULT_START to DEFAULT_END, the history a benchmark size gets by default.
+DEFAULT_HISTORY_YEARS = 2

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tagwise.cli.options import console, parse_day
-from tagwise.contract import DEFAULT_END
+from tagwise.contract import DEFAULT_END, DEFAULT_HISTORY_YEARS
 
 
 @click.command("bench")
@@ -21,6 +21,15 @@ from tagwise.contract import DEFAULT_END
     default=(10_000, 100_000, 1_000_000),
     show_default=True,
     help="Population sizes, smallest first (repeat the option).",
+)
+@click.option(
+    "--years",
+    type=click.IntRange(min=1),
+    multiple=True,
+    default=(DEFAULT_HISTORY_YEARS,),
+    show_default=True,
+    help="Years of history each size is generated with (repeat the option: a longer one "
+    "measures how the refresh grows with history).",
 )
 @click.option(
     "--work",
@@ -39,25 +48,28 @@ from tagwise.contract import DEFAULT_END
     "--as-of", "as_of", callback=parse_day, default=DEFAULT_END.isoformat(), show_default=True
 )
 @click.option("--keep", is_flag=True, help="Keep each size's landing files and warehouse.")
-def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool) -> None:
-    """Time generate, a full run (per step), the floor query, `tagwise diff` and a next-day
-    refresh per size."""
+def bench_command(customers, years, work: Path, results: Path, as_of: date, keep: bool) -> None:
+    """Time generate, the ingestion floor, a full run (per step), the floor query, `tagwise
+    diff` and a next-day refresh per size and history length."""
     import shutil
 
     from orchestration.benchmark import run_scale
-    from tagwise.benchmark import TARGETS, verdicts, write_result
+    from tagwise.benchmark import TARGETS, history_growth, verdicts, write_result
 
     measured, failed = [], None
     for size in sorted(customers):
-        folder = work / str(size)
-        try:
-            measured.append(run_scale(size, folder, as_of, progress=console.print))
-        except RuntimeError as error:
-            failed = {"customers": size, "error": str(error)}
-            console.print(f"[red]error:[/red] {error}; its files are kept in {folder}")
+        for length in sorted(years):
+            folder = work / f"{size}-{length}y"
+            try:
+                measured.append(run_scale(size, folder, as_of, length, progress=console.print))
+            except RuntimeError as error:
+                failed = {"customers": size, "years": length, "error": str(error)}
+                console.print(f"[red]error:[/red] {error}; its files are kept in {folder}")
+                break
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
+        if failed:
             break
-        if not keep:
-            shutil.rmtree(folder, ignore_errors=True)
     checks = verdicts(measured)
     path = write_result(
         results,
@@ -66,23 +78,31 @@ def bench_command(customers, work: Path, results: Path, as_of: date, keep: bool)
         | ({"failed": failed} if failed else {}),
     )
     table = Table(
-        "customers", "rows", "generate", "ingest", "dbt", "model", "checks", "export", "publish",
-        "all dest./email", "full run", "floor", "dbt/floor", "diff/dbt", "refresh", "refresh/full", "peak GiB",
+        "customers", "years", "rows", "generate", "ingest", "ingest floor", "ingest/floor", "dbt",
+        "model", "checks", "export", "publish", "full run", "floor", "dbt/floor", "refresh",
+        "refresh/floor", "history growth", "diff/dbt", "all dest./email", "peak GiB",
         title="seconds",
     )  # fmt: skip
+    default = {r["customers"]: r for r in measured if r["years"] == DEFAULT_HISTORY_YEARS}
     for r in measured:
         steps = r["full_run"]["steps"]
         peak = max(r["full_run"]["peak_rss_bytes"], r["refresh"]["peak_rss_bytes"]) / 2**30
+        shorter = default.get(r["customers"])
+        grown = (
+            history_growth(shorter, r) if shorter and r["years"] > DEFAULT_HISTORY_YEARS else None
+        )
         table.add_row(
-            f"{r['customers']:,}", f"{sum(r['rows_generated'].values()):,}", f"{r['generate_seconds']:.1f}",
-            *(f"{steps.get(k, 0):.1f}" for k in ("ingest", "dbt", "model", "checks", "export", "publish")),
-            f"{r['destinations']['all_to_email_ratio'] or 0:.1f}",
+            f"{r['customers']:,}", str(r["years"]), f"{sum(r['rows_generated'].values()):,}",
+            f"{r['generate_seconds']:.1f}", f"{steps.get('ingest', 0):.1f}",
+            f"{r['ingestion_floor_seconds']:.1f}", f"{r['ingest_to_floor_ratio']:.2f}",
+            *(f"{steps.get(k, 0):.1f}" for k in ("dbt", "model", "checks", "export", "publish")),
             f"{r['full_run']['seconds']:.1f}", f"{r['floor_seconds']:.2f}", f"{r['dbt_to_floor_ratio']:.1f}",
-            f"{r['diff_share_of_full_run_dbt']:.2f}",
-            f"{r['refresh']['seconds']:.1f}", f"{r['refresh_share_of_full_run']:.0%}", f"{peak:.2f}",
+            f"{r['refresh']['seconds']:.1f}", f"{r['refresh_to_floor_ratio']:.1f}",
+            "" if grown is None else f"{grown:.2f}", f"{r['diff_share_of_full_run_dbt']:.2f}",
+            f"{r['destinations']['all_to_email_ratio'] or 0:.1f}", f"{peak:.2f}",
         )  # fmt: skip
-    # All seventeen columns, also when the output goes to a log.
-    Console(stderr=True, width=200).print(table)
+    # Every column, also when the output goes to a log.
+    Console(stderr=True, width=260).print(table)
     for target, met in checks.items():
         console.print(f"{'meets' if met else '[red]misses[/red]'} {target} <= {TARGETS[target]}")
     console.print(f"results: {path}")
