@@ -37,7 +37,7 @@ def test_dbt_gets_the_settings_and_its_profile_defaults_are_theirs(setting):
 
     setting("TAGWISE_THREADS", "3")
     env = DbtSettings(Path("w.duckdb"), date(2026, 1, 1)).env()
-    assert env["TAGWISE_THREADS"] == "3" and env["TAGWISE_MEMORY_LIMIT"] == "8GB"
+    assert env["TAGWISE_THREADS"] == "3" and env["TAGWISE_MEMORY_LIMIT"] == "4GB"
     profile = (PROJECT_DIR / "profiles.yml").read_text()
     read = dict(re.findall(r"env_var\('(\w+)', '([^']*)'\)", profile))
     defaults = {variable(name): field.default for name, field in Settings.model_fields.items()}
