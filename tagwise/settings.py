@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     memory_limit: str = Field(
         "4GB", description="DuckDB memory limit of dbt's runs; beyond it DuckDB spills to disk"
     )
-    temp_dir: str = Field("", description="where DuckDB spills; empty: DuckDB's default")
+    temp_dir: str = Field(
+        "", description="where DuckDB spills; empty: `<warehouse>.tmp`, DuckDB's default for a file"
+    )
     spark_remote: str = Field(
         "local[2]",
         validation_alias=AliasChoices("SPARK_REMOTE"),

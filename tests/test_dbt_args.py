@@ -6,6 +6,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from tagwise.dbt import PROJECT_DIR, DbtSettings
 from tagwise.spark import SparkSettings
 
@@ -100,3 +102,22 @@ def test_dbt_run_by_hand_in_dbt_project_finds_the_demo_warehouse():
     assert (
         PROJECT_DIR / path.group(1)
     ).resolve() == PROJECT_DIR.parent / "data" / "warehouse.duckdb"
+
+
+@pytest.mark.parametrize(
+    ("temp_dir", "spills_to"),
+    [("", "/data/w.duckdb.tmp"), ("/scratch/spill", "/scratch/spill")],
+)
+def test_duckdb_spills_beside_the_warehouse_unless_told_where(temp_dir, spills_to):
+    """An empty temp_directory turns spilling off: a million customers' first key tests
+    then ran out of memory instead of spilling past the memory limit."""
+    import jinja2
+    import yaml
+
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    template = profile["tagwise"]["outputs"]["duckdb"]["config_options"]["temp_directory"]
+    env = {"TAGWISE_WAREHOUSE": "/data/w.duckdb", "TAGWISE_TEMP_DIR": temp_dir}
+    rendered = jinja2.Template(template).render(
+        env_var=lambda name, default="": env.get(name, default)
+    )
+    assert rendered == spills_to
