@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from tagwise.contract import DEFAULT_HISTORY_YEARS, SOURCES, Kind, Source
+from tagwise.ingest import csv_header, csv_reader, landing_files
 from tagwise.ingest.validation import DUCKDB, column_type, literal
 from tagwise.paths import literal_path
 from tagwise.relations import source
@@ -172,18 +173,12 @@ def ingestion_floor_sql(source: Source, path: Path, columns: list[str]) -> str:
             return "varchar"
         return "timestamptz" if kind == Kind.TIMESTAMP else column_type(kind, DUCKDB)
 
-    typed = ", ".join(f"{literal(c)}: {literal(read_type(c))}" for c in columns)
-    return (
-        f"select * from read_csv({literal(path)}, header = true, auto_detect = false, "
-        f"""delim = ',', quote = '"', escape = '"', columns = {{{typed}}})"""
-    )
+    return f"select * from {csv_reader(path, {c: read_type(c) for c in columns})}"
 
 
 def ingestion_floor_seconds(landing: Path, scratch: Path) -> float:
     """Seconds DuckDB takes to read every source's landing files into tables of a new
     database file (removed after): the floor `tagwise ingest` is measured against."""
-    from tagwise.ingest import csv_header, landing_files
-
     scratch.unlink(missing_ok=True)
     began = time.perf_counter()
     with connect(scratch) as con:

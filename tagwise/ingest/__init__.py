@@ -134,13 +134,19 @@ def _stat(path: Path) -> tuple[int, str]:
     return found.st_size, f"timestamp '{modified:%Y-%m-%d %H:%M:%S.%f}'"
 
 
-def csv_cells(path: Path, columns: list[str]) -> str:
-    """DuckDB's reader of a CSV file with a header, every cell as text (no type guessing)."""
-    typed = "{" + ", ".join(f"{literal(c)}: 'varchar'" for c in columns) + "}"
+def csv_reader(path: Path, types: dict[str, str]) -> str:
+    """DuckDB's reader of a CSV file with a header, each column read as the type given
+    (no type guessing)."""
+    typed = "{" + ", ".join(f"{literal(c)}: {literal(t)}" for c, t in types.items()) + "}"
     return (
         f"read_csv({literal(path)}, header = true, auto_detect = false, "
         f"""delim = ',', quote = '"', escape = '"', columns = {typed})"""
     )
+
+
+def csv_cells(path: Path, columns: list[str]) -> str:
+    """DuckDB's reader of a CSV file with a header, every cell as text."""
+    return csv_reader(path, dict.fromkeys(columns, "varchar"))
 
 
 def fingerprint(path: Path) -> str:
@@ -233,8 +239,8 @@ class DuckDBLoader:
             self.keep(f"{name}_kept", sql)
         except duckdb.Error as error:
             raise IngestError(f"{shown}: cannot be read: {reader_reason(error)}") from error
-        first = self.one(f"select coalesce(min(rowid), 0) from {name}_kept")[0]
-        self.view(name, f"select * replace (rowid - {first} + 1 as _row) from {name}_kept")
+        row = self._row_number(f"{name}_kept")
+        self.view(name, f"select * replace ({row} as _row) from {name}_kept")
 
     def number_cells(self) -> None:
         """Number _file_cells' rows as keep_file_rows did, reading the file again: only a
@@ -242,9 +248,14 @@ class DuckDBLoader:
         if self._csv is None:
             return
         self.keep("_file_cells_read", f"select * from {self._csv}")
-        first = self.one("select coalesce(min(rowid), 0) from _file_cells_read")[0]
-        self.view("_file_cells", f"select rowid - {first} + 1 as _row, * from _file_cells_read")
+        row = self._row_number("_file_cells_read")
+        self.view("_file_cells", f"select {row} as _row, * from _file_cells_read")
         self._csv = None
+
+    def _row_number(self, table: str) -> str:
+        """The file's data row number of a row of `table`, new and filled in file order."""
+        first = self.one(f"select coalesce(min(rowid), 0) from {table}")[0]
+        return f"rowid - {first} + 1"
 
 
 class SparkLoader:
