@@ -790,8 +790,25 @@ def acknowledge(warehouse: Path, sync_id: str) -> Sync:
             raise ExportError(
                 f"sync {sync_id} is {status}; only the pending sync can be acknowledged{advice}"
             )
+        _refuse_partial_delivery(con, sync_id)
         _acknowledge(con, destination, sync_id)
         return _sync(con, sync_id, resent=False, files=())
+
+
+def _refuse_partial_delivery(con: duckdb.DuckDBPyConnection, sync_id: str) -> None:
+    """A webhook sync whose delivery started is acknowledged by its last batch, never by
+    hand: acknowledging it at 3 of 8 batches would leave batches 4 to 8 unsent for good."""
+    done, planned = con.execute(
+        f"select count(acknowledged_at), count(*) from {source('export', 'webhook_batches')} "
+        "where sync_id = ?",
+        [sync_id],
+    ).fetchone()
+    if planned and done < planned:
+        raise ExportError(
+            f"sync {sync_id} has {done} of {planned} webhook batches acknowledged by the "
+            "receiver; the next run delivers the rest and acknowledges it, so it is not "
+            "acknowledged by hand"
+        )
 
 
 def _acknowledge(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
@@ -852,6 +869,7 @@ def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
         prepare_state(con, destination)
         pending = _latest(con, destination, "pending")
         con.execute("begin transaction")
+        _recheck_eligibility(con, destination, sync_id)
         if pending:
             _supersede(con, destination, pending)
         con.execute(
@@ -866,6 +884,47 @@ def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
             sync = _deliver(con, sync, webhook)
         _remove_delivered_files(con, out, destination)
         return sync
+
+
+def _recheck_eligibility(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
+    """A held sync was computed from the build of its day; people may have unsubscribed,
+    withdrawn, been suppressed or erased since. Before it is sent, every row is checked
+    against the latest build's audience (SPEC 3.7, rules 1 and 3): an add or update for
+    someone no longer eligible becomes a remove where the key may be at the destination
+    and is dropped where it never was, anyone else no longer eligible who may be there
+    gets a remove, and the snapshot the destination will hold keeps only the eligible."""
+    con.execute(f"create or replace temp table _current as {_current_sql(destination)}")
+    changes = changes_table(destination)
+    arguments = {"destination": destination, "sync": sync_id}
+    gone = "key not in (select key from _current)"
+    con.execute(
+        f"""update {changes} set change = 'remove', payload = null
+        where sync_id = $sync and change <> 'remove' and {gone}
+            and key in ({possibly_at_destination_sql()})""",
+        arguments,
+    )
+    con.execute(
+        f"delete from {changes} where sync_id = $sync and change <> 'remove' and {gone}",
+        {"sync": sync_id},
+    )
+    con.execute(
+        f"""insert into {changes}
+        select $sync, key, 'remove', null from ({possibly_at_destination_sql()})
+        where {gone} and key not in (select key from {changes} where sync_id = $sync)""",
+        arguments,
+    )
+    con.execute(
+        f"delete from {source('export', 'sync_snapshots')} where sync_id = $sync and {gone}",
+        {"sync": sync_id},
+    )
+    con.execute(
+        f"""update {source("export", "syncs")} set
+            adds = (select count(*) from {changes} where sync_id = $sync and change = 'add'),
+            updates = (select count(*) from {changes} where sync_id = $sync and change = 'update'),
+            removes = (select count(*) from {changes} where sync_id = $sync and change = 'remove')
+        where sync_id = $sync""",
+        {"sync": sync_id},
+    )
 
 
 def reject(warehouse: Path, sync_id: str, out: Path) -> Sync:

@@ -429,3 +429,38 @@ def test_every_row_sent_is_logged_and_an_erased_key_keeps_only_its_hash(gated, t
             "select count(*) from export.sync_log where key = 'p5@x.test'"
         ).fetchone()[0]
     assert (erased, addressed) == ([(None, "add", "sent")], 0)
+
+
+def _changes_of(warehouse: Path, sync_id: str) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select key, change from marts.email_audience_changes where sync_id = ?", [sync_id]
+            ).fetchall()
+        )
+
+
+def test_approval_rechecks_every_row_against_the_latest_build(gated, tmp_path):
+    """Issue 40, item 14: a sync held on day 1 is approved after the day-2 build, in which
+    p0 (acknowledged, untouched by the held sync) and p999 (a held add) are no longer
+    eligible (they unsubscribed, withdrew, or were erased). Approval sends no add for p999
+    and a remove for p0; the destination's snapshot holds neither."""
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(500)).sync_id)
+    held = _export(gated, exports, range(1000))  # 500 adds: held
+    assert held.held and held.adds == 500
+    with connect(gated) as con:
+        _audience(con, range(1, 999))
+    approved = exporting.approve(gated, held.sync_id, exports)
+    changes = _changes_of(gated, held.sync_id)
+    assert changes["p0@x.test"] == "remove"
+    assert "p999@x.test" not in changes
+    assert (approved.adds, approved.updates, approved.removes) == (499, 0, 1)
+    written = "".join(path.read_text() for path in approved.files)
+    assert "p999@x.test" not in written
+    acknowledge(gated, held.sync_id)
+    with duckdb.connect(str(gated), read_only=True) as con:
+        at_destination = {
+            key for (key,) in con.execute("select key from export.acknowledged").fetchall()
+        }
+    assert at_destination == {f"p{n}@x.test" for n in range(1, 999)}

@@ -202,3 +202,39 @@ def test_a_long_or_unreadable_retry_after_neither_holds_the_run_nor_crashes_it(
     (_, _, hour), (_, _, unreadable), (_, _, ok) = receiver.posts[:3]
     assert 0.25 <= unreadable - hour < 5  # waited the ceiling, not the hour
     assert ok - unreadable < 5  # `soon`: the usual back-off (0.01 s here)
+
+
+def test_a_partly_delivered_sync_is_not_acknowledged_by_hand(gated, receiver, tmp_path):
+    """Issue 40, item 21: `tagwise ack` at 2 of 4 batches would leave batches 3 and 4 unsent
+    for good; it is refused, and the next run delivers them."""
+    receiver.script = ["ok", "ok", "500", "500", "500"]
+    sync = _export(gated, tmp_path)
+    with pytest.raises(exporting.ExportError, match="2 of 4 webhook batches"):
+        exporting.acknowledge(gated, sync.sync_id)
+    assert _status(gated, sync.sync_id) == "pending"
+    again = _export(gated, tmp_path)
+    assert again.delivery == "4 of 4 batches acknowledged"
+    assert _status(gated, sync.sync_id) == "acknowledged"
+
+
+def test_approving_a_webhook_sync_on_the_command_line_reports_its_delivery(
+    gated, receiver, tmp_path
+):
+    """Issue 40, item 25: `tagwise sync approve` of a webhook sync crashed after success
+    (a delivered sync keeps no files to name)."""
+    from click.testing import CliRunner
+
+    from tagwise.cli import main
+
+    _export(gated, tmp_path)
+    with connect(gated) as con:
+        _audience(con, range(200))
+    held = _export(gated, tmp_path)
+    result = CliRunner().invoke(
+        main,
+        ["sync", "approve", held.sync_id, "--warehouse", str(gated),
+         "--exports", str(tmp_path / "exports")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"approved {held.sync_id}: 165 add" in result.output
+    assert "17 of 17 batches acknowledged" in result.output

@@ -60,10 +60,16 @@ def approve_command(sync_id: str, warehouse: Path, exports: Path) -> None:
     from tagwise.export import approve
 
     sync = approve(warehouse, sync_id, exports)
-    console.print(
-        f"approved {sync.sync_id}: {sync.adds:,} add, {sync.updates:,} update, {sync.removes:,} remove "
-        f"-> {sync.files[0].parent}; acknowledge with `tagwise ack {sync.sync_id}`"
-    )
+    counts = f"{sync.adds:,} add, {sync.updates:,} update, {sync.removes:,} remove"
+    if sync.delivery is not None:
+        # A webhook's: POSTed now, and acknowledged by the receiver once every batch is.
+        console.print(f"approved {sync.sync_id}: {counts}; {sync.delivery}", markup=False)
+    else:
+        console.print(
+            f"approved {sync.sync_id}: {counts} -> {sync.files[0].parent}; "
+            f"acknowledge with `tagwise ack {sync.sync_id}`",
+            markup=False,
+        )
 
 
 @sync_group.command("reject")
