@@ -36,12 +36,13 @@ OWNED = {
     "seeds/tag_taxonomy.csv": Path("seeds/tag_taxonomy.csv"),
     "seeds/tag_synonyms.csv": Path("seeds/tag_synonyms.csv"),
 }
-GITIGNORE = """\
-# Written by tagwise: the dbt working copy (rebuilt on every command) and the data.
-.tagwise/
-data/
-exports/
-"""
+# What tagwise writes into a deployment folder, never committed. No trailing `/`: git
+# would then ignore only a directory, and commit a link or file of the same name.
+IGNORED = (WORKING_COPY, "data", "exports")
+GITIGNORE = (
+    "# Written by tagwise: the dbt working copy (rebuilt on every command) and the data.\n"
+    + "".join(f"/{name}\n" for name in IGNORED)
+)
 
 
 class ProjectError(TagwiseError):
@@ -95,7 +96,7 @@ def assemble(folder: Path) -> Path:
 
     A shipped file is copied only when its bytes differ, so dbt's manifest is parsed again
     only after a change; files the shipped project no longer has are removed."""
-    copy = folder.resolve() / WORKING_COPY
+    copy = _working_copy(folder)
     links = {where: folder.resolve() / name for name, where in OWNED.items()}
     missing = [name for name, where in OWNED.items() if not links[where].is_file()]
     if missing:
@@ -104,7 +105,7 @@ def assemble(folder: Path) -> Path:
             "`tagwise init` writes them (copy them from a fresh folder)"
         )
     copies = {where: path for where, path in _shipped_files().items() if where not in links}
-    for path in sorted(copy.rglob("*"), reverse=True) if copy.exists() else []:
+    for path in reversed(_walk_without_links(copy)):
         relative = path.relative_to(copy)
         if GENERATED & set(relative.parts) or relative in copies or relative in links:
             continue
@@ -129,6 +130,40 @@ def assemble(folder: Path) -> Path:
     return copy
 
 
+def _working_copy(folder: Path) -> Path:
+    """`folder/.tagwise`, refused unless it is a real directory (or absent): the clean-up
+    below deletes what it finds there, and a link would point it at another folder."""
+    copy = folder.resolve() / WORKING_COPY
+    if copy.is_symlink() or (copy.exists() and not copy.is_dir()):
+        raise ProjectError(
+            f"{copy} is not a directory of its own (a link or a file); tagwise rebuilds and "
+            "cleans that folder on every command, so it refuses to use it: remove it and "
+            "run again"
+        )
+    copy.mkdir(exist_ok=True)
+    return copy
+
+
+def _walk_without_links(top: Path) -> list[Path]:
+    """Every path below `top`, parents before children, never entering a linked folder."""
+    found = []
+    for parent, folders, files in os.walk(top, followlinks=False):
+        found += [Path(parent) / name for name in sorted(folders) + sorted(files)]
+    return found
+
+
+def _ignore_what_tagwise_writes(gitignore: Path) -> bool:
+    """Add IGNORED to a folder's own .gitignore where it lacks them; whether it changed."""
+    lines = gitignore.read_text().splitlines()
+    kept = {line.strip().strip("/") for line in lines}
+    missing = [name for name in IGNORED if name not in kept]
+    if missing:
+        ending = "" if not lines or gitignore.read_text().endswith("\n") else "\n"
+        with gitignore.open("a") as handle:
+            handle.write(ending + "".join(f"/{name}\n" for name in missing))
+    return bool(missing)
+
+
 def init(folder: Path) -> list[Path]:
     """Scaffold a deployment folder; returns the files written. An existing deployment
     folder is refused: `init` never overwrites a team's catalogs."""
@@ -151,4 +186,6 @@ def init(folder: Path) -> list[Path]:
         if not (folder / name).exists():
             (folder / name).write_text(text)
             written.append(folder / name)
+    if folder / ".gitignore" not in written and _ignore_what_tagwise_writes(folder / ".gitignore"):
+        written.append(folder / ".gitignore")
     return written

@@ -110,6 +110,45 @@ def test_a_deployment_folder_without_its_catalog_is_refused_by_name(tmp_path):
         assemble(folder)
 
 
+def test_a_linked_working_copy_is_refused_and_nothing_it_points_at_is_deleted(tmp_path):
+    """Issue 40, item 15: `.tagwise` linked to another folder made every command delete
+    the files of that folder. A link, and a linked folder inside a real working copy, are
+    never followed."""
+    folder, elsewhere = tmp_path / "acme", tmp_path / "precious"
+    init(folder)
+    elsewhere.mkdir()
+    (elsewhere / "thesis.txt").write_text("years of work")
+    (folder / ".tagwise").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ProjectError, match="not a directory of its own"):
+        assemble(folder)
+    assert (elsewhere / "thesis.txt").read_text() == "years of work"
+
+    (folder / ".tagwise").unlink()
+    assemble(folder)
+    (folder / ".tagwise" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assemble(folder)
+    assert (elsewhere / "thesis.txt").read_text() == "years of work"
+    assert not (folder / ".tagwise" / "linked").exists()
+
+
+def test_git_ignores_a_working_copy_link_and_init_completes_a_folders_own_gitignore(tmp_path):
+    """Issue 40, items 15 and 25: `.tagwise/` ignored only a directory, so git committed a
+    link of that name; `init` in a folder with its own .gitignore left the data unignored."""
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    (folder / ".gitignore").write_text("*.pyc")
+    init(folder)
+    assert (folder / ".gitignore").read_text() == "*.pyc\n/.tagwise\n/data\n/exports\n"
+    (folder / ".tagwise").symlink_to(tmp_path, target_is_directory=True)
+    (folder / "data" / "warehouse.duckdb").write_text("")
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    ignored = subprocess.run(
+        ["git", "-C", str(folder), "check-ignore", ".tagwise", "data/warehouse.duckdb"],
+        capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert ignored == [".tagwise", "data/warehouse.duckdb"]
+
+
 def test_the_command_line_reads_no_setting_before_its_project_option():
     """A setting read while the commands are registered would pin the current folder's
     project before `--project` is seen (tagwise.dbt reads it on import)."""
