@@ -71,6 +71,16 @@ def erased_identifiers_sql():
     where i.identifier_type in ('email', 'phone')"""
 
 
+# The addresses and phones someone not erased holds as of the build: an erased person's
+# former phone may be another customer's now, and that customer's rows under it stay.
+@functools.cache
+def identifiers_held_by_others_sql():
+    return f"""
+    select distinct identifier_type, identifier from {ref("int_identity__identifiers")}
+    where is_current and identifier_type in ('email', 'phone')
+        and customer_key not in (select customer_key from {ref("int_identity__erased_people")})"""
+
+
 def export_inputs() -> list[str]:
     """The built tables an export of any destination reads."""
     return [ref(AUDIENCES), ref("build_info")]
@@ -172,7 +182,8 @@ def possibly_at_destination_sql() -> str:
 # plainer, but DuckDB 2.0.0 can answer that shape wrongly: README, known issues). A key
 # that an unacknowledged sync touched may hold what that sync sent or what was
 # acknowledged: it is added again after an unacknowledged remove, and updated when
-# anything it may hold differs from its current row.
+# anything it may hold differs from its current row. A payload erasure redacted (null)
+# is unknown, so its key is updated.
 @functools.cache
 def changes_sql() -> str:
     return f"""
@@ -210,7 +221,7 @@ where
     current_rows.key is null
     or held.key is null
     or touched.removed
-    or current_rows.payload <> held.payload
+    or held.payload is distinct from current_rows.payload
     or exists (
         select 1 from sent
         where
@@ -578,9 +589,13 @@ def _record_sent(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str)
         f"select ?, sync_id, key, change, payload from {changes_table(destination)} where sync_id = ?",
         [destination, sync_id],
     )
+    # The remove that takes an erased person's key off the destination is logged by its
+    # hash only, like the rows sent before the erasure (SPEC 3.7, rule 5).
     con.execute(
         f"insert into {source('export', 'sync_log')} "
-        "select ?, sync_id, key, sha256(key), change, sha256(payload), ?, 'sent' "
+        "select ?, sync_id, if(change = 'remove' and sha256(key) in ("
+        f"select key_sha256 from {source('export', 'erasures_applied')}), null, key), "
+        "sha256(key), change, sha256(payload), ?, 'sent' "
         f"from {changes_table(destination)} where sync_id = ?",
         [destination, datetime.now(UTC).replace(tzinfo=None), sync_id],
     )
@@ -696,21 +711,21 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         }
         if not erased:
             return 0
-        con.execute("create or replace temp table _erased (key varchar)")
-        con.executemany("insert into _erased values (?)", [(key,) for key in sorted(erased)])
+        # A key another customer holds now is theirs: their rows and log stay, and only
+        # the payloads the destination may hold (perhaps the erased person's) are redacted.
+        others = destination_keys(con.execute(identifiers_held_by_others_sql()).fetchall())
+        con.execute("create or replace temp table _erased (key varchar, is_theirs boolean)")
+        con.executemany(
+            "insert into _erased values (?, ?)", [(key, key in others) for key in sorted(erased)]
+        )
+        theirs = "key in (select key from _erased where not is_theirs)"
         con.execute("begin transaction")
         # The log keeps the hash: what was sent stays provable without the address.
-        con.execute(
-            f"update {source('export', 'sync_log')} set key = null "
-            "where key in (select key from _erased)"
-        )
+        con.execute(f"update {source('export', 'sync_log')} set key = null where {theirs}")
         for destination in known:
+            con.execute(f"delete from {source('export', 'sync_snapshots')} where {theirs}")
             con.execute(
-                f"delete from {source('export', 'sync_snapshots')} where key in (select key from _erased)"
-            )
-            con.execute(
-                f"delete from {changes_table(destination)} "
-                "where change <> 'remove' and key in (select key from _erased)"
+                f"delete from {changes_table(destination)} where change <> 'remove' and {theirs}"
             )
             # Batches still to send hold the ranges of the rows left (tagwise.webhook).
             con.execute(
@@ -734,7 +749,7 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         con.execute("commit")
         for destination, settings in known.items():
             for path in outbox[destination]:
-                dropped += _redact_file(path, settings.key, erased)
+                dropped += _redact_file(path, settings.key, erased - others)
         # Recorded once the files are done: a run cut short repeats the work next time.
         con.execute(
             f"insert into {source('export', 'erasures_applied')} (key_sha256, applied_at) "

@@ -243,8 +243,9 @@ def record_erasure(warehouse: Path, *emails: str, phones: tuple[str, ...] = ()) 
         )
         con.execute(
             "create table restricted.int_identity__identifiers as "
-            "select 'K' as customer_key, 'email' as identifier_type, unnest(?::varchar[]) as identifier "
-            "union all select 'K', 'phone', unnest(?::varchar[])",
+            "select 'K' as customer_key, 'email' as identifier_type, "
+            "unnest(?::varchar[]) as identifier, true as is_current "
+            "union all select 'K', 'phone', unnest(?::varchar[]), true",
             [list(emails), list(phones)],
         )
 

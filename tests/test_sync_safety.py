@@ -464,3 +464,49 @@ def test_approval_rechecks_every_row_against_the_latest_build(gated, tmp_path):
             key for (key,) in con.execute("select key from export.acknowledged").fetchall()
         }
     assert at_destination == {f"p{n}@x.test" for n in range(1, 999)}
+
+
+def test_erasure_leaves_the_rows_of_whoever_holds_the_erased_persons_former_key(gated, tmp_path):
+    """Issue 40, item 16: p5@x.test was the erased person's and is another customer's now.
+    Erasure redacts the payload the destination may hold under it, but keeps that
+    customer's key in the state and the log, and their next sync updates it."""
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(10)).sync_id)
+    record_erasure(gated, "p5@x.test", "gone@x.test")
+    with connect(gated) as con:
+        con.execute(
+            "insert into restricted.int_identity__identifiers values ('L', 'email', 'p5@x.test', true)"
+        )
+    exporting.erase_from_exports(gated, exports)
+    with duckdb.connect(str(gated), read_only=True) as con:
+        logged = con.execute(
+            "select count(key) from export.sync_log where key_sha256 = sha256('p5@x.test')"
+        ).fetchone()[0]
+        payload = con.execute(
+            "select payload from export.acknowledged where key = 'p5@x.test'"
+        ).fetchall()
+    assert (logged, payload) == (1, [(None,)])
+    again = _export(gated, exports, range(10))
+    assert again is not None and _changes_of(gated, again.sync_id) == {"p5@x.test": "update"}
+
+
+def test_the_remove_of_an_erased_key_is_logged_by_its_hash_only(gated, tmp_path):
+    """Issue 40, item 17 (SPEC 3.7, rule 5): the remove sent after an erasure kept the
+    address in clear in the sync log, also once acknowledged."""
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(10)).sync_id)
+    record_erasure(gated, "p5@x.test")
+    exporting.erase_from_exports(gated, exports)
+    with connect(gated) as con:
+        con.execute("delete from marts.destination_audiences where key = 'p5@x.test'")
+    removal = exporting.export(gated, "email", exports, THRESHOLDS)
+    assert _changes_of(gated, removal.sync_id) == {"p5@x.test": "remove"}
+    acknowledge(gated, removal.sync_id)
+    with duckdb.connect(str(gated), read_only=True) as con:
+        clear = con.execute(
+            "select count(*) from export.sync_log where key = 'p5@x.test'"
+        ).fetchone()[0]
+        hashed = con.execute(
+            "select change from export.sync_log where key_sha256 = sha256('p5@x.test') order by change"
+        ).fetchall()
+    assert (clear, hashed) == (0, [("add",), ("remove",)])
