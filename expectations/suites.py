@@ -97,6 +97,68 @@ def feature_stats_sql() -> str:
         {rows}"""
 
 
+def _is_sha256_hex(column: str) -> str:
+    """SQL true when the column is 64 lower-case hex digits (portable to Spark SQL)."""
+    return f"(length({column}) = 64 and translate({column}, '0123456789abcdef', '') = '')"
+
+
+def destination_breaches_sql() -> str:
+    """Every row of every destination's audience that its catalog entry forbids (SPEC 3.7):
+    a key no eligible customer holds, a required (channel, purpose) consent not granted
+    (`any`: withdrawn on a channel), suppression for a destination keyed by address, an
+    erased person, a clear-text identifier where the kind sends hashes. Checked afresh
+    from the consent, suppression and erasure tables, not from the reasons eligibility
+    gave, so a fault upstream (a catalog, a macro, a model change) stops the release."""
+    from tagwise.destinations import KINDS, destinations
+
+    people = f"""
+        with audience as (select destination, key, phone_sha256 from {ref("destination_audiences")}),
+        eligible as (
+            select destination, key, customer_key from {ref("destination_eligibility")}
+            where is_eligible),
+        people as (
+            select a.destination, a.key, a.phone_sha256, e.customer_key from audience a
+            left join eligible e on a.destination = e.destination and a.key = e.key)"""
+    rules = [
+        "select destination, customer_key, 'no eligible customer holds the key' as problem "
+        "from people where customer_key is null",
+        f"select destination, customer_key, 'erased' from people where customer_key in "
+        f"(select customer_key from {ref('int_identity__erased_people')})",
+    ]
+    for name, destination in destinations().items():
+        kind = KINDS[destination.kind]
+        here = f"from people p where p.destination = '{name}' and p.customer_key is not null"
+        for channel, purpose in destination.consent:
+            if channel == "any":
+                rules.append(
+                    f"select p.destination, p.customer_key, '{purpose} consent withdrawn on a "
+                    f"channel' {here} and p.customer_key in (select customer_key from "
+                    f"{ref('consent_state')} where purpose = '{purpose}' and status = 'withdrawn')"
+                )
+            else:
+                rules.append(
+                    f"select p.destination, p.customer_key, '{channel} {purpose} consent not "
+                    f"granted' {here} and not exists (select 1 from {ref('consent_state')} c "
+                    f"where c.customer_key = p.customer_key and c.channel = '{channel}' "
+                    f"and c.purpose = '{purpose}' and c.status = 'granted')"
+                )
+        if kind.identifier == "email":
+            rules.append(
+                f"select p.destination, p.customer_key, 'suppressed' {here} and exists ("
+                f"select 1 from {ref('customer_email_marketability')} m "
+                f"join {ref('suppression_list')} s on m.email = s.email "
+                "where m.customer_key = p.customer_key)"
+            )
+        if kind.hashed:
+            rules.append(
+                f"select p.destination, p.customer_key, 'clear-text identifier at a hashed "
+                f"destination' from people p where p.destination = '{name}' and not ("
+                f"{_is_sha256_hex('p.key')} and (p.phone_sha256 is null or "
+                f"{_is_sha256_hex('p.phone_sha256')}))"
+            )
+    return people + "\n        " + "\n        union all ".join(rules)
+
+
 # Every dataset's SQL; {erased} lists the keys of erased people.
 @functools.cache
 def datasets():
@@ -123,6 +185,7 @@ def datasets():
         from {ref("email_audience")} a
         left join {ref("customer_email_marketability")} m on a.email = m.email
         left join {ref("suppression_list")} s on a.email = s.email""",
+        "destination_breaches": destination_breaches_sql(),
         "erased_people_present": f"""
         with erased as (select customer_key from {ref("int_identity__erased_people")}),
         erased_emails as (
@@ -184,6 +247,8 @@ GUARDED_MART = {
     "tags_per_customer": "customer_tags",
     "profiling_tags_of_objectors": "customer_tags",
     "email_audience": "email_audience",
+    # Built after destination_audiences, which it reads: every destination's rows.
+    "destination_breaches": "email_audience",
     "erased_people_present": "email_audience",
     "erased_in_export_files": "email_audience",
     "unsent_removes": "email_audience",
@@ -312,6 +377,16 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
                 column="email",
                 regex=project_var("email_pattern"),
                 description="Every exported address is a valid email address.",
+            ),
+        ),
+        Check(
+            "privacy",
+            "destination_breaches",
+            "error",
+            _no_rows(
+                "No destination's audience holds a person without every consent the "
+                "destination requires, a suppressed or erased person, a key no eligible "
+                "customer holds, or a clear-text identifier where it sends hashes."
             ),
         ),
         Check(

@@ -424,3 +424,36 @@ def test_sync_status_of_a_missing_warehouse_says_so(tmp_path):
     )
     assert result.exit_code == 1
     assert "does not exist; run `tagwise run` first" in result.output
+
+
+def test_the_gate_summary_prints_names_verbatim_and_warnings_as_warnings(capsys):
+    """Issues 40 (item 25) and 41: Rich read `[tags/customer_tags]` as markup and dropped
+    it, and a mart with an error printed its warnings as failed too."""
+    from tagwise.cli.display import show_run_gate
+
+    show_run_gate(
+        {
+            "customer_tags": {
+                "passed": 3, "warned": 1, "failed": 1, "data_docs": "docs",
+                "failures": "[tags/customer_tags] Every tag is an active tag.",
+                "warnings": "[tags/tags_per_customer] No customer holds more than 8 tags.",
+            }
+        }
+    )  # fmt: skip
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "failed customer_tags: [tags/customer_tags] Every tag is an active tag." in printed
+    assert "warning customer_tags: [tags/tags_per_customer] No customer holds" in printed
+    assert "failed customer_tags: [tags/tags_per_customer]" not in printed
+
+
+def test_an_error_message_with_brackets_is_printed_as_written(tmp_path):
+    from tagwise.export import _create_state_tables
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        _create_state_tables(con)
+    result = CliRunner().invoke(
+        main, ["sync", "approve", "[email, marketing]", "--warehouse", str(warehouse)]
+    )
+    assert result.exit_code == 1
+    assert "no sync [email, marketing]" in result.output

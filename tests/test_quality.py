@@ -60,6 +60,7 @@ def good() -> dict[str, pd.DataFrame]:
                 }
             ]
         ),
+        "destination_breaches": pd.DataFrame(columns=["destination", "customer_key", "problem"]),
         "erased_people_present": pd.DataFrame(columns=["found_in", "customer_key"]),
         "erased_in_export_files": pd.DataFrame(columns=["file", "identifier"]),
         "unsent_removes": pd.DataFrame(columns=["destination", "key", "problem"]),
@@ -150,6 +151,17 @@ MISTAKES = [
     (
         "Every exported address is a valid email address",
         set_value("email_audience", "email", "a at x.test"),
+    ),
+    (
+        "No destination's audience holds a person without every consent",
+        add_row(
+            "destination_breaches",
+            {
+                "destination": "sms",
+                "customer_key": "k1",
+                "problem": "sms marketing consent not granted",
+            },
+        ),
     ),
     (
         "No erased person remains",
@@ -347,6 +359,42 @@ def test_a_planted_consent_violation_never_reaches_an_export_file(built, tmp_pat
         ).fetchone()
     assert stored[0] == sum(g["expectations"] for g in blocked.gates.values()) and stored[1] >= 1
     assert Path(blocked.gates["email_audience"]["data_docs"]).exists()
+
+
+def test_a_person_without_sms_consent_planted_in_the_sms_audience_fails_the_gate(built, tmp_path):
+    """Issue 41: the gate checked consent for the email audience only. A fault upstream
+    (here: eligibility says yes, the audience has the row) that puts C1, who never
+    granted sms marketing consent, into the sms audience fails `tagwise validate`, naming
+    the check and the destination; the email audience alone still passes."""
+    from click.testing import CliRunner
+
+    from tagwise.cli import main
+
+    def validate_output() -> tuple[int, str]:
+        result = CliRunner().invoke(
+            main, ["validate", "--warehouse", str(built), "--exports", str(tmp_path / "exports")]
+        )
+        return result.exit_code, result.output
+
+    assert validate_output()[0] == 0
+    with duckdb.connect(str(built)) as con:
+        (customer_key,) = con.execute(
+            "select customer_key from marts.dim_customers where email = 'a@x.test'"
+        ).fetchone()
+        con.execute(
+            "insert into restricted.destination_eligibility (destination, customer_key, key, "
+            "is_eligible) values ('sms', ?, '+15551230001', true)",
+            [customer_key],
+        )
+        con.execute(
+            "insert into marts.destination_audiences (destination, key) "
+            "values ('sms', '+15551230001')"
+        )
+    exit_code, output = validate_output()
+    assert exit_code == 1
+    flat = " ".join(output.split())
+    assert "[privacy/destination_breaches] No destination's audience holds a person" in flat
+    assert "'destination': 'sms'" in flat and "sms marketing consent not granted" in flat
 
 
 def test_a_warning_is_reported_and_does_not_block(built, tmp_path, setting):

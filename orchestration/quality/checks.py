@@ -30,7 +30,9 @@ def gate_result(gate: GateResult) -> AssetCheckResult:
             "passed": len(gate.outcomes) - len(failed),
             "warned": len(gate.warnings),
             "failed": len(gate.errors),
-            "failures": "\n".join(o.line() for o in failed) or "none",
+            # Errors and warnings apart: a summary must not print a warning as a failure.
+            "failures": "\n".join(o.line() for o in gate.errors) or "none",
+            "warnings": "\n".join(o.line() for o in gate.warnings) or "none",
             "data_docs": str(gate.docs),
         },
     )

@@ -8,6 +8,7 @@ them, so `--help`, `--version` and a refused run answer at once.
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
 from tagwise.cli import (
     bench,
@@ -35,7 +36,10 @@ class TagwiseGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TagwiseError as error:
-            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            # The message is text ("[email, marketing]"), never Rich markup.
+            console.print(
+                f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True
+            )
             raise SystemExit(error.exit_code) from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
 from tagwise.cli.options import console
@@ -87,10 +88,11 @@ def show_gate(gate: GateResult) -> None:
 
 def show_run_gate(gates: dict) -> None:
     failures = [
-        ("failed" if gate["failed"] else "warning", f"{mart}: {line}")
+        (mark, f"{mart}: {line}")
+        for mark, field in (("failed", "failures"), ("warning", "warnings"))
         for mart, gate in gates.items()
-        if gate["failures"] != "none"
-        for line in gate["failures"].splitlines()
+        if gate.get(field, "none") != "none"
+        for line in gate[field].splitlines()
     ]
     print_gate(
         sum(g["passed"] for g in gates.values()),
@@ -110,4 +112,5 @@ def print_gate(
     )
     colours = {"failed": "red", "warning": "yellow"}
     for mark, line in failures:
-        console.print(f"  [{colours[mark]}]{mark}[/{colours[mark]}] {line}")
+        # The line is data ([suite/dataset], sampled values): never read as Rich markup.
+        console.print(f"  [{colours[mark]}]{mark}[/{colours[mark]}] {escape(line)}")
