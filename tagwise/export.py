@@ -35,7 +35,7 @@ from tagwise.destinations import AUDIENCES, Destination, destination_keys, desti
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
-from tagwise.warehouse import WarehouseLock, connect, existing_tables
+from tagwise.warehouse import WarehouseLock, connect, existing_tables, require_built
 
 # Fields holding sorted lists: one text in the audience table and the CSV files, joined
 # by LIST_SEPARATOR (the `sorted_list_agg` macro's; names never contain it), and a JSON
@@ -661,10 +661,15 @@ def _redact_file(path: Path, key: str, erased: set[str]) -> int:
 ACCESS_REPORTS = "access-reports"
 
 
-def access_report_path(exports: Path, customer_key: str, as_of) -> Path:
-    """Where `tagwise access-report` writes a report by default: under the exports folder,
-    where the erasure pass finds and removes it once the person is erased."""
-    return exports / ACCESS_REPORTS / f"{customer_key}-{as_of}.json"
+def access_reports_folder(warehouse: Path) -> Path:
+    """Where access reports are written by default: beside the warehouse, never in the
+    exports outbox that reverse-ETL tools sync (a report is a person's whole record). The
+    erasure pass removes a report there once its person is erased."""
+    return warehouse.parent / ACCESS_REPORTS
+
+
+def access_report_path(warehouse: Path, customer_key: str, as_of) -> Path:
+    return access_reports_folder(warehouse) / f"{customer_key}-{as_of}.json"
 
 
 def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None) -> int:
@@ -692,10 +697,11 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
                 f"select customer_key from {ref('int_identity__erased_people')}"
             ).fetchall()
         }
-        reports = out / ACCESS_REPORTS
-        for report in sorted(reports.glob("*.json")) if reports.is_dir() else []:
-            if report.name.rsplit("-", 3)[0] in erased_people:
-                report.unlink()
+        # Reports of earlier releases were written under the exports folder.
+        for reports in (access_reports_folder(warehouse), out / ACCESS_REPORTS):
+            for report in sorted(reports.glob("*.json")) if reports.is_dir() else []:
+                if report.name.rsplit("-", 3)[0] in erased_people:
+                    report.unlink()
         known = destinations()
         identifiers = con.execute(erased_identifiers_sql()).fetchall()
         applied = {
@@ -978,8 +984,7 @@ STATUS_ORDER = ("held", "pending", "acknowledged")
 def sync_status(warehouse: Path) -> list[SyncState]:
     """Per destination, its held, pending and last acknowledged syncs, read under a shared
     lock (never from the middle of a run)."""
-    if not warehouse.exists():
-        raise ExportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
+    require_built(warehouse)
     with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
         syncs, batches = source("export", "syncs"), source("export", "webhook_batches")
         # A warehouse whose export state predates webhook batches has none.

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tagwise.errors import TagwiseError
+from tagwise.settings import current
 
 PATTERN_CHARACTERS = frozenset("[]*?{}\\")
 # The endings a reader decides the format or compression by.
@@ -72,6 +73,18 @@ def refuse_collisions(
             raise PathCollision(
                 f"{role} {path} would overwrite {owned[path.resolve()]} {warehouse}; "
                 "choose another path"
+            )
+    if report is not None:
+        if report.resolve() == current().published_path(warehouse).resolve():
+            raise PathCollision(
+                f"the access report {report} would overwrite the published copy for BI; "
+                "choose another path"
+            )
+        if exports is not None and _same_or_inside(report.resolve(), exports.resolve()):
+            raise PathCollision(
+                f"the access report {report} would be in the exports folder {exports}, which "
+                "reverse-ETL tools sync: a person's whole record must not leave with it; "
+                "choose a path outside it (--out)"
             )
     if exports is not None and landing is not None:
         out, into = exports.resolve(), landing.resolve()

@@ -42,6 +42,7 @@ from tagwise.data_docs import make_offline
 from tagwise.destinations import destination_keys, destinations
 from tagwise.export import (
     UNFINISHED_WRITE,
+    access_reports_folder,
     erased_identifiers_sql,
     export_inputs,
     prepare_state,
@@ -125,7 +126,7 @@ IDENTIFIER_IN_TEXT = re.compile(
 
 
 def erased_in_export_files(
-    erased: set[str], exports: Path, published: Path | None = None
+    erased: set[str], exports: Path, published: Path | None = None, reports: Path | None = None
 ) -> pd.DataFrame:
     """Every erased person's key (address, phone, or their hash: tagwise.destinations.destination_keys)
     found in any file under the exports folder, whatever
@@ -135,7 +136,11 @@ def erased_in_export_files(
     no erasure would ever reach. DuckDB reads CSV and JSON Lines (a Python reader took
     seconds per audience file at a million customers)."""
     found: list[tuple[str, str]] = []
-    files = sorted(p for p in exports.rglob("*") if p.is_file()) if exports.exists() else []
+    # The access reports folder (tagwise.export.access_reports_folder) is read as well.
+    files = sorted(
+        p for folder in (exports, reports) if folder and folder.exists()
+        for p in folder.rglob("*") if p.is_file()
+    )  # fmt: skip
     unfinished = [p for p in files if UNFINISHED_WRITE.fullmatch(p.name)]
     if published is not None and published.parent.is_dir():
         unfinished += [p for p in published.parent.iterdir() if UNFINISHED_WRITE.fullmatch(p.name)]
@@ -221,6 +226,7 @@ def load_datasets(
     settings: GateSettings,
     names: set[str],
     published: Path | None = None,
+    reports: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     frames = {
         name: dataset_frame(con, _dataset_sql(name, settings))
@@ -230,7 +236,9 @@ def load_datasets(
     if "erased_in_export_files" in names:
         identifiers = con.execute(erased_identifiers_sql()).fetchall()
         erased = destination_keys(identifiers)
-        frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
+        frames["erased_in_export_files"] = erased_in_export_files(
+            erased, exports, published, reports
+        )
     return frames | state_datasets(con, names)
 
 
@@ -255,6 +263,7 @@ def load_spark_datasets(
     settings: GateSettings,
     names: set[str],
     published: Path | None = None,
+    reports: Path | None = None,
 ) -> dict:
     """The datasets as Spark dataframes. tagwise's own state (last good segment sizes, the
     export's sync state) lives in the local DuckDB file on every target: those tables
@@ -277,7 +286,9 @@ def load_spark_datasets(
     if "erased_in_export_files" in names:
         identifiers = [tuple(row) for row in spark.sql(erased_identifiers_sql()).collect()]
         erased = destination_keys(identifiers)
-        frames["erased_in_export_files"] = erased_in_export_files(erased, exports, published)
+        frames["erased_in_export_files"] = erased_in_export_files(
+            erased, exports, published, reports
+        )
     return frames | state_datasets(state, names)
 
 
@@ -430,6 +441,7 @@ def run_gate(
     settings = settings or GateSettings.from_env()
     prepare(warehouse)
     names = {d for d, mart in GUARDED_MART.items() if marts is None or mart in marts}
+    reports = access_reports_folder(warehouse)
     if "unsent_removes" in names:
         # The change set is computed where the export computes it: in the state file.
         copy_to_state(warehouse, target, export_inputs())
@@ -437,10 +449,12 @@ def run_gate(
         if target == "spark":
             spark = session(SparkSettings.for_warehouse(warehouse))
             frames = load_spark_datasets(
-                spark, con, exports, settings, names, published_path(warehouse)
+                spark, con, exports, settings, names, published_path(warehouse), reports
             )
         else:
-            frames = load_datasets(con, exports, settings, names, published_path(warehouse))
+            frames = load_datasets(
+                con, exports, settings, names, published_path(warehouse), reports
+            )
 
     def rows(sql: str) -> list[tuple]:
         return read_rows(warehouse, sql, target)

@@ -30,6 +30,19 @@ class WarehouseUnreadable(TagwiseError):
     """The warehouse file cannot be opened (not a DuckDB file, no permission, ...)."""
 
 
+class WarehouseMissing(TagwiseError):
+    """A command that reads a built warehouse was pointed at none."""
+
+
+def require_built(warehouse: Path) -> None:
+    """Refuse, creating nothing, when the warehouse file does not exist: opening it would
+    create an empty one and every later message would mislead ("never synced")."""
+    if not warehouse.is_file():
+        raise WarehouseMissing(
+            f"warehouse {warehouse} does not exist; run `tagwise run` first (nothing was created)"
+        )
+
+
 def connect(
     warehouse: Path, read_only: bool = False, delays: tuple[float, ...] = RETRY_DELAYS
 ) -> duckdb.DuckDBPyConnection:

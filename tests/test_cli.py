@@ -457,3 +457,45 @@ def test_an_error_message_with_brackets_is_printed_as_written(tmp_path):
     )
     assert result.exit_code == 1
     assert "no sync [email, marketing]" in result.output
+
+
+@pytest.mark.parametrize(
+    "where", ["exports/email/changes-x.csv", "exports/report.json", "published.duckdb"]
+)
+def test_an_access_report_is_never_written_into_the_outbox_or_over_the_published_copy(
+    tmp_path, where
+):
+    """Issue 40, items 6 and 25: the outbox is what reverse-ETL tools sync, and --out could
+    overwrite the published copy or an outbox file."""
+    out = tmp_path / where
+    result = CliRunner().invoke(
+        main,
+        ["access-report", "C1", "--warehouse", str(tmp_path / "warehouse.duckdb"),
+         "--exports", str(tmp_path / "exports"), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "would be in the exports folder" in result.output or "published copy" in result.output
+    assert not out.exists()
+
+
+def test_the_default_access_report_folder_is_beside_the_warehouse_not_in_the_exports(tmp_path):
+    from tagwise.export import access_report_path
+
+    path = access_report_path(tmp_path / "data" / "warehouse.duckdb", "k1", "2026-06-30")
+    assert path == tmp_path / "data" / "access-reports" / "k1-2026-06-30.json"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["validate", "--exports", "x"], ["export", "--exports", "x"], ["ack", "email-20260630-001"],
+     ["sync", "status"], ["sync", "approve", "email-20260630-001", "--exports", "x"],
+     ["sync", "reject", "email-20260630-001", "--exports", "x"]],
+)  # fmt: skip
+def test_a_command_on_a_missing_warehouse_refuses_and_creates_nothing(tmp_path, command):
+    """Issue 40, item 8: these created an empty warehouse, then misled ("never synced")."""
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    result = CliRunner().invoke(main, [*command, "--warehouse", str(warehouse)])
+    assert result.exit_code == 1, result.output
+    assert "does not exist; run `tagwise run` first" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data").exists()

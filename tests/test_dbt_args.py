@@ -90,13 +90,22 @@ def test_dbt_run_by_hand_in_dbt_project_finds_the_demo_warehouse():
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGWISE_")}
     dbt = Path(sys.executable).with_name("dbt")
-    shown = subprocess.run(
-        [str(dbt), "debug", "--no-use-colors"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout
+    demo = PROJECT_DIR.parent / "data"
+    existed = {p for p in demo.rglob("*")} if demo.exists() else None
+    try:
+        shown = subprocess.run(
+            [str(dbt), "debug", "--no-use-colors"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        # dbt debug opens (so creates) the warehouse: the checkout keeps none it had not.
+        for made in sorted(set(demo.rglob("*")) - (existed or set()), reverse=True):
+            made.rmdir() if made.is_dir() else made.unlink()
+        if existed is None and demo.exists():
+            demo.rmdir()
     path = re.search(r"^\S*\s+path: (\S+)$", shown, re.MULTILINE)
     assert path, shown
     assert (

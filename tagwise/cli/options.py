@@ -97,6 +97,20 @@ verify_option = click.option(
 )
 
 
+def built_warehouse(command: Callable) -> Callable:
+    """The command reads a built warehouse: without one it refuses in one sentence and
+    creates nothing (no empty warehouse, no lock file)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from tagwise.warehouse import require_built
+
+        require_built(kwargs["warehouse"])
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
 def holds_warehouse(command: Callable) -> Callable:
     """A writing command holds the warehouse throughout; a second writer is refused (exit 1)
     before anything slow is imported."""

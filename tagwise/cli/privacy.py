@@ -25,22 +25,23 @@ from tagwise.cli.options import console, exports_option, parse_day, warehouse_op
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="JSON file to write [default: <exports>/access-reports/<customer_key>-<D>.json, "
-    "removed by the erasure pass if the person is erased].",
+    help="JSON file to write [default: access-reports/<customer_key>-<D>.json beside the "
+    "warehouse, removed by the erasure pass if the person is erased]; never the exports "
+    "outbox, the warehouse or the published copy.",
 )
 def access_report_command(
     identifier: str, warehouse: Path, exports: Path, as_of: date | None, out: Path | None
 ) -> None:
     """Write everything held about one person (any customer id or email ever held) as JSON,
     from the latest finished build."""
-    from tagwise.export import access_report_path
+    from tagwise.export import access_report_path, access_reports_folder
     from tagwise.paths import refuse_collisions
     from tagwise.privacy import access_report, write_report
 
-    refuse_collisions(warehouse, report=out)
+    refuse_collisions(warehouse, exports=exports, report=out or access_reports_folder(warehouse))
     report = access_report(warehouse, identifier, as_of)
     key = report["customer_key"] or "not-found"
-    path = write_report(report, out or access_report_path(exports, key, report["as_of_date"]))
+    path = write_report(report, out or access_report_path(warehouse, key, report["as_of_date"]))
     console.print(
         f"access report ({report['status']}) as of the build of {report['as_of_date']} "
         f"written to {path}"

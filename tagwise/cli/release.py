@@ -8,6 +8,7 @@ import click
 
 from tagwise.cli.display import show_gate, show_sync
 from tagwise.cli.options import (
+    built_warehouse,
     console,
     exports_option,
     holds_warehouse,
@@ -20,6 +21,7 @@ from tagwise.cli.options import (
 @warehouse_option
 @exports_option
 @target_option
+@built_warehouse
 @holds_warehouse
 def validate_command(warehouse: Path, exports: Path, target: str) -> None:
     """Run the quality gate on the built warehouse (without releasing anything)."""
@@ -44,6 +46,7 @@ def validate_command(warehouse: Path, exports: Path, target: str) -> None:
     help="A destination of the destination catalog.",
 )
 @target_option
+@built_warehouse
 @holds_warehouse
 def export_command(warehouse: Path, exports: Path, destination: str, target: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
@@ -57,6 +60,7 @@ def export_command(warehouse: Path, exports: Path, destination: str, target: str
 @click.command("ack")
 @click.argument("sync_id")
 @warehouse_option
+@built_warehouse
 @holds_warehouse
 def ack_command(sync_id: str, warehouse: Path) -> None:
     """Record that the destination applied a sync."""

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from tagwise.cli.options import (
+    built_warehouse,
     console,
     exports_option,
     holds_warehouse,
@@ -53,6 +54,7 @@ def status_command(warehouse: Path) -> None:
 @warehouse_option
 @exports_option
 @project_option
+@built_warehouse
 @holds_warehouse
 def approve_command(sync_id: str, warehouse: Path, exports: Path) -> None:
     """Send a held sync: its files move into the destination's outbox, replacing the
@@ -77,6 +79,7 @@ def approve_command(sync_id: str, warehouse: Path, exports: Path) -> None:
 @warehouse_option
 @exports_option
 @project_option
+@built_warehouse
 @holds_warehouse
 def reject_command(sync_id: str, warehouse: Path, exports: Path) -> None:
     """Drop a held sync. The next export computes the changes again and holds them again
