@@ -68,6 +68,9 @@ NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # A generated audience's prefix: a name followed by `-` (fans- makes fans-books-mystery).
 PREFIX = re.compile(r"(?:[a-z0-9]+-)+")
 COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# A destination's name is also part of a table's (marts.<name>_audience_changes): a name
+# with `-` would pass NAME and fail every run, so it is a lower-case SQL identifier.
+DESTINATION_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # dbt renders Jinja in a properties file's config before any SQL runs: catalog text with a
 # template delimiter would run something other than what was checked.
 JINJA_DELIMITERS = ("{{", "{%", "{#", "}}", "%}", "#}")
@@ -342,10 +345,17 @@ def repeated_first_positions(names: list) -> dict[int, int]:
     return {position: counts[name] for name, position in first.items()}
 
 
+NAME_SHAPES = {
+    NAME: "lower-case words joined by -",
+    PREFIX: "lower-case words joined by - and ending in -",
+    DESTINATION_NAME: "a lower-case letter, then up to 39 lower-case letters, digits or _ "
+    "(it names the table marts.<destination>_audience_changes)",
+}
+
+
 def _name_problem(kind: str, name: object, pattern: re.Pattern = NAME) -> str | None:
     if not isinstance(name, str) or not pattern.fullmatch(name):
-        shape = "lower-case words joined by -" + (" and ending in -" if pattern is PREFIX else "")
-        return f"{kind} name {name!r} is not {shape}"
+        return f"{kind} name {name!r} is not {NAME_SHAPES[pattern]}"
     return None
 
 
@@ -580,7 +590,7 @@ def destination_problems(catalog: object, known: dict[str, set[str]]) -> list[st
     for position, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
             problems.append(f"destination entry {position}: must be a mapping")
-        elif problem := _name_problem("destination", entry.get("destination")):
+        elif problem := _name_problem("destination", entry.get("destination"), DESTINATION_NAME):
             problems.append(f"destination entry {position}: {problem}")
         else:
             found = _entry_problems(entry, known)

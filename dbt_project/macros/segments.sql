@@ -226,13 +226,22 @@
         union all
         select
             customer_key,
-            {{ tagwise.string_literal(definition.prefix) }} || {{ definition.column }} as segment,
+            {{ tagwise.string_literal(definition.prefix) }} || {{ tagwise.name_part(definition.column) }} as segment,
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
             {{ tagwise.segment_destinations("generated", definition.prefix) }} as destinations,
             {{ tagwise.column_value(definition.column) }} as reason,
             false as is_holdout
         from inputs
-        where {{ definition.column }} is not null
+        where {{ tagwise.name_part(definition.column) }} <> ''
     {%- endfor %}
+{%- endmacro %}
+
+{#- A value made into part of a name, as catalog names are (lower-case words joined by
+    `-`): a category `Garden, Outdoor` makes `garden-outdoor`, never a name with the list
+    separator or quotes in it. A value with no letter or digit makes no name. -#}
+{% macro name_part(column) -%}
+    {{ tagwise.regexp_replace_all(
+        tagwise.regexp_replace_all("lower(" ~ column ~ ")", "[^a-z0-9]+", "-"), "^-+|-+$", ""
+    ) }}
 {%- endmacro %}
