@@ -313,6 +313,17 @@ def remove_unfinished_writes(folder: Path, name: str = "") -> list[Path]:
     return leftovers
 
 
+# A cell a spreadsheet would run as a formula (OWASP's CSV injection guidance): a name
+# such as `=HYPERLINK(...)` opened from a platform's export. The key is never touched: an
+# E.164 phone starts with `+` and must reach the platform as it is.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell):
+    """The cell with a leading `'` where it would start a formula; other cells as they are."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_START) else cell
+
+
 def _write_atomically(path: Path, write) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
@@ -347,7 +358,10 @@ def _write_files(
     def changes_csv(handle) -> None:
         writer = csv.writer(handle)
         writer.writerow(["sync_id", key, "change", *columns])
-        writer.writerows((sync_id, item, change, *values) for item, change, _, *values in changes)
+        writer.writerows(
+            (sync_id, item, change, *map(spreadsheet_safe, values))
+            for item, change, _, *values in changes
+        )
 
     def changes_jsonl(handle) -> None:
         for item, change, payload, *_ in changes:
@@ -358,7 +372,7 @@ def _write_files(
     def audience_csv(handle) -> None:
         writer = csv.writer(handle)
         writer.writerow([key, *columns])
-        writer.writerows(audience)
+        writer.writerows((item, *map(spreadsheet_safe, values)) for item, *values in audience)
 
     files = (
         (folder / f"changes-{sync_id}.csv", changes_csv),

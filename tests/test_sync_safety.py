@@ -510,3 +510,23 @@ def test_the_remove_of_an_erased_key_is_logged_by_its_hash_only(gated, tmp_path)
             "select change from export.sync_log where key_sha256 = sha256('p5@x.test') order by change"
         ).fetchall()
     assert (clear, hashed) == (0, [("add",), ("remove",)])
+
+
+def test_a_name_that_would_run_as_a_spreadsheet_formula_is_written_inert(gated, tmp_path):
+    """Issue 40, item 25: names starting with `=` or `@` went into CSV files verbatim; the
+    JSON Lines keep the value as it is, and a key keeps its leading `+` (E.164 phones)."""
+    with connect(gated) as con:
+        set_audience(
+            con,
+            "select '+p1@x.test' as email, '=HYPERLINK(\"http://x\")' as first_name, "
+            "'@SUM(A1)' as last_name, 'active' as primary_segment, [] as audiences, [] as tags, "
+            "date '2026-05-02' as updated_on",
+        )
+    sync = exporting.export(gated, "email", tmp_path / "exports", THRESHOLDS)
+    changes_csv, changes_jsonl, audience_csv = sync.files
+    for path in (changes_csv, audience_csv):
+        text = path.read_text()
+        assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
+        assert ",=" not in text and ",@" not in text
+        assert "'+p1@x.test" not in text and "+p1@x.test" in text  # the key as it is
+    assert '"first_name": "=HYPERLINK' in changes_jsonl.read_text()
