@@ -14,6 +14,7 @@ People are named by customer_key only: a diff is meant for pull-request comments
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import tempfile
@@ -55,30 +56,46 @@ class Diff:
     destinations: list[dict] = field(default_factory=list)
     overlap: list[dict] = field(default_factory=list)
     max_change: float | None = None
+    # A new definition (no members before) is judged by its size against all customers.
+    max_new_share: float | None = None
+    customers: int = 0
 
     @property
     def crossed(self) -> list[str]:
         """What turned over (entering + leaving, over members before) by more than
-        max_change: a tag, segment or audience, or a destination's sync."""
-        if self.max_change is None:
-            return []
+        max_change: a tag, segment or audience, or a destination's sync; and what is new
+        and holds more than max_new_share of all customers."""
         found = []
-        for kind, items in (("tag", self.tags), ("segment", self.segments)):
+        for kind, items in (
+            ("tag", self.tags),
+            ("segment", self.segments),
+            ("destination", self.destinations),
+        ):
             for item in items:
-                if item["turnover"] is not None and item["turnover"] > self.max_change:
-                    found.append(f"{kind} {item['name']}: {item['turnover']:.0%} turnover")
-        for item in self.destinations:
-            if item["turnover"] is not None and item["turnover"] > self.max_change:
-                found.append(
-                    f"destination {item['name']}: {item['turnover']:.0%} of its audience changes"
-                )
+                found += [f"{kind} {item['name']}: {why}" for why in self._crossing(item)]
         return found
+
+    def _crossing(self, item: dict) -> list[str]:
+        turnover = item["turnover"]
+        if turnover is None:
+            return []
+        if math.isinf(turnover):
+            limit = self.max_new_share
+            if limit is None or item["after"] <= limit * self.customers:
+                return []
+            share = item["after"] / self.customers
+            return [f"new, {item['after']:,} members ({share:.0%} of all customers)"]
+        if self.max_change is None or turnover <= self.max_change:
+            return []
+        return [f"{turnover:.0%} turnover"]
 
     def as_dict(self) -> dict:
         return {
             "as_of_date": self.as_of.isoformat(),
             "base": self.base,
             "max_change": self.max_change,
+            "max_new_share": self.max_new_share,
+            "customers": self.customers,
             "crossed": self.crossed,
             "tags": self.tags,
             "segments": self.segments,
@@ -414,6 +431,7 @@ def diff(
     as_of: date | None = None,
     sample: int = SAMPLE,
     max_change: float | None = None,
+    max_new_share: float | None = None,
 ) -> Diff:
     """Build the working catalogs (and a git revision's, when `base` names one) into
     scratch copies of the warehouse and compare them."""
@@ -452,6 +470,10 @@ def diff(
                         f"create or replace table before.{name} as select * from base_file.before.{name}"
                     )
             result = Diff(as_of=built, base=label, max_change=max_change)
+            result.max_new_share = max_new_share
+            result.customers = con.execute(
+                f"select count(*) from {ref('dim_customers')}"
+            ).fetchone()[0]
             result.tags = _compare(con, "tags", sample)
             result.segments = _compare(con, "members", sample)
             result.destinations = _destinations(con)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 
 from tagwise.diff import Diff
 
@@ -30,16 +31,22 @@ def _sample(people: list[dict]) -> str:
     return "; ".join(f"`{p['customer_key'][:10]}` {p['reason'] or ''}".strip() for p in people)
 
 
+# What Markdown would read as markup in a reason quoting customer data (a job title, a
+# category): links, images, emphasis, code, headings, table cells. Escaped with `\`; `<`
+# and `&` as entities, so no raw HTML reaches a pull-request comment.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!#|~])")
+
+
 def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    escaped = html.escape(text, quote=False)
+    return MARKDOWN_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ").replace("\r", " ")
 
 
 def markdown(result: Diff) -> str:
     lines = [f"## tagwise diff as of {result.as_of}", "", f"Base: {result.base}.", ""]
     if result.crossed:
         lines += [
-            f"**Over the {result.max_change:.0%} turnover threshold:** "
-            + ", ".join(result.crossed),
+            "**Over the thresholds:** " + ", ".join(result.crossed),
             "",
         ]
     for title, items in (("Segments and audiences", result.segments), ("Tags", result.tags)):
@@ -216,9 +223,7 @@ def html_page(result: Diff) -> str:
         else "<p>No audiences.</p>"
     )
     crossed = (
-        f"<p class='crossed'>Over the {result.max_change:.0%} turnover threshold: "
-        + html.escape(", ".join(result.crossed))
-        + "</p>"
+        "<p class='crossed'>Over the thresholds: " + html.escape(", ".join(result.crossed)) + "</p>"
         if result.crossed
         else ""
     )

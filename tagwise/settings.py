@@ -83,7 +83,15 @@ class Settings(BaseSettings):
     diff_max_change: float = Field(
         0.3,
         ge=0,
+        allow_inf_nan=False,
         description="tagwise diff: exit non-zero when a tag, segment, audience or destination turns over (entering + leaving, over members before) by more than this share",
+    )
+    diff_max_new_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="tagwise diff: exit non-zero when a new tag, segment, audience or destination (no members before) holds more than this share of all customers (a new definition has no turnover to judge; one that takes in most people is usually a broken condition)",
     )
     sync_hold_share: float = Field(
         0.2,

@@ -209,7 +209,7 @@ def test_a_git_base_gives_the_same_diff_and_a_crossed_threshold_exits_3(built, d
     assert fingerprint(built) == before
     assert result["base"] == "the catalogs at HEAD"
     assert code == 3 and any(c.startswith("segment active") for c in result["crossed"])
-    assert "turnover threshold" in printed
+    assert "over the thresholds" in printed
     gaining, _, _, leaving = expected_changes(built / "warehouse.duckdb")
     tags = by_name(result["tags"])
     assert {p["customer_key"] for p in tags["frequent-buyer"]["entering_sample"]} == gaining
@@ -225,3 +225,56 @@ def test_the_html_page_shows_its_sections_and_charts_in_a_browser(built, diffed,
     # plotly drew both charts (its SVG is in the DOM) and the "after" bars are on screen.
     assert dom.count('class="main-svg"') >= 2
     assert browser.pixels_near(png, (0x2F, 0x6F, 0xDE)) > 500
+
+
+def _movement(name: str, before: int, after: int) -> dict:
+    from tagwise.diff import _movement as movement
+
+    entering, leaving = max(after - before, 0), max(before - after, 0)
+    return movement(name, before, after, entering, leaving) | {
+        "entering_sample": [{"customer_key": "k" * 12, "reason": "has [x](http://e.test) <b>"}],
+        "leaving_sample": [],
+    }
+
+
+def test_a_new_definition_is_judged_by_its_size_not_by_an_infinite_turnover():
+    """Issue 40, item 5: every new tag or segment exited 3 ("inf% turnover"), blocking the
+    most common catalog change in the pull-request check."""
+    from tagwise.diff import Diff
+
+    result = Diff(as_of=AS_OF, base="b", max_change=0.3, max_new_share=0.5, customers=1000)
+    result.tags = [_movement("new-small", 0, 120), _movement("steady", 100, 110)]
+    assert result.crossed == []
+    result.segments = [_movement("new-everyone", 0, 900), _movement("churned", 100, 40)]
+    assert result.crossed == [
+        "segment new-everyone: new, 900 members (90% of all customers)",
+        "segment churned: 60% turnover",
+    ]
+
+
+def test_the_terminal_shows_the_sample_and_markdown_escapes_customer_data(capsys):
+    from tagwise.cli.diff import show_diff
+    from tagwise.diff import Diff
+    from tagwise.diff_report import markdown
+
+    result = Diff(as_of=AS_OF, base="b", max_change=0.3, max_new_share=0.5, customers=1000)
+    result.tags = [_movement("new-small", 0, 1)]
+    show_diff(result)
+    printed = capsys.readouterr().err
+    assert "new-small entering: kkkkkkkkkk has [x](http://e.test) <b>" in printed
+    text = markdown(result)
+    assert "](http" not in text and "<b>" not in text
+    assert r"has \[x\]\(http://e.test\) &lt;b&gt;" in text
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_a_threshold_that_is_not_a_share_is_refused(value, tmp_path):
+    from click.testing import CliRunner
+
+    from tagwise.cli import main
+
+    result = CliRunner().invoke(
+        main, ["diff", "--warehouse", str(tmp_path / "w.duckdb"), "--max-change", value]
+    )
+    assert result.exit_code == 2
+    assert "is not a share" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,16 @@ from rich.table import Table
 from tagwise.cli.options import console, from_settings, parse_day, setting_shown, warehouse_option
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+def _share(_ctx, param, value: float) -> float:
+    """A share: a finite number of 0 or more (nan would compare false with everything and
+    let any change through)."""
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a share (a finite number, 0 or more)")
+    if param.name == "max_new_share" and value > 1:
+        raise click.BadParameter(f"{value} is not a share of customers (0 to 1)")
+    return value
 
 
 @click.command("diff")
@@ -26,10 +37,20 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
 @click.option(
     "--max-change",
     type=float,
+    callback=_share,
     default=from_settings("diff_max_change"),
     show_default=setting_shown("diff_max_change"),
     help="Exit with code 3 when a tag, segment, audience or destination turns over (entering + "
     "leaving, over members before) by more than this share.",
+)
+@click.option(
+    "--max-new-share",
+    type=float,
+    callback=_share,
+    default=from_settings("diff_max_new_share"),
+    show_default=setting_shown("diff_max_new_share"),
+    help="Exit with code 3 when a new tag, segment, audience or destination (no members "
+    "before: no turnover to judge) holds more than this share of all customers.",
 )
 @click.option(
     "--sample",
@@ -54,6 +75,7 @@ def diff_command(
     base: str | None,
     as_of: date | None,
     max_change: float,
+    max_new_share: float,
     sample: int,
     markdown_out: Path | None,
     json_out: Path | None,
@@ -66,7 +88,14 @@ def diff_command(
     from tagwise.diff import ThresholdCrossed, diff
     from tagwise.diff_report import as_json, html_page, markdown
 
-    result = diff(warehouse, base=base, as_of=as_of, sample=sample, max_change=max_change)
+    result = diff(
+        warehouse,
+        base=base,
+        as_of=as_of,
+        sample=sample,
+        max_change=max_change,
+        max_new_share=max_new_share,
+    )
     show_diff(result)
     for path, render in ((markdown_out, markdown), (json_out, as_json), (html_out, html_page)):
         if path is not None:
@@ -75,7 +104,8 @@ def diff_command(
             console.print(f"wrote {path}")
     if result.crossed:
         raise ThresholdCrossed(
-            f"over the {max_change:.0%} turnover threshold: " + ", ".join(result.crossed)
+            f"over the thresholds ({max_change:.0%} turnover, new definitions {max_new_share:.0%} "
+            "of customers): " + ", ".join(result.crossed)
         )
 
 
@@ -97,6 +127,16 @@ def show_diff(result) -> None:
                 f"{i['entering']:,}", f"{i['leaving']:,}", _turnover(i),
             )  # fmt: skip
         console.print(table)
+        # --sample N: who enters and leaves, and why, as the Markdown and HTML show.
+        for i in changed:
+            for label in ("entering", "leaving"):
+                for person in i.get(f"{label}_sample") or []:
+                    console.print(
+                        f"  {i['name']} {label}: {person['customer_key'][:10]} "
+                        f"{person['reason'] or ''}".rstrip(),
+                        markup=False,
+                        highlight=False,
+                    )
     table = Table(
         "destination",
         "before",
