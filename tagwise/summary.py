@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from datetime import date
 from pathlib import Path
 
 from tagwise.relations import ref
-from tagwise.warehouse import read_rows
+from tagwise.warehouse import connect, existing_tables, read_rows
 
 
 @functools.cache
@@ -75,3 +76,40 @@ def destination_reach(warehouse: Path, target: str = "duckdb") -> list[tuple[str
             ", ".join(f"{reason} {n:,}" for n, reason in reasons),
         ))  # fmt: skip
     return reach
+
+
+# The behaviour the features count as days: a purchase, an email or web event.
+ACTIVITY = (
+    ("orders", "ordered_at"),
+    ("email_events", "occurred_at"),
+    ("web_events", "occurred_at"),
+)
+# Beyond this many days between the newest activity and D, a run says what the gap does.
+STALE_AFTER_DAYS = 3
+
+
+def data_gap(warehouse: Path, as_of: date) -> str | None:
+    """Why D may not be what the user meant: it lies more than STALE_AFTER_DAYS after the
+    newest purchase, email or web event in raw (a sample, an export that stopped). None
+    when the data is recent enough, or the warehouse holds no activity."""
+    with connect(warehouse, read_only=True) as con:
+        tables = existing_tables(con)
+        parts = [
+            f"select max(cast({column} as date)) as d from raw.{table}"
+            for table, column in ACTIVITY
+            if f"raw.{table}" in tables
+        ]
+        newest = (
+            con.execute(f"select max(d) from ({' union all '.join(parts)})").fetchone()[0]
+            if parts
+            else None
+        )
+    if newest is None or (as_of - newest).days <= STALE_AFTER_DAYS:
+        return None
+    days = (as_of - newest).days
+    return (
+        f"as of {as_of}, the newest purchase, email or web event is of {newest}, {days} days "
+        "earlier: every customer is treated as having done nothing for those days (recency "
+        "grows, lifecycle tags such as at-risk and inactive and the model's churn follow). To "
+        f"classify as of the data, run with --as-of {newest}; a scheduled daily run uses today."
+    )

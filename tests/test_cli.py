@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 import pytest
@@ -499,3 +499,27 @@ def test_a_command_on_a_missing_warehouse_refuses_and_creates_nothing(tmp_path, 
     assert "does not exist; run `tagwise run` first" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_a_run_dated_long_after_the_data_says_so_and_names_as_of(tmp_path):
+    """Issue 40, item 4: `tagwise run` without --as-of built as of today on data ending
+    months earlier, without a word."""
+    from tagwise.summary import data_gap
+
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.orders as select timestamp '2026-06-30 10:00' as ordered_at")
+        con.execute(
+            "create table raw.web_events as select timestamp '2026-06-28 10:00' as occurred_at"
+        )
+    assert data_gap(warehouse, date(2026, 7, 3)) is None
+    gap = data_gap(warehouse, date(2026, 12, 6))
+    assert gap is not None and "the newest purchase, email or web event is of 2026-06-30" in gap
+    assert "159 days" in gap and "--as-of 2026-06-30" in gap
+
+
+def test_the_init_hint_names_as_of(tmp_path):
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "acme")])
+    assert result.exit_code == 0, result.output
+    assert "run --as-of D" in " ".join(result.output.split())

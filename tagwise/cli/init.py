@@ -21,5 +21,6 @@ def init_command(folder: Path) -> None:
         console.print(f"wrote {path}")
     console.print(
         f"deployment folder: {folder}. Land files in {folder / 'data' / 'landing'}, then "
-        f"`tagwise --project {folder} run`."
+        f"`tagwise --project {folder} run --as-of D`, D being the last day your data covers "
+        "(a scheduled daily run leaves --as-of out: today)."
     )

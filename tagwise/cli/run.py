@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from tagwise.cli.display import show_run_gate, show_sync, show_warehouse, summary_table
@@ -34,7 +35,13 @@ if TYPE_CHECKING:
 @warehouse_option
 @exports_option
 @click.option(
-    "--as-of", "as_of", callback=parse_day, default=None, help="As-of date D (default: today, UTC)."
+    "--as-of",
+    "as_of",
+    callback=parse_day,
+    default=None,
+    help="As-of date D [default: today, UTC, as a scheduled daily run wants; for data that "
+    "ends earlier, such as a sample, give its last day: the run says when D is more than a "
+    "few days after the newest event].",
 )
 @target_option
 @verify_option
@@ -206,6 +213,10 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
     if brief:
         return
     show_warehouse(warehouse, target)
+    from tagwise.summary import data_gap
+
+    if gap := data_gap(warehouse, report.as_of):
+        console.print(f"[yellow]note:[/yellow] {escape(gap)}", soft_wrap=True)
     console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
     steps = Table("step", "seconds", title="time per step")
     for step in report.steps:
