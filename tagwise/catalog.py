@@ -92,6 +92,9 @@ ALLOWED_NODES = frozenset(
     }
 )  # fmt: skip
 DIALECTS = ("duckdb", "spark")
+# Parentheses a condition may nest: far more than a person writes, far fewer than would
+# exhaust the parser's recursion.
+MAX_NESTING = 32
 
 
 class CatalogError(TagwiseError):
@@ -122,6 +125,13 @@ class Vocabulary:
 
 
 def _csv_rows(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    crlf = raw.count(b"\r\n")
+    if crlf and (raw.count(b"\n") > crlf or raw.count(b"\r") > crlf):
+        # Python's reader copes; dbt's seed loader does not, and the run would fail.
+        raise CatalogError(
+            path, ["mixes line endings (\\r\\n and \\n or \\r): save it with one kind"]
+        )
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in needed if c not in (reader.fieldnames or [])]
@@ -191,6 +201,7 @@ def called_functions(condition: str) -> set[str]:
         token.text.lower()
         for token, following in pairwise(tokens)
         if following.token_type == TokenType.L_PAREN
+        and token.token_type != TokenType.L_PAREN  # `((`: grouping, no call
         and token.text.lower() not in SQL_WORDS_BEFORE_PARENS
     }
 
@@ -250,6 +261,13 @@ def _lexical_problems(condition: str) -> list[str]:
         )
     if "--" in outside or "/*" in outside or "*/" in outside:
         problems.append("`when` may not contain a comment")
+    depth = deepest = 0
+    for character in outside:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        # The parser recurses per level: thousands of levels crash it, not the check.
+        problems.append(f"`when` nests parentheses {deepest} deep (at most {MAX_NESTING})")
     if any(before[-1:].isalnum() or before.endswith("_") for before in code[:-1]):
         problems.append("`when` may not use a prefixed string (such as E'...' or X'...')")
     for text in literals:
@@ -271,6 +289,9 @@ def _node_problems(condition: exp.Expression, columns: set[str]) -> list[str]:
         elif isinstance(node, exp.Column) and node.table:
             problems.append(f"`when` names columns without a table: {node.sql()}")
         elif isinstance(node, exp.Anonymous) and node.name.lower() == "has_tag":
+            if node.name != "has_tag":
+                # dbt's macro finds has_tag( as written: another case would reach the engine.
+                problems.append(f"write has_tag in lower case, not {node.name}")
             tags = node.expressions
             if len(tags) != 1 or not (isinstance(tags[0], exp.Literal) and tags[0].is_string):
                 problems.append("has_tag takes one quoted tag, as in has_tag('high-value')")

@@ -263,3 +263,36 @@ def test_check_command_names_the_entry_and_exits_1(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "tag first-time-buyer: `when` may not contain ';'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_has_tag_in_another_case_and_deep_nesting_are_refused_without_a_crash():
+    """Issue 40, item 25: HAS_TAG(...) passed check and failed the run; 2,000 nested
+    parentheses crashed check with a RecursionError."""
+    from tagwise.catalog import SEGMENT_FUNCTIONS
+
+    upper = condition_problems("HAS_TAG('high-value')", COLUMNS, SEGMENT_FUNCTIONS)
+    assert upper == ["write has_tag in lower case, not HAS_TAG"]
+    assert condition_problems("has_tag('high-value')", COLUMNS, SEGMENT_FUNCTIONS) == []
+    deep = "(" * 2000 + "orders_90d > 1" + ")" * 2000
+    assert condition_problems(deep, COLUMNS) == ["`when` nests parentheses 2000 deep (at most 32)"]
+    assert condition_problems("(" * 32 + "orders_90d > 1" + ")" * 32, COLUMNS) == []
+
+
+def test_a_seed_with_mixed_line_endings_is_refused_by_name(tmp_path):
+    """Issue 40, item 25: check accepted a taxonomy dbt's seed loader cannot read."""
+    from tagwise.catalog import Vocabulary
+    from tagwise.project import shipped
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    taxonomy = (shipped() / "seeds" / "tag_taxonomy.csv").read_text().splitlines()
+    (seeds / "tag_taxonomy.csv").write_bytes(
+        ("\r\n".join(taxonomy[:3]) + "\n" + "\n".join(taxonomy[3:]) + "\n").encode()
+    )
+    (seeds / "tag_synonyms.csv").write_bytes(
+        (shipped() / "seeds" / "tag_synonyms.csv").read_bytes()
+    )
+    with pytest.raises(CatalogError, match="mixes line endings"):
+        Vocabulary.from_seeds(seeds)
+    (seeds / "tag_taxonomy.csv").write_text("\r\n".join(taxonomy) + "\r\n")
+    assert "high-value" in Vocabulary.from_seeds(seeds).tags
