@@ -116,6 +116,17 @@ class Sync:
     held: bool = False
     # A webhook destination's delivery this run (tagwise.webhook.Delivery.describe).
     delivery: str | None = None
+    # Whether that delivery left batches unacknowledged (a receiver failing or away).
+    delivery_failed: bool = False
+
+    def refuse_failed_delivery(self) -> None:
+        """Raise when the webhook delivery did not finish: the run ends failed, naming
+        the destination (the sync stays pending; the next run resumes it)."""
+        if self.delivery_failed:
+            raise ExportError(
+                f"destination {self.destination}: the webhook delivery of sync {self.sync_id} "
+                f"did not finish ({self.delivery}); it stays pending"
+            )
 
     @property
     def changes(self) -> int:
@@ -490,7 +501,7 @@ def _deliver(con: duckdb.DuckDBPyConnection, sync: Sync, webhook) -> Sync:
 
     delivery = deliver(con, sync.destination, sync.sync_id, webhook)
     if not delivery.complete:
-        return replace(sync, delivery=delivery.describe())
+        return replace(sync, delivery=delivery.describe(), delivery_failed=True)
     # Acknowledged: the outbox no longer keeps its files (_remove_delivered_files).
     _acknowledge(con, sync.destination, sync.sync_id)
     return replace(sync, delivery=delivery.describe(), files=())

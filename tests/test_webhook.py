@@ -238,3 +238,25 @@ def test_approving_a_webhook_sync_on_the_command_line_reports_its_delivery(
     assert result.exit_code == 0, result.output
     assert f"approved {held.sync_id}: 165 add" in result.output
     assert "17 of 17 batches acknowledged" in result.output
+
+
+def test_a_webhook_that_keeps_failing_fails_the_command_naming_the_destination(
+    gated, receiver, tmp_path
+):
+    """Issue 40, item 25: a webhook failing with 500s ended the run with exit 0; the README
+    says the run ends failed, naming the destination (the Dagster export asset raises the
+    same error, so the daily run's report fails too)."""
+    from click.testing import CliRunner
+
+    from tagwise.cli import main
+
+    receiver.script = ["500"] * 3
+    result = CliRunner().invoke(
+        main,
+        ["export", "--destination", "webhook", "--warehouse", str(gated),
+         "--exports", str(tmp_path / "exports")],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    flat = " ".join(result.output.split())
+    assert "destination webhook: the webhook delivery of sync" in flat
+    assert "0 of 4 batches acknowledged" in flat and "it stays pending" in flat

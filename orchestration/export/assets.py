@@ -72,6 +72,9 @@ def _destination_export(destination: str) -> AssetsDefinition:
         sync = export(tagwise.warehouse_path, destination, tagwise.exports_path)
         if sync is None:
             return MaterializeResult(metadata={"sync": "nothing new to send"})
+        # A webhook that keeps failing fails this asset, and so the run, naming it; no
+        # other destination and not the publish depend on it.
+        sync.refuse_failed_delivery()
         return MaterializeResult(
             metadata={
                 "sync": sync.sync_id,

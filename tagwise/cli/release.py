@@ -54,7 +54,10 @@ def export_command(warehouse: Path, exports: Path, destination: str, target: str
     from tagwise.spark import copy_to_state
 
     copy_to_state(warehouse, target, export_inputs())
-    show_sync(destination, export(warehouse, destination, exports))
+    sync = export(warehouse, destination, exports)
+    show_sync(destination, sync)
+    if sync is not None:
+        sync.refuse_failed_delivery()
 
 
 @click.command("ack")
