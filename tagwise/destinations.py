@@ -13,6 +13,8 @@ import functools
 import hashlib
 from typing import NamedTuple
 
+from tagwise.dbt import project_var
+
 # The model holding every destination's rows: key and fields, null where not received.
 AUDIENCES = "destination_audiences"
 CHANNELS = ("email", "sms", "phone", "any")  # `any`: withdrawn on no channel
@@ -21,6 +23,9 @@ EMAIL_FIELDS = ("first_name", "last_name", "primary_segment", "audiences", "tags
 
 
 class Kind(NamedTuple):
+    """A destination kind as dbt_project.yml's var `destination_kinds` declares it (read by
+    the dbt macros too): the comment there says what each trait means."""
+
     key: str  # the column naming a person in the files and payloads
     fields: tuple[str, ...]  # what a destination of the kind may receive besides the key
     consent: tuple[tuple[str, str], ...]  # pairs a destination of the kind must require
@@ -28,26 +33,28 @@ class Kind(NamedTuple):
     # whether it is sent as its SHA-256: erasure finds a person's keys from these.
     identifier: str = "email"
     hashed: bool = False
+    phone_hash: str | None = None  # e164 or digits: how phone_sha256 is made
+    # The platform's own import file: each column's header (key first); none: no file.
+    import_headers: tuple[tuple[str, str], ...] = ()
+    import_lists: str | None = None  # json: list fields as JSON arrays there
+    delivery: str | None = None  # webhook: the changes are POSTed too
+
+    @classmethod
+    def from_var(cls, traits: dict) -> Kind:
+        return cls(
+            traits["key"],
+            tuple(traits["fields"]),
+            tuple((channel, purpose) for channel, purpose in traits["consent"]),
+            traits.get("identifier", "email"),
+            bool(traits.get("hashed", False)),
+            traits.get("phone_hash"),
+            tuple((traits.get("import_headers") or {}).items()),
+            traits.get("import_lists"),
+            traits.get("delivery"),
+        )
 
 
-KINDS = {
-    "email": Kind("email", EMAIL_FIELDS, (("email", "marketing"),)),
-    # The same key and files as email; the change rows are also POSTed (tagwise.webhook).
-    "webhook": Kind("email", EMAIL_FIELDS, (("email", "marketing"),)),
-    "sms": Kind(
-        "phone",
-        ("first_name", "primary_segment", "audiences", "tags", "updated_on"),
-        (("sms", "marketing"),),
-        identifier="phone",
-    ),
-    # Customer Match takes no clear-text identifier: hashes only, and no names.
-    "ads_hashed": Kind(
-        "email_sha256",
-        ("phone_sha256",),
-        (("email", "marketing"), ("any", "profiling")),
-        hashed=True,
-    ),
-}
+KINDS = {name: Kind.from_var(traits) for name, traits in project_var("destination_kinds").items()}
 
 
 class Destination(NamedTuple):

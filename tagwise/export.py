@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.destinations import AUDIENCES, Destination, destination_keys, destinations
+from tagwise.destinations import AUDIENCES, KINDS, Destination, destination_keys, destinations
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
@@ -349,8 +349,12 @@ def _write_files(
 ) -> tuple[Path, ...]:
     """The sync's change set (CSV and JSON Lines) and the audience it was computed from,
     written from the stored sync, so that sending it again gives the same bytes; a held
-    sync's under held/."""
+    sync's under held/. A kind with a platform import file (its `import_headers`) also
+    gets the platform's own files: `import-<sync>.csv` (adds and updates, the key first,
+    under the platform's headers, lists as it wants them) and `remove-<sync>.csv` (the
+    keys to remove): an import that applies one status to every row takes each as is."""
     key, columns = destinations()[destination].key, destinations()[destination].fields
+    kind = KINDS[destinations()[destination].kind]
     folder = out / destination / HELD if held else out / destination
     folder.mkdir(parents=True, exist_ok=True)
     # The CSV cells are read out of the payload in SQL: decoding it per row in Python took
@@ -385,10 +389,38 @@ def _write_files(
         writer.writerow([key, *columns])
         writer.writerows((item, *map(spreadsheet_safe, values)) for item, *values in audience)
 
+    headers = dict(kind.import_headers)
+
+    def platform_cell(column: str, value):
+        if kind.import_lists == "json" and column in LIST_FIELDS and value is not None:
+            value = json.dumps(value.split(LIST_SEPARATOR) if value else [], ensure_ascii=False)
+        return spreadsheet_safe(value)
+
+    def import_csv(handle) -> None:
+        writer = csv.writer(handle)
+        writer.writerow([headers[key], *(headers[c] for c in columns)])
+        writer.writerows(
+            (item, *(platform_cell(c, v) for c, v in zip(columns, values, strict=True)))
+            for item, change, _, *values in changes
+            if change != "remove"
+        )
+
+    def remove_csv(handle) -> None:
+        writer = csv.writer(handle)
+        writer.writerow([headers[key]])
+        writer.writerows((item,) for item, change, *_ in changes if change == "remove")
+
     files = (
         (folder / f"changes-{sync_id}.csv", changes_csv),
         (folder / f"changes-{sync_id}.jsonl", changes_jsonl),
         (folder / f"audience-{sync_id}.csv", audience_csv),
+    ) + (
+        (
+            (folder / f"{IMPORT}-{sync_id}.csv", import_csv),
+            (folder / f"{REMOVALS}-{sync_id}.csv", remove_csv),
+        )
+        if headers
+        else ()
     )
     for path, write in files:
         _write_atomically(path, write)
@@ -396,7 +428,8 @@ def _write_files(
 
 
 # The files _write_files names for a sync; other files in the folder are not ours.
-SYNC_FILE = re.compile(r"(?:changes|audience)-(?P<sync_id>.+)\.(?:csv|jsonl)")
+IMPORT, REMOVALS = "import", "remove"
+SYNC_FILE = re.compile(rf"(?:changes|audience|{IMPORT}|{REMOVALS})-(?P<sync_id>.+)\.(?:csv|jsonl)")
 
 
 def _remove_delivered_files(
@@ -478,7 +511,7 @@ def export(
 
 def not_configured(destination: str) -> str | None:
     """Why a run sends nothing to the destination (a webhook without its URL), or None."""
-    if destinations()[destination].kind != "webhook":
+    if KINDS[destinations()[destination].kind].delivery != "webhook":
         return None
     from tagwise.settings import current, variable
 
@@ -488,7 +521,7 @@ def not_configured(destination: str) -> str | None:
 
 
 def _webhook(destination: str):
-    if destinations()[destination].kind != "webhook":
+    if KINDS[destinations()[destination].kind].delivery != "webhook":
         return None
     from tagwise.webhook import Webhook
 
@@ -667,9 +700,13 @@ def _redact_file(path: Path, key: str, erased: set[str]) -> int:
         kept_lines = [line for line in lines if not line.strip() or kept(line)]
         dropped = len(lines) - len(kept_lines)
         write = lambda out: out.writelines(kept_lines)  # noqa: E731
+    elif path.name.startswith(f"{REMOVALS}-"):
+        # Every row is a remove: how the erasure reaches the platform.
+        return 0
     else:
         header, *rows = csv.reader(io.StringIO(text, newline=""))
-        at_key = header.index(key)
+        # A platform import file has the key first, under the platform's header.
+        at_key = 0 if path.name.startswith(f"{IMPORT}-") else header.index(key)
         at_change = header.index("change") if "change" in header else None
         kept_rows = [
             row

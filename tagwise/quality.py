@@ -41,6 +41,7 @@ from expectations.suites import (
 from tagwise.data_docs import make_offline
 from tagwise.destinations import destination_keys, destinations
 from tagwise.export import (
+    REMOVALS,
     UNFINISHED_WRITE,
     access_reports_folder,
     erased_identifiers_sql,
@@ -178,6 +179,8 @@ def erased_in_export_files(
 
 
 def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -> list[tuple]:
+    if path.name.startswith(f"{REMOVALS}-"):
+        return []  # a platform removal file: every row is the remove an erasure needs
     with path.open(newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle), [])
     if not header:

@@ -90,8 +90,9 @@ def test_erasure_reaches_every_destinations_pending_files_under_its_own_key(sent
     record_erasure(warehouse, A, phones=(A_PHONE,))
     found_before = erased_in_export_files({A_PHONE, sha256(A)}, exports)
     assert set(found_before["identifier"]) == {A_PHONE, sha256(A)}
-    # A's row of each of the three files of each destination's sync.
-    assert exporting.erase_from_exports(warehouse, exports) == 6
+    # A's row of each of the four files holding adds of each destination's sync (the
+    # change feed in CSV and JSON Lines, the audience, the platform import file).
+    assert exporting.erase_from_exports(warehouse, exports) == 8
     assert erased_in_export_files({A_PHONE, sha256(A)}, exports).empty
     for sync in syncs.values():
         assert all(path.exists() for path in sync.files)
@@ -111,7 +112,8 @@ def test_erasure_reaches_every_destinations_pending_files_under_its_own_key(sent
         ).fetchall()
     # Each key is done once, by its hash: the address (email, webhook), its hash (ads), the phone.
     assert applied == {sha256(A), sha256(sha256(A)), sha256(A_PHONE)}
-    assert logged == [("ads", None, sha256(sha256(A))), ("sms", None, sha256(A_PHONE))]
+    # The add sent before the erasure and the remove sent after it: hashes only (rule 5).
+    assert logged == [("ads", None, sha256(sha256(A)))] * 2 + [("sms", None, sha256(A_PHONE))] * 2
 
 
 def test_a_destinations_catalog_thresholds_replace_the_settings(setting):
@@ -144,3 +146,49 @@ def test_the_run_summary_says_why_the_people_a_destination_selects_are_not_sent(
         ("ads", 1, 1, ""),
         ("sms", 4, 1, "no phone 2, phone cannot be normalised to E.164 1"),
     ]
+
+
+def test_a_kind_that_writes_files_is_one_declaration(gated, tmp_path, monkeypatch):
+    """Issue 41: a new file-writing kind is one entry of dbt_project.yml's
+    destination_kinds (here added in memory, as the YAML would read): its destinations
+    pass the catalog check, and their exports carry its key and its platform headers."""
+    import yaml
+
+    from tagwise import destinations as kinds
+    from tagwise.catalog import destination_problems
+
+    entry = yaml.safe_load(
+        """
+        key: phone
+        identifier: phone
+        fields: [first_name]
+        consent: [[sms, marketing]]
+        import_headers: {phone: Mobile, first_name: Name}
+        """
+    )
+    monkeypatch.setitem(kinds.KINDS, "push", kinds.Kind.from_var(entry))
+    catalog = {
+        "destination": "push",
+        "kind": "push",
+        "consent": [["sms", "marketing"]],
+        "selects": {"segments": ["champions"]},
+        "fields": ["first_name"],
+    }
+    assert (
+        destination_problems(
+            {"destinations": [catalog]},
+            {"segments": {"champions"}, "audiences": set(), "generated": set()},
+        )
+        == []
+    )
+    push = Destination.from_entry(catalog)
+    monkeypatch.setattr(exporting, "destinations", lambda: {"push": push})
+    with connect(gated) as con:
+        exporting.prepare_state(con, "push")
+        audiences(con, [("push", A_PHONE, "Ann", "champions", None)])
+    sync = exporting.export(gated, "push", tmp_path / "exports")
+    written = {path.name.replace(sync.sync_id, ""): path.read_text() for path in sync.files}
+    assert written["import-.csv"] == f"Mobile,Name\n{A_PHONE},Ann\n"
+    assert written["remove-.csv"] == "Mobile\n"
+    assert written["changes-.csv"].startswith("sync_id,phone,change,first_name\n")
+    assert exporting.destination_keys([("phone", A_PHONE)], {"push"}) == {A_PHONE}

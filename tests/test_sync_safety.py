@@ -523,10 +523,89 @@ def test_a_name_that_would_run_as_a_spreadsheet_formula_is_written_inert(gated, 
             "date '2026-05-02' as updated_on",
         )
     sync = exporting.export(gated, "email", tmp_path / "exports", THRESHOLDS)
-    changes_csv, changes_jsonl, audience_csv = sync.files
-    for path in (changes_csv, audience_csv):
+    changes_csv, changes_jsonl, audience_csv, import_csv, _ = sync.files
+    for path in (changes_csv, audience_csv, import_csv):
         text = path.read_text()
         assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
         assert ",=" not in text and ",@" not in text
         assert "'+p1@x.test" not in text and "+p1@x.test" in text  # the key as it is
     assert '"first_name": "=HYPERLINK' in changes_jsonl.read_text()
+
+
+def _files_by_prefix(sync) -> dict[str, list[list[str]]]:
+    import csv
+
+    return {
+        path.name.split("-")[0]: list(csv.reader(path.open(newline="", encoding="utf-8")))
+        for path in sync.files
+        if path.name.startswith(("import-", "remove-"))
+    }
+
+
+def test_an_email_platform_gets_an_import_file_and_a_removal_file(gated, tmp_path):
+    """Issue 40, item 2: Klaviyo's import wants the address first under `Email` and list
+    properties as JSON arrays, and Mailchimp and Klaviyo apply one status per import: the
+    adds and updates come in one file, the removes in another, beside the change feed."""
+    exports = tmp_path / "exports"
+    with connect(gated) as con:
+        set_audience(
+            con,
+            "select 'p' || n || '@x.test' as email, 'A' as first_name, 'B' as last_name, "
+            "'active' as primary_segment, 'fans-books, win-back' as audiences, '' as tags, "
+            "date '2026-05-02' as updated_on from range(3) t(n)",
+        )
+    acknowledge(gated, exporting.export(gated, "email", exports, THRESHOLDS).sync_id)
+    with connect(gated) as con:
+        con.execute("delete from marts.destination_audiences where key = 'p0@x.test'")
+        con.execute(
+            "insert into marts.destination_audiences by name select 'email' as destination, "
+            "'p9@x.test' as key, 'C' as first_name, 'active' as primary_segment, "
+            "'' as audiences, '' as tags"
+        )
+    sync = exporting.export(gated, "email", exports, THRESHOLDS)
+    files = _files_by_prefix(sync)
+    assert files["import"] == [
+        ["Email", "First Name", "Last Name", "primary_segment", "audiences", "tags", "updated_on"],
+        ["p9@x.test", "C", "", "active", "[]", "[]", ""],
+    ]
+    assert files["remove"] == [["Email"], ["p0@x.test"]]
+    assert all(path.parent == exports / "email" for path in sync.files)
+
+
+@pytest.mark.parametrize(
+    ("kind", "headers"),
+    [("google_customer_match", ["Email", "Phone"]), ("meta_custom_audience", ["email", "phone"])],
+)
+def test_an_ads_platform_gets_its_own_upload_headers(gated, tmp_path, kind, headers, monkeypatch):
+    """Issue 40, item 1: the files had email_sha256 and phone_sha256 (and sync_id, change);
+    Google Customer Match wants Email and Phone, Meta email and phone. The hashes
+    themselves are pinned per platform by a dbt unit test (each_ads_platform_...)."""
+    from tagwise.destinations import Destination
+
+    ads = Destination(
+        "ads", kind, ("phone_sha256",), (("email", "marketing"), ("any", "profiling"))
+    )
+    monkeypatch.setattr(exporting, "destinations", lambda: {"ads": ads})
+    with connect(gated) as con:
+        exporting.prepare_state(con, "ads")
+        con.execute(
+            "create or replace table marts.destination_audiences as "
+            "select 'ads' as destination, sha256('p1@x.test') as key, sha256('+15551002008') as phone_sha256"
+        )
+    files = _files_by_prefix(exporting.export(gated, "ads", tmp_path / "exports", THRESHOLDS))
+    email_hash, phone_hash = (
+        hashlib.sha256(v).hexdigest() for v in (b"p1@x.test", b"+15551002008")
+    )
+    assert files["import"] == [headers, [email_hash, phone_hash]]
+    assert files["remove"] == [headers[:1]]
+
+
+def test_erasure_leaves_the_removal_file_and_redacts_the_import_file(gated, tmp_path):
+    exports = tmp_path / "exports"
+    acknowledge(gated, _export(gated, exports, range(3)).sync_id)
+    pending = _export(gated, exports, range(1, 5))  # p0 removed; p3, p4 added
+    record_erasure(gated, "p0@x.test", "p4@x.test")
+    exporting.erase_from_exports(gated, exports)
+    files = _files_by_prefix(pending)
+    assert files["remove"] == [["Email"], ["p0@x.test"]]
+    assert [row[0] for row in files["import"]] == ["Email", "p3@x.test"]

@@ -16,15 +16,34 @@
     case when {{ tagwise.regexp_like(international, "^[+][1-9][0-9]{7,14}$") }} then {{ international }} end
 {%- endmacro %}
 
+{#- A destination kind as dbt_project.yml's var destination_kinds declares it. -#}
+{% macro destination_kind(kind) -%}
+    {{- return(var("destination_kinds")[kind]) -}}
+{%- endmacro %}
+
 {#- What names a person at a destination of the kind, from the columns of `people`
     (email, e164_phone). -#}
 {% macro destination_key(kind) -%}
-    {%- if kind == "sms" -%}
-        people.e164_phone
-    {%- elif kind == "ads_hashed" -%}
-        {{ tagwise.sha256_hex("people.email") }}
+    {%- set traits = tagwise.destination_kind(kind) -%}
+    {%- set identifier = "people.e164_phone" if traits.identifier == "phone" else "people.email" -%}
+    {%- if traits.get("hashed") -%}
+        {{ tagwise.sha256_hex(identifier) }}
     {%- else -%}
-        people.email
+        {{ identifier }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The phone_sha256 field of a kind that sends one: the SHA-256 of the E.164 phone as
+    the platform's rules write it (e164: with its +; digits: without), null for a phone
+    another customer shares. -#}
+{% macro phone_hash(kind) -%}
+    {%- set rule = tagwise.destination_kind(kind).get("phone_hash") -%}
+    {%- if rule == "e164" -%}
+        case when people.customers_with_phone = 1 then {{ tagwise.sha256_hex("people.e164_phone") }} end
+    {%- elif rule == "digits" -%}
+        case when people.customers_with_phone = 1 then {{ tagwise.sha256_hex("substr(people.e164_phone, 2)") }} end
+    {%- else -%}
+        cast(null as string)
     {%- endif -%}
 {%- endmacro %}
 
@@ -33,7 +52,7 @@
 {% macro not_eligible_because(destination) -%}
     case
         when selected.held_out_of_every_selection = 1 then 'held out of ' || selected.segments
-        {%- if destination.kind == "sms" %}
+        {%- if tagwise.destination_kind(destination.kind).identifier == "phone" %}
             when people.phone is null then 'no phone'
             when people.e164_phone is null then 'phone cannot be normalised to E.164'
             when people.customers_with_phone > 1 then 'phone shared with another customer'
@@ -61,11 +80,7 @@
         {{ tagwise.string_literal(destination.destination) }} as destination,
         people.customer_key,
         {{ tagwise.destination_key(destination.kind) }} as key,
-        {% if destination.kind == "ads_hashed" -%}
-            case when people.customers_with_phone = 1 then {{ tagwise.sha256_hex("people.e164_phone") }} end
-        {%- else -%}
-            cast(null as string)
-        {%- endif %} as phone_sha256,
+        {{ tagwise.phone_hash(destination.kind) }} as phone_sha256,
         {{ tagwise.not_eligible_because(destination) }} as not_eligible_because
     from people
     inner join (
