@@ -582,6 +582,10 @@ def _sync_to_send(
         if held:
             _supersede(con, destination, held)
         return _sync(con, pending, resent=True, files=_write_files(con, out, destination, pending))
+    if pending and _settle_acknowledged_batches(con, destination, pending):
+        # The pending sync will be superseded: what its acknowledged batches carried is
+        # at the destination, and the new sync is computed against that.
+        compute_changes(con, destination)
     adds, updates, removes = con.execute(
         "select count(case when change = 'add' then 1 end), "
         "count(case when change = 'update' then 1 end), "
@@ -637,6 +641,48 @@ def _sync_to_send(
     con.execute("commit")
     files = _write_files(con, out, destination, sync_id, held=hold)
     return _sync(con, sync_id, resent=False, files=files)
+
+
+def _settle_acknowledged_batches(
+    con: duckdb.DuckDBPyConnection, destination: str, sync_id: str
+) -> bool:
+    """A webhook sync about to be superseded before its last batch: the rows of its
+    acknowledged batches are at the destination. They join its acknowledged state and
+    leave what may be there, so the sync that replaces it neither sends them again under
+    new idempotency keys nor treats them as unknown (SPEC 3.7, rule 6). An acknowledged
+    batch keeps no key range; its rows are the sync's rows outside every batch still to
+    send. Returns whether anything was settled (nothing for a sync without batches)."""
+    batches = source("export", "webhook_batches")
+    (acknowledged_batches,) = con.execute(
+        f"select count(acknowledged_at) from {batches} where sync_id = ?", [sync_id]
+    ).fetchone()
+    if not acknowledged_batches:
+        return False
+    delivered = f"""
+        select key, change, payload from {changes_table(destination)} c
+        where sync_id = $sync and not exists (
+            select 1 from {batches} b where b.sync_id = c.sync_id
+                and b.acknowledged_at is null and c.key between b.first_key and b.last_key)"""
+    arguments = {"destination": destination, "sync": sync_id}
+    acknowledged = source("export", "acknowledged")
+    con.execute("begin transaction")
+    con.execute(
+        f"delete from {acknowledged} where destination = $destination "
+        f"and key in (select key from ({delivered}))",
+        arguments,
+    )
+    con.execute(
+        f"insert into {acknowledged} select $destination, key, payload from ({delivered}) "
+        "where change <> 'remove'",
+        arguments,
+    )
+    con.execute(
+        f"delete from {source('export', 'unacknowledged_changes')} "
+        f"where destination = $destination and key in (select key from ({delivered}))",
+        arguments,
+    )
+    con.execute("commit")
+    return True
 
 
 def _record_sent(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> None:
@@ -795,6 +841,15 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
             con.execute(
                 f"delete from {changes_table(destination)} where change <> 'remove' and {theirs}"
             )
+            # A webhook batch never POSTed never reached the destination: the erased
+            # person's row there leaves what may be at it (no remove to send).
+            con.execute(
+                f"""delete from {source("export", "unacknowledged_changes")} u
+                where destination = ? and {theirs} and exists (
+                    select 1 from {never_posted_sql()} b where b.sync_id = u.sync_id
+                        and u.key between b.first_key and b.last_key)""",
+                [destination],
+            )
             # Batches still to send hold the ranges of the rows left (tagwise.webhook).
             con.execute(
                 f"""update {source("export", "webhook_batches")} b set
@@ -827,6 +882,15 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
     return dropped
 
 
+# The webhook batches of a sync that were never POSTed (no try, no acknowledgement).
+@functools.cache
+def never_posted_sql() -> str:
+    return (
+        f"(select * from {source('export', 'webhook_batches')} "
+        "where tries = 0 and acknowledged_at is null)"
+    )
+
+
 def _supersede(
     con: duckdb.DuckDBPyConnection, destination: str, sync_id: str, status: str = "superseded"
 ) -> None:
@@ -836,6 +900,14 @@ def _supersede(
     )
     # Only a sent sync has log rows (a rejected one was held, never sent).
     _log_delivery(con, sync_id, "superseded")
+    # Rows of webhook batches never POSTed never reached the destination: nothing the
+    # next sync should remove or treat as possibly there.
+    con.execute(
+        f"""delete from {source("export", "unacknowledged_changes")} u where sync_id = $sync
+        and exists (select 1 from {never_posted_sql()} b where b.sync_id = u.sync_id
+            and u.key between b.first_key and b.last_key)""",
+        {"sync": sync_id},
+    )
     # Its webhook batches will never be sent: their key ranges (addresses) go.
     con.execute(
         f"update {source('export', 'webhook_batches')} set first_key = null, last_key = null "

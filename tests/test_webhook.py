@@ -260,3 +260,33 @@ def test_a_webhook_that_keeps_failing_fails_the_command_naming_the_destination(
     flat = " ".join(result.output.split())
     assert "destination webhook: the webhook delivery of sync" in flat
     assert "0 of 4 batches acknowledged" in flat and "it stays pending" in flat
+
+
+def test_a_sync_superseded_mid_delivery_sends_neither_a_batch_twice_nor_a_needless_remove(
+    gated, receiver, tmp_path
+):
+    """Issue 40, item 20: batches 1 and 2 were acknowledged, batch 3 failed, batch 4 was
+    never POSTed, and p032 (in batch 4) was erased. The sync that supersedes it re-sent
+    batches 1 and 2's rows under new idempotency keys and sent a remove for p032, whom the
+    receiver never got (SPEC 3.7, rule 6)."""
+    receiver.script = ["ok", "ok", "500", "500", "500"]
+    first = _export(gated, tmp_path)
+    assert first.delivery.startswith("2 of 4 batches acknowledged")
+    record_erasure(gated, "p032@x.test")
+    exporting.erase_from_exports(gated, tmp_path / "exports")
+    with connect(gated) as con:
+        _audience(con, range(36))  # p035 joins; p032 is gone (erased)
+        con.execute("delete from marts.destination_audiences where key = 'p032@x.test'")
+    second = _export(gated, tmp_path)
+    assert second.sync_id != first.sync_id and second.delivery == "2 of 2 batches acknowledged"
+    changes = {
+        row["email"]: row["change"]
+        for key in _keys(second.sync_id, 2)
+        for row in receiver.rows[key]
+    }
+    delivered = {f"p{n:03d}@x.test" for n in range(20)}
+    assert not delivered & set(changes), "rows of acknowledged batches were sent again"
+    assert "p032@x.test" not in changes, "a remove for a key the receiver never got"
+    # Batch 3 may have been applied before it failed: its rows go again; batch 4's too.
+    assert set(changes) == {f"p{n:03d}@x.test" for n in range(20, 36) if n != 32}
+    assert set(changes.values()) == {"add"}
