@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(
         30.0, gt=0, description="webhook destination: seconds to wait for a response"
     )
+    webhook_deadline: float = Field(
+        600.0,
+        gt=0,
+        description="webhook destination: seconds one run's delivery may take in all (a receiver that drips its answer byte by byte never trips the per-read timeout); past it the sync stays pending",
+    )
     max_feature_shift: float = Field(
         0.5,
         description="release gate: the largest move of a feature's mean since the last good run, in that run's standard deviations",

@@ -17,6 +17,8 @@ the first batch not acknowledged. Once every batch is acknowledged, the sync is.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -62,6 +64,7 @@ class Webhook:
     max_tries: int
     backoff: float
     timeout: float
+    deadline: float = 600.0
 
     @classmethod
     def from_settings(cls) -> Webhook:
@@ -89,6 +92,7 @@ class Webhook:
             settings.webhook_max_tries,
             settings.webhook_backoff,
             settings.webhook_timeout,
+            settings.webhook_deadline,
         )
 
     def session(self) -> requests.Session:
@@ -166,6 +170,35 @@ def _body(
     return json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
 
 
+class DeadlinePassed(Exception):
+    """The delivery's overall deadline passed during a POST."""
+
+
+def _post_before(session: requests.Session, seconds: float, url: str, **kwargs):
+    """session.post, given up once `seconds` have passed: a receiver that drips its answer
+    byte by byte resets the per-read timeout forever. The POST runs in a daemon thread,
+    left behind if it is still waiting (its batch is then not acknowledged and is sent
+    again, under the same idempotency key, by the next run)."""
+    if seconds <= 0:
+        raise DeadlinePassed
+    outcome: dict = {}
+
+    def post() -> None:
+        try:
+            outcome["answer"] = session.post(url, **kwargs)
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=post, daemon=True, name="tagwise-webhook-post")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise DeadlinePassed
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["answer"]
+
+
 def deliver(
     con: duckdb.DuckDBPyConnection, destination: str, sync_id: str, webhook: Webhook
 ) -> Delivery:
@@ -180,6 +213,7 @@ def deliver(
     ).fetchall()
     acknowledged = sum(1 for *_, at in plan if at is not None)
     failure = None
+    deadline = time.monotonic() + webhook.deadline
     with webhook.session() as session:
         for number, total, first_key, last_key, idempotency_key, at in plan:
             if at is not None:
@@ -193,7 +227,9 @@ def deliver(
             try:
                 # A redirect is not followed: requests would repeat a POST as a GET,
                 # without the batch. Only a 2xx says the receiver took it.
-                answer = session.post(
+                answer = _post_before(
+                    session,
+                    deadline - time.monotonic(),
                     webhook.url,
                     data=body,
                     headers=headers,
@@ -204,6 +240,12 @@ def deliver(
                 tries = len(answer.raw.retries.history) + 1 if answer.raw.retries else 1
             except requests.RequestException as error:
                 result, ok, tries = type(error).__name__, False, webhook.max_tries
+            except DeadlinePassed:
+                result, ok, tries = (
+                    f"the delivery's {webhook.deadline:g} s deadline passed",
+                    False,
+                    1,
+                )
             # An acknowledged batch needs its key range no more: the addresses go.
             con.execute(
                 f"update {batches} set tries = tries + $tries, last_result = $result, "

@@ -258,7 +258,7 @@ RETRY_AFTER = {"429": "1", "429-hour": "3600", "429-unreadable": "soon"}
 class Receiver:
     """Answers the n-th POST as `script[n]` says (then `ok`): ok (200), 429 (with
     Retry-After: 1; 429-hour: 3600; 429-unreadable: `soon`), 500, 302 (to /elsewhere), timeout (no answer before the client gives up), close (the
-    connection is dropped after the body is read). A batch is applied the first time its
+    connection is dropped after the body is read), drip (a header line every 0.1 s). A batch is applied the first time its
     idempotency key arrives and is read whole, as an idempotent API does."""
 
     def __init__(self, script: list[str]):
@@ -283,6 +283,17 @@ class Receiver:
         if answer == "close":
             handler.close_connection = True
             handler.connection.shutdown(2)
+            return
+        if answer == "drip":  # a header line every 0.1 s, for 20 s: no read ever times out
+            try:
+                handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(200):
+                    handler.wfile.write(b"X-Drip: .\r\n")
+                    handler.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the client gave up
+            handler.close_connection = True
             return
         if answer == "timeout":
             time.sleep(WEBHOOK_CLIENT_TIMEOUT * 3)

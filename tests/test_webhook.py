@@ -290,3 +290,17 @@ def test_a_sync_superseded_mid_delivery_sends_neither_a_batch_twice_nor_a_needle
     # Batch 3 may have been applied before it failed: its rows go again; batch 4's too.
     assert set(changes) == {f"p{n:03d}@x.test" for n in range(20, 36) if n != 32}
     assert set(changes.values()) == {"add"}
+
+
+def test_a_receiver_that_drips_its_answer_cannot_hold_the_run(gated, receiver, tmp_path, setting):
+    """Issue 40, item 24: a header line every 0.1 s never trips the 0.5 s read timeout; the
+    delivery's deadline ends it, and the sync stays pending for the next run."""
+    setting("TAGWISE_WEBHOOK_DEADLINE", "1.5")
+    receiver.script = ["ok", "drip"]
+    started = time.monotonic()
+    sync = _export(gated, tmp_path)
+    assert time.monotonic() - started < 10
+    assert sync.delivery.startswith(
+        "1 of 4 batches acknowledged; batch 2 failed after 1 tries (the delivery's 1.5 s deadline passed)"
+    )
+    assert _status(gated, sync.sync_id) == "pending"
