@@ -15,6 +15,7 @@ People are named by customer_key only: a diff is meant for pull-request comments
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -435,11 +436,11 @@ def diff(
 ) -> Diff:
     """Build the working catalogs (and a git revision's, when `base` names one) into
     scratch copies of the warehouse and compare them."""
+    from tagwise.paths import scratch_folder
     from tagwise.privacy import latest_build
-    from tagwise.settings import current
 
-    temp_root = current().temp_dir or None
-    with tempfile.TemporaryDirectory(prefix="tagwise-diff-", dir=temp_root) as folder:
+    scratch = scratch_folder(warehouse)
+    with tempfile.TemporaryDirectory(prefix=f"diff-{os.getpid()}-", dir=scratch) as folder:
         work = Path(folder)
         after_copy, base_copy = work / "working.duckdb", work / "base.duckdb"
         # Copied under the shared lock: no run writes the warehouse meanwhile.

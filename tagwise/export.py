@@ -33,6 +33,7 @@ import duckdb
 
 from tagwise.destinations import AUDIENCES, KINDS, Destination, destination_keys, destinations
 from tagwise.errors import TagwiseError
+from tagwise.paths import remove_abandoned_scratch
 from tagwise.relations import create_source_tables_sql, ref, source
 from tagwise.release import require_passed_gate
 from tagwise.warehouse import WarehouseLock, connect, existing_tables, require_built
@@ -789,6 +790,8 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
     (export.erasures_applied, by hash), so a day without new erasures reads no file.
     Returns rows dropped."""
     dropped = 0
+    # A killed diff's scratch copy of the warehouse holds everyone, the erased included.
+    remove_abandoned_scratch(warehouse)
     for destination in destinations():
         remove_unfinished_writes(out / destination)
         remove_unfinished_writes(out / destination / HELD)

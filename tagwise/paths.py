@@ -93,3 +93,49 @@ def refuse_collisions(
                 f"the exports folder {exports} and the landing folder {landing} overlap: "
                 "ingestion would read tagwise's own exports; keep them apart"
             )
+
+
+# Scratch copies of the warehouse (tagwise diff) live beside it, never in the system's
+# temporary folder: a killed diff's copy holds everyone's data, and what is beside the
+# warehouse is cleaned by the next command (and reached by erasure), not left for good.
+SCRATCH = ".tagwise-scratch"
+
+
+def scratch_folder(warehouse: Path) -> Path:
+    """Where a command of this process keeps scratch copies; leftovers of processes that
+    are gone are removed first."""
+    root = warehouse.resolve().parent / SCRATCH
+    remove_abandoned_scratch(warehouse)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def remove_abandoned_scratch(warehouse: Path) -> list[Path]:
+    """Remove scratch folders whose process (`<command>-<pid>-...`) no longer runs."""
+    import shutil
+
+    root = warehouse.resolve().parent / SCRATCH
+    removed = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        parts = folder.name.split("-")
+        pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+        if pid is not None and _running(pid):
+            continue
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.unlink(missing_ok=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

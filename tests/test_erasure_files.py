@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_cli
+from conftest import record_erasure, run_cli
 
 from tagwise.cli import main
 from tagwise.export import _redact_file, json_line, jsonl_rows
@@ -244,3 +244,24 @@ def test_erasure_purges_what_the_warehouse_holds_about_the_person(landing, wareh
         ).fetchall()
         assert hashes == [("customer_id", 1), ("email", 2)]
         assert con.execute("select count(*) from raw.privacy_requests").fetchone() == (1,)
+
+
+def test_a_killed_diffs_scratch_copy_is_removed_by_the_next_command(gated, tmp_path):
+    """Issue 40, item 22: kill -9 of `tagwise diff` left a full copy of the warehouse in the
+    system's temporary folder, where no erasure reaches. Scratch copies live beside the
+    warehouse, and the next command (here the erasure pass of a run) removes those of
+    processes that are gone, never a running one's."""
+    import os
+
+    from tagwise.export import erase_from_exports
+    from tagwise.paths import SCRATCH, scratch_folder
+
+    root = gated.parent / SCRATCH
+    dead, alive = root / "diff-999999999-x1", root / f"diff-{os.getpid()}-x2"
+    for folder in (dead, alive):
+        folder.mkdir(parents=True)
+        (folder / "working.duckdb").write_text("everyone")
+    record_erasure(gated, "gone@x.test")
+    erase_from_exports(gated, tmp_path / "exports")
+    assert not dead.exists() and (alive / "working.duckdb").exists()
+    assert scratch_folder(gated) == root.resolve()
