@@ -33,6 +33,29 @@ MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
 
 
+# The change feeds Python writes into marts (tagwise.export.changes_table): the key is a
+# person's address or phone, and the payload their names.
+CHANGE_FEED = "_audience_changes"
+CHANGE_FEED_IDENTIFIERS = frozenset({"key", "payload"})
+
+
+def direct_identifiers(manifest: Path = MANIFEST) -> dict[tuple[str, str], set[str]]:
+    """(schema, table) -> the columns dbt's YAML marks `meta: {identifier: direct}`: what
+    the BI copy leaves out unless TAGWISE_PUBLISH_IDENTIFIERS says otherwise (SPEC 3)."""
+    if not manifest.is_file():
+        return {}
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    found = {
+        (node["schema"], node.get("alias") or node["name"]): {
+            name for name, column in node["columns"].items()
+            if (column.get("meta") or {}).get("identifier") == "direct"
+        }
+        for node in nodes
+        if node["resource_type"] in ("model", "seed") and node["schema"] in PUBLISHED_SCHEMAS
+    }  # fmt: skip
+    return {table: columns for table, columns in found.items() if columns}
+
+
 def descriptions(manifest: Path = MANIFEST) -> Descriptions:
     """(schema, table) -> (table description, column descriptions) of the published tables,
     from dbt's manifest; empty when there is none (nothing is documented then)."""
@@ -57,9 +80,20 @@ def published_path(warehouse: Path) -> Path:
 
 
 def publish(
-    warehouse: Path, target: Path, documented: Descriptions | None = None
+    warehouse: Path,
+    target: Path,
+    documented: Descriptions | None = None,
+    identifiers: dict[tuple[str, str], set[str]] | None = None,
 ) -> dict[str, int]:
-    """Copy every table of the published schemas; returns rows per table."""
+    """Copy every table of the published schemas, without the direct identifiers
+    (default: direct_identifiers(), and the change feeds' key and payload) unless the
+    settings keep them; returns rows per table."""
+    from tagwise.settings import current
+
+    if current().publish_identifiers:
+        identifiers = {}
+    elif identifiers is None:
+        identifiers = direct_identifiers()
     target.parent.mkdir(parents=True, exist_ok=True)
     refuse_collisions(warehouse, published=target)
     with connect(warehouse) as con:
@@ -86,7 +120,21 @@ def publish(
                 for table, ddl in tables:
                     name = f'{schema}."{table}"'
                     con.execute(ddl)  # the source's own DDL: types and NOT NULL as built
-                    con.execute(f"insert into {name} select * from source.{name}")
+                    left_out = set(identifiers.get((schema, table), ()))
+                    if table.endswith(CHANGE_FEED) and not current().publish_identifiers:
+                        left_out |= CHANGE_FEED_IDENTIFIERS
+                    for column in sorted(left_out):
+                        con.execute(f'alter table {name} drop column if exists "{column}"')
+                    kept = ", ".join(
+                        f'"{c}"'
+                        for (c,) in con.execute(
+                            "select column_name from duckdb_columns() where database_name = "
+                            "'published' and schema_name = ? and table_name = ? "
+                            "order by column_index",
+                            [schema, table],
+                        ).fetchall()
+                    )
+                    con.execute(f"insert into {name} select {kept} from source.{name}")
                     _comment(con, schema, table, *documented.get((schema, table), ("", {})))
                     copied[f"{schema}.{table}"] = con.execute(
                         f"select count(*) from {name}"

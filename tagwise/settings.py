@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     published: Path | None = Field(
         None, description="the BI copy; default: `published.duckdb` beside the warehouse"
     )
+    publish_identifiers: bool = Field(
+        False,
+        description="the BI copy keeps direct identifiers (email, phone, names, postal code, birth date, destination keys and change payloads); by default it leaves them out and keeps customer_key, age and the rest",
+    )
     first_as_of: date = Field(
         date(1997, 1, 1),
         description="the first as-of date Dagster offers as a daily partition; the last is today (UTC)",

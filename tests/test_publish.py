@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from expectations.suites import GUARDED_MARTS
-from tagwise.publish import descriptions, publish
+from tagwise.publish import descriptions, direct_identifiers, publish
 from tagwise.release import record_verdicts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +99,59 @@ def test_the_descriptions_come_from_the_dbt_manifest():
     assert table
     assert columns["customer_key"]
     assert all(schema == "marts" for schema, _ in documented)
+
+
+def test_the_bi_copy_leaves_out_direct_identifiers_unless_told_to_keep_them(
+    built, tmp_path, setting
+):
+    """Issue 40, item 7: every BI user read email, phone, birth date and postal code in
+    dim_customers and names in the audience tables. The columns dbt's YAML marks
+    `meta: {identifier: direct}` (and a change feed's key and payload) are left out;
+    TAGWISE_PUBLISH_IDENTIFIERS=true keeps them."""
+    with duckdb.connect(str(built)) as con:
+        con.execute(
+            "create table marts.dim_customers (customer_key varchar not null, email varchar, "
+            "phone varchar, birth_date date, age integer, postal_code varchar, country varchar)"
+        )
+        con.execute(
+            "insert into marts.dim_customers values "
+            "('C1', 'a@x.test', '+15551230001', '1980-01-02', 46, 'SW1', 'GB')"
+        )
+        con.execute(
+            "create table marts.email_audience_changes (sync_id varchar not null, "
+            "key varchar not null, change varchar not null, payload varchar)"
+        )
+        con.execute(
+            "insert into marts.email_audience_changes values ('s1', 'a@x.test', 'add', '{}')"
+        )
+    marked = direct_identifiers()
+    assert marked[("marts", "dim_customers")] == {
+        "email", "first_name", "last_name", "phone", "birth_date", "postal_code"
+    }  # fmt: skip
+    assert marked[("marts", "destination_audiences")] == {"key", "first_name", "last_name"}
+
+    def published(path):
+        with duckdb.connect(str(path), read_only=True) as con:
+            return {
+                table: con.execute(f"select * from marts.{table}").fetchall()
+                for table in ("dim_customers", "email_audience_changes")
+            }, {
+                table: [c for (c,) in con.execute(
+                    "select column_name from duckdb_columns() where table_name = ? "
+                    "order by column_index", [table]).fetchall()]
+                for table in ("dim_customers", "email_audience_changes")
+            }  # fmt: skip
+
+    publish(built, tmp_path / "bi.duckdb", {}, marked)
+    rows, columns = published(tmp_path / "bi.duckdb")
+    assert columns == {
+        "dim_customers": ["customer_key", "age", "country"],
+        "email_audience_changes": ["sync_id", "change"],
+    }
+    assert rows["dim_customers"] == [("C1", 46, "GB")]
+    assert "a@x.test" not in (tmp_path / "bi.duckdb").read_bytes().decode("latin-1")
+
+    setting("TAGWISE_PUBLISH_IDENTIFIERS", "true")
+    publish(built, tmp_path / "full.duckdb", {}, marked)
+    rows, columns = published(tmp_path / "full.duckdb")
+    assert "email" in columns["dim_customers"] and "key" in columns["email_audience_changes"]
