@@ -233,7 +233,9 @@ def test_a_failing_destination_stops_neither_the_others_nor_the_publish(
     first_run, receiver, setting, tmp_path
 ):
     """The release job on a copy of the first run's warehouse: the webhook's receiver
-    fails every try, then its settings are broken; email and the publish go on."""
+    fails every try, then its settings are broken; email and the publish go on, and the
+    run ends failed naming the destination (issue 40: a receiver failing with 500s ended
+    the run with exit 0), its sync pending for the next run."""
     import shutil
 
     settings, _ = first_run
@@ -242,9 +244,10 @@ def test_a_failing_destination_stops_neither_the_others_nor_the_publish(
     here = settings | {"warehouse": str(warehouse), "exports": str(tmp_path / "x")}
     receiver.script = ["500"] * 3
     failing = run_pipeline(here, AS_OF_DATE, job="release")
-    assert failing.success, failing.errors  # a pending delivery is not a failed step
-    assert failing.exports["webhook"]["delivery"].startswith("0 of ")
-    assert "the next run resends from batch 1" in failing.exports["webhook"]["delivery"]
+    assert not failing.success
+    assert [error.split(":")[0] for error in failing.errors] == ["exports__webhook"]
+    assert "destination webhook: the webhook delivery of sync" in failing.errors[0]
+    assert "0 of " in failing.errors[0] and "it stays pending" in failing.errors[0]
     assert failing.exports["email"]["adds"] > 0 and failing.published is not None
     setting("TAGWISE_WEBHOOK_AUTH_HEADER", "no colon")
     broken = run_pipeline(here, AS_OF_DATE, job="release")
