@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from conftest import Landing
 
 from expectations.suites import GateSettings, checks
 from orchestration.run import build_as_of, run_pipeline
@@ -312,9 +314,12 @@ def test_each_mistake_fails_its_check(tmp_path, prefix, mistake):
     ]
 
 
-@pytest.fixture
-def built(landing, warehouse):
-    """Two customers; C1 has granted email marketing consent and is in the audience."""
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    """Two customers; C1 has granted email marketing consent and is in the audience. Built
+    once for the module: each test writes to a copy (`built`)."""
+    root = tmp_path_factory.mktemp("built")
+    landing, warehouse = Landing(root / "landing"), root / "warehouse.duckdb"
     landing.minimal()
     landing.write(
         "customers",
@@ -328,6 +333,13 @@ def built(landing, warehouse):
     )
     ingest(landing.root, warehouse)
     assert build_as_of(warehouse, AS_OF).success
+    return warehouse
+
+
+@pytest.fixture
+def built(built_once, warehouse) -> Path:
+    """A copy of the module's build, for one test to change."""
+    shutil.copyfile(built_once, warehouse)
     return warehouse
 
 
