@@ -74,14 +74,17 @@ def json_value(value: object) -> object:
 def find_person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | None, bool]:
     """(customer_key, erased) of the person an id or email names as of the build: any
     source id merged into them, or any email any version of their records held (an email
-    someone holds now names them rather than a former holder)."""
+    someone holds now names them rather than a former holder), or their customer_key, the
+    one id every published table shows (what an analyst has)."""
     value = identifier.strip()
     found = con.execute(
         f"""
         select customer_key from {ref("int_identity__identifiers")}
         where (identifier_type = 'customer_id' and identifier = $id)
             or (identifier_type = 'email' and identifier = lower($id))
-        order by identifier_type = 'customer_id' desc, is_current desc
+            or customer_key = $id
+        order by identifier_type = 'customer_id' and identifier = $id desc,
+            identifier_type = 'email' and identifier = lower($id) desc, is_current desc
         limit 1""",
         {"id": value},
     ).fetchone()

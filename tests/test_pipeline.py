@@ -424,6 +424,9 @@ def test_explain_gives_tags_segments_destinations_and_the_consent_behind_a_refus
     primary = next(s for s in answer["segments"] if s["segment_type"] == "primary")
     assert "earlier_segments_not_holding" in primary
     assert [c["segment"] for c in answer["last_changes"]][: len(segments)]
+    # Issue 40, item 13: an analyst has only the customer_key every published table shows.
+    by_key = explain_via_cli(warehouse, key, "--verbose")
+    assert by_key["customer_key"] == key and by_key["tags"] == answer["tags"]
 
 
 def test_explain_says_which_segment_a_person_is_held_out_of(warehouse):

@@ -31,7 +31,8 @@ from tagwise.cli.options import console, parse_day, warehouse_option
 def explain_command(
     identifier: str, warehouse: Path, as_of: date | None, as_json: bool, verbose: bool
 ) -> None:
-    """Explain one person (any customer id or email ever held): tags with evidence,
+    """Explain one person (any customer id or email ever held, or the customer_key the
+    published tables show): tags with evidence,
     segments with reasons, each destination with eligible or why not, consent, and the
     latest segment entries and exits."""
     from tagwise.explain import explain

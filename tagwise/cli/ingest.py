@@ -51,5 +51,7 @@ def ingest_command(landing: Path, warehouse: Path, target: str, verify_content: 
 
 @click.command("check")
 def check_command() -> None:
-    """Validate the tag and segment catalogs against the taxonomy and the rule inputs."""
+    """Validate the tag, segment and destination catalogs (and the taxonomy and synonyms
+    they name) against the rule inputs, the segment definitions and the destination kinds;
+    each problem names its file and entry."""
     check_catalogs()

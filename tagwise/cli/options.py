@@ -33,7 +33,12 @@ def from_settings(name: str) -> Callable[[], object]:
 
 
 def setting_shown(name: str) -> str:
-    return f"${'TAGWISE_' + name.upper()} or the README's default"
+    """What --help shows as an option's default: its variable, else the setting's own
+    default (relative paths are relative to the deployment folder)."""
+    from tagwise.settings import Settings
+
+    default = Settings.model_fields[name].default
+    return f"${'TAGWISE_' + name.upper()}, else {default}"
 
 
 def parse_day(_ctx, _param, value: str | None) -> date | None:
