@@ -68,6 +68,9 @@ NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # A generated audience's prefix: a name followed by `-` (fans- makes fans-books-mystery).
 PREFIX = re.compile(r"(?:[a-z0-9]+-)+")
 COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# Each destination is a step of every run, a branch of destination_eligibility's union
+# and an outbox folder: beyond this many, a run takes hours (10,004 never finished).
+MAX_DESTINATIONS = 50
 # A destination's name is also part of a table's (marts.<name>_audience_changes): a name
 # with `-` would pass NAME and fail every run, so it is a lower-case SQL identifier.
 DESTINATION_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -605,6 +608,11 @@ def destination_problems(catalog: object, known: dict[str, set[str]]) -> list[st
     entries = catalog.get("destinations") if isinstance(catalog, dict) else None
     if not isinstance(entries, list) or not entries:
         return ["the catalog has no destinations (meta.destinations must be a list)"]
+    if len(entries) > MAX_DESTINATIONS:
+        return [
+            f"the catalog has {len(entries):,} destinations; at most {MAX_DESTINATIONS} are "
+            "supported (each is a step of every run, a union branch in dbt and an outbox)"
+        ]
     problems = []
     names = [e.get("destination") if isinstance(e, dict) else None for e in entries]
     repeated = repeated_first_positions(names)

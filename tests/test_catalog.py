@@ -320,3 +320,15 @@ def test_the_check_command_counts_the_destinations():
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0
     assert "destination catalog: 4 destinations valid" in result.output
+
+
+def test_a_catalog_beyond_the_documented_number_of_destinations_is_refused():
+    """Issue 40, item 25: 10,004 destinations passed check and the run never finished."""
+    from tagwise.catalog import MAX_DESTINATIONS
+
+    many = [SMS | {"destination": f"sms_{n}"} for n in range(MAX_DESTINATIONS + 1)]
+    assert destination_problems({"destinations": many}, SELECTABLE) == [
+        f"the catalog has {MAX_DESTINATIONS + 1} destinations; at most {MAX_DESTINATIONS} are "
+        "supported (each is a step of every run, a union branch in dbt and an outbox)"
+    ]
+    assert destination_problems({"destinations": many[:MAX_DESTINATIONS]}, SELECTABLE) == []
