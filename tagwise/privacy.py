@@ -103,7 +103,12 @@ def latest_build(warehouse: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, s
     run is writing."""
     if not warehouse.exists():
         raise AccessReportError(f"warehouse {warehouse} does not exist; run `tagwise run` first")
-    with WarehouseLock(warehouse, shared=True), connect(warehouse, read_only=True) as con:
+    with WarehouseLock(warehouse, shared=True) as lock, connect(warehouse, read_only=True) as con:
+        if (writer := lock.unfinished_writer()) is not None:
+            raise AccessReportError(
+                f"the last run on {warehouse} ({writer}) did not finish: the warehouse holds a "
+                "partial build, not a finished one; run `tagwise run` again, then ask again"
+            )
         tables = existing_tables(con)
         if ref("build_info") not in tables:
             raise AccessReportError(f"{warehouse} has no built marts; run `tagwise run` first")

@@ -101,6 +101,13 @@ class WarehouseLock:
         self.handle = handle
         return self
 
+    def unfinished_writer(self) -> str | None:
+        """Held shared: the writer that took the lock and never let it go cleanly (killed
+        mid-run: its `pid N since T` is still in the lock file), or None. The warehouse
+        then holds a partial build, some tables of the new run beside the last one's."""
+        self.handle.seek(0)
+        return self.handle.read().strip() or None
+
     def __exit__(self, *exc) -> None:
         if not self.shared:
             self.handle.seek(0)

@@ -523,3 +523,23 @@ def test_the_init_hint_names_as_of(tmp_path):
     result = CliRunner().invoke(main, ["init", str(tmp_path / "acme")])
     assert result.exit_code == 0, result.output
     assert "run --as-of D" in " ".join(result.output.split())
+
+
+def test_after_a_killed_run_explain_and_access_report_refuse_the_partial_build(tmp_path):
+    """Issue 40, item 25: after kill -9 of a run, explain and access-report read the
+    unfinished build as finished. The killed writer's `pid N since T` stays in the lock
+    file (a clean exit empties it)."""
+    from tagwise.warehouse import WarehouseLock
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    with WarehouseLock(warehouse):
+        pass  # a run that finished
+    lock = warehouse.with_name("warehouse.duckdb.lock")
+    assert lock.read_text() == ""
+    lock.write_text("pid 4242 since 2026-06-30 06:00:00 UTC")  # one that was killed
+    for command in (["explain", "C1"], ["access-report", "C1", "--out", str(tmp_path / "r.json")]):
+        result = CliRunner().invoke(main, [*command, "--warehouse", str(warehouse)])
+        assert result.exit_code == 1, result.output
+        flat = " ".join(result.output.split())
+        assert "(pid 4242 since 2026-06-30 06:00:00 UTC) did not finish" in flat
