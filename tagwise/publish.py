@@ -37,6 +37,17 @@ Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
 # person's address or phone, and the payload their names.
 CHANGE_FEED = "_audience_changes"
 CHANGE_FEED_IDENTIFIERS = frozenset({"key", "payload"})
+# What a change feed's comments say (dbt does not build it, so no YAML documents it).
+CHANGE_FEED_DOCUMENTED = (
+    "A destination's pending sync (SPEC 3.7): one row per key it adds, updates or removes, "
+    "computed against what the destination may hold; the export writes its files from it.",
+    {
+        "sync_id": "The sync: <destination>-<as-of date>-<n>.",
+        "key": "The person's key at the destination (address, E.164 phone or address hash).",
+        "change": "add, update or remove.",
+        "payload": "The fields sent, as JSON (null for a remove).",
+    },
+)
 
 
 def direct_identifiers(manifest: Path = MANIFEST) -> dict[tuple[str, str], set[str]]:
@@ -135,7 +146,8 @@ def publish(
                         ).fetchall()
                     )
                     con.execute(f"insert into {name} select {kept} from source.{name}")
-                    _comment(con, schema, table, *documented.get((schema, table), ("", {})))
+                    fallback = CHANGE_FEED_DOCUMENTED if table.endswith(CHANGE_FEED) else ("", {})
+                    _comment(con, schema, table, *documented.get((schema, table), fallback))
                     copied[f"{schema}.{table}"] = con.execute(
                         f"select count(*) from {name}"
                     ).fetchone()[0]

@@ -157,7 +157,7 @@ def test_the_whole_graph_materializes_in_process(first_run):
     settings, report = first_run
     assert report.success, report.errors
     assert report.ingestion["orders"]["rows_accepted"] > 0
-    assert report.dbt_nodes_built == 65 and report.dbt_tests["failed"] == 0
+    assert report.dbt_nodes_built == 66 and report.dbt_tests["failed"] == 0
     # Every data test of the project ran, once, in one of the dbt steps.
     data_tests = [
         node["name"] for node in manifest()["nodes"].values() if node["resource_type"] == "test"
@@ -183,6 +183,30 @@ def test_the_whole_graph_materializes_in_process(first_run):
             == AS_OF
         )
         assert con.execute("select count(*) from model.customer_predictions").fetchone()[0] > 0
+
+
+def test_every_published_table_and_column_is_commented(first_run):
+    """Issue 40, item 10: the change feeds had no comments; a BI user reads every table
+    and column's meaning in the published copy, the catalogs' definitions included."""
+    _, report = first_run
+    with duckdb.connect(report.published["path"], read_only=True) as con:
+        tables = con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+        ).fetchall()
+        columns = con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name = 'marts' and coalesce(comment, '') = ''"
+        ).fetchall()
+        definitions = dict(
+            con.execute(
+                "select definition_type, count(*) from marts.catalog_definitions group by all"
+            ).fetchall()
+        )
+    names = {table for table, _ in tables}
+    assert {"email_audience_changes", "catalog_definitions", "dim_customers"} <= names
+    assert [table for table, comment in tables if not comment] == []
+    assert columns == []
+    assert definitions["destination"] == 4 and definitions["tag"] >= 17
 
 
 def test_a_failing_blocking_check_stops_publish_and_export(first_run, setting):

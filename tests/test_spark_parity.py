@@ -40,6 +40,7 @@ MARTS = {
     "audience_lift_groups": ["campaign_id"],
     "audience_lift": ["campaign_id"],
     "model_daily_changes": ["as_of_date", "subject", "measure"],
+    "catalog_definitions": ["definition_type", "definition_name"],
 }
 TOLERANCE = 1e-9
 

@@ -61,3 +61,52 @@
     {%- endfor -%}
     {{- return(found) -}}
 {%- endmacro %}
+
+{#- Every definition of the catalogs, in catalog order, as catalog_definitions publishes
+    it: type, name, description (none: the taxonomy's), condition and version, the
+    version being the one the tag and membership tables record. -#}
+{% macro catalog_definition_rows() -%}
+    {%- set catalog = tagwise.segment_catalog() -%}
+    {%- set rows = [] -%}
+    {%- for rule in tagwise.tag_rules() -%}
+        {%- do rows.append({
+            "type": "tag", "name": rule.tag, "description": none, "condition": rule.when,
+            "version": tagwise.tag_rule_version(rule)}) -%}
+    {%- endfor -%}
+    {%- for definition in catalog.primary -%}
+        {%- do rows.append({
+            "type": "primary segment", "name": definition.segment,
+            "description": definition.description, "condition": definition.when,
+            "version": tagwise.segment_version(definition, loop.index)}) -%}
+    {%- endfor -%}
+    {%- for definition in catalog.audiences -%}
+        {%- do rows.append({
+            "type": "audience", "name": definition.audience,
+            "description": definition.description, "condition": definition.when,
+            "version": tagwise.segment_version(definition)}) -%}
+    {%- endfor -%}
+    {%- for definition in catalog.generated -%}
+        {%- do rows.append({
+            "type": "generated audiences", "name": definition.prefix,
+            "description": definition.description,
+            "condition": "one audience per value of " ~ definition.column,
+            "version": tagwise.segment_version(definition)}) -%}
+    {%- endfor -%}
+    {%- for destination in tagwise.destination_catalog() -%}
+        {%- set consent = [] -%}
+        {%- for channel, purpose in destination.consent -%}
+            {%- do consent.append(channel ~ " " ~ purpose) -%}
+        {%- endfor -%}
+        {%- set selects = [] -%}
+        {%- for part, names in (destination.selects or {}).items() -%}
+            {%- do selects.append(part ~ ": " ~ (names | join(", "))) -%}
+        {%- endfor -%}
+        {%- do rows.append({
+            "type": "destination", "name": destination.destination,
+            "description": destination.description,
+            "condition": destination.kind ~ "; consent: " ~ (consent | join(", "))
+                ~ "; selects " ~ (selects | join("; ")),
+            "version": local_md5(tojson(destination))}) -%}
+    {%- endfor -%}
+    {{- return(rows) -}}
+{%- endmacro %}
