@@ -32,8 +32,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Quiet: uv would list every one of some 150 packages; one line says what was done.
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --quiet
+	@echo "$(VENV): $$(ls $(VENV)/lib/python*/site-packages | grep -c dist-info) packages installed from uv.lock"
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv from uv.lock
@@ -85,7 +87,7 @@ test-e2e: install  ## the long end-to-end scenarios (several full runs each); CI
 	$(RUN) pytest -m e2e -n 2 --dist loadfile --durations=20
 
 $(VENV)/.installed-spark: $(VENV)/.installed
-	$(UV) sync --frozen --extra spark
+	$(UV) sync --frozen --extra spark --quiet
 	touch $@
 
 install-spark: $(VENV)/.installed-spark  ## add the spark extra (dbt-spark, pyspark) to .venv

@@ -98,18 +98,31 @@ def _metadata(entries) -> dict[str, Any]:
     return {name: value.value for name, value in entries.items()}
 
 
+DBT_PROGRESS = re.compile(r"dbt: (\d+) of (\d+) built")
+
+
 class _Recorder:
     """Turns the run's events into a RunReport and tells the caller as each step ends."""
 
-    def __init__(self, report: RunReport, on_step: Callable[[Step], None]):
+    def __init__(
+        self,
+        report: RunReport,
+        on_step: Callable[[Step], None],
+        on_progress: Callable[[str, int, int], None] = lambda step, done, total: None,
+    ):
         self.report = report
         self.on_step = on_step
+        self.on_progress = on_progress
         self.started: dict[str, float] = {}
         self.raw_sources = {raw_key(s): s.name for s in SOURCES}
 
     def __call__(self, entry: EventLogEntry) -> None:
         event = entry.dagster_event
         if event is None:
+            # A dbt step's `dbt: n of N built` (orchestration/dbt/assets.py) as it goes.
+            found = DBT_PROGRESS.match(entry.user_message or "")
+            if found and entry.step_key:
+                self.on_progress(entry.step_key, int(found[1]), int(found[2]))
             return
         kind, step = event.event_type, event.step_key
         if kind == DagsterEventType.STEP_START:
@@ -180,6 +193,7 @@ def run_pipeline(
     job: str = daily_refresh.name,
     instance: DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
+    on_progress: Callable[[str, int, int], None] = lambda step, done, total: None,
 ) -> RunReport:
     """Run partition `as_of` of a job (the daily one unless named) with these
     TagwiseSettings values, e.g. {"warehouse": "w.duckdb"}, in `instance` if given.
@@ -191,7 +205,7 @@ def run_pipeline(
             DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
         )
     report = RunReport(str(uuid.uuid4()), as_of)
-    instance.add_event_listener(report.run_id, _Recorder(report, on_step))
+    instance.add_event_listener(report.run_id, _Recorder(report, on_step, on_progress))
     with redirect_stdout(dbt_log) if dbt_log else nullcontext():
         result = defs.resolve_job_def(job).execute_in_process(
             run_config=run_config(**settings)

@@ -543,3 +543,18 @@ def test_after_a_killed_run_explain_and_access_report_refuse_the_partial_build(t
         assert result.exit_code == 1, result.output
         flat = " ".join(result.output.split())
         assert "(pid 4242 since 2026-06-30 06:00:00 UTC) did not finish" in flat
+
+
+def test_dbt_progress_is_shown_on_a_terminal_only(monkeypatch):
+    """Issue 40, item 11: `n of N` on a terminal, rewritten in place; nothing in CI or logs."""
+    import io
+
+    from rich.console import Console
+
+    from tagwise.cli import run as run_module
+
+    for terminal, shown in ((True, "\r  dbt_features: 3 of 41 built\x1b[K"), (False, "")):
+        out = io.StringIO()
+        monkeypatch.setattr(run_module, "console", Console(file=out, force_terminal=terminal))
+        run_module._show_progress("dbt_features", 3, 41)
+        assert out.getvalue() == shown

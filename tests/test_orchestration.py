@@ -480,3 +480,30 @@ def test_a_backfill_of_three_dates_equals_three_daily_runs_in_order(clean_landin
     assert [row[0] for row in expected["export.syncs"] if row[0].startswith("email-")] == [
         f"email-{day:%Y%m%d}-001" for day in days
     ]
+
+
+def test_dbt_progress_reaches_the_caller_as_n_of_n(first_run_in):
+    """Issue 40, item 11: the dbt steps of `tagwise run` showed no progress. Each `dbt: n
+    of N built` log line reaches run_pipeline's on_progress (the CLI shows it on a
+    terminal only)."""
+    from orchestration.run import RunReport, _Recorder
+
+    _, report, instance = first_run_in
+    seen: list[tuple[str, int, int]] = []
+    recorder = _Recorder(RunReport("r", date(2026, 6, 30)), lambda step: None,
+                         lambda step, done, total: seen.append((step, done, total)))  # fmt: skip
+    for entry in instance.all_logs(report.run_id):
+        if entry.dagster_event is None:
+            recorder(entry)
+    steps = {step for step, _, _ in seen}
+    assert steps == {"dbt_staging_and_model_inputs", "dbt_features_tags_segments"}
+    assert sum(total for step, done, total in seen if done == total) == report.dbt_nodes_built
+
+
+def test_the_shipped_instance_turns_off_telemetry_and_the_first_run_pop_up(tmp_path):
+    """Issue 40, item 12: `make dagster` opened with the community pop-up."""
+    from dagster import DagsterInstance
+
+    (tmp_path / "dagster.yaml").write_text((ROOT / "orchestration" / "dagster.yaml").read_text())
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert not instance.nux_enabled and not instance.telemetry_enabled
