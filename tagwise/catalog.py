@@ -9,6 +9,8 @@ Every problem found is reported with the tag it belongs to, all at once.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import re
 import unicodedata
 from collections import Counter
@@ -25,6 +27,7 @@ from tagwise.dbt import PROJECT_DIR, SEEDS_DIR, project_var
 from tagwise.destinations import CHANNELS, KINDS, PURPOSES, Kind
 from tagwise.errors import TagwiseError
 from tagwise.project import OWNED, owned
+from tagwise.project import root as project_root
 
 TAG_INPUTS_DOC = PROJECT_DIR / "models" / "intermediate" / "tags" / "_tags__models.yml"
 # The catalogs a team edits: a deployment folder's own (tagwise.project), or the shipped ones.
@@ -127,15 +130,52 @@ class Vocabulary:
             raise CatalogError(Path(error.filename or seeds), ["cannot be read"]) from None
 
 
+# Every file the checks read, with the SHA-256 of the bytes they read: what this process
+# checked. dbt reads the same files again during the run; a file edited meanwhile (a
+# catalog saved mid-run) would be built unchecked, so nothing of such a run is released
+# (require_unchanged_since_checked).
+_CHECKED: dict[Path, str] = {}
+
+
+def _read_checked(path: Path) -> bytes:
+    data = path.read_bytes()
+    _CHECKED[path] = hashlib.sha256(data).hexdigest()
+    return data
+
+
+def require_unchanged_since_checked() -> None:
+    """Raise CatalogError when a catalog or seed this process checked has changed since:
+    the run may have built it unchecked. The release steps call this first."""
+    # This run's files: the project dbt runs and the deployment folder's own (a check of
+    # another folder's copy, as `tagwise check --project` or a test makes, is not this run's).
+    this_run = {project_root().resolve(), *(owned(name).resolve().parent for name in OWNED)}
+    changed = [
+        path
+        for path, digest in _CHECKED.items()
+        if any(folder in path.resolve().parents for folder in this_run)
+        and (not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest)
+    ]
+    if changed:
+        raise CatalogError(
+            changed[0],
+            [
+                f"{path} changed after it was checked at the start of this run: the run may "
+                "have built what was never checked, so nothing is exported or published; run "
+                "again to check and build the file as it is now"
+                for path in changed
+            ],
+        )
+
+
 def _csv_rows(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
-    raw = path.read_bytes()
+    raw = _read_checked(path)
     crlf = raw.count(b"\r\n")
     if crlf and (raw.count(b"\n") > crlf or raw.count(b"\r") > crlf):
         # Python's reader copes; dbt's seed loader does not, and the run would fail.
         raise CatalogError(
             path, ["mixes line endings (\\r\\n and \\n or \\r): save it with one kind"]
         )
-    with path.open(newline="", encoding="utf-8") as handle:
+    with io.StringIO(raw.decode("utf-8"), newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in needed if c not in (reader.fieldnames or [])]
         if missing:
@@ -146,7 +186,7 @@ def _csv_rows(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
 def _load_document(path: Path) -> dict:
     """A catalog or properties file as YAML; every way it can be unreadable is a CatalogError."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.safe_load(_read_checked(path).decode("utf-8"))
     except OSError as error:
         raise CatalogError(path, [f"cannot be read: {error.strerror or error}"]) from None
     except UnicodeDecodeError as error:
@@ -756,6 +796,7 @@ def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int]:
     catalogs' text, so it must never see text that was not checked. Without a project
     folder, the catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG).
     Returns (tag rules, segment definitions, destinations)."""
+    _CHECKED.clear()  # what this check reads is what the run that follows may release
     root = PROJECT_DIR.parent if project_dir is None else project_dir.parent
     inputs_doc = root / TAG_INPUTS_DOC.relative_to(PROJECT_DIR.parent)
     tag_catalog, segment_catalog, destination_catalog = (

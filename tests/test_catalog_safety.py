@@ -296,3 +296,35 @@ def test_a_seed_with_mixed_line_endings_is_refused_by_name(tmp_path):
         Vocabulary.from_seeds(seeds)
     (seeds / "tag_taxonomy.csv").write_text("\r\n".join(taxonomy) + "\r\n")
     assert "high-value" in Vocabulary.from_seeds(seeds).tags
+
+
+def test_a_catalog_edited_after_the_check_stops_the_release(tmp_path, monkeypatch):
+    """Issue 40, item 9: a catalog saved while a run was in progress passed the check at
+    the start and dbt then built the edited file. What the check read is fingerprinted;
+    the release steps (each export, the publish) refuse when a file changed since, naming
+    it; another folder's check (a copy) is not this run's."""
+    from tagwise import catalog
+
+    project = project_copy(tmp_path)
+    check_catalogs(project)
+    catalog.require_unchanged_since_checked()  # a copy's files are not this run's
+    monkeypatch.setattr(catalog, "project_root", lambda: project.parent)
+    check_catalogs(project)
+    catalog.require_unchanged_since_checked()
+    segments = project / SEGMENT_CATALOG
+    edit(segments, lambda meta: meta["primary"][3].update({"when": "orders_365d >= 2"}))
+    with pytest.raises(CatalogError, match="changed after it was checked") as refused:
+        catalog.require_unchanged_since_checked()
+    assert str(segments) in str(refused.value)
+    check_catalogs(project)  # the next run checks the file as it is now
+    catalog.require_unchanged_since_checked()
+
+
+def test_the_release_steps_refuse_catalogs_changed_since_the_check():
+    import inspect
+
+    from orchestration.export import assets
+
+    for step in (assets.published_marts, *assets.destination_exports):
+        source_text = inspect.getsource(step.op.compute_fn.decorated_fn)
+        assert source_text.count("require_unchanged_since_checked()") == 1

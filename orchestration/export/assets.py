@@ -7,6 +7,7 @@ from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
+from tagwise.catalog import require_unchanged_since_checked
 from tagwise.destinations import destinations
 from tagwise.erasure import purge_erased
 from tagwise.export import (
@@ -65,6 +66,7 @@ def _destination_export(destination: str) -> AssetsDefinition:
         backfill_policy=ONE_DATE_PER_RUN,
     )
     def destination_export(tagwise: TagwiseSettings) -> MaterializeResult:
+        require_unchanged_since_checked()
         unset = not_configured(destination)
         if unset is not None:
             return MaterializeResult(metadata={"sync": unset})
@@ -104,6 +106,7 @@ destination_exports = [_destination_export(destination) for destination in desti
     backfill_policy=ONE_DATE_PER_RUN,
 )
 def published_marts(context: AssetExecutionContext, tagwise: TagwiseSettings) -> MaterializeResult:
+    require_unchanged_since_checked()
     tagwise.copy_from_spark(PUBLISHED_SCHEMAS)
     target = published_path(tagwise.warehouse_path)
     copied = publish(tagwise.warehouse_path, target)
