@@ -1,5 +1,5 @@
 """The Dagster code location: the graph as reviewed, a whole run in process, the gate
-stopping release, the sensor, the schedule, one writer at a time, and `dagster dev`."""
+stopping release, the sensor, the schedule, one writer at a time, and `make dagster`'s UI."""
 
 from __future__ import annotations
 
@@ -338,10 +338,12 @@ def test_dagster_dev_serves_the_code_location(tmp_path):
     port = _free_port()
     (tmp_path / "dagster.yaml").write_text((ROOT / "orchestration" / "dagster.yaml").read_text())
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    # What `make dagster` runs: the UI and the daemon (issue 40: `dagster dev` is
+    # superseded and warned on every start).
+    output = tmp_path / "serve.log"
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "orchestration.serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=output.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     query = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
         schedules { name } sensors { name } assetNodes { assetKey { path } } } } } }"""
@@ -365,6 +367,7 @@ def test_dagster_dev_serves_the_code_location(tmp_path):
             # Once on a fresh clone in CI, dagster dev outlived SIGTERM by a minute.
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=60)
+    assert "Warning" not in output.read_text()
     repository = nodes[0]
     assert {s["name"] for s in repository["schedules"]} == {
         "daily_refresh_schedule", "weekly_review_schedule"}  # fmt: skip
