@@ -186,8 +186,11 @@ def erase_c9(crafted: Path) -> None:
 
 
 def sync_files(exports: Path, sync_id: str) -> list[Path]:
+    """The change feed (CSV, JSON Lines), the audience, and the platform's import and
+    removal files of an email sync."""
     return [exports / "email" / f"{kind}-{sync_id}.{ext}"
-            for kind, ext in (("changes", "csv"), ("changes", "jsonl"), ("audience", "csv"))]  # fmt: skip
+            for kind, ext in (("changes", "csv"), ("changes", "jsonl"), ("audience", "csv"),
+                              ("import", "csv"), ("remove", "csv"))]  # fmt: skip
 
 
 @pytest.mark.e2e
@@ -233,7 +236,8 @@ def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
     assert build_as_of(warehouse, D2).success  # built, not yet released
     pending = sync_files(exports, "email-20260501-001")
     assert "c9@x.test" in pending[2].read_text()
-    assert erase_from_exports(warehouse, exports) == 3  # one row in each file
+    # One row in each file holding adds: the change feed twice, the audience, the import.
+    assert erase_from_exports(warehouse, exports) == 4
     assert all("c9@x.test" not in path.read_text() for path in pending)
     assert "c1@x.test" in pending[2].read_text()
     written = {path: path.stat().st_mtime_ns for path in pending}
