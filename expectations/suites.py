@@ -109,7 +109,7 @@ def destination_breaches_sql() -> str:
     erased person, a clear-text identifier where the kind sends hashes. Checked afresh
     from the consent, suppression and erasure tables, not from the reasons eligibility
     gave, so a fault upstream (a catalog, a macro, a model change) stops the release."""
-    from tagwise.destinations import KINDS, destinations
+    from tagwise.destinations import destinations
 
     people = f"""
         with audience as (select destination, key, phone_sha256 from {ref("destination_audiences")}),
@@ -126,7 +126,7 @@ def destination_breaches_sql() -> str:
         f"(select customer_key from {ref('int_identity__erased_people')})",
     ]
     for name, destination in destinations().items():
-        kind = KINDS[destination.kind]
+        kind = destination.traits
         here = f"from people p where p.destination = '{name}' and p.customer_key is not null"
         for channel, purpose in destination.consent:
             if channel == "any":

@@ -66,8 +66,13 @@ class Destination(NamedTuple):
     hold_min_people: int | None = None
 
     @property
+    def traits(self) -> Kind:
+        """What its kind declares (dbt_project.yml's destination_kinds)."""
+        return KINDS[self.kind]
+
+    @property
     def key(self) -> str:
-        return KINDS[self.kind].key
+        return self.traits.key
 
     @classmethod
     def from_entry(cls, entry: dict) -> Destination:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.destinations import AUDIENCES, KINDS, Destination, destination_keys, destinations
+from tagwise.destinations import AUDIENCES, Destination, destination_keys, destinations
 from tagwise.errors import TagwiseError
 from tagwise.paths import remove_abandoned_scratch
 from tagwise.relations import create_source_tables_sql, ref, source
@@ -354,8 +354,8 @@ def _write_files(
     gets the platform's own files: `import-<sync>.csv` (adds and updates, the key first,
     under the platform's headers, lists as it wants them) and `remove-<sync>.csv` (the
     keys to remove): an import that applies one status to every row takes each as is."""
-    key, columns = destinations()[destination].key, destinations()[destination].fields
-    kind = KINDS[destinations()[destination].kind]
+    entry = destinations()[destination]
+    key, columns, kind = entry.key, entry.fields, entry.traits
     folder = out / destination / HELD if held else out / destination
     folder.mkdir(parents=True, exist_ok=True)
     # The CSV cells are read out of the payload in SQL: decoding it per row in Python took
@@ -512,7 +512,7 @@ def export(
 
 def not_configured(destination: str) -> str | None:
     """Why a run sends nothing to the destination (a webhook without its URL), or None."""
-    if KINDS[destinations()[destination].kind].delivery != "webhook":
+    if destinations()[destination].traits.delivery != "webhook":
         return None
     from tagwise.settings import current, variable
 
@@ -522,7 +522,7 @@ def not_configured(destination: str) -> str | None:
 
 
 def _webhook(destination: str):
-    if KINDS[destinations()[destination].kind].delivery != "webhook":
+    if destinations()[destination].traits.delivery != "webhook":
         return None
     from tagwise.webhook import Webhook
 
@@ -831,24 +831,24 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         # A key another customer holds now is theirs: their rows and log stay, and only
         # the payloads the destination may hold (perhaps the erased person's) are redacted.
         others = destination_keys(con.execute(identifiers_held_by_others_sql()).fetchall())
-        con.execute("create or replace temp table _erased (key varchar, is_theirs boolean)")
+        con.execute("create or replace temp table _erased (key varchar, held_by_another boolean)")
         con.executemany(
             "insert into _erased values (?, ?)", [(key, key in others) for key in sorted(erased)]
         )
-        theirs = "key in (select key from _erased where not is_theirs)"
+        own = "key in (select key from _erased where not held_by_another)"
         con.execute("begin transaction")
         # The log keeps the hash: what was sent stays provable without the address.
-        con.execute(f"update {source('export', 'sync_log')} set key = null where {theirs}")
+        con.execute(f"update {source('export', 'sync_log')} set key = null where {own}")
         for destination in known:
-            con.execute(f"delete from {source('export', 'sync_snapshots')} where {theirs}")
+            con.execute(f"delete from {source('export', 'sync_snapshots')} where {own}")
             con.execute(
-                f"delete from {changes_table(destination)} where change <> 'remove' and {theirs}"
+                f"delete from {changes_table(destination)} where change <> 'remove' and {own}"
             )
             # A webhook batch never POSTed never reached the destination: the erased
             # person's row there leaves what may be at it (no remove to send).
             con.execute(
                 f"""delete from {source("export", "unacknowledged_changes")} u
-                where destination = ? and {theirs} and exists (
+                where destination = ? and {own} and exists (
                     select 1 from {never_posted_sql()} b where b.sync_id = u.sync_id
                         and u.key between b.first_key and b.last_key)""",
                 [destination],
