@@ -165,13 +165,13 @@ def floor_seconds(warehouse: Path, as_of) -> tuple[float, int]:
 def ingestion_floor_sql(source: Source, path: Path, columns: list[str]) -> str:
     """DuckDB reading one landing file in one pass, typed as the contract declares, with
     no validation. Timestamps are read with their offsets, as ingestion reads them."""
-    declared = {c.name: c.kind for c in source.columns}
+    declared = {c.name: c for c in source.columns}
 
-    def read_type(column: str) -> str:
-        kind = declared.get(column)
-        if kind is None:
+    def read_type(name: str) -> str:
+        column = declared.get(name)
+        if column is None:
             return "varchar"
-        return "timestamptz" if kind == Kind.TIMESTAMP else column_type(kind, DUCKDB)
+        return "timestamptz" if column.kind == Kind.TIMESTAMP else column_type(column, DUCKDB)
 
     return f"select * from {csv_reader(path, {c: read_type(c) for c in columns})}"
 

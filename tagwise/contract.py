@@ -36,6 +36,10 @@ class Column:
     maximum: float | None = None
     # Value that stands in for an empty optional cell.
     default: str | None = None
+    # Decimals a DECIMAL column holds: amounts have 2; a unit price has more, so that
+    # quantity x unit price can equal a line's total to the cent at large quantities
+    # (The Complete Journey sells fuel by the 1/1000 gallon: 89,638 units for $30).
+    scale: int = 2
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ def _enum(name: str, values: tuple[str, ...], required: bool = True) -> Column:
     return Column(name, Kind.ENUM, required, values)
 
 
+UNIT_PRICE_SCALE = 8
 ORDER_STATUSES = ("completed", "refunded", "cancelled")
 ORDER_CHANNELS = ("web", "store", "app")
 PRICE_TIERS = ("budget", "mid", "premium")
@@ -163,7 +168,7 @@ SOURCES: tuple[Source, ...] = (
             # A line's amount (quantity x unit price) and every sum of them stay far inside
             # the models' decimal(38, 2).
             Column("quantity", Kind.INTEGER, minimum=0, minimum_inclusive=False, maximum=1e9),
-            Column("unit_price", Kind.DECIMAL, minimum=0),
+            Column("unit_price", Kind.DECIMAL, minimum=0, scale=UNIT_PRICE_SCALE),
         ),
         key=("order_id", "line_no"),
         required=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -14,9 +15,10 @@ import pytest
 
 from tagwise.contract import SOURCES
 from tagwise.ingest import IngestError, ingest
-from tagwise.ingest.validation import SPARK, create_table, original_cells, typed_select
+from tagwise.ingest.validation import DUCKDB, SPARK, create_table, original_cells, typed_select
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+SOURCES_BY_NAME = {source.name: source for source in SOURCES}
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
@@ -95,6 +97,10 @@ def test_each_broken_order_is_quarantined_with_its_reason(landing, warehouse, ro
         ("O1,2,P1,two,9.99", "quantity 'two' is not a whole number"),
         ("O1,2,P1,1,-0.01", "unit_price '-0.01' must be at least 0"),
         ("O1,x,P1,1,1", "line_no 'x' is not a whole number"),
+        (
+            "O1,2,P1,1,0.123456789",
+            "unit_price '0.123456789' is not an amount with at most 8 decimals",
+        ),
     ],
 )
 def test_each_broken_order_line_is_quarantined(landing, warehouse, row, reason):
@@ -102,6 +108,42 @@ def test_each_broken_order_line_is_quarantined(landing, warehouse, row, reason):
     landing.write("order_lines", "l2.csv", landing.HEADERS["order_lines"] + "\n" + row)
     ingest(landing.root, warehouse, loaded_at=NOW)
     assert [r[1] for r in quarantined(warehouse, "order_lines")] == [reason]
+
+
+def test_a_unit_price_keeps_eight_decimals_so_large_quantities_total_to_the_cent(
+    landing, warehouse
+):
+    """89,638 units at 0.00033470 make 30.00: at 2 decimals the line would be worth 0."""
+    landing.minimal()
+    landing.write(
+        "order_lines", "l2.csv", landing.HEADERS["order_lines"] + "\nO1,2,P1,89638,0.0003347"
+    )
+    ingest(landing.root, warehouse, loaded_at=NOW)
+    [(price, total)] = query(
+        warehouse,
+        "select unit_price, cast(quantity * unit_price as decimal(38, 2)) "
+        "from raw.order_lines where line_no = 2",
+    )
+    assert str(price) == "0.00033470"
+    assert str(total) == "30.00"
+
+
+def test_a_warehouse_with_two_decimal_unit_prices_is_widened_before_loading(landing, warehouse):
+    """order_lines as a release before eight-decimal unit prices created it."""
+    older = create_table(SOURCES_BY_NAME["order_lines"], DUCKDB).replace(
+        "decimal(18, 8)", "decimal(18, 2)"
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute(older)
+    landing.minimal()
+    landing.write(
+        "order_lines", "l2.csv", landing.HEADERS["order_lines"] + "\nO1,2,P1,3,0.33333333"
+    )
+    ingest(landing.root, warehouse, loaded_at=NOW)
+    assert query(warehouse, "select unit_price from raw.order_lines where line_no = 2") == [
+        (Decimal("0.33333333"),)
+    ]
 
 
 def test_a_row_breaking_several_rules_lists_every_reason(landing, warehouse):
@@ -113,7 +155,7 @@ def test_a_row_breaking_several_rules_lists_every_reason(landing, warehouse):
         "missing key order_id",
         "missing required value product_id",
         "quantity '-1' must be greater than 0",
-        "unit_price 'abc' is not an amount with at most 2 decimals",
+        "unit_price 'abc' is not an amount with at most 8 decimals",
     ]
 
 

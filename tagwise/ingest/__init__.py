@@ -28,12 +28,13 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
+from tagwise.contract import REQUIRED_SOURCES, SOURCES, Kind, Source
 from tagwise.errors import TagwiseError
 from tagwise.ingest.validation import (
     DUCKDB,
     SPARK,
     Dialect,
+    column_type,
     create_table,
     literal,
     original_cells,
@@ -338,6 +339,26 @@ def prepare(loader: Loader) -> None:
     if loader.dialect is DUCKDB:
         # Load logs written before the file's modification time was recorded.
         loader.execute("alter table raw.load_log add column if not exists modified_at timestamp")
+        _widen_decimals(loader)
+
+
+def _widen_decimals(loader: Loader) -> None:
+    """Raw tables created when a decimal column held fewer decimals than it now declares
+    (unit_price had 2 before 8) take the wider type, so no later row is rounded."""
+    for source in SOURCES:
+        for column in source.columns:
+            if column.kind != Kind.DECIMAL:
+                continue
+            (scale,) = loader.one(
+                "select coalesce(max(numeric_scale), -1) from information_schema.columns "
+                f"where table_schema = 'raw' and table_name = {literal(source.name)} "
+                f"and column_name = {literal(column.name)}"
+            )
+            if 0 <= scale < column.scale:
+                loader.execute(
+                    f"alter table raw.{loader.dialect.q(source.name)} alter column "
+                    f"{loader.dialect.q(column.name)} type {column_type(column, loader.dialect)}"
+                )
 
 
 def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[str]:

@@ -49,12 +49,12 @@ SQL_TYPES = {
     Kind.TIMESTAMP: "timestamp",
     Kind.DATE: "date",
     Kind.INTEGER: "bigint",
-    Kind.DECIMAL: "decimal(18, 2)",
+    Kind.DECIMAL: "decimal(18, {scale})",
     Kind.BOOLEAN: "boolean",
 }
 INTEGER_PATTERN = r"^[+-]?[0-9]+$"
 # No backslashes: Spark reads them in string literals as escapes.
-AMOUNT_PATTERN = r"^[+-]?([0-9]+([.][0-9]{0,2})?|[.][0-9]{1,2})$"
+AMOUNT_PATTERN = r"^[+-]?([0-9]+([.][0-9]{{0,{scale}}})?|[.][0-9]{{1,{scale}}})$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 # Dates and timestamps start with an ISO 8601 date (YYYY-MM-DD): engines differ on what
 # else their casts accept (Spark reads '2024-1-1', and a date followed by anything). A
@@ -115,7 +115,8 @@ def typed_value(column: Column, dialect: Dialect) -> str:
     if kind == Kind.INTEGER:
         return f"case when {dialect.matches(cell, INTEGER_PATTERN)} then try_cast({cell} as bigint) end"
     if kind == Kind.DECIMAL:
-        return f"case when {dialect.matches(cell, AMOUNT_PATTERN)} then try_cast({cell} as decimal(18, 2)) end"
+        pattern = AMOUNT_PATTERN.format(scale=column.scale)
+        return f"case when {dialect.matches(cell, pattern)} then try_cast({cell} as {column_type(column, dialect)}) end"
     if kind == Kind.BOOLEAN:
         words = ", ".join(literal(w) for w in BOOLEAN_WORDS)
         return f"case when lower({cell}) in ({words}) then try_cast(lower({cell}) as boolean) end"
@@ -132,7 +133,7 @@ _EXPECTED = {
     Kind.TIMESTAMP: "a timestamp",
     Kind.DATE: "a date",
     Kind.INTEGER: "a whole number",
-    Kind.DECIMAL: "an amount with at most 2 decimals",
+    Kind.DECIMAL: "an amount with at most {scale} decimals",
     Kind.BOOLEAN: "true or false",
 }
 
@@ -154,7 +155,7 @@ def reasons(source: Source, loaded_at: datetime, dialect: Dialect) -> list[str]:
             if column.kind == Kind.ENUM:
                 expected = "one of " + ", ".join(column.values)
             else:
-                expected = _EXPECTED[column.kind]
+                expected = _EXPECTED[column.kind].format(scale=column.scale)
             out.append(
                 f"case when {cell} is not null and ({value}) is null "
                 f"then '{name} ' || {shown} || ' is not {expected}' end"
@@ -214,15 +215,15 @@ def original_cells(file_columns: list[str], dialect: Dialect, alias: str) -> str
     return dialect.json_object([(c, f"{alias}.{dialect.q(c)}") for c in file_columns])
 
 
-def column_type(kind: Kind, dialect: Dialect) -> str:
-    sql_type = SQL_TYPES[kind]
+def column_type(column: Column, dialect: Dialect) -> str:
+    sql_type = SQL_TYPES[column.kind].format(scale=column.scale)
     return dialect.text_type if sql_type == "text" else sql_type
 
 
 def create_table(source: Source, dialect: Dialect, schema: str = "raw") -> str:
     text = dialect.text_type
     columns = ",\n    ".join(
-        f"{dialect.q(c.name)} {column_type(c.kind, dialect)}" for c in source.columns
+        f"{dialect.q(c.name)} {column_type(c, dialect)}" for c in source.columns
     )
     return (
         f"create table if not exists {schema}.{dialect.q(source.name)} (\n    {columns},\n"
