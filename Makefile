@@ -22,7 +22,7 @@ DEMO_DIR := data/demo
 DEMO_CUSTOMERS ?= 10000
 DEMO_AS_OF := 2026-06-30
 
-.PHONY: help install install-spark demo demo-cdnow dagster dist test test-e2e test-spark lint format bench \
+.PHONY: help install install-spark demo demo-cdnow demo-completejourney dagster dist test test-e2e test-spark lint format bench \
 	bench-generate data-docs-assets clean
 
 help:  ## list the targets
@@ -74,6 +74,17 @@ demo-cdnow: install  ## the real-data demo: CDNOW purchases through the pipeline
 		--exports $(CDNOW_DIR)/exports --as-of 1998-06-30
 	$(RUN) tagwise evaluate-model --warehouse $(CDNOW_DIR)/warehouse.duckdb \
 		--calibration-end 1997-09-30 --out $(CDNOW_DIR)/model
+
+COMPLETEJOURNEY_DIR := data/completejourney
+
+demo-completejourney: install  ## the real-retailer demo: The Complete Journey's 2017 baskets through the pipeline, then a holdout evaluation
+	rm -rf $(COMPLETEJOURNEY_DIR)
+	$(RUN) tagwise import-completejourney --out $(COMPLETEJOURNEY_DIR)/landing
+	$(RUN) tagwise run --landing $(COMPLETEJOURNEY_DIR)/landing \
+		--warehouse $(COMPLETEJOURNEY_DIR)/warehouse.duckdb --exports $(COMPLETEJOURNEY_DIR)/exports \
+		--as-of 2017-12-31
+	$(RUN) tagwise evaluate-model --warehouse $(COMPLETEJOURNEY_DIR)/warehouse.duckdb \
+		--calibration-end 2017-09-30 --out $(COMPLETEJOURNEY_DIR)/model
 
 dist: $(UV)  ## build the wheel into dist/ (the dbt project, seeds and suites inside)
 	$(UV) build --wheel --out-dir dist

@@ -61,6 +61,9 @@ EVIDENCE_STYLES = frozenset({"pct", "money"})
 RULE_KEYS = frozenset({"tag", "when", "evidence", "source", "unless"})
 RULE_SOURCES = frozenset({"rule", "model"})
 SEGMENT_KEYS = frozenset({"description", "when", "holdout", "salt"})
+# min_members: the fewest customers a value needs to make an audience (a real catalog has
+# hundreds of categories, most bought first by a handful of people).
+GENERATED_KEYS = frozenset({"prefix", "column", "description", "min_members"})
 # A holdout above half would leave the treated group the smaller one; a lift measured that
 # way costs more sends than it saves.
 MAX_HOLDOUT = 0.5
@@ -575,11 +578,29 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
             problems.append(
                 f"generated audience {prefix}: needs a prefix and a column of the inputs"
             )
+        else:
+            problems += [
+                f"generated audience {prefix}: {p}" for p in _generated_problems(definition)
+            ]
     if "destinations" in catalog:
         problems.append(
             "`destinations` moved to the destination catalog (catalogs/destination_catalog.yml): "
             "each destination lists the segments it `selects` there"
         )
+    return problems
+
+
+def _generated_problems(definition: dict) -> list[str]:
+    """Unknown keys of a generated audience, or a `min_members:` that is no count."""
+    problems = []
+    unexpected = sorted(str(key) for key in set(definition) - GENERATED_KEYS)
+    if unexpected:
+        problems.append(
+            f"unknown key(s) {', '.join(unexpected)} (allowed: {', '.join(sorted(GENERATED_KEYS))})"
+        )
+    least = definition.get("min_members", 1)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        problems.append(f"min_members must be a whole number of at least 1, not {least!r}")
     return problems
 
 

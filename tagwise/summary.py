@@ -78,6 +78,33 @@ def destination_reach(warehouse: Path, target: str = "duckdb") -> list[tuple[str
     return reach
 
 
+def reach_notes(warehouse: Path, target: str = "duckdb") -> list[str]:
+    """Plain sentences for a build that can reach no one by email, or a destination that
+    can reach no one, with the reasons counted (data without email addresses, such as
+    The Complete Journey, or consent never collected): an empty export is a finding to
+    state, not a silence."""
+    notes = []
+    reasons = read_rows(
+        warehouse,
+        f"select not_marketable_because, count(*) from {ref('customer_email_marketability')} "
+        "group by 1 order by count(*) desc, 1",
+        target,
+    )
+    if reasons and all(reason is not None for reason, _ in reasons):
+        counted = ", ".join(f"{reason} {n:,}" for reason, n in reasons)
+        notes.append(
+            f"no one is email-marketable: of {sum(n for _, n in reasons):,} customers, "
+            f"{counted} ({ref('customer_email_marketability')} says why per customer)"
+        )
+    for destination, selected, eligible, because in destination_reach(warehouse, target):
+        if selected and not eligible:
+            notes.append(
+                f"destination {destination} reaches no one: of {selected:,} customers its "
+                f"segments select, {because}; its files hold no adds"
+            )
+    return notes
+
+
 # The behaviour the features count as days: a purchase, an email or web event.
 ACTIVITY = (
     ("orders", "ordered_at"),

@@ -196,6 +196,15 @@ def test_a_good_segment_catalog_has_no_problem():
             "generated audience fans-: needs a prefix and a column of the inputs",
         ),
         (
+            {"generated": [{"prefix": "fans-", "column": "job_title", "min_members": "ten"}]},
+            "generated audience fans-: min_members must be a whole number of at least 1, not 'ten'",
+        ),
+        (
+            {"generated": [{"prefix": "fans-", "column": "job_title", "min_member": 10}]},
+            "generated audience fans-: unknown key(s) min_member (allowed: column, description, "
+            "min_members, prefix)",
+        ),
+        (
             {"audiences": [{"audience": "x", "when": "true", "holdout": 0.9}]},
             "audience x: holdout must be a share above 0 and at most 0.5",
         ),

@@ -226,14 +226,23 @@
         union all
         select
             customer_key,
-            {{ tagwise.string_literal(definition.prefix) }} || {{ tagwise.name_part(definition.column) }} as segment,
+            {{ tagwise.string_literal(definition.prefix) }} || value_name as segment,
             'audience' as segment_type,
             {{ tagwise.string_literal(tagwise.segment_version(definition)) }} as definition_version,
             {{ tagwise.segment_destinations("generated", definition.prefix) }} as destinations,
-            {{ tagwise.column_value(definition.column) }} as reason,
+            reason,
             false as is_holdout
-        from inputs
-        where {{ tagwise.name_part(definition.column) }} <> ''
+        from (
+            select
+                customer_key,
+                {{ tagwise.name_part(definition.column) }} as value_name,
+                {{ tagwise.column_value(definition.column) }} as reason,
+                count(*) over (partition by {{ tagwise.name_part(definition.column) }}) as members
+            from inputs
+            where {{ tagwise.name_part(definition.column) }} <> ''
+        ) as generated_values
+        {#- A value too few customers share makes no audience (min_members, default 1). #}
+        where members >= {{ definition.get("min_members", 1) | int }}
     {%- endfor %}
 {%- endmacro %}
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from tagwise.cli import (
     bench,
+    completejourney,
     diff,
     explain,
     generate,
@@ -67,6 +68,7 @@ for command in (
     diff.diff_command,
     model.evaluate_model_command,
     model.import_cdnow_command,
+    completejourney.import_completejourney_command,
     bench.bench_command,
 ):
     main.add_command(project_option(command))

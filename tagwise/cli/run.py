@@ -231,10 +231,11 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
     if brief:
         return
     show_warehouse(warehouse, target)
-    from tagwise.summary import data_gap
+    from tagwise.summary import data_gap, reach_notes
 
-    if gap := data_gap(warehouse, report.as_of):
-        console.print(f"[yellow]note:[/yellow] {escape(gap)}", soft_wrap=True)
+    gap = data_gap(warehouse, report.as_of)
+    for note in ([gap] if gap else []) + reach_notes(warehouse, target):
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
     steps = Table("step", "seconds", title="time per step")
     for step in report.steps:

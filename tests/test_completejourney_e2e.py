@@ -1,0 +1,118 @@
+"""The Complete Journey end to end (SPEC 7): the installed package imported, run as of
+2017-12-31, and checked against queries over the package's own Parquet files."""
+
+from __future__ import annotations
+
+import csv
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tagwise.cli import main
+from tagwise.completejourney import FILES, package_folder
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = date(2017, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(landing, warehouse, seconds to import, seconds to run)."""
+    root = tmp_path_factory.mktemp("completejourney")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    runner = CliRunner()
+    began = time.perf_counter()
+    imported = runner.invoke(main, ["import-completejourney", "--out", str(landing)])
+    assert imported.exit_code == 0, imported.output
+    import_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    ran = runner.invoke(
+        main,
+        ["run", "--landing", str(landing), "--warehouse", str(warehouse),
+         "--exports", str(root / "exports"), "--as-of", AS_OF.isoformat()],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output[-5000:]
+    print(f"import {import_seconds:.0f} s, run {time.perf_counter() - began:.0f} s")
+    return landing, warehouse, ran.output
+
+
+def package(name: str) -> str:
+    return f"read_parquet('{package_folder() / name}.parquet')"
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_household_is_a_customer_and_every_basket_an_order(built):
+    _, warehouse, _ = built
+    assert query(warehouse, "select count(*) from marts.dim_customers") == [(2469,)]
+    baskets = duckdb.sql(f"select count(distinct basket_id) from {package('transactions')}")
+    assert query(warehouse, "select count(*) from raw.orders") == baskets.fetchall()
+
+
+def test_revenue_per_household_is_its_kept_rows_sales_value_to_a_cent_per_line(built):
+    """Baskets started by the end of D (one starts on 2018-01-01) and rows of quantity > 0,
+    computed here from the package's file alone."""
+    _, warehouse, _ = built
+    expected = duckdb.sql(
+        f"""
+        with kept as (
+            select household_id, basket_id, sales_value,
+                min(transaction_timestamp) over (partition by basket_id) as started
+            from {package("transactions")}
+            where quantity > 0
+        )
+        select cast(household_id as varchar), sum(sales_value), count(*)
+        from kept where cast(started as date) <= date '{AS_OF}'
+        group by household_id
+        """
+    ).fetchall()
+    revenue = dict(
+        query(
+            warehouse,
+            "select d.source_customer_ids, f.revenue_lifetime from marts.customer_features f "
+            "join marts.dim_customers d using (customer_key)",
+        )
+    )
+    assert len(expected) == len(revenue) == 2469
+    off = [
+        (household, total, revenue[household])
+        for household, total, lines in expected
+        if abs(float(revenue[household]) - total) > 0.01 * lines
+    ]
+    assert not off
+
+
+def test_the_zero_quantity_rows_are_quarantined_with_their_reason(built):
+    _, warehouse, _ = built
+    assert query(
+        warehouse,
+        "select reason, count(*) from raw.quarantine where source = 'order_lines' group by 1",
+    ) == [("quantity '0' must be greater than 0", 8869)]
+
+
+def test_the_import_report_accounts_for_every_row_of_the_package(built):
+    landing, _, _ = built
+    with (landing / "import-report.csv").open(newline="") as stream:
+        rows = [row for row in csv.DictReader(stream) if row["outcome"] != "folded"]
+    accounted = {}
+    for row in rows:
+        accounted[row["file"]] = accounted.get(row["file"], 0) + int(row["rows"])
+    counted = {
+        f"{name}.parquet": duckdb.sql(f"select count(*) from {package(name)}").fetchone()[0]
+        for name in FILES
+    }
+    assert accounted == counted
+    assert counted["transactions.parquet"] == 1_469_307
+
+
+def test_the_run_says_no_one_is_email_marketable_and_why(built):
+    _, _, output = built
+    assert "no one is email-marketable: of 2,469 customers, no valid email 2,469" in output
