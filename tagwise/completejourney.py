@@ -167,7 +167,7 @@ LANDING = {
             cast(case
                 when quantity > 0 then round(({LINE_VALUE}) / quantity, {UNIT_PRICE_SCALE})
                 else {LINE_VALUE}
-            end as decimal(18, {UNIT_PRICE_SCALE})) as unit_price
+            end as decimal(24, {UNIT_PRICE_SCALE})) as unit_price
         from transactions
         order by basket_id, line_no""",
     "email_campaigns": """

@@ -131,7 +131,7 @@ def test_a_unit_price_keeps_eight_decimals_so_large_quantities_total_to_the_cent
 def test_a_warehouse_with_two_decimal_unit_prices_is_widened_before_loading(landing, warehouse):
     """order_lines as a release before eight-decimal unit prices created it."""
     older = create_table(SOURCES_BY_NAME["order_lines"], DUCKDB).replace(
-        "decimal(18, 8)", "decimal(18, 2)"
+        "decimal(24, 8)", "decimal(18, 2)"
     )
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema raw")

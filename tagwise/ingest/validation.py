@@ -49,7 +49,8 @@ SQL_TYPES = {
     Kind.TIMESTAMP: "timestamp",
     Kind.DATE: "date",
     Kind.INTEGER: "bigint",
-    Kind.DECIMAL: "decimal(18, {scale})",
+    # 16 digits before the point whatever the scale: the largest amount is the same.
+    Kind.DECIMAL: "decimal({precision}, {scale})",
     Kind.BOOLEAN: "boolean",
 }
 INTEGER_PATTERN = r"^[+-]?[0-9]+$"
@@ -216,7 +217,7 @@ def original_cells(file_columns: list[str], dialect: Dialect, alias: str) -> str
 
 
 def column_type(column: Column, dialect: Dialect) -> str:
-    sql_type = SQL_TYPES[column.kind].format(scale=column.scale)
+    sql_type = SQL_TYPES[column.kind].format(precision=16 + column.scale, scale=column.scale)
     return dialect.text_type if sql_type == "text" else sql_type
 
 
