@@ -89,8 +89,9 @@ demo-completejourney: install  ## the real-retailer demo: The Complete Journey's
 dist: $(UV)  ## build the wheel into dist/ (the dbt project, seeds and suites inside)
 	$(UV) build --wheel --out-dir dist
 
+# Two workers, a file each at a time, as test-e2e: half the time on this 2-core machine.
 test: install lint  ## lint, then the test suite (Spark parity and long end-to-end runs aside)
-	$(RUN) pytest -m "not spark and not e2e"
+	$(RUN) pytest -m "not spark and not e2e" -n 2 --dist loadfile
 
 # Two workers, a file each at a time (a file's module fixtures stay in one process): a run
 # spends most of its time in dbt's single-threaded Python, so two files use both cores.

@@ -192,3 +192,20 @@ def test_tables_python_writes_are_created_from_their_source_declarations(project
             ]
             created = con.execute(f"describe {source['schema']}.{source['name']}").fetchall()
             assert [(name, kind) for name, kind, *_ in created] == declared, source["name"]
+
+
+def test_the_history_models_keep_history_with_one_incremental_configuration(project):
+    """customer_tag_history and segment_membership_history are maintained the same way: a
+    column a release adds is appended to the history a warehouse already holds."""
+    configs = []
+    for name in ("customer_tag_history", "segment_membership_history"):
+        [node] = [n for n in project["nodes"].values() if n["name"] == name]
+        config = node["config"]
+        configs.append(
+            {
+                k: config[k]
+                for k in ("materialized", "incremental_strategy", "unique_key", "on_schema_change")
+            }
+        )
+    assert configs[0] == configs[1]
+    assert configs[0]["on_schema_change"] == "append_new_columns"

@@ -254,3 +254,17 @@
         tagwise.regexp_replace_all("lower(" ~ column ~ ")", "[^a-z0-9]+", "-"), "^-+|-+$", ""
     ) }}
 {%- endmacro %}
+
+{#- "Converted after a send", the one definition lift and campaign performance share
+    (SPEC 3.8): a completed order after the send and within the var conversion_days of
+    it, (sent_at, sent_at + N days]. An order at the very moment of the send was not
+    caused by it. -#}
+{% macro converted_after_send(sent_at, ordered_at) -%}
+    {{ sent_at }} < {{ ordered_at }}
+    and {{ ordered_at }} <= {{ tagwise.conversion_window_end(sent_at) }}
+{%- endmacro %}
+
+{#- When the conversion window of a send closes. -#}
+{% macro conversion_window_end(sent_at) -%}
+    {{ dbt.dateadd('day', var('conversion_days'), sent_at) }}
+{%- endmacro %}

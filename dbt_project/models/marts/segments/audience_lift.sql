@@ -1,5 +1,5 @@
 {#- The effect of each targeted campaign (SPEC 3.8): its audience's members who were not
-    held out against those held out at random, over the var lift_conversion_days after the
+    held out against those held out at random, over the var conversion_days after the
     send. Treated members count whether or not a destination reached them (intention to
     treat), so both groups are alike except for the campaign. Methods, at 95%:
     - conversion lift (difference of rates): Newcombe's hybrid score interval (his method
@@ -118,7 +118,7 @@ select
     intervals.relative_revenue_lift_upper,
     coalesce(intervals.conversion_lift_lower > 0 or intervals.conversion_lift_upper < 0, false)
         as is_conversion_lift_significant,
-    {{ var('lift_conversion_days') }} as conversion_days,
+    {{ var('conversion_days') }} as conversion_days,
     {{ tagwise.as_of_date() }} as as_of_date
 from rates
 left join intervals

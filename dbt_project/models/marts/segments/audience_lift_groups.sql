@@ -1,9 +1,9 @@
 {#- For every targeted campaign, the two groups audience_lift compares (SPEC 3.8): the
     members of its audience on the send date who were not held out (treated: meant to
     receive it, whether or not a destination could reach them) and those held out. Per
-    group: members, members who converted (a completed order in the var
-    lift_conversion_days after the send) and the revenue of those orders, with its sum of
-    squares for the variance. The window closes lift_conversion_days after the send. -#}
+    group: members, members who converted (tagwise.converted_after_send: a completed order
+    in the var conversion_days after the send) and the revenue of those orders, with its
+    sum of squares for the variance. The window closes conversion_days after the send. -#}
 with targets as (
     select * from {{ ref('segment_campaign_targets') }}
 ),
@@ -23,8 +23,7 @@ outcomes as (
     left join completed_orders
         on
             targets.customer_key = completed_orders.customer_key
-            and targets.sent_at < completed_orders.ordered_at
-            and {{ dbt.dateadd('day', var('lift_conversion_days'), 'targets.sent_at') }} >= completed_orders.ordered_at
+            and {{ tagwise.converted_after_send('targets.sent_at', 'completed_orders.ordered_at') }}
     where targets.customer_key is not null
     group by targets.campaign_id, targets.customer_key, targets.is_holdout
 ),
@@ -48,7 +47,7 @@ select
     campaigns.membership_basis,
     campaigns.has_holdout,
     coalesce(
-        {{ dbt.dateadd('day', var('lift_conversion_days'), 'campaigns.sent_at') }} < {{ tagwise.as_of_end() }},
+        {{ tagwise.conversion_window_end('campaigns.sent_at') }} < {{ tagwise.as_of_end() }},
         false
     ) as window_closed,
     count(case when not outcomes.is_holdout then 1 end) as treated_members,

@@ -1,5 +1,6 @@
 {#- For every campaign that targeted a segment or audience: delivered, open, click and
-    conversion (a completed order within 7 days of delivery) among targeted members, next
+    conversion (tagwise.converted_after_send: a completed order within the var
+    conversion_days after delivery, as audience_lift counts it) among targeted members, next
     to the same among the campaign's other delivered recipients (who they were:
     segment_campaign_targets). Descriptive only: members were chosen because they
     differ from the others, so the gap is not the campaign's effect (audience_lift
@@ -58,8 +59,7 @@ outcomes_by_recipient as (
     left join completed_orders
         on
             recipients.customer_key = completed_orders.customer_key
-            and recipients.delivered_at <= completed_orders.ordered_at
-            and {{ dbt.dateadd('day', 7, 'recipients.delivered_at') }} >= completed_orders.ordered_at
+            and {{ tagwise.converted_after_send('recipients.delivered_at', 'completed_orders.ordered_at') }}
     where recipients.delivered_at is not null
     group by recipients.campaign_id, recipients.customer_key, recipients.opened, recipients.clicked
 ),

@@ -7,7 +7,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='customer_key',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     post_hook="{{ tagwise.delete_history_tombstones() }}",
 ) }}
 -- depends_on: {{ ref('history_as_of_dates') }}
