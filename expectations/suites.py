@@ -109,7 +109,7 @@ def destination_breaches_sql() -> str:
     erased person, a clear-text identifier where the kind sends hashes. Checked afresh
     from the consent, suppression and erasure tables, not from the reasons eligibility
     gave, so a fault upstream (a catalog, a macro, a model change) stops the release."""
-    from tagwise.destinations import destinations
+    from tagwise.activation.destinations import destinations
 
     people = f"""
         with audience as (select destination, key, phone_sha256 from {ref("destination_audiences")}),

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from orchestration.run import run_pipeline
+from tagwise.activation.syncs import acknowledge
 from tagwise.benchmark import (
     SLOWEST,
     PeakRss,
@@ -18,7 +19,6 @@ from tagwise.benchmark import (
 )
 from tagwise.contract import DEFAULT_HISTORY_YEARS
 from tagwise.diff import diff
-from tagwise.export import acknowledge
 from tagwise.generator import GenerateConfig, generate
 
 

@@ -239,9 +239,9 @@ def _snapshot(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 def _destination_changes(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """What each destination's next sync would carry from this build: adds, updates,
-    removes against what the destination holds (tagwise.export.compute_changes)."""
-    from tagwise.destinations import destinations
-    from tagwise.export import compute_changes, prepare_state
+    removes against what the destination holds (tagwise.activation.changes.compute_changes)."""
+    from tagwise.activation.changes import compute_changes, prepare_state
+    from tagwise.activation.destinations import destinations
 
     con.execute(
         f"create or replace table {schema}.sync_changes "

@@ -45,7 +45,7 @@ def consent_detail(reason: str | None, consent: list[dict]) -> str | None:
 
 
 def _destinations(con: duckdb.DuckDBPyConnection, key: str, consent: list[dict]) -> list[dict]:
-    from tagwise.destinations import destinations
+    from tagwise.activation.destinations import destinations
 
     found = {
         row["destination"]: row

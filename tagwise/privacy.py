@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.destinations import destination_keys
+from tagwise.activation.destinations import destination_keys
 from tagwise.errors import TagwiseError
 from tagwise.relations import ref, source
 from tagwise.warehouse import WarehouseLock, connect, existing_tables

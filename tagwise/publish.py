@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from tagwise.activation.outbox import remove_unfinished_writes
 from tagwise.dbt import PROJECT_DIR
-from tagwise.export import remove_unfinished_writes
 from tagwise.ingest.validation import literal
 from tagwise.paths import refuse_collisions
 from tagwise.release import require_passed_gate
@@ -33,7 +33,7 @@ MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
 
 
-# The change feeds Python writes into marts (tagwise.export.changes_table): the key is a
+# The change feeds Python writes into marts (tagwise.activation.changes.changes_table): the key is a
 # person's address or phone, and the payload their names.
 CHANGE_FEED = "_audience_changes"
 CHANGE_FEED_IDENTIFIERS = frozenset({"key", "payload"})

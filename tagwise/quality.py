@@ -38,17 +38,16 @@ from expectations.suites import (
     datasets,
     feature_stats_sql,
 )
-from tagwise.data_docs import make_offline
-from tagwise.destinations import destination_keys, destinations
-from tagwise.export import (
-    REMOVALS,
-    UNFINISHED_WRITE,
-    access_reports_folder,
+from tagwise.activation.changes import (
     erased_identifiers_sql,
     export_inputs,
     prepare_state,
     unsent_removes,
 )
+from tagwise.activation.destinations import destination_keys, destinations
+from tagwise.activation.outbox import REMOVALS, UNFINISHED_WRITE
+from tagwise.activation.redaction import access_reports_folder
+from tagwise.data_docs import make_offline
 from tagwise.history import RELEASES_DDL
 from tagwise.ingest import csv_cells
 from tagwise.ingest.validation import literal
@@ -129,7 +128,7 @@ IDENTIFIER_IN_TEXT = re.compile(
 def erased_in_export_files(
     erased: set[str], exports: Path, published: Path | None = None, reports: Path | None = None
 ) -> pd.DataFrame:
-    """Every erased person's key (address, phone, or their hash: tagwise.destinations.destination_keys)
+    """Every erased person's key (address, phone, or their hash: tagwise.activation.destinations.destination_keys)
     found in any file under the exports folder, whatever
     its format (change sets in CSV and JSON Lines, audiences, access reports, anything
     else), other than in the remove rows that carry the erasure to the destination; and
@@ -137,7 +136,7 @@ def erased_in_export_files(
     no erasure would ever reach. DuckDB reads CSV and JSON Lines (a Python reader took
     seconds per audience file at a million customers)."""
     found: list[tuple[str, str]] = []
-    # The access reports folder (tagwise.export.access_reports_folder) is read as well.
+    # The access reports folder (tagwise.activation.redaction.access_reports_folder) is read as well.
     files = sorted(
         p for folder in (exports, reports) if folder and folder.exists()
         for p in folder.rglob("*") if p.is_file()

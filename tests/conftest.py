@@ -208,14 +208,16 @@ def browser() -> Browser:
 def gated(tmp_path, monkeypatch) -> Path:
     """A warehouse whose built marts passed the gate, with every destination's export
     state: the export's own rules are tested, on audiences a test writes."""
-    from tagwise import export as exporting
+    from tagwise.activation import syncs
+    from tagwise.activation.changes import prepare_state
+    from tagwise.activation.destinations import destinations
     from tagwise.warehouse import connect
 
-    monkeypatch.setattr(exporting, "require_passed_gate", lambda con: None)
+    monkeypatch.setattr(syncs, "require_passed_gate", lambda con: None)
     warehouse = tmp_path / "w.duckdb"
     with connect(warehouse) as con:
-        for destination in exporting.destinations():
-            exporting.prepare_state(con, destination)
+        for destination in destinations():
+            prepare_state(con, destination)
         con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
     return warehouse
 
@@ -334,3 +336,16 @@ def receiver(setting):
     yield state
     server.shutdown()
     server.server_close()
+
+
+def use_destinations(monkeypatch, catalog) -> None:
+    """Every activation module sees `catalog()` as the destination catalog."""
+    import importlib
+    import pkgutil
+
+    import tagwise.activation
+
+    for module in pkgutil.iter_modules(tagwise.activation.__path__):
+        loaded = importlib.import_module(f"tagwise.activation.{module.name}")
+        if hasattr(loaded, "destinations"):
+            monkeypatch.setattr(loaded, "destinations", catalog)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from tagwise.activation.destinations import KINDS
 from tagwise.catalog import (
     TAG_INPUTS_DOC,
     CatalogError,
@@ -19,7 +20,6 @@ from tagwise.catalog import (
     tag_rule_problems,
 )
 from tagwise.cli import main
-from tagwise.destinations import KINDS
 
 VOCABULARY = Vocabulary(
     tags={

@@ -230,11 +230,11 @@ def test_version_names_the_installed_package():
 
 
 def test_acknowledging_an_acknowledged_sync_again_says_so_and_succeeds(tmp_path):
-    from tagwise.export import _create_state_tables
+    from tagwise.activation.changes import create_state_tables
 
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        _create_state_tables(con)
+        create_state_tables(con)
         con.execute(
             "insert into export.syncs values ('email-20260501-001', 'email', '2026-05-01', "
             "'2026-05-01 06:00', 'acknowledged', 3, 0, 1, '2026-05-01 07:00')"
@@ -363,11 +363,11 @@ def test_a_backfill_before_the_latest_release_needs_full_refresh_wherever_it_end
 
 
 def test_sync_status_lists_each_destinations_held_pending_and_acknowledged_syncs(tmp_path):
-    from tagwise.export import _create_state_tables
+    from tagwise.activation.changes import create_state_tables
 
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        _create_state_tables(con)
+        create_state_tables(con)
     never = CliRunner().invoke(main, ["sync", "status", "--warehouse", str(warehouse)])
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
@@ -397,11 +397,11 @@ def test_sync_status_lists_each_destinations_held_pending_and_acknowledged_syncs
 
 
 def test_sync_approve_and_reject_refuse_a_sync_that_is_not_held(tmp_path):
-    from tagwise.export import _create_state_tables
+    from tagwise.activation.changes import create_state_tables
 
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        _create_state_tables(con)
+        create_state_tables(con)
         con.execute(
             "insert into export.syncs values ('email-20260502-001', 'email', '2026-05-02', "
             "'2026-05-02 06:00', 'pending', 1, 2, 0, null)"
@@ -447,11 +447,11 @@ def test_the_gate_summary_prints_names_verbatim_and_warnings_as_warnings(capsys)
 
 
 def test_an_error_message_with_brackets_is_printed_as_written(tmp_path):
-    from tagwise.export import _create_state_tables
+    from tagwise.activation.changes import create_state_tables
 
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        _create_state_tables(con)
+        create_state_tables(con)
     result = CliRunner().invoke(
         main, ["sync", "approve", "[email, marketing]", "--warehouse", str(warehouse)]
     )
@@ -479,7 +479,7 @@ def test_an_access_report_is_never_written_into_the_outbox_or_over_the_published
 
 
 def test_the_default_access_report_folder_is_beside_the_warehouse_not_in_the_exports(tmp_path):
-    from tagwise.export import access_report_path
+    from tagwise.activation.redaction import access_report_path
 
     path = access_report_path(tmp_path / "data" / "warehouse.duckdb", "k1", "2026-06-30")
     assert path == tmp_path / "data" / "access-reports" / "k1-2026-06-30.json"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.dbt.project import manifest
-from tagwise.destinations import AUDIENCES
+from tagwise.activation.destinations import AUDIENCES
 from tagwise.publish import PUBLISHED_SCHEMAS
 
 ROOT = Path(__file__).parents[1]
@@ -38,7 +38,7 @@ def _relations(project: dict) -> dict[str, str]:
 def _named_in(path: Path, project: dict) -> set[str]:
     """unique_id of each relation the module reads through tagwise.relations: each
     ref("model") and source("source", "table") call with written-out names (and the
-    audiences of tagwise.export's destinations, which name their dbt model)."""
+    audiences of the destinations, which name their dbt model: tagwise.activation.changes)."""
     by_name = {
         (("ref", node["name"]) if node["resource_type"] != "source"
          else ("source", node["source_name"], node["name"])): node["unique_id"]
@@ -51,7 +51,7 @@ def _named_in(path: Path, project: dict) -> set[str]:
             args = tuple(arg.value for arg in call.args if isinstance(arg, ast.Constant))
             if len(args) == len(call.args):
                 named.add(by_name[(call.func.id, *args)])
-    if path == ROOT / "tagwise" / "export.py":
+    if path == ROOT / "tagwise" / "activation" / "changes.py":
         named.add(by_name[("ref", AUDIENCES)])
     return named
 

@@ -8,10 +8,12 @@ import hashlib
 import json
 
 import pytest
-from conftest import record_erasure
+from conftest import record_erasure, use_destinations
 
-from tagwise import export as exporting
-from tagwise.destinations import Destination, destinations
+from tagwise.activation.changes import ExportError, HoldThresholds, prepare_state
+from tagwise.activation.destinations import Destination, destination_keys, destinations
+from tagwise.activation.redaction import erase_from_exports
+from tagwise.activation.syncs import export
 from tagwise.quality import erased_in_export_files
 from tagwise.summary import destination_reach
 from tagwise.warehouse import connect
@@ -53,7 +55,7 @@ def sent(gated, tmp_path):
     with connect(gated) as con:
         audiences(con, ROWS)
     exports = tmp_path / "exports"
-    syncs = {d: exporting.export(gated, d, exports) for d in ("sms", "ads")}
+    syncs = {d: export(gated, d, exports) for d in ("sms", "ads")}
     return gated, exports, syncs
 
 
@@ -92,7 +94,7 @@ def test_erasure_reaches_every_destinations_pending_files_under_its_own_key(sent
     assert set(found_before["identifier"]) == {A_PHONE, sha256(A)}
     # A's row of each of the four files holding adds of each destination's sync (the
     # change feed in CSV and JSON Lines, the audience, the platform import file).
-    assert exporting.erase_from_exports(warehouse, exports) == 8
+    assert erase_from_exports(warehouse, exports) == 8
     assert erased_in_export_files({A_PHONE, sha256(A)}, exports).empty
     for sync in syncs.values():
         assert all(path.exists() for path in sync.files)
@@ -100,7 +102,7 @@ def test_erasure_reaches_every_destinations_pending_files_under_its_own_key(sent
     assert sha256(B) in syncs["ads"].files[2].read_text()
     with connect(warehouse) as con:
         audiences(con, [row for row in ROWS if row[1] not in (A_PHONE, sha256(A))])
-    removes = {d: exporting.export(warehouse, d, exports) for d in ("sms", "ads")}
+    removes = {d: export(warehouse, d, exports) for d in ("sms", "ads")}
     assert removes["sms"].removes == removes["ads"].removes == 1
     assert f",{A_PHONE},remove," in removes["sms"].files[0].read_text()
     with connect(warehouse, read_only=True) as con:
@@ -120,15 +122,13 @@ def test_a_destinations_catalog_thresholds_replace_the_settings(setting):
     setting("TAGWISE_SYNC_HOLD_SHARE", "0.5")
     setting("TAGWISE_SYNC_HOLD_MIN_PEOPLE", "7")
     sms = Destination("sms", "sms", (), (("sms", "marketing"),), hold_share=0.3)
-    assert exporting.HoldThresholds.for_destination(sms) == exporting.HoldThresholds(0.3, 7)
+    assert HoldThresholds.for_destination(sms) == HoldThresholds(0.3, 7)
     assert destinations()["sms"].hold_share == 0.3  # the shipped catalog's
 
 
 def test_an_unknown_destination_is_refused_naming_the_catalogs(gated, tmp_path):
-    with pytest.raises(
-        exporting.ExportError, match="the destination catalog has: email, webhook, sms, ads"
-    ):
-        exporting.export(gated, "fax", tmp_path / "exports")
+    with pytest.raises(ExportError, match="the destination catalog has: email, webhook, sms, ads"):
+        export(gated, "fax", tmp_path / "exports")
 
 
 def test_the_run_summary_says_why_the_people_a_destination_selects_are_not_sent(tmp_path):
@@ -154,7 +154,7 @@ def test_a_kind_that_writes_files_is_one_declaration(gated, tmp_path, monkeypatc
     pass the catalog check, and their exports carry its key and its platform headers."""
     import yaml
 
-    from tagwise import destinations as kinds
+    from tagwise.activation import destinations as kinds
     from tagwise.catalog import destination_problems
 
     entry = yaml.safe_load(
@@ -182,13 +182,13 @@ def test_a_kind_that_writes_files_is_one_declaration(gated, tmp_path, monkeypatc
         == []
     )
     push = Destination.from_entry(catalog)
-    monkeypatch.setattr(exporting, "destinations", lambda: {"push": push})
+    use_destinations(monkeypatch, lambda: {"push": push})
     with connect(gated) as con:
-        exporting.prepare_state(con, "push")
+        prepare_state(con, "push")
         audiences(con, [("push", A_PHONE, "Ann", "champions", None)])
-    sync = exporting.export(gated, "push", tmp_path / "exports")
+    sync = export(gated, "push", tmp_path / "exports")
     written = {path.name.replace(sync.sync_id, ""): path.read_text() for path in sync.files}
     assert written["import-.csv"] == f"Mobile,Name\n{A_PHONE},Ann\n"
     assert written["remove-.csv"] == "Mobile\n"
     assert written["changes-.csv"].startswith("sync_id,phone,change,first_name\n")
-    assert exporting.destination_keys([("phone", A_PHONE)], {"push"}) == {A_PHONE}
+    assert destination_keys([("phone", A_PHONE)], {"push"}) == {A_PHONE}

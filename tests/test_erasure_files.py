@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import record_erasure, run_cli
 
+from tagwise.activation.changes import json_line, jsonl_rows
+from tagwise.activation.redaction import _redact_file
 from tagwise.cli import main
-from tagwise.export import _redact_file, json_line, jsonl_rows
 from tagwise.quality import erased_in_export_files
 
 # Characters some reader takes as the end of a line.
@@ -258,7 +259,7 @@ def test_a_killed_diffs_scratch_copy_is_removed_by_the_next_command(gated, tmp_p
     processes that are gone, never a running one's."""
     import os
 
-    from tagwise.export import erase_from_exports
+    from tagwise.activation.redaction import erase_from_exports
     from tagwise.paths import SCRATCH, scratch_folder
 
     root = gated.parent / SCRATCH

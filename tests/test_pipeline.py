@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from orchestration.run import build_as_of
+from tagwise.activation.syncs import acknowledge, export
 from tagwise.cli import main
-from tagwise.export import acknowledge, export
 from tagwise.generator import GenerateConfig, generate
 from tagwise.ingest import ingest
 from tagwise.model import POPULATION_MEANS

@@ -18,8 +18,9 @@ from conftest import run_cli
 
 from orchestration.run import build_as_of
 from tagwise import publish as publishing
+from tagwise.activation.redaction import erase_from_exports
+from tagwise.activation.syncs import acknowledge, export
 from tagwise.cli import main
-from tagwise.export import acknowledge, erase_from_exports, export
 
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 30), date(2026, 5, 31)
 CUSTOMERS = {f"C{i}": f"c{i}@x.test" for i in range(1, 11)} | {"C8": "c8 at x.test"}

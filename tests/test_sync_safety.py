@@ -11,10 +11,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import record_erasure, run_cli, set_audience
+from conftest import record_erasure, run_cli, set_audience, use_destinations
 
-from tagwise import export as exporting
-from tagwise.export import acknowledge
+from tagwise.activation import changes
+from tagwise.activation.changes import (
+    ExportError,
+    HoldThresholds,
+    create_state_tables,
+    prepare_state,
+    unsent_removes,
+)
+from tagwise.activation.redaction import erase_from_exports
+from tagwise.activation.status import sync_status
+from tagwise.activation.syncs import acknowledge, approve, export, reject
 from tagwise.privacy import access_report
 from tagwise.quality import state_datasets
 from tagwise.warehouse import connect
@@ -138,7 +147,7 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
     eligible. The check run by the gate on the change set about to leave passes the
     export's rule and names what the old rule would have left at the destination."""
     with connect(tmp_path / "w.duckdb") as con:
-        exporting.prepare_state(con, "email")
+        prepare_state(con, "email")
         set_audience(
             con,
             "select 'a5@x.test' as email, 'A' as first_name, "
@@ -150,11 +159,11 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
             "insert into export.unacknowledged_changes values "
             "('email', 's1', 'a2@x.test', 'add', '{}'), ('email', 's1', 'a9@x.test', 'remove', null)"
         )
-        assert exporting.unsent_removes(con, "email") == []
+        assert unsent_removes(con, "email") == []
         removes = con.execute("select key from _changes where change = 'remove' order by key")
         assert removes.fetchall() == [("a1@x.test",), ("a2@x.test",)]  # never a9, never sent
-        monkeypatch.setattr(exporting, "changes_sql", lambda: ACKNOWLEDGED_ONLY)
-        assert exporting.unsent_removes(con, "email") == [
+        monkeypatch.setattr(changes, "changes_sql", lambda: ACKNOWLEDGED_ONLY)
+        assert unsent_removes(con, "email") == [
             ("a2@x.test", "no remove for a key no longer eligible")
         ]
         # The gate checks every destination's change set, the webhook's too.
@@ -179,7 +188,7 @@ def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_pat
 
     warehouse = tmp_path / "w.duckdb"
     with connect(warehouse) as con:
-        exporting.prepare_state(con, "email")
+        prepare_state(con, "email")
         con.execute(
             "create table marts.build_info as "
             "select date '2026-05-02' as as_of_date, 'b1' as dbt_invocation_id"
@@ -193,7 +202,7 @@ def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_pat
         )
         con.execute("insert into export.acknowledged values ('email', 'gone@x.test', '{}')")
         record_verdicts(con, ("b1", "2026-05-02"), dict.fromkeys(GUARDED_MARTS, True))
-    sync = exporting.export(warehouse, "email", tmp_path / "exports")
+    sync = export(warehouse, "email", tmp_path / "exports")
     changes_csv, changes_jsonl = sync.files[0], sync.files[1]
     rows = {r["email"]: r for r in map(json.loads, changes_jsonl.read_text().splitlines())}
     assert rows["a@x.test"]["row"]["audiences"] == ["fans-books", "win-back"]
@@ -220,7 +229,7 @@ def test_the_export_state_is_created_from_its_dbt_source(tmp_path):
         con.execute("create schema export")
         con.execute("create table export.erasures_applied (email varchar, applied_at timestamp)")
         con.execute("insert into export.erasures_applied values ('a@x.test', null)")
-        exporting._create_state_tables(con)
+        create_state_tables(con)
         created = set(
             con.execute(
                 "select table_name, column_name, data_type from information_schema.columns "
@@ -252,13 +261,13 @@ def _audience(con, people: range) -> None:
     )
 
 
-THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
+THRESHOLDS = HoldThresholds(share=0.2, min_people=100)
 
 
 def _export(warehouse: Path, exports: Path, people: range):
     with connect(warehouse) as con:
         _audience(con, people)
-    return exporting.export(warehouse, "email", exports, THRESHOLDS)
+    return export(warehouse, "email", exports, THRESHOLDS)
 
 
 def _state(warehouse: Path) -> tuple[dict, int]:
@@ -283,20 +292,20 @@ def test_a_mass_removal_is_held_aside_until_approved(gated, tmp_path):
     assert _state(gated) == ({first.sync_id: "acknowledged", held.sync_id: "held"}, 0)
     again = _export(gated, exports, range(300))
     assert (again.sync_id, again.held, again.resent) == (held.sync_id, True, True)
-    assert [(s.sync_id, s.status) for s in exporting.sync_status(gated) if s.destination == "email"] == [
+    assert [(s.sync_id, s.status) for s in sync_status(gated) if s.destination == "email"] == [
         (held.sync_id, "held"), (first.sync_id, "acknowledged")
     ]  # fmt: skip
-    with pytest.raises(exporting.ExportError, match="approve"):
+    with pytest.raises(ExportError, match="approve"):
         acknowledge(gated, held.sync_id)
 
-    approved = exporting.approve(gated, held.sync_id, exports)
+    approved = approve(gated, held.sync_id, exports)
     assert sorted(p.name for p in outbox.iterdir() if p.is_file()) == sorted(
         p.name for p in approved.files
     )
     assert list((outbox / "held").iterdir()) == []
     assert _state(gated) == ({first.sync_id: "acknowledged", held.sync_id: "pending"}, 200)
-    with pytest.raises(exporting.ExportError, match="only a held sync can be approved"):
-        exporting.approve(gated, held.sync_id, exports)
+    with pytest.raises(ExportError, match="only a held sync can be approved"):
+        approve(gated, held.sync_id, exports)
     acknowledge(gated, held.sync_id)
 
 
@@ -308,7 +317,7 @@ def test_below_either_threshold_a_sync_is_sent(gated, tmp_path):
     assert not few.held and few.removes == 99
     acknowledge(gated, few.sync_id)
     grown = _export(gated, exports, range(1000))  # 949 adds: held, and sent by hand
-    acknowledge(gated, exporting.approve(gated, grown.sync_id, exports).sync_id)
+    acknowledge(gated, approve(gated, grown.sync_id, exports).sync_id)
     share = _export(gated, exports, range(1200))  # 200 adds, 20%: not more than 20%
     assert not share.held and share.adds == 200
 
@@ -317,7 +326,7 @@ def test_a_rejected_sync_is_dropped_and_held_again_while_its_cause_stays(gated, 
     exports = tmp_path / "exports"
     acknowledge(gated, _export(gated, exports, range(500)).sync_id)
     held = _export(gated, exports, range(1000))  # 500 adds
-    rejected = exporting.reject(gated, held.sync_id, exports)
+    rejected = reject(gated, held.sync_id, exports)
     assert rejected.sync_id == held.sync_id
     assert list((exports / "email" / "held").iterdir()) == []
     again = _export(gated, exports, range(1000))
@@ -338,7 +347,7 @@ def test_a_pending_sync_stays_sent_while_a_newer_one_is_held(gated, tmp_path):
         50,
     )
     assert all(p.exists() for p in pending.files)
-    exporting.approve(gated, held.sync_id, exports)
+    approve(gated, held.sync_id, exports)
     statuses, sent = _state(gated)
     assert (statuses[pending.sync_id], statuses[held.sync_id], sent) == (
         "superseded",
@@ -354,7 +363,7 @@ def test_erasure_reaches_a_held_syncs_files(gated, tmp_path):
     held = _export(gated, exports, range(0, 200))  # 100 adds, 100%: held
     assert held.held and "p5@x.test" in held.files[0].read_text()
     record_erasure(gated, "p5@x.test")
-    assert exporting.erase_from_exports(gated, exports) > 0
+    assert erase_from_exports(gated, exports) > 0
     assert all("p5@x.test" not in path.read_text() for path in held.files)
     with duckdb.connect(str(gated), read_only=True) as con:
         stored = con.execute(
@@ -374,8 +383,8 @@ def test_a_held_sync_whose_cause_was_fixed_is_never_sent(gated, tmp_path):
     assert (again.sync_id, again.resent, again.held) == (pending.sync_id, True, False)
     assert _state(gated)[0][held.sync_id] == "superseded"
     assert not any(p.exists() for p in held.files)
-    with pytest.raises(exporting.ExportError, match="is superseded"):
-        exporting.approve(gated, held.sync_id, exports)
+    with pytest.raises(ExportError, match="is superseded"):
+        approve(gated, held.sync_id, exports)
 
 
 def test_acknowledging_the_pending_sync_recomputes_a_held_one(gated, tmp_path):
@@ -412,14 +421,14 @@ def test_every_row_sent_is_logged_and_an_erased_key_keeps_only_its_hash(gated, t
     acknowledge(gated, second.sync_id)
     held = _export(gated, exports, range(0, 250))  # 150 adds of 100 held: not sent
     assert held.held and {row[0] for row in _log(gated)} == {first.sync_id, second.sync_id}
-    exporting.approve(gated, held.sync_id, exports)
+    approve(gated, held.sync_id, exports)
     assert _log(gated)[1:] == [
         (second.sync_id, "add", "acknowledged", 100),
         (second.sync_id, "remove", "acknowledged", 50),
         (held.sync_id, "add", "sent", 150),
     ]
     record_erasure(gated, "p5@x.test")
-    exporting.erase_from_exports(gated, exports)
+    erase_from_exports(gated, exports)
     digest = hashlib.sha256(b"p5@x.test").hexdigest()
     with duckdb.connect(str(gated), read_only=True) as con:
         erased = con.execute(
@@ -451,7 +460,7 @@ def test_approval_rechecks_every_row_against_the_latest_build(gated, tmp_path):
     assert held.held and held.adds == 500
     with connect(gated) as con:
         _audience(con, range(1, 999))
-    approved = exporting.approve(gated, held.sync_id, exports)
+    approved = approve(gated, held.sync_id, exports)
     changes = _changes_of(gated, held.sync_id)
     assert changes["p0@x.test"] == "remove"
     assert "p999@x.test" not in changes
@@ -477,7 +486,7 @@ def test_erasure_leaves_the_rows_of_whoever_holds_the_erased_persons_former_key(
         con.execute(
             "insert into restricted.int_identity__identifiers values ('L', 'email', 'p5@x.test', true)"
         )
-    exporting.erase_from_exports(gated, exports)
+    erase_from_exports(gated, exports)
     with duckdb.connect(str(gated), read_only=True) as con:
         logged = con.execute(
             "select count(key) from export.sync_log where key_sha256 = sha256('p5@x.test')"
@@ -496,10 +505,10 @@ def test_the_remove_of_an_erased_key_is_logged_by_its_hash_only(gated, tmp_path)
     exports = tmp_path / "exports"
     acknowledge(gated, _export(gated, exports, range(10)).sync_id)
     record_erasure(gated, "p5@x.test")
-    exporting.erase_from_exports(gated, exports)
+    erase_from_exports(gated, exports)
     with connect(gated) as con:
         con.execute("delete from marts.destination_audiences where key = 'p5@x.test'")
-    removal = exporting.export(gated, "email", exports, THRESHOLDS)
+    removal = export(gated, "email", exports, THRESHOLDS)
     assert _changes_of(gated, removal.sync_id) == {"p5@x.test": "remove"}
     acknowledge(gated, removal.sync_id)
     with duckdb.connect(str(gated), read_only=True) as con:
@@ -522,7 +531,7 @@ def test_a_name_that_would_run_as_a_spreadsheet_formula_is_written_inert(gated, 
             "'@SUM(A1)' as last_name, 'active' as primary_segment, [] as audiences, [] as tags, "
             "date '2026-05-02' as updated_on",
         )
-    sync = exporting.export(gated, "email", tmp_path / "exports", THRESHOLDS)
+    sync = export(gated, "email", tmp_path / "exports", THRESHOLDS)
     changes_csv, changes_jsonl, audience_csv, import_csv, _ = sync.files
     for path in (changes_csv, audience_csv, import_csv):
         text = path.read_text()
@@ -554,7 +563,7 @@ def test_an_email_platform_gets_an_import_file_and_a_removal_file(gated, tmp_pat
             "'active' as primary_segment, 'fans-books, win-back' as audiences, '' as tags, "
             "date '2026-05-02' as updated_on from range(3) t(n)",
         )
-    acknowledge(gated, exporting.export(gated, "email", exports, THRESHOLDS).sync_id)
+    acknowledge(gated, export(gated, "email", exports, THRESHOLDS).sync_id)
     with connect(gated) as con:
         con.execute("delete from marts.destination_audiences where key = 'p0@x.test'")
         con.execute(
@@ -562,7 +571,7 @@ def test_an_email_platform_gets_an_import_file_and_a_removal_file(gated, tmp_pat
             "'p9@x.test' as key, 'C' as first_name, 'active' as primary_segment, "
             "'' as audiences, '' as tags"
         )
-    sync = exporting.export(gated, "email", exports, THRESHOLDS)
+    sync = export(gated, "email", exports, THRESHOLDS)
     files = _files_by_prefix(sync)
     assert files["import"] == [
         ["Email", "First Name", "Last Name", "primary_segment", "audiences", "tags", "updated_on"],
@@ -580,19 +589,19 @@ def test_an_ads_platform_gets_its_own_upload_headers(gated, tmp_path, kind, head
     """Issue 40, item 1: the files had email_sha256 and phone_sha256 (and sync_id, change);
     Google Customer Match wants Email and Phone, Meta email and phone. The hashes
     themselves are pinned per platform by a dbt unit test (each_ads_platform_...)."""
-    from tagwise.destinations import Destination
+    from tagwise.activation.destinations import Destination
 
     ads = Destination(
         "ads", kind, ("phone_sha256",), (("email", "marketing"), ("any", "profiling"))
     )
-    monkeypatch.setattr(exporting, "destinations", lambda: {"ads": ads})
+    use_destinations(monkeypatch, lambda: {"ads": ads})
     with connect(gated) as con:
-        exporting.prepare_state(con, "ads")
+        prepare_state(con, "ads")
         con.execute(
             "create or replace table marts.destination_audiences as "
             "select 'ads' as destination, sha256('p1@x.test') as key, sha256('+15551002008') as phone_sha256"
         )
-    files = _files_by_prefix(exporting.export(gated, "ads", tmp_path / "exports", THRESHOLDS))
+    files = _files_by_prefix(export(gated, "ads", tmp_path / "exports", THRESHOLDS))
     email_hash, phone_hash = (
         hashlib.sha256(v).hexdigest() for v in (b"p1@x.test", b"+15551002008")
     )
@@ -605,7 +614,7 @@ def test_erasure_leaves_the_removal_file_and_redacts_the_import_file(gated, tmp_
     acknowledge(gated, _export(gated, exports, range(3)).sync_id)
     pending = _export(gated, exports, range(1, 5))  # p0 removed; p3, p4 added
     record_erasure(gated, "p0@x.test", "p4@x.test")
-    exporting.erase_from_exports(gated, exports)
+    erase_from_exports(gated, exports)
     files = _files_by_prefix(pending)
     assert files["remove"] == [["Email"], ["p0@x.test"]]
     assert [row[0] for row in files["import"]] == ["Email", "p3@x.test"]

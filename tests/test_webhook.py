@@ -13,11 +13,14 @@ import duckdb
 import pytest
 from conftest import record_erasure, set_audience
 
-from tagwise import export as exporting
-from tagwise import webhook
+from tagwise.activation import webhook
+from tagwise.activation.changes import ExportError, HoldThresholds
+from tagwise.activation.redaction import erase_from_exports
+from tagwise.activation.status import sync_status
+from tagwise.activation.syncs import acknowledge, approve, export
 from tagwise.warehouse import connect
 
-THRESHOLDS = exporting.HoldThresholds(share=0.2, min_people=100)
+THRESHOLDS = HoldThresholds(share=0.2, min_people=100)
 
 
 @pytest.fixture
@@ -38,7 +41,7 @@ def _audience(con, people: range) -> None:
 
 
 def _export(warehouse: Path, tmp_path: Path):
-    return exporting.export(warehouse, "webhook", tmp_path / "exports", THRESHOLDS)
+    return export(warehouse, "webhook", tmp_path / "exports", THRESHOLDS)
 
 
 def _keys(sync_id: str, batches: int) -> list[str]:
@@ -141,7 +144,7 @@ def test_an_erasure_leaves_the_batches_still_to_send_without_the_person(gated, r
     receiver.script = ["ok", "500", "500", "500"]
     first = _export(gated, tmp_path)
     record_erasure(gated, "p015@x.test", "p020@x.test")
-    exporting.erase_from_exports(gated, tmp_path / "exports")
+    erase_from_exports(gated, tmp_path / "exports")
     with duckdb.connect(str(gated), read_only=True) as con:
         ranges = con.execute(
             "select batch, first_key, last_key from export.webhook_batches order by batch"
@@ -164,7 +167,7 @@ def test_a_held_sync_is_posted_only_once_approved(gated, receiver, tmp_path):
         _audience(con, range(200))  # 165 adds to 35 acknowledged: held
     held = _export(gated, tmp_path)
     assert held.held and held.delivery is None and len(receiver.posts) == 4
-    approved = exporting.approve(gated, held.sync_id, tmp_path / "exports")
+    approved = approve(gated, held.sync_id, tmp_path / "exports")
     assert approved.delivery == "17 of 17 batches acknowledged"
     assert receiver.applied == Counter(_keys(first.sync_id, 4) + _keys(held.sync_id, 17))
     assert _status(gated, held.sync_id) == "acknowledged"
@@ -173,7 +176,7 @@ def test_a_held_sync_is_posted_only_once_approved(gated, receiver, tmp_path):
 def test_sync_status_shows_how_far_a_pending_delivery_got(gated, receiver, tmp_path):
     receiver.script = ["ok", "ok", "500", "500", "500"]
     sync = _export(gated, tmp_path)
-    states = {s.destination: s for s in exporting.sync_status(gated)}
+    states = {s.destination: s for s in sync_status(gated)}
     assert (states["webhook"].sync_id, states["webhook"].status) == (sync.sync_id, "pending")
     assert states["webhook"].batches == (2, 4)
     assert states["email"].status == "never synced" and states["email"].batches is None
@@ -209,8 +212,8 @@ def test_a_partly_delivered_sync_is_not_acknowledged_by_hand(gated, receiver, tm
     for good; it is refused, and the next run delivers them."""
     receiver.script = ["ok", "ok", "500", "500", "500"]
     sync = _export(gated, tmp_path)
-    with pytest.raises(exporting.ExportError, match="2 of 4 webhook batches"):
-        exporting.acknowledge(gated, sync.sync_id)
+    with pytest.raises(ExportError, match="2 of 4 webhook batches"):
+        acknowledge(gated, sync.sync_id)
     assert _status(gated, sync.sync_id) == "pending"
     again = _export(gated, tmp_path)
     assert again.delivery == "4 of 4 batches acknowledged"
@@ -273,7 +276,7 @@ def test_a_sync_superseded_mid_delivery_sends_neither_a_batch_twice_nor_a_needle
     first = _export(gated, tmp_path)
     assert first.delivery.startswith("2 of 4 batches acknowledged")
     record_erasure(gated, "p032@x.test")
-    exporting.erase_from_exports(gated, tmp_path / "exports")
+    erase_from_exports(gated, tmp_path / "exports")
     with connect(gated) as con:
         _audience(con, range(36))  # p035 joins; p032 is gone (erased)
         con.execute("delete from marts.destination_audiences where key = 'p032@x.test'")

@@ -7,16 +7,12 @@ from expectations.suites import GUARDED_MARTS
 from orchestration.dbt.project import asset_keys, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
+from tagwise.activation.changes import erased_people_tables, export_inputs
+from tagwise.activation.destinations import destinations
+from tagwise.activation.redaction import erase_from_exports
+from tagwise.activation.syncs import export, not_configured
 from tagwise.catalog import require_unchanged_since_checked
-from tagwise.destinations import destinations
 from tagwise.erasure import purge_erased
-from tagwise.export import (
-    erase_from_exports,
-    erased_people_tables,
-    export,
-    export_inputs,
-    not_configured,
-)
 from tagwise.history import record_release
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run

@@ -11,7 +11,7 @@ from rich.table import Table
 from tagwise.cli.options import console
 
 if TYPE_CHECKING:
-    from tagwise.export import Sync
+    from tagwise.activation.changes import Sync
     from tagwise.quality import GateResult
 
 

@@ -34,7 +34,7 @@ def access_report_command(
 ) -> None:
     """Write everything held about one person (any customer id or email ever held) as JSON,
     from the latest finished build."""
-    from tagwise.export import access_report_path, access_reports_folder
+    from tagwise.activation.redaction import access_report_path, access_reports_folder
     from tagwise.paths import refuse_collisions
     from tagwise.privacy import access_report, write_report
 

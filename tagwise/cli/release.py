@@ -50,7 +50,8 @@ def validate_command(warehouse: Path, exports: Path, target: str) -> None:
 @holds_warehouse
 def export_command(warehouse: Path, exports: Path, destination: str, target: str) -> None:
     """Write the pending change set (and the full audience) for a destination."""
-    from tagwise.export import export, export_inputs
+    from tagwise.activation.changes import export_inputs
+    from tagwise.activation.syncs import export
     from tagwise.spark import copy_to_state
 
     copy_to_state(warehouse, target, export_inputs())
@@ -67,7 +68,7 @@ def export_command(warehouse: Path, exports: Path, destination: str, target: str
 @holds_warehouse
 def ack_command(sync_id: str, warehouse: Path) -> None:
     """Record that the destination applied a sync."""
-    from tagwise.export import acknowledge
+    from tagwise.activation.syncs import acknowledge
 
     sync = acknowledge(warehouse, sync_id)
     if sync.acknowledged_before:

@@ -27,7 +27,7 @@ from tagwise.cli.options import (
 
 if TYPE_CHECKING:
     from orchestration.run import RunReport
-    from tagwise.export import Sync
+    from tagwise.activation.changes import Sync
 
 
 @click.command("run")
@@ -245,7 +245,7 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
 
 def _sync_from(destination: str, metadata: dict) -> Sync | None:
     """An export asset's metadata as the Sync it describes (None: nothing was sent)."""
-    from tagwise.export import Sync
+    from tagwise.activation.changes import Sync
 
     if "adds" not in metadata:
         return None

@@ -28,7 +28,7 @@ def sync_group() -> None:
 def status_command(warehouse: Path) -> None:
     """Per destination: the held sync (waiting for approve or reject), the pending sync
     (sent, not acknowledged) and the last acknowledged one, with their changes."""
-    from tagwise.export import sync_status
+    from tagwise.activation.status import sync_status
 
     table = Table(title="syncs")
     # A sync id holds its destination and as-of date: email-20260630-001. The audience is
@@ -59,7 +59,7 @@ def status_command(warehouse: Path) -> None:
 def approve_command(sync_id: str, warehouse: Path, exports: Path) -> None:
     """Send a held sync: its files move into the destination's outbox, replacing the
     pending sync, whose changes it carries too."""
-    from tagwise.export import approve
+    from tagwise.activation.syncs import approve
 
     sync = approve(warehouse, sync_id, exports)
     counts = f"{sync.adds:,} add, {sync.updates:,} update, {sync.removes:,} remove"
@@ -84,7 +84,7 @@ def approve_command(sync_id: str, warehouse: Path, exports: Path) -> None:
 def reject_command(sync_id: str, warehouse: Path, exports: Path) -> None:
     """Drop a held sync. The next export computes the changes again and holds them again
     unless their cause (a catalog edit, a bad load) was fixed."""
-    from tagwise.export import reject
+    from tagwise.activation.syncs import reject
 
     sync = reject(warehouse, sync_id, exports)
     console.print(f"rejected {sync.sync_id}; nothing was sent")

@@ -16,6 +16,7 @@ the first batch not acknowledged. Once every batch is acknowledged, the sync is.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -28,9 +29,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
-from tagwise.destinations import destinations
+from tagwise.activation.changes import change_record, changes_table
+from tagwise.activation.destinations import destinations
 from tagwise.errors import TagwiseError
-from tagwise.export import change_record, changes_table
 from tagwise.relations import source
 
 # Answers worth another try: the receiver is busy (429) or failing for now (5xx).
@@ -265,3 +266,12 @@ def deliver(
                 break
             acknowledged += 1
     return Delivery(acknowledged, len(plan), failure)
+
+
+# The webhook batches of a sync that were never POSTed (no try, no acknowledgement).
+@functools.cache
+def never_posted_sql() -> str:
+    return (
+        f"(select * from {source('export', 'webhook_batches')} "
+        "where tries = 0 and acknowledged_at is null)"
+    )
