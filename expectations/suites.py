@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import great_expectations as gx
 from great_expectations.expectations import Expectation
 
-from tagwise.dbt import manifest, project_var
+from tagwise.dbt import manifest
+from tagwise.dbt_project import project_var
 from tagwise.model import POPULATION_MEANS
 from tagwise.relations import ref, source
 from tagwise.settings import Settings, current

@@ -23,8 +23,8 @@ import yaml
 from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
-from tagwise.activation.destinations import CHANNELS, KINDS, PURPOSES, Kind
-from tagwise.dbt import PROJECT_DIR, SEEDS_DIR, project_var
+from tagwise.activation.kinds import CHANNELS, KINDS, PURPOSES, Kind
+from tagwise.dbt_project import PROJECT_DIR, SEEDS_DIR, project_var
 from tagwise.errors import TagwiseError
 from tagwise.project import OWNED, owned
 from tagwise.project import root as project_root

@@ -15,21 +15,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tagwise import project
+from tagwise.dbt_project import PROJECT_DIR, SEEDS_DIR
 from tagwise.errors import TagwiseError
 from tagwise.spark import SparkSettings, session
 
-# The shipped project, or a deployment folder's working copy of it (tagwise.project).
-PROJECT_DIR = project.root() / "dbt_project"
-SEEDS_DIR = project.root() / "seeds"
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
-
-
-def project_var(name: str) -> str:
-    """A var of dbt_project.yml as written there: values Python checks and dbt's SQL use
-    (the email pattern) live in that one place."""
-    import yaml
-
-    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"][name]
 
 
 def _newest_source_change() -> float:
@@ -44,7 +34,7 @@ def _newest_source_change() -> float:
 
 def manifest_path() -> Path:
     """The manifest, parsed again when any project file or seed is newer than it."""
-    from tagwise.catalog import check_catalogs  # tagwise.catalog reads PROJECT_DIR from here
+    from tagwise.catalog import check_catalogs  # imported here: sqlglot is slow to import
 
     # dbt renders the catalogs' text while it parses: it must see only checked text.
     check_catalogs()
@@ -193,7 +183,7 @@ def run_dbt(
     """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
-    from tagwise.catalog import check_catalogs  # tagwise.catalog reads PROJECT_DIR from here
+    from tagwise.catalog import check_catalogs  # imported here: sqlglot is slow to import
 
     check_catalogs(settings.project_dir)
     refuse_future(settings.as_of)

@@ -257,7 +257,8 @@ def _destination_changes(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 
 def _build(scratch: Path, as_of: date, project_dir: Path | None, schema: str) -> None:
-    from tagwise.dbt import PROJECT_DIR, DbtSettings, run_dbt
+    from tagwise.dbt import DbtSettings, run_dbt
+    from tagwise.dbt_project import PROJECT_DIR
 
     run_dbt(
         DbtSettings(scratch, as_of, project_dir=project_dir or PROJECT_DIR),

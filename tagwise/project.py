@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 
 from tagwise.errors import TagwiseError
+from tagwise.settings import ENV_FILE, current, env_file_text
 
-ENV_FILE = "tagwise.env"
 WORKING_COPY = ".tagwise"
 # What dbt writes into the project folder, not what it reads.
 GENERATED = frozenset({"target", "logs", "dbt_packages"})
@@ -60,8 +60,6 @@ def is_deployment(folder: Path) -> bool:
 
 
 def _deployment() -> Path | None:
-    from tagwise.settings import current
-
     folder = current().project
     return folder if is_deployment(folder) else None
 
@@ -168,7 +166,6 @@ def init(folder: Path) -> list[Path]:
     """Scaffold a deployment folder; returns the files written. An existing deployment
     folder is refused: `init` never overwrites a team's catalogs."""
     from tagwise.contract import SOURCES
-    from tagwise.settings import env_file_text
 
     if is_deployment(folder):
         raise ProjectError(f"{folder} is already a deployment folder ({folder / ENV_FILE} exists)")

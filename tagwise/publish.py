@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from tagwise.activation.outbox import remove_unfinished_writes
-from tagwise.dbt import PROJECT_DIR
+from tagwise.dbt_project import PROJECT_DIR
 from tagwise.ingest.validation import literal
 from tagwise.paths import refuse_collisions
 from tagwise.release import require_passed_gate

@@ -55,8 +55,8 @@ from tagwise.paths import literal_path
 from tagwise.publish import published_path
 from tagwise.relations import ref
 from tagwise.release import build_sql, record_verdicts
-from tagwise.spark import SparkSettings, copy_to_state, session
-from tagwise.warehouse import connect, read_rows
+from tagwise.spark import SparkSettings, copy_to_state, read_rows, session
+from tagwise.warehouse import connect
 
 # Tables of tagwise's own state that datasets read (see load_spark_datasets).
 STATE_TABLES = (

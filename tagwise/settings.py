@@ -162,6 +162,8 @@ class Settings(BaseSettings):
 
 
 # Settings naming a path: a relative one is relative to the deployment folder.
+# A deployment folder is one with this file: its settings (tagwise init writes it).
+ENV_FILE = "tagwise.env"
 PATHS = ("landing", "warehouse", "exports", "published", "spark_home")
 
 
@@ -169,8 +171,6 @@ PATHS = ("landing", "warehouse", "exports", "published", "spark_home")
 def current() -> Settings:
     """The settings of this process, read on first use from the environment and the
     deployment folder's `tagwise.env`."""
-    from tagwise.project import ENV_FILE
-
     project = Settings().project
     env_file = project / ENV_FILE
     settings = Settings(_env_file=env_file) if env_file.is_file() else Settings()

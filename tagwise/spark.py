@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagwise.warehouse import connect
+
 # Session settings every connection applies; dbt's profile sets the same ones.
 SESSION_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false"}
 
@@ -136,8 +138,6 @@ def copy_to_state(warehouse: Path, target: str, tables: Sequence[str]) -> dict[s
     as on the DuckDB target. On DuckDB the tables are already in that file: nothing to do."""
     import pyarrow as pa
 
-    from tagwise.warehouse import connect
-
     if target != "spark":
         return {}
     spark = session(SparkSettings.for_warehouse(warehouse))
@@ -159,3 +159,12 @@ def copy_to_state(warehouse: Path, target: str, tables: Sequence[str]) -> dict[s
             con.unregister("spark_table")
             copied[name] = data.num_rows
     return copied
+
+
+def read_rows(warehouse: Path, sql: str, target: str = "duckdb") -> list[tuple]:
+    """Rows of a read-only query on the target's warehouse (portable SQL)."""
+    if target == "spark":
+        spark = session(SparkSettings.for_warehouse(warehouse))
+        return [tuple(row) for row in spark.sql(sql).collect()]
+    with connect(warehouse, read_only=True) as con:
+        return con.execute(sql).fetchall()

@@ -7,7 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from tagwise.relations import ref
-from tagwise.warehouse import connect, existing_tables, read_rows
+from tagwise.spark import read_rows
+from tagwise.warehouse import connect, existing_tables
 
 
 @functools.cache

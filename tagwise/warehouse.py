@@ -124,14 +124,3 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
             "select table_schema, table_name from information_schema.tables"
         ).fetchall()
     }
-
-
-def read_rows(warehouse: Path, sql: str, target: str = "duckdb") -> list[tuple]:
-    """Rows of a read-only query on the target's warehouse (portable SQL)."""
-    if target == "spark":
-        from tagwise.spark import SparkSettings, session
-
-        spark = session(SparkSettings.for_warehouse(warehouse))
-        return [tuple(row) for row in spark.sql(sql).collect()]
-    with connect(warehouse, read_only=True) as con:
-        return con.execute(sql).fetchall()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from tagwise.activation.destinations import KINDS
+from tagwise.activation.kinds import KINDS
 from tagwise.catalog import (
     TAG_INPUTS_DOC,
     CatalogError,

@@ -26,7 +26,8 @@ from tagwise.catalog import (
     selectable_names,
 )
 from tagwise.cli import main
-from tagwise.dbt import PROJECT_DIR, DbtSettings, run_dbt
+from tagwise.dbt import DbtSettings, run_dbt
+from tagwise.dbt_project import PROJECT_DIR
 
 TAG_CATALOG = "models/intermediate/tags/tag_catalog.yml"
 SEGMENT_CATALOG = "models/intermediate/segments/segment_catalog.yml"

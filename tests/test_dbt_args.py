@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tagwise.dbt import PROJECT_DIR, DbtSettings
+from tagwise.dbt import DbtSettings
+from tagwise.dbt_project import PROJECT_DIR
 from tagwise.spark import SparkSettings
 
 

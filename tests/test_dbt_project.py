@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.dbt.project import manifest
-from tagwise.activation.destinations import AUDIENCES
+from tagwise.activation.kinds import AUDIENCES
 from tagwise.publish import PUBLISHED_SCHEMAS
 
 ROOT = Path(__file__).parents[1]
@@ -172,7 +172,7 @@ def test_tables_python_writes_are_created_from_their_source_declarations(project
 
     import duckdb
 
-    from tagwise.dbt import PROJECT_DIR
+    from tagwise.dbt_project import PROJECT_DIR
 
     warehouse = tmp_path / "w.duckdb"
     subprocess.run(

@@ -11,7 +11,8 @@ import pytest
 from conftest import record_erasure, use_destinations
 
 from tagwise.activation.changes import ExportError, HoldThresholds, prepare_state
-from tagwise.activation.destinations import Destination, destination_keys, destinations
+from tagwise.activation.destinations import destination_keys, destinations
+from tagwise.activation.kinds import Destination
 from tagwise.activation.redaction import erase_from_exports
 from tagwise.activation.syncs import export
 from tagwise.quality import erased_in_export_files
@@ -154,7 +155,7 @@ def test_a_kind_that_writes_files_is_one_declaration(gated, tmp_path, monkeypatc
     pass the catalog check, and their exports carry its key and its platform headers."""
     import yaml
 
-    from tagwise.activation import destinations as kinds
+    from tagwise.activation import kinds
     from tagwise.catalog import destination_problems
 
     entry = yaml.safe_load(

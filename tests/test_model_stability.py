@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from tagwise.dbt import project_var
+from tagwise.dbt_project import project_var
 from tagwise.model.pipeline import predict
 from tagwise.relations import create_source_tables_sql, ref, source
 

@@ -589,7 +589,7 @@ def test_an_ads_platform_gets_its_own_upload_headers(gated, tmp_path, kind, head
     """Issue 40, item 1: the files had email_sha256 and phone_sha256 (and sync_id, change);
     Google Customer Match wants Email and Phone, Meta email and phone. The hashes
     themselves are pinned per platform by a dbt unit test (each_ads_platform_...)."""
-    from tagwise.activation.destinations import Destination
+    from tagwise.activation.kinds import Destination
 
     ads = Destination(
         "ads", kind, ("phone_sha256",), (("email", "marketing"), ("any", "profiling"))

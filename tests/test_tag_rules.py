@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from tagwise.catalog import TAG_INPUTS_DOC, documented_columns
-from tagwise.dbt import PROJECT_DIR, DbtSettings, run_dbt
+from tagwise.dbt import DbtSettings, run_dbt
+from tagwise.dbt_project import PROJECT_DIR
 
 # (customer, inputs, tags expected); inputs not named are null.
 CASES = [

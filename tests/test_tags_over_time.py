@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from tagwise.catalog import check_tag_catalog
 from tagwise.cli import main
-from tagwise.dbt import PROJECT_DIR, DbtSettings, run_dbt
+from tagwise.dbt import DbtSettings, run_dbt
+from tagwise.dbt_project import PROJECT_DIR
 from tagwise.ingest import ingest
 
 D1, D2, D3 = date(2026, 3, 31), date(2026, 4, 1), date(2026, 4, 2)

@@ -16,7 +16,8 @@ from dagster_dbt import (
     DbtProject,
 )
 
-from tagwise.dbt import PROJECT_DIR, manifest
+from tagwise.dbt import manifest
+from tagwise.dbt_project import PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 

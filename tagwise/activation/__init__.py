@@ -2,8 +2,9 @@
 
 Modules import downward only, in this order:
 
-- `destinations`: the destination kinds (declared once, in `dbt_project.yml`'s
-  `destination_kinds`, read here and by the dbt macros) and the destination catalog;
+- `kinds`: the destination kinds (declared once, in `dbt_project.yml`'s
+  `destination_kinds`, read here and by the dbt macros);
+- `destinations`: the destination catalog's destinations (checked by tagwise.catalog);
 - `changes`: change sets against what a destination acknowledged, and the export state;
 - `outbox`: the files a sync is written to, and the removal of those no sync needs;
 - `webhook`: delivery for the kind that pushes to an API (POSTs in batches);

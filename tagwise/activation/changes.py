@@ -10,7 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.activation.destinations import AUDIENCES, Destination, destinations
+from tagwise.activation.destinations import destinations
+from tagwise.activation.kinds import AUDIENCES, Destination
 from tagwise.errors import TagwiseError
 from tagwise.relations import create_source_tables_sql, ref, source
 
