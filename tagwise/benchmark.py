@@ -13,7 +13,8 @@ from importlib import metadata
 from pathlib import Path
 
 from tagwise.contract import DEFAULT_HISTORY_YEARS, SOURCES, Kind, Source
-from tagwise.ingest import csv_header, csv_reader, landing_files
+from tagwise.ingest import csv_header, landing_files
+from tagwise.ingest.loaders import csv_reader
 from tagwise.ingest.validation import DUCKDB, column_type, literal
 from tagwise.paths import literal_path
 from tagwise.relations import source

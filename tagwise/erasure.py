@@ -16,7 +16,7 @@ import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tagwise.ingest import DuckDBLoader, SparkLoader
+from tagwise.ingest.loaders import DuckDBLoader, SparkLoader
 from tagwise.relations import ref, source
 from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect

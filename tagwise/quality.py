@@ -49,7 +49,7 @@ from tagwise.activation.outbox import REMOVALS, UNFINISHED_WRITE
 from tagwise.activation.redaction import access_reports_folder
 from tagwise.data_docs import make_offline
 from tagwise.history import RELEASES_DDL
-from tagwise.ingest import csv_cells
+from tagwise.ingest.loaders import csv_cells
 from tagwise.ingest.validation import literal
 from tagwise.paths import literal_path
 from tagwise.publish import published_path
