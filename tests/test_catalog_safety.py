@@ -305,11 +305,12 @@ def test_a_catalog_edited_after_the_check_stops_the_release(tmp_path, monkeypatc
     the release steps (each export, the publish) refuse when a file changed since, naming
     it; another folder's check (a copy) is not this run's."""
     from tagwise import catalog
+    from tagwise.catalog import documents
 
     project = project_copy(tmp_path)
     check_catalogs(project)
     catalog.require_unchanged_since_checked()  # a copy's files are not this run's
-    monkeypatch.setattr(catalog, "project_root", lambda: project.parent)
+    monkeypatch.setattr(documents, "project_root", lambda: project.parent)
     check_catalogs(project)
     catalog.require_unchanged_since_checked()
     segments = project / SEGMENT_CATALOG
