@@ -14,15 +14,7 @@ resolved as (
 ),
 
 per_campaign as (
-    select
-        customer_key,
-        campaign_id,
-        max(case when event_type = 'delivered' then 1 else 0 end) as was_delivered,
-        max(case when event_type = 'open' then 1 else 0 end) as was_opened,
-        max(case when event_type = 'click' then 1 else 0 end) as was_clicked
-    from resolved
-    where customer_key is not null
-    group by customer_key, campaign_id
+    {{ tagwise.email_flags_per_campaign('resolved') }}
 ),
 
 per_customer as (

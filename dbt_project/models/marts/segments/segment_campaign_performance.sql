@@ -33,15 +33,7 @@ resolved as (
 ),
 
 recipients as (
-    select
-        campaign_id,
-        customer_key,
-        min(case when event_type = 'delivered' then occurred_at end) as delivered_at,
-        max(case when event_type = 'open' then 1 else 0 end) as opened,
-        max(case when event_type = 'click' then 1 else 0 end) as clicked
-    from resolved
-    where customer_key is not null
-    group by campaign_id, customer_key
+    {{ tagwise.email_flags_per_campaign('resolved') }}
 ),
 
 completed_orders as (
@@ -52,8 +44,8 @@ outcomes_by_recipient as (
     select
         recipients.campaign_id,
         recipients.customer_key,
-        recipients.opened,
-        recipients.clicked,
+        recipients.was_opened as opened,
+        recipients.was_clicked as clicked,
         max(case when completed_orders.order_id is not null then 1 else 0 end) as converted
     from recipients
     left join completed_orders
@@ -61,7 +53,7 @@ outcomes_by_recipient as (
             recipients.customer_key = completed_orders.customer_key
             and {{ tagwise.converted_after_send('recipients.delivered_at', 'completed_orders.ordered_at') }}
     where recipients.delivered_at is not null
-    group by recipients.campaign_id, recipients.customer_key, recipients.opened, recipients.clicked
+    group by recipients.campaign_id, recipients.customer_key, recipients.was_opened, recipients.was_clicked
 ),
 
 targeted as (
