@@ -23,13 +23,19 @@ MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
 
 def _newest_source_change() -> float:
-    files = [
-        path
-        for root in (PROJECT_DIR, SEEDS_DIR)
-        for path in root.rglob("*")
-        if path.is_file() and not project.GENERATED & set(path.relative_to(root).parts)
-    ]
-    return max(path.stat().st_mtime for path in files)
+    """The newest modification time of the project's own files. What dbt writes (target,
+    logs) is never entered: another process's dbt creates and removes run folders there
+    while this one looks (a README demo beside a running test failed on one)."""
+    newest = 0.0
+    for root in (PROJECT_DIR, SEEDS_DIR):
+        for folder, folders, names in os.walk(root):
+            folders[:] = [name for name in folders if name not in project.GENERATED]
+            for name in names:
+                try:
+                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
+                except FileNotFoundError:  # removed while we looked: not a source file
+                    continue
+    return newest
 
 
 def manifest_path() -> Path:

@@ -131,3 +131,31 @@ def test_duckdb_spills_beside_the_warehouse_unless_told_where(temp_dir, spills_t
         env_var=lambda name, default="": env.get(name, default)
     )
     assert rendered == spills_to
+
+
+def test_looking_for_changed_sources_never_enters_what_dbt_writes(tmp_path, monkeypatch):
+    """Another process's dbt creates and removes run folders under target/ while a command
+    checks whether the manifest is stale: those folders are never listed (the README's
+    demo beside a running test failed listing one that had just been removed)."""
+    import os
+
+    from tagwise import dbt
+
+    project, seeds = tmp_path / "dbt_project", tmp_path / "seeds"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "m.sql").write_text("select 1")
+    (project / "target" / "runs" / "r1").mkdir(parents=True)
+    seeds.mkdir()
+    monkeypatch.setattr(dbt, "PROJECT_DIR", project)
+    monkeypatch.setattr(dbt, "SEEDS_DIR", seeds)
+    listed = []
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        listed.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    newest = dbt._newest_source_change()
+    assert newest == (project / "models" / "m.sql").stat().st_mtime
+    assert listed and not [p for p in listed if "target" in p]
