@@ -73,9 +73,6 @@ class ImportResult:
     outcomes: list[Outcome]
     report: Path
 
-    def rows_read(self, file: str) -> int:
-        return sum(o.rows for o in self.outcomes if o.file == file and o.outcome != "folded")
-
 
 def package_folder() -> Path:
     """The installed package's data folder, found without importing it (it imports pandas)."""
@@ -258,10 +255,6 @@ def _tables(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return con.execute(f"select count(*) from ({sql})").fetchone()[0]
-
-
 def _outcomes(con: duckdb.DuckDBPyConnection) -> Iterator[Outcome]:
     """Where every row of every file went; a file's rows (folded ones aside) add up to
     the file's row count, which test_completejourney checks."""
@@ -372,6 +365,8 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> Iterator[Outcome]:
 def import_completejourney(folder: Path | None, out: Path) -> ImportResult:
     """Write the landing sources under `out` (one Parquet file each, replaced on a
     second import) and `out`/import-report.csv; returns the rows written per source."""
+    from tagwise.paths import literal_path
+
     files = require_files(folder if folder is not None else package_folder())
     con = duckdb.connect()
     try:
@@ -382,7 +377,11 @@ def import_completejourney(folder: Path | None, out: Path) -> ImportResult:
             target.parent.mkdir(parents=True, exist_ok=True)
             escaped = str(target).replace("'", "''")
             con.execute(f"copy ({query}) to '{escaped}' (format parquet)")
-            written[source] = _count(con, query)
+            # Counted from the file's metadata: the query is not run a second time.
+            with literal_path(target) as readable:
+                written[source] = con.execute(
+                    f"select count(*) from read_parquet('{readable}')"
+                ).fetchone()[0]
         outcomes = [o for o in _outcomes(con) if o.rows]
     finally:
         con.close()
