@@ -72,12 +72,39 @@ def test_every_dbt_model_and_seed_has_its_folder_s_owner():
     assert all(len(found) == 1 for found in owners.values()), owners
 
 
-def test_seeds_are_a_group_of_their_own_before_staging():
-    """In the marts group, Dagster's lineage view drew marts before intermediate."""
+def test_the_groups_are_the_stages_of_a_run_and_only_read_earlier_ones():
+    """Issue 40, item 12: grouped by schema, the groups formed cycles (intermediate ->
+    model -> intermediate, marts -> restricted -> marts) and Dagster's lineage view drew
+    staging last. Each group now reads only the groups before it, in this order."""
+    from graphlib import TopologicalSorter
+
     graph = defs.resolve_asset_graph()
-    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups["marts/tag_taxonomy"] == groups["marts/tag_synonyms"] == "seeds"
-    assert groups["marts/customer_tags"] == "marts"
+    group = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    reads: dict[str, set[str]] = {g: set() for g in group.values()}
+    for key in graph.get_all_asset_keys():
+        reads[group[key]] |= {group[p] for p in graph.get(key).parent_keys} - {group[key]}
+    order = list(TopologicalSorter(reads).static_order())  # raises CycleError on a cycle
+    stages = [
+        "landing",
+        "raw",
+        "seeds",
+        "staging",
+        "identity_consent_and_orders",
+        "model",
+        "features_tags_segments",
+        "destinations",
+        "release",
+    ]
+    assert set(stages) <= set(order)
+    for at, stage in enumerate(stages):
+        assert reads[stage] & set(stages) <= set(stages[:at]), (stage, reads[stage])
+    names = {key.to_user_string(): g for key, g in group.items()}
+    assert names["marts/tag_taxonomy"] == "seeds"
+    assert names["staging/stg_shop__orders"] == "staging"
+    assert names["intermediate/int_orders__completed"] == "identity_consent_and_orders"
+    assert names["staging/stg_model__customer_predictions"] == "model"
+    assert names["marts/customer_tags"] == "features_tags_segments"
+    assert names["restricted/destination_eligibility"] == "destinations"
 
 
 def test_the_graph_runs_from_landing_files_to_exports():

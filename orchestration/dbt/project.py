@@ -3,6 +3,7 @@ and how its nodes are named and grouped as assets."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from dagster_dbt import (
 
 from tagwise.dbt import manifest
 from tagwise.dbt_project import PROJECT_DIR
+from tagwise.model.pipeline import MODEL_INPUTS
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 
@@ -71,12 +73,78 @@ class TagwiseTranslator(DagsterDbtTranslator):
         return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
-        if dbt_resource_props["resource_type"] == "seed":
-            # The vocabulary the tag rules use: a group of its own, so that Dagster's lineage
-            # view draws the layers in their order (seeds, staging, intermediate, marts).
-            return "seeds"
-        return fqn[1] if len(fqn) > 2 else None
+        if dbt_resource_props["resource_type"] not in {"model", "seed"}:
+            return None
+        return stage_groups().get(dbt_resource_props["unique_id"])
+
+
+# The stages of a run, in order, as Dagster's lineage view groups the assets. Groups by
+# schema formed cycles (intermediate -> model -> intermediate through the predictions;
+# marts -> restricted -> marts through destination eligibility), and the view drew
+# staging last. A stage only reads earlier ones: landing, raw, then these dbt stages, then
+# the model and release groups of the Python assets.
+SEEDS = "seeds"  # the vocabulary the tag rules use
+STAGING = "staging"  # the raw tables typed and renamed
+MODEL_INPUTS_GROUP = "identity_consent_and_orders"  # what the model step reads
+MODEL_GROUP = "model"  # the fit, and its predictions as dbt reads them
+FEATURES = "features_tags_segments"
+DESTINATIONS = "destinations"  # who may be sent where, and what is sent
+
+
+@functools.cache
+def stage_groups() -> dict[str, str]:
+    """The stage group of every dbt model and seed (unique_id -> group), from where it
+    stands in the graph rather than its folder: the model inputs and everything upstream
+    of them before the model; the destination models and everything downstream of them
+    after the features, tags and segments."""
+    project = manifest()
+    nodes = {
+        unique_id: node
+        for unique_id, node in project["nodes"].items()
+        if node["resource_type"] in {"model", "seed"}
+    }
+    by_name = {node["name"]: unique_id for unique_id, node in nodes.items()}
+
+    def closure(start: list[str], links: Mapping[str, list[str]]) -> set[str]:
+        found, todo = set(), list(start)
+        while todo:
+            unique_id = todo.pop()
+            if unique_id in nodes and unique_id not in found:
+                found.add(unique_id)
+                todo.extend(links.get(unique_id, []))
+        return found
+
+    before_model = closure([by_name[name] for name in MODEL_INPUTS], project["parent_map"])
+    reads_predictions = {
+        unique_id
+        for unique_id, node in nodes.items()
+        if any(
+            project["sources"][parent]["source_name"] == "model"
+            for parent in node["depends_on"].get("nodes", [])
+            if parent.startswith("source.")
+        )
+    }
+    destination_models = [
+        unique_id
+        for unique_id, node in nodes.items()
+        if node["fqn"][1:3] == ["restricted", "destinations"]
+    ]
+    after_features = closure(destination_models, project["child_map"])
+    groups = {}
+    for unique_id, node in nodes.items():
+        if node["resource_type"] == "seed":
+            groups[unique_id] = SEEDS
+        elif unique_id in reads_predictions and node["fqn"][1] == "staging":
+            groups[unique_id] = MODEL_GROUP
+        elif node["fqn"][1] == "staging":
+            groups[unique_id] = STAGING
+        elif unique_id in before_model:
+            groups[unique_id] = MODEL_INPUTS_GROUP
+        elif unique_id in after_features:
+            groups[unique_id] = DESTINATIONS
+        else:
+            groups[unique_id] = FEATURES
+    return groups
 
 
 def asset_keys(

@@ -3,7 +3,7 @@ back by dbt (source model.customer_predictions) for the features and churn-risk 
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from orchestration.dbt.project import model_key
+from orchestration.dbt.project import MODEL_GROUP, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.model.pipeline import MODEL_INPUTS, predict
@@ -30,7 +30,7 @@ INPUTS = [model_key(name) for name in MODEL_INPUTS]
             description="The BG/NBD fit's accuracy on a rolling holdout per as-of date.",
         ),
     ],
-    group_name="model",
+    group_name=MODEL_GROUP,
     pool=WAREHOUSE_POOL,
     partitions_def=DAILY,
     backfill_policy=ONE_DATE_PER_RUN,
