@@ -190,8 +190,12 @@ def datasets():
         "erased_people_present": f"""
         with erased as (select customer_key from {ref("int_identity__erased_people")}),
         erased_emails as (
-            select i.identifier as email from {ref("int_identity__identifiers")} i
-            join erased using (customer_key) where i.identifier_type = 'email')
+            select identifier_sha256 from {source("erasure", "erased_identifiers")}
+            where identifier_type = 'email'),
+        emails_held_by_others as (
+            select identifier from {ref("int_identity__identifiers")}
+            where identifier_type = 'email' and is_current
+                and customer_key not in (select * from erased))
         select 'dim_customers' as found_in, customer_key from {ref("dim_customers")} where customer_key in (select * from erased)
         union all select 'customer_features', customer_key from {ref("customer_features")} where customer_key in (select * from erased)
         union all select 'customer_tags', customer_key from {ref("customer_tags")} where customer_key in (select * from erased)
@@ -200,7 +204,9 @@ def datasets():
         union all select 'segment_membership_history', customer_key from {ref("segment_membership_history")} where customer_key in (select * from erased)
         union all select 'consent_state', customer_key from {ref("consent_state")} where customer_key in (select * from erased)
         union all select 'customer_predictions', customer_key from {source("model", "customer_predictions")} where customer_key in (select * from erased)
-        union all select 'email_audience', email from {ref("email_audience")} where email in (select * from erased_emails)""",
+        union all select 'email_audience', email from {ref("email_audience")}
+        where sha2(email, 256) in (select * from erased_emails)
+            and email not in (select * from emails_held_by_others)""",
         "segment_size_changes": f"""
         select coalesce(current_size.segment, good.segment) as segment, coalesce(current_size.members, 0) as members,
             good.members as last_good_members,

@@ -7,12 +7,15 @@ still holds about them besides: their rows in every raw table but the privacy re
 quarantined about them, the failure samples the gate stored, and the Data Docs pages
 that show them. Their identifiers are kept as SHA-256 hashes only
 (`erasure.erased_identifiers`), so that their requests keep resolving once the rows are
-gone. The landing files are the sender's, and stay.
+gone. Last, it removes their rows from the identity tables of the build (which the next
+build, from the purged raw rows, would not hold either). The landing files are the
+sender's, and stay.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +41,25 @@ def raw_person_rows():
 
 
 REDACTED = "[redacted: erasure]"
+
+
+# The hashes of erased people's addresses and phones, as their keys are at a destination
+# in clear or hashed (Meta hashes a phone's digits only): what the gate looks for in the
+# export files (tagwise.quality.erased_in_export_files).
+@functools.cache
+def erased_key_hashes_sql():
+    return f"""
+    select distinct identifier_sha256 from {source("erasure", "erased_identifiers")}
+    where identifier_type in ('email', 'phone', 'phone_digits')"""
+
+
+def identifier_hashes(identifier_type: str, identifier: str) -> set[str]:
+    """The hashes erased_identifiers records for an identifier (_purge_rows writes them in
+    SQL): its own, and for an E.164 phone that of its digits."""
+    hashes = {hashlib.sha256(identifier.encode()).hexdigest()}
+    if identifier_type == "phone":
+        hashes.add(hashlib.sha256(identifier[1:].encode()).hexdigest())
+    return hashes
 
 
 class _DuckDBRows(DuckDBLoader):
@@ -143,11 +165,23 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
         "select identifier from _erased where is_new "
         "union select customer_key from _erased where is_new"
     )
+    at = f"timestamp '{now.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'"
     rows.execute(
         f"""insert into {source("erasure", "erased_identifiers")}
-        select customer_key, identifier_type, identifier_sha256,
-            timestamp '{now.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'
-        from _erased where is_new"""
+        select customer_key, identifier_type, identifier_sha256, {at}
+        from _erased where is_new
+        union all
+        select customer_key, 'phone_digits', {rows.sha256("substr(identifier, 2)")}, {at}
+        from _erased where is_new and identifier_type = 'phone'"""
+    )
+    # Last, the identity tables this build made: they held the person's identifiers in
+    # clear, as the next build (from the purged raw rows) would not. What runs after this
+    # pass finds erased people by hash (erased_key_hashes_sql, int_identity__privacy_requests).
+    erased_keys = "customer_key in (select customer_key from _erased)"
+    removed += rows.delete(ref("int_identity__identifiers"), erased_keys)
+    removed += rows.delete(ref("int_identity__clusters"), erased_keys)
+    removed += rows.delete(
+        ref("int_identity__customer_records"), "customer_id in (select identifier from _ids)"
     )
     return removed, fresh
 

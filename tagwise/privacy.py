@@ -89,7 +89,16 @@ def find_person(con: duckdb.DuckDBPyConnection, identifier: str) -> tuple[str | 
         {"id": value},
     ).fetchone()
     if not found:
-        return None, False
+        # An erased person's identifiers leave the identity tables with the erasure pass;
+        # their hashes stay, so the person is still known as erased.
+        found = con.execute(
+            f"""select customer_key from {source("erasure", "erased_identifiers")}
+            where (identifier_type = 'customer_id' and identifier_sha256 = sha256($id))
+                or (identifier_type = 'email' and identifier_sha256 = sha256(lower($id)))
+            limit 1""",
+            {"id": value},
+        ).fetchone()
+        return (found[0], True) if found else (None, False)
     erased = con.execute(
         f"select 1 from {ref('int_identity__erased_people')} where customer_key = ?", [found[0]]
     ).fetchone()

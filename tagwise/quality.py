@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import json
 import logging
 import re
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,15 +40,16 @@ from expectations.suites import (
     feature_stats_sql,
 )
 from tagwise.activation.changes import (
-    erased_identifiers_sql,
     export_inputs,
+    identifiers_held_by_others_sql,
     prepare_state,
     unsent_removes,
 )
-from tagwise.activation.destinations import destination_keys, destinations
+from tagwise.activation.destinations import destinations
 from tagwise.activation.outbox import REMOVALS, UNFINISHED_WRITE
 from tagwise.activation.redaction import access_reports_folder
 from tagwise.data_docs import make_offline
+from tagwise.erasure import erased_key_hashes_sql, identifier_hashes
 from tagwise.history import RELEASES_DDL
 from tagwise.ingest.loaders import csv_cells
 from tagwise.ingest.validation import literal
@@ -128,13 +130,19 @@ IDENTIFIER_IN_TEXT = re.compile(
 def erased_in_export_files(
     erased: set[str], exports: Path, published: Path | None = None, reports: Path | None = None
 ) -> pd.DataFrame:
-    """Every erased person's key (address, phone, or their hash: tagwise.activation.destinations.destination_keys)
-    found in any file under the exports folder, whatever
-    its format (change sets in CSV and JSON Lines, audiences, access reports, anything
-    else), other than in the remove rows that carry the erasure to the destination; and
-    every file a killed write left unfinished there or beside the published copy, which
-    no erasure would ever reach. DuckDB reads CSV and JSON Lines (a Python reader took
-    seconds per audience file at a million customers)."""
+    """Every erased person's key found in any file under the exports folder, whatever its
+    format (change sets in CSV and JSON Lines, audiences, access reports, anything else),
+    other than in the remove rows that carry the erasure to the destination; and every
+    file a killed write left unfinished there or beside the published copy, which no
+    erasure would ever reach.
+
+    `erased` holds the SHA-256 of each identifier (tagwise.erasure.erased_key_hashes_sql),
+    so the check needs no erased person's address or phone in clear and erasure removes
+    those from the warehouse before the gate runs. A token matches when it is one of the
+    hashes (a hashed key) or its own hash is (a key in clear); what is reported is that
+    hash, so the gate's stored failure samples show no erased address either. DuckDB
+    reads CSV and JSON Lines (a Python reader took seconds per audience file at a million
+    customers)."""
     found: list[tuple[str, str]] = []
     # The access reports folder (tagwise.activation.redaction.access_reports_folder) is read as well.
     files = sorted(
@@ -146,7 +154,7 @@ def erased_in_export_files(
         unfinished += [p for p in published.parent.iterdir() if UNFINISHED_WRITE.fullmatch(p.name)]
     found += [(str(p), "(a file whose write did not finish)") for p in unfinished]
     with duckdb.connect() as con:
-        con.execute("create table erased (identifier varchar)")
+        con.execute("create table erased (identifier_sha256 varchar)")
         if erased:
             con.executemany("insert into erased values (?)", [(e,) for e in sorted(erased)])
         for path in files if erased else []:
@@ -159,22 +167,29 @@ def erased_in_export_files(
                 elif name.endswith(".jsonl"):
                     found += con.execute(
                         f"""
-                        select ? as file, token as identifier from (
+                        select distinct ? as file, {_MATCHED.format(token="token")} as identifier_sha256
+                        from (
                             select unnest(regexp_extract_all(j::varchar, '"([^"]*)"', 1)) as token
                             from read_json_objects({literal(readable)}, format = 'newline_delimited') as t(j)
                             where json_extract_string(j, '$.change') is distinct from 'remove')
-                        where token in (select identifier from erased)
+                        where identifier_sha256 is not null
                         """,
                         [str(path)],
                     ).fetchall()
                 else:
                     text = path.read_bytes().decode("utf-8", errors="replace").lower()
-                    found += [
-                        (str(path), token)
-                        for token in sorted(set(IDENTIFIER_IN_TEXT.findall(text)))
-                        if token in erased
-                    ]
-    return pd.DataFrame(found, columns=["file", "identifier"])
+                    tokens = set(IDENTIFIER_IN_TEXT.findall(text))
+                    hashes = tokens | {hashlib.sha256(t.encode()).hexdigest() for t in tokens}
+                    found += [(str(path), h) for h in sorted(hashes & erased)]
+    return pd.DataFrame(found, columns=["file", "identifier_sha256"])
+
+
+# The erased identifier's hash a token shows: the token itself where it is a hashed key,
+# its hash where it is the key in clear.
+_MATCHED = """case
+    when {token} in (select identifier_sha256 from erased) then {token}
+    when sha256({token}) in (select identifier_sha256 from erased) then sha256({token})
+end"""
 
 
 def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -> list[tuple]:
@@ -189,9 +204,9 @@ def _erased_in_csv(con: duckdb.DuckDBPyConnection, path: Path, readable: Path) -
         rows += " where change is distinct from 'remove'"
     return con.execute(
         f"""
-        select ? as file, cell as identifier
+        select distinct ? as file, {_MATCHED.format(token="cell")} as identifier_sha256
         from (unpivot ({rows}) on columns(*) into name column_name value cell)
-        where cell in (select identifier from erased)
+        where identifier_sha256 is not null
         """,
         [str(path)],
     ).fetchall()
@@ -230,18 +245,38 @@ def load_datasets(
     published: Path | None = None,
     reports: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
+    # Spark's name for SHA-256, so that a dataset's SQL is one text for both engines.
+    con.execute("create temp macro if not exists sha2(text, bits) as sha256(text)")
     frames = {
         name: dataset_frame(con, _dataset_sql(name, settings))
         for name in datasets()
         if name in names
     }
     if "erased_in_export_files" in names:
-        identifiers = con.execute(erased_identifiers_sql()).fetchall()
-        erased = destination_keys(identifiers)
-        frames["erased_in_export_files"] = erased_in_export_files(
-            erased, exports, published, reports
+        frames["erased_in_export_files"] = _erased_in_files(
+            lambda sql: con.execute(sql).fetchall(), exports, published, reports
         )
     return frames | state_datasets(con, names)
+
+
+def _erased_in_files(
+    rows: Callable[[str], list[tuple]],
+    exports: Path,
+    published: Path | None,
+    reports: Path | None,
+) -> pd.DataFrame:
+    """erased_in_export_files for everyone ever erased, but for an identifier someone not
+    erased holds now (an erased person's former phone may be another customer's): their
+    rows stay in the files, as the redaction leaves them."""
+    erased = {h for (h,) in rows(erased_key_hashes_sql())}
+    found = erased_in_export_files(erased, exports, published, reports)
+    if found.empty:
+        return found
+    held = {
+        h for kind, identifier in rows(identifiers_held_by_others_sql())
+        for h in identifier_hashes(kind, identifier)
+    }  # fmt: skip
+    return found[~found["identifier_sha256"].isin(held)].reset_index(drop=True)
 
 
 def state_datasets(con: duckdb.DuckDBPyConnection, names: set[str]) -> dict[str, pd.DataFrame]:
@@ -286,10 +321,11 @@ def load_spark_datasets(
                 sql = sql.replace(table, table.replace(".", "__"))
             frames[name] = spark.sql(sql)
     if "erased_in_export_files" in names:
-        identifiers = [tuple(row) for row in spark.sql(erased_identifiers_sql()).collect()]
-        erased = destination_keys(identifiers)
-        frames["erased_in_export_files"] = erased_in_export_files(
-            erased, exports, published, reports
+        frames["erased_in_export_files"] = _erased_in_files(
+            lambda sql: [tuple(row) for row in spark.sql(sql).collect()],
+            exports,
+            published,
+            reports,
         )
     return frames | state_datasets(state, names)
 

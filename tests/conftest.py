@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -231,6 +232,11 @@ def set_audience(con, email_audience_sql: str, destinations=("email", "webhook")
         f"from ({email_audience_sql}) as a cross join unnest(?::varchar[]) as d(destination)",
         [list(destinations)],
     )
+
+
+def sha256(text: str) -> str:
+    """Lower-case hex SHA-256 of the text, as the warehouse and the platforms write it."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def record_erasure(warehouse: Path, *emails: str, phones: tuple[str, ...] = ()) -> None:

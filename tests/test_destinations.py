@@ -4,24 +4,20 @@ destination's pending files under the key that destination uses."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
-from conftest import record_erasure, use_destinations
+from conftest import record_erasure, sha256, use_destinations
 
 from tagwise.activation.changes import ExportError, HoldThresholds, prepare_state
 from tagwise.activation.destinations import destination_keys, destinations
 from tagwise.activation.kinds import Destination
 from tagwise.activation.redaction import erase_from_exports
 from tagwise.activation.syncs import export
+from tagwise.erasure import identifier_hashes
 from tagwise.quality import erased_in_export_files
 from tagwise.summary import destination_reach
 from tagwise.warehouse import connect
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def audiences(con, rows: list[tuple]) -> None:
@@ -91,12 +87,13 @@ def test_erasure_reaches_every_destinations_pending_files_under_its_own_key(sent
     files, but for the removes the next syncs carry; B stays everywhere."""
     warehouse, exports, syncs = sent
     record_erasure(warehouse, A, phones=(A_PHONE,))
-    found_before = erased_in_export_files({A_PHONE, sha256(A)}, exports)
-    assert set(found_before["identifier"]) == {A_PHONE, sha256(A)}
+    erased = identifier_hashes("email", A) | identifier_hashes("phone", A_PHONE)
+    found_before = erased_in_export_files(erased, exports)
+    assert set(found_before["identifier_sha256"]) == {sha256(A_PHONE), sha256(A)}
     # A's row of each of the four files holding adds of each destination's sync (the
     # change feed in CSV and JSON Lines, the audience, the platform import file).
     assert erase_from_exports(warehouse, exports) == 8
-    assert erased_in_export_files({A_PHONE, sha256(A)}, exports).empty
+    assert erased_in_export_files(erased, exports).empty
     for sync in syncs.values():
         assert all(path.exists() for path in sync.files)
     assert B_PHONE in syncs["sms"].files[2].read_text()

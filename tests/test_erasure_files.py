@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from conftest import record_erasure, run_cli
+from conftest import record_erasure, run_cli, sha256
 
 from tagwise.activation.changes import json_line, jsonl_rows
 from tagwise.activation.redaction import _redact_file
@@ -85,15 +85,35 @@ def test_the_gate_finds_an_erased_address_in_every_kind_of_file(tmp_path, folder
     (email / ".changes-s2.csv.4242.tmp").write_text("sync_id,email\ns2,ok@x.test\n")
     published = tmp_path / "published.duckdb"
     (tmp_path / ".published.duckdb.77.partial").write_bytes(b"\0")
-    found = erased_in_export_files({"gone@x.test", "also@x.test"}, exports, published)
+    erased = {sha256("gone@x.test"), sha256("also@x.test")}
+    found = erased_in_export_files(erased, exports, published)
     rows = {(path.split("/")[-1], email) for path, email in found.itertuples(index=False)}
     assert rows == {
-        ("audience-s1.csv", "gone@x.test"),
-        ("changes-s1.jsonl", "also@x.test"),
-        ("k-2026-06-30.json", "also@x.test"),
+        ("audience-s1.csv", sha256("gone@x.test")),
+        ("changes-s1.jsonl", sha256("also@x.test")),
+        ("k-2026-06-30.json", sha256("also@x.test")),
         (".changes-s2.csv.4242.tmp", "(a file whose write did not finish)"),
         (".published.duckdb.77.partial", "(a file whose write did not finish)"),
     }
+
+
+def holding(con, values: tuple[str, ...]) -> set[str]:
+    """Every table or view of the warehouse with a text cell equal to one of the values
+    (compared lower-cased)."""
+    columns = con.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where data_type = 'VARCHAR'"
+    ).fetchall()
+    found = set()
+    for schema, table, column in columns:
+        hit = con.execute(
+            f'select count(*) from "{schema}"."{table}" where lower("{column}") in '
+            "(select lower(unnest(?::varchar[])))",
+            [list(values)],
+        ).fetchone()[0]
+        if hit:
+            found.add(f"{schema}.{table}")
+    return found
 
 
 def run(landing, warehouse, exports, day: date):
@@ -215,6 +235,16 @@ def test_erasure_purges_what_the_warehouse_holds_about_the_person(landing, wareh
         "request_id,customer_id,email,request_type,received_at\nR1,,erase.me@x.test,erasure,2026-05-02",
     )
     run(landing, warehouse, exports, date(2026, 5, 2))
+    # Issue 40, item 25: right after the run that erased E1, no table holds their id or
+    # an address of theirs, but the requests (the record of what was asked); the identity
+    # tables of that build held both until the next build.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert holding(con, ("E1", "erase.me@x.test", "erase.me.too@x.test")) == {
+            "raw.privacy_requests",
+            "restricted.int_identity__privacy_requests",
+            "staging.stg_privacy__privacy_requests",
+        }
+        assert holding(con, ("K1", "keep@x.test")) >= {"restricted.int_identity__identifiers"}
     run(landing, warehouse, exports, date(2026, 5, 3))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for table in ("customers", "orders", "consent_events"):

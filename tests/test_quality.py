@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import Landing
+from conftest import Landing, sha256
 
 from expectations.suites import GateSettings, checks
 from orchestration.run import build_as_of, run_pipeline
@@ -64,7 +64,7 @@ def good() -> dict[str, pd.DataFrame]:
         ),
         "destination_breaches": pd.DataFrame(columns=["destination", "customer_key", "problem"]),
         "erased_people_present": pd.DataFrame(columns=["found_in", "customer_key"]),
-        "erased_in_export_files": pd.DataFrame(columns=["file", "identifier"]),
+        "erased_in_export_files": pd.DataFrame(columns=["file", "identifier_sha256"]),
         "unsent_removes": pd.DataFrame(columns=["destination", "key", "problem"]),
         "segment_size_changes": pd.DataFrame(
             [{"segment": "active", "members": 120, "last_good_members": 100, "change_share": 0.2}]
@@ -171,7 +171,7 @@ MISTAKES = [
     ),
     (
         "No erased person's address is in any export file",
-        add_row("erased_in_export_files", {"file": "changes.csv", "identifier": "z@x.test"}),
+        add_row("erased_in_export_files", {"file": "changes.csv", "identifier_sha256": "ab" * 32}),
     ),
     (
         "The change set about to leave removes everyone",
@@ -430,12 +430,12 @@ def test_erased_addresses_are_found_in_any_csv_cell_except_remove_rows(tmp_path)
         "s1,gone2@x.test,update,Bo\r\n"
     )
     (folder / "audience.csv").write_text("email,first_name\r\ngone@x.test,Cy\r\n")
-    found = erased_in_export_files({"gone@x.test", "gone2@x.test"}, tmp_path)
+    found = erased_in_export_files({sha256("gone@x.test"), sha256("gone2@x.test")}, tmp_path)
     assert sorted(
-        zip(found["file"].map(lambda f: Path(f).name), found["identifier"], strict=True)
+        zip(found["file"].map(lambda f: Path(f).name), found["identifier_sha256"], strict=True)
     ) == [
-        ("audience.csv", "gone@x.test"),
-        ("changes.csv", "gone2@x.test"),
+        ("audience.csv", sha256("gone@x.test")),
+        ("changes.csv", sha256("gone2@x.test")),
     ]
     assert erased_in_export_files(set(), tmp_path).empty
 
