@@ -152,6 +152,11 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
     )
     for table, by_email in raw_person_rows():
         removed += rows.delete(table, _condition(by_email, since))
+    # A phone's check lasts as long as a customer record holds its text.
+    removed += rows.delete(
+        source("phones", "phone_numbers"),
+        f"phone not in (select phone from {source('crm', 'customers')} where phone is not null)",
+    )
     customer_id = rows.json_text("original", "customer_id")
     email = rows.json_text("original", "email")
     removed += rows.delete(

@@ -201,8 +201,9 @@ def test_erasure_purges_what_the_warehouse_holds_about_the_person(landing, wareh
     landing.write(
         "customers",
         "more.csv",
-        "customer_id,email,signup_at,updated_at\nE1,erase.me@x.test,2026-01-01,2026-01-01\n"
-        "E1,erase.me.too@x.test,2026-01-01,2026-02-01\nK1,keep@x.test,2026-01-01,2026-01-01",
+        "customer_id,email,phone,signup_at,updated_at\n"
+        "E1,erase.me@x.test,+1 202 555 0143,2026-01-01,2026-01-01\n"
+        "E1,erase.me.too@x.test,,2026-01-01,2026-02-01\nK1,keep@x.test,,2026-01-01,2026-01-01",
     )
     landing.write(
         "orders",
@@ -239,7 +240,8 @@ def test_erasure_purges_what_the_warehouse_holds_about_the_person(landing, wareh
     # an address of theirs, but the requests (the record of what was asked); the identity
     # tables of that build held both until the next build.
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert holding(con, ("E1", "erase.me@x.test", "erase.me.too@x.test")) == {
+        erased = ("E1", "erase.me@x.test", "erase.me.too@x.test", "+1 202 555 0143", "+12025550143")
+        assert holding(con, erased) == {
             "raw.privacy_requests",
             "restricted.int_identity__privacy_requests",
             "staging.stg_privacy__privacy_requests",
@@ -278,7 +280,8 @@ def test_erasure_purges_what_the_warehouse_holds_about_the_person(landing, wareh
         hashes = con.execute(
             "select identifier_type, count(*) from erasure.erased_identifiers group by all order by 1"
         ).fetchall()
-        assert hashes == [("customer_id", 1), ("email", 2)]
+        # An E.164 phone also by the hash of its digits, as Meta's files write it.
+        assert hashes == [("customer_id", 1), ("email", 2), ("phone", 1), ("phone_digits", 1)]
         assert con.execute("select count(*) from raw.privacy_requests").fetchone() == (1,)
 
 

@@ -4,18 +4,6 @@
     key, and why a selected customer is not eligible.
 -#}
 
-{#- A phone in E.164 (+ and 8 to 15 digits, no leading zero), or null: a trunk prefix
-    written in parentheses goes (+44 (0)20 7946 0028 is +442079460028, as dialled from
-    abroad), spaces, dots, dashes, slashes and parentheses are dropped and a leading 00
-    becomes +. A number without its country code is not guessed at: it is not
-    normalisable. -#}
-{% macro e164(column) -%}
-    {%- set without_trunk = tagwise.regexp_replace_all("trim(" ~ column ~ ")", "[(] *0 *[)]", "") -%}
-    {%- set stripped = tagwise.regexp_replace_all(without_trunk, "[ ()./-]", "") -%}
-    {%- set international = "case when " ~ stripped ~ " like '00%' then '+' || substr(" ~ stripped ~ ", 3) else " ~ stripped ~ " end" -%}
-    case when {{ tagwise.regexp_like(international, "^[+][1-9][0-9]{7,14}$") }} then {{ international }} end
-{%- endmacro %}
-
 {#- A destination kind as dbt_project.yml's var destination_kinds declares it. -#}
 {% macro destination_kind(kind) -%}
     {{- return(var("destination_kinds")[kind]) -}}

@@ -215,20 +215,26 @@ def masked(values: pa.Array, hidden: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(hidden), pa.scalar(None, values.type), values)
 
 
+# A US area code for each leading digit of a drawn number (1 to 9), so that each draw is
+# one number, and every number is valid for the phonenumbers check ingestion runs.
+_AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210")
+
+
 def _phone_as_typed(number: int) -> str:
-    """A +1 555 number as people type it, the form chosen by its last digit (no random
-    draw, so every other column stays as it was): mostly E.164, some with spaces or a 00
-    prefix (both normalisable), and one in ten without its country code, which the sms
-    destination cannot use."""
+    """A US number (an area code, then a 5xx exchange) as people type it, the form chosen
+    by its last digit (no random draw, so every other column stays as it was): mostly
+    E.164, some with spaces or a 00 prefix (both normalisable), and one in ten without its
+    country code, which the sms destination cannot use."""
     digits = str(number)
+    area, exchange, line = _AREA_CODES[int(digits[0]) - 1], "5" + digits[1:3], digits[3:]
     form = number % 10
     if form == 7:
-        return f"+1 555 {digits[:3]} {digits[3:]}"
+        return f"+1 {area} {exchange} {line}"
     if form == 8:
-        return f"001555{digits}"
+        return f"001{area}{exchange}{line}"
     if form == 9:
-        return f"555-{digits[:3]}-{digits[3:]}"
-    return f"+1555{digits}"
+        return f"{area}-{exchange}-{line}"
+    return f"+1{area}{exchange}{line}"
 
 
 def customers(pop: Population, window: Window) -> pa.Table:

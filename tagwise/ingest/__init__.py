@@ -33,6 +33,7 @@ from tagwise.ingest.loaders import (
     Loader,
     SparkLoader,
 )
+from tagwise.ingest.phones import check_new_phones, phone_numbers_ddl
 from tagwise.ingest.validation import (
     DUCKDB,
     Dialect,
@@ -148,6 +149,7 @@ def prepare(loader: Loader) -> None:
         loader.execute(create_table(source, loader.dialect))
     for statement in _state_ddl(loader.dialect):
         loader.execute(statement)
+    loader.execute(phone_numbers_ddl(loader.dialect))
     if loader.dialect is DUCKDB:
         # Load logs written before the file's modification time was recorded.
         loader.execute("alter table raw.load_log add column if not exists modified_at timestamp")
@@ -495,6 +497,8 @@ def ingest(
                 results.append(result)
                 if progress:
                     progress(result)
+        if any(source.name == "customers" for source in sources):
+            check_new_phones(loader)
     return results
 
 

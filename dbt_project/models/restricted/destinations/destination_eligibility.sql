@@ -22,6 +22,10 @@ consent as (
     select * from {{ ref('consent_state') }}
 ),
 
+phone_numbers as (
+    select * from {{ ref('stg_phones__phone_numbers') }}
+),
+
 withdrawn as (
     select distinct
         customer_key,
@@ -35,10 +39,12 @@ customer_phones as (
         customers.customer_key,
         marketability.email,
         customers.phone,
-        {{ tagwise.e164('customers.phone') }} as e164_phone
+        phone_numbers.e164_phone
     from customers
     left join marketability
         on customers.customer_key = marketability.customer_key
+    left join phone_numbers
+        on customers.phone = phone_numbers.phone
 ),
 
 people as (

@@ -1,7 +1,8 @@
 {#- Every identifier tagwise has held for each person as of D (SPEC 3.6): the source id of
     each record merged into the person, every email of every version of those records
     recorded by the end of D, as given (trimmed, lower-cased), valid or not, and every phone
-    of those versions that normalises to E.164 (the sms destination's key). Privacy
+    of those versions that is a valid number in E.164 (stg_phones__phone_numbers; the sms
+    destination's key). Privacy
     requests are resolved against these; `is_current` marks what the person holds as of D. -#}
 with versions as (
     select * from {{ ref('stg_crm__customers') }}
@@ -10,6 +11,10 @@ with versions as (
 
 clusters as (
     select * from {{ ref('int_identity__clusters') }}
+),
+
+phone_numbers as (
+    select * from {{ ref('stg_phones__phone_numbers') }}
 ),
 
 source_ids as (
@@ -46,18 +51,20 @@ phones as (
     select
         clusters.customer_key,
         'phone' as identifier_type,
-        {{ tagwise.e164('versions.phone') }} as identifier,
+        phone_numbers.e164_phone as identifier,
         bool_or(latest_versions.customer_id is not null) as is_current
     from versions
     inner join clusters
         on versions.customer_id = clusters.customer_id
+    inner join phone_numbers
+        on versions.phone = phone_numbers.phone
     left join latest_versions
         on
             versions.customer_id = latest_versions.customer_id
             and versions.updated_at = latest_versions.updated_at
             and latest_versions.version_rank = 1
-    where {{ tagwise.e164('versions.phone') }} is not null
-    group by clusters.customer_key, {{ tagwise.e164('versions.phone') }}
+    where phone_numbers.e164_phone is not null
+    group by clusters.customer_key, phone_numbers.e164_phone
 )
 
 select * from source_ids

@@ -1,0 +1,86 @@
+"""Phone numbers in E.164, checked by the `phonenumbers` library (Google's libphonenumber
+metadata), once per distinct text ingestion has loaded.
+
+A phone counts only when it is written internationally (a leading `+` or `00`) and the
+library finds it a valid number of its country: no country is guessed for a national
+number, since sending a message to a misread number reaches someone else. Writings of
+one handset (`+44 (0)20 7946 0028`, `0044 20 7946 0028`, `+442079460028`) reach the same
+E.164, so a number two customers share is seen as shared.
+
+The result is kept in the raw schema's `phone_numbers` (the `phones` dbt source), one row per
+text as landed; dbt's staging joins it, so the rule lives here only. A text is checked
+once: a later version of the library does not re-judge it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import phonenumbers
+
+from tagwise.ingest.loaders import DuckDBLoader, Loader
+from tagwise.ingest.validation import Dialect
+
+# Why a phone has no E.164, as the table records it.
+NOT_INTERNATIONAL = "not written with its country code (+ or 00)"
+NOT_A_NUMBER = "not a phone number"
+NOT_VALID = "not a valid number of its country"
+
+
+def e164(phone: str) -> tuple[str | None, str | None]:
+    """(E.164, None) of a phone as typed, or (None, why not)."""
+    text = phone.strip()
+    compact = "".join(c for c in text if c not in " ()./-")
+    if compact.startswith("00"):
+        text = "+" + compact[2:]
+    if not text.startswith("+"):
+        return None, NOT_INTERNATIONAL
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None, NOT_A_NUMBER
+    if not phonenumbers.is_valid_number(number):
+        return None, NOT_VALID
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+# Tables in the raw schema, named as ingestion names them: the customers source of the
+# contract, and the checks (which dbt reads as the phones.phone_numbers source).
+CUSTOMERS = "customers"
+PHONE_NUMBERS = "phone_numbers"
+
+
+def phone_numbers_ddl(dialect: Dialect) -> str:
+    text = dialect.text_type
+    return f"""
+        create table if not exists raw.{PHONE_NUMBERS} (
+            phone {text} not null,
+            e164 {text},
+            problem {text},
+            checked_at timestamp not null
+        ){dialect.table_options}"""
+
+
+# Texts of customers' phones not checked yet.
+UNCHECKED = f"""
+    select distinct phone from raw.{CUSTOMERS}
+    where phone is not null and phone not in (select phone from raw.{PHONE_NUMBERS})"""
+
+
+def check_new_phones(loader: Loader) -> int:
+    """Check every phone text the raw customers hold that the checks do not; returns
+    how many were checked."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if isinstance(loader, DuckDBLoader):
+        texts = [phone for (phone,) in loader.con.execute(UNCHECKED).fetchall()]
+        rows = [(phone, *e164(phone), now) for phone in texts]
+        if rows:
+            loader.con.executemany(f"insert into raw.{PHONE_NUMBERS} values (?, ?, ?, ?)", rows)
+        return len(rows)
+    spark = loader.spark
+    texts = [row[0] for row in spark.sql(UNCHECKED).collect()]
+    rows = [(phone, *e164(phone), now) for phone in texts]
+    if rows:
+        schema = spark.table(f"raw.{PHONE_NUMBERS}").schema
+        spark.createDataFrame(rows, schema=schema).write.insertInto(f"raw.{PHONE_NUMBERS}")
+    return len(rows)
