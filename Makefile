@@ -77,7 +77,7 @@ demo-cdnow: install  ## the real-data demo: CDNOW purchases through the pipeline
 
 COMPLETEJOURNEY_DIR := data/completejourney
 
-demo-completejourney: install  ## the real-retailer demo: The Complete Journey's 2017 baskets through the pipeline, then a holdout evaluation
+demo-completejourney: install  ## the real-retailer demo: The Complete Journey's 2017 baskets through the pipeline, then the holdout evaluations of both models
 	rm -rf $(COMPLETEJOURNEY_DIR)
 	$(RUN) tagwise import-completejourney --out $(COMPLETEJOURNEY_DIR)/landing
 	$(RUN) tagwise run --landing $(COMPLETEJOURNEY_DIR)/landing \
@@ -85,6 +85,8 @@ demo-completejourney: install  ## the real-retailer demo: The Complete Journey's
 		--as-of 2017-12-31
 	$(RUN) tagwise evaluate-model --warehouse $(COMPLETEJOURNEY_DIR)/warehouse.duckdb \
 		--calibration-end 2017-09-30 --out $(COMPLETEJOURNEY_DIR)/model
+	$(RUN) tagwise evaluate-interests --warehouse $(COMPLETEJOURNEY_DIR)/warehouse.duckdb \
+		--as-of 2017-09-30 --out $(COMPLETEJOURNEY_DIR)/model
 
 dist: $(UV)  ## build the wheel into dist/ (the dbt project, seeds and suites inside)
 	$(UV) build --wheel --out-dir dist

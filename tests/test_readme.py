@@ -142,4 +142,5 @@ def test_every_readme_command_runs_in_order(tmp_path):
     assert (repo / "data" / "demo" / "published.duckdb").is_file()
     assert (repo / "data" / "cdnow" / "model" / "holdout-1997-09-30.html").is_file()
     assert (repo / "data" / "completejourney" / "model" / "holdout-2017-09-30.html").is_file()
+    assert (repo / "data" / "completejourney" / "model" / "interests-2017-09-30.html").is_file()
     assert (repo / "dbt_project" / "target" / "catalog.json").is_file()

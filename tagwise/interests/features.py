@@ -1,0 +1,338 @@
+"""The purchases the interests model reads, and its candidate pairs with their features.
+
+Purchases come from the build (completed orders by category, profiling objections left
+out) through the target's engine; the features are computed in a local DuckDB on them,
+so the same SQL serves both engines. Every feature of a cutoff C reads only purchases on
+or before C, and the label only purchases in (C, C + H].
+
+Candidates keep the cost linear in customers: a customer's own categories of the last
+365 days, the `POPULAR_NEW` most popular categories new to them, and the `ASSOCIATED`
+categories most often bought by buyers of their own top categories.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from tagwise.relations import ref
+from tagwise.spark import SparkSettings, session
+from tagwise.warehouse import connect
+
+HORIZON_DAYS = 90  # H: the window predicted
+LOOKBACK_DAYS = 365  # a category bought within it is not new to the customer
+POPULAR_DAYS = 90  # the popularity baseline's window
+POPULAR_NEW = 20
+ASSOCIATED = 20
+OWN_TOP = 10  # own categories whose associations make candidates
+
+# The local table the features read.
+PURCHASES = "interest_purchases"
+
+
+@functools.cache
+def purchases_sql() -> str:
+    """One row per completed order and category bought in it, for people who have not
+    objected to profiling (portable SQL)."""
+    return f"""
+select orders.customer_key, orders.order_id, orders.ordered_on as day, products.category,
+    sum(cast(lines.line_amount as double)) as amount
+from {ref("int_orders__completed")} as orders
+inner join {ref("stg_shop__order_lines")} as lines on orders.order_id = lines.order_id
+inner join {ref("stg_shop__products")} as products on lines.product_id = products.product_id
+where products.category is not null
+    and orders.customer_key not in (
+        select customer_key from {ref("int_privacy__profiling_objections")})
+group by orders.customer_key, orders.order_id, orders.ordered_on, products.category
+"""
+
+
+def read_purchases(warehouse: Path, target: str = "duckdb") -> pa.Table:
+    """The purchases of the latest build, through the target's engine."""
+    if target == "spark":
+        return session(SparkSettings.for_warehouse(warehouse)).sql(purchases_sql()).toArrow()
+    with connect(warehouse, read_only=True) as con:
+        return con.sql(purchases_sql()).to_arrow_table()
+
+
+# What each feature is, as a driver sentence names it ({value} is the pair's value).
+FEATURES = {
+    "category_orders_per_month": "bought it in {value:.1f} orders a month",
+    "category_orders_90d": "bought it in {value:.0f} orders in the last 90 days",
+    "days_since_category": "last bought it {value:.0f} days ago",
+    "category_order_share": "{value:.0%} of their orders hold it",
+    "category_spend_share": "{value:.0%} of their spend is on it",
+    "orders_per_month": "orders {value:.1f} times a month",
+    "spend_per_month": "spends {value:.0f} a month",
+    "categories_per_order": "buys {value:.1f} categories per order",
+    "days_since_order": "last ordered {value:.0f} days ago",
+    "popularity_90d": "{value:.0%} of recent customers bought it",
+    "popularity_trend": "{value:.0%} of its recent buyers bought it in the last 30 days",
+    "association_lift": "buyers of their categories buy it {value:.1f}x as often as others",
+    "association_probability": "buyers of their categories buy it (summed share {value:.1f})",
+    "sequence_lift": "after their recent categories it is bought {value:.1f}x as often",
+    "month": "the month is {value:.0f}",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Features as of `cutoff` over the `lookback` days to it, labels in (cutoff, cutoff +
+    horizon]."""
+
+    cutoff: date
+    horizon: int = HORIZON_DAYS
+    lookback: int = LOOKBACK_DAYS
+
+    @property
+    def end(self) -> date:
+        return self.cutoff + timedelta(days=self.horizon)
+
+
+def candidate_features(
+    con: duckdb.DuckDBPyConnection, window: Window, labelled: bool = True
+) -> pd.DataFrame:
+    """The candidate pairs of the customers who bought in the lookback to the cutoff, with
+    their features; `is_new` (not bought in the lookback: which booster scores it),
+    `is_new_to_customer` (not bought in the 365 days to the cutoff, SPEC 3.10) and (if
+    `labelled`) whether they bought it in the window."""
+    label = (
+        f""", exists (
+            select 1 from {PURCHASES} as later
+            where later.customer_key = candidates.customer_key
+                and later.category = candidates.category
+                and later.day > $cutoff and later.day <= $end) as label"""
+        if labelled
+        else ""
+    )
+    return con.execute(
+        _FEATURES_SQL.replace("{label}", label),
+        {"cutoff": window.cutoff, "horizon": window.horizon, "lookback": window.lookback}
+        | ({"end": window.end} if labelled else {}),
+    ).df()
+
+
+# The features of a cutoff read purchases on or before it only ($cutoff); `{label}` alone
+# reads the window after it.
+_FEATURES_SQL = f"""
+with history as (
+    select * from {PURCHASES}
+    where day <= $cutoff and day > $cutoff - $lookback
+),
+
+bought_in_year as (
+    select distinct customer_key, category from {PURCHASES}
+    where day <= $cutoff and day > $cutoff - {LOOKBACK_DAYS}
+),
+
+customers as (
+    select
+        customer_key,
+        count(distinct order_id) as orders,
+        sum(amount) as spend,
+        count(distinct category) as categories,
+        max(day) as last_day,
+        greatest($cutoff - min(day), 30) as days_seen
+    from history
+    group by customer_key
+),
+
+own as (
+    select
+        customer_key,
+        category,
+        count(distinct order_id) as orders,
+        count(distinct order_id) filter (where day > $cutoff - 90) as orders_90d,
+        $cutoff - max(day) as days_since,
+        sum(amount) as spend
+    from history
+    group by customer_key, category
+),
+
+popularity as (
+    select
+        category,
+        count(distinct customer_key) as buyers,
+        count(distinct customer_key) filter (where day > $cutoff - 30) as buyers_30d
+    from history
+    where day > $cutoff - {POPULAR_DAYS}
+    group by category
+),
+
+recent_customers as (
+    select count(distinct customer_key) as n from history where day > $cutoff - {POPULAR_DAYS}
+),
+
+-- Customer-level co-purchase: P(bought B | bought A) over the history, and its lift.
+bought as (select distinct customer_key, category from history),
+
+category_buyers as (select category, count(*) as n from bought group by category),
+
+pairs as (
+    select a.category as source, b.category as target, count(*) as both_n
+    from bought as a
+    inner join bought as b on a.customer_key = b.customer_key and a.category <> b.category
+    group by a.category, b.category
+    having count(*) >= 5
+),
+
+associations as (
+    select
+        pairs.source,
+        pairs.target,
+        pairs.both_n / source_buyers.n as probability,
+        pairs.both_n / source_buyers.n
+        / (target_buyers.n / (select count(*) from customers)) as lift
+    from pairs
+    inner join category_buyers as source_buyers on pairs.source = source_buyers.category
+    inner join category_buyers as target_buyers on pairs.target = target_buyers.category
+),
+
+-- Sequence: bought in (C - 2H, C - H], then in (C - H, C], against the base rate.
+earlier as (
+    select distinct customer_key, category from history
+    where day > $cutoff - 2 * $horizon and day <= $cutoff - $horizon
+),
+
+later as (
+    select distinct customer_key, category from history where day > $cutoff - $horizon
+),
+
+earlier_buyers as (select category, count(*) as n from earlier group by category),
+
+later_buyers as (select category, count(*) as n from later group by category),
+
+sequences as (
+    select
+        earlier.category as source,
+        later.category as target,
+        count(*) / earlier_buyers.n
+        / (later_buyers.n / (select count(distinct customer_key) from earlier)) as lift
+    from earlier
+    inner join later
+        on earlier.customer_key = later.customer_key and earlier.category <> later.category
+    inner join earlier_buyers on earlier.category = earlier_buyers.category
+    inner join later_buyers on later.category = later_buyers.category
+    group by earlier.category, later.category, earlier_buyers.n, later_buyers.n
+    having count(*) >= 5
+),
+
+own_top as (
+    select * from (
+        select
+            customer_key,
+            category,
+            row_number() over (
+                partition by customer_key order by orders desc, days_since, category
+            ) as rank
+        from own
+    )
+    where rank <= {OWN_TOP}
+),
+
+associated as (
+    select
+        own_top.customer_key,
+        associations.target as category,
+        max(associations.lift) as lift,
+        sum(associations.probability) as probability
+    from own_top
+    inner join associations on own_top.category = associations.source
+    group by own_top.customer_key, associations.target
+),
+
+sequenced as (
+    select later.customer_key, sequences.target as category, max(sequences.lift) as lift
+    from later
+    inner join sequences on later.category = sequences.source
+    group by later.customer_key, sequences.target
+),
+
+popular_new as (
+    select customer_key, category from (
+        select
+            customers.customer_key,
+            popularity.category,
+            row_number() over (
+                partition by customers.customer_key
+                order by popularity.buyers desc, popularity.category
+            ) as rank
+        from customers
+        cross join (
+            select * from popularity order by buyers desc, category limit 100
+        ) as popularity
+        where not exists (
+            select 1 from own
+            where own.customer_key = customers.customer_key
+                and own.category = popularity.category
+        )
+    )
+    where rank <= {POPULAR_NEW}
+),
+
+associated_top as (
+    select customer_key, category from (
+        select
+            customer_key,
+            category,
+            row_number() over (
+                partition by customer_key order by probability desc, category
+            ) as rank
+        from associated
+    )
+    where rank <= {ASSOCIATED}
+),
+
+candidates as (
+    select customer_key, category from bought_in_year
+    where customer_key in (select customers.customer_key from customers)
+    union
+    select customer_key, category from popular_new
+    union
+    select customer_key, category from associated_top
+)
+
+select
+    candidates.customer_key,
+    candidates.category,
+    own.customer_key is null as is_new,
+    not exists (
+        select 1 from bought_in_year
+        where bought_in_year.customer_key = candidates.customer_key
+            and bought_in_year.category = candidates.category
+    ) as is_new_to_customer,
+    coalesce(own.orders, 0) * 30.0 / customers.days_seen as category_orders_per_month,
+    coalesce(own.orders_90d, 0) as category_orders_90d,
+    coalesce(own.days_since, $lookback) as days_since_category,
+    coalesce(own.orders, 0) / customers.orders as category_order_share,
+    coalesce(own.spend, 0) / nullif(customers.spend, 0) as category_spend_share,
+    customers.orders * 30.0 / customers.days_seen as orders_per_month,
+    customers.spend * 30.0 / customers.days_seen as spend_per_month,
+    customers.categories / customers.orders as categories_per_order,
+    $cutoff - customers.last_day as days_since_order,
+    coalesce(popularity.buyers, 0) / (select n from recent_customers) as popularity_90d,
+    popularity.buyers_30d / nullif(popularity.buyers, 0) as popularity_trend,
+    coalesce(associated.lift, 0) as association_lift,
+    coalesce(associated.probability, 0) as association_probability,
+    coalesce(sequenced.lift, 0) as sequence_lift,
+    month($cutoff) as month
+    {{label}}
+from candidates
+inner join customers on candidates.customer_key = customers.customer_key
+left join own
+    on candidates.customer_key = own.customer_key and candidates.category = own.category
+left join popularity on candidates.category = popularity.category
+left join associated
+    on candidates.customer_key = associated.customer_key
+    and candidates.category = associated.category
+left join sequenced
+    on candidates.customer_key = sequenced.customer_key
+    and candidates.category = sequenced.category
+order by candidates.customer_key, candidates.category
+"""
