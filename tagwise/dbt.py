@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -178,6 +178,22 @@ def _release_warehouse(target: str) -> None:
     gc.collect()
 
 
+def progress_callback(on_progress: Callable[[int, int], None]) -> Callable:
+    """A dbt event callback calling `on_progress(finished, total)` as each node of the
+    invocation finishes (total: the nodes dbt queued, from its start lines)."""
+    seen = {"finished": 0, "total": 0}
+
+    def callback(event) -> None:
+        name = event.info.name
+        if name == "LogStartLine":
+            seen["total"] = max(seen["total"], event.data.total)
+        elif name == "NodeFinished":
+            seen["finished"] += 1
+            on_progress(seen["finished"], max(seen["total"], seen["finished"]))
+
+    return callback
+
+
 def run_dbt(
     settings: DbtSettings,
     command: str = "build",
@@ -185,8 +201,10 @@ def run_dbt(
     quiet: bool = False,
     full_refresh: bool = False,
     exclude: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ):
-    """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed."""
+    """Invoke dbt in process; returns dbt's result, raises DbtError naming what failed.
+    `on_progress(finished, total)` hears of each node as it finishes."""
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
     from tagwise.catalog import check_catalogs  # imported here: sqlglot is slow to import
@@ -198,7 +216,8 @@ def run_dbt(
         session(SparkSettings.for_warehouse(settings.warehouse))
     with environment(settings.env()):
         try:
-            result = dbtRunner().invoke(
+            callbacks = [progress_callback(on_progress)] if on_progress else []
+            result = dbtRunner(callbacks=callbacks).invoke(
                 settings.args(command, select, quiet, full_refresh, exclude)
             )
         finally:

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -256,10 +257,17 @@ def _destination_changes(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         )
 
 
-def _build(scratch: Path, as_of: date, project_dir: Path | None, schema: str) -> None:
+def _build(
+    scratch: Path,
+    as_of: date,
+    project_dir: Path | None,
+    schema: str,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> None:
     from tagwise.dbt import DbtSettings, run_dbt
     from tagwise.dbt_project import PROJECT_DIR
 
+    step = "building the base catalogs" if schema == "before" else "building the working catalogs"
     run_dbt(
         DbtSettings(scratch, as_of, project_dir=project_dir or PROJECT_DIR),
         "build",
@@ -268,6 +276,7 @@ def _build(scratch: Path, as_of: date, project_dir: Path | None, schema: str) ->
         # change that breaks one (two primary segments for someone) is refused here too.
         exclude="test_type:unit",
         quiet=True,
+        on_progress=(lambda done, total: on_progress(step, done, total)) if on_progress else None,
     )
     with duckdb.connect(str(scratch)) as con:
         _snapshot(con, schema)
@@ -434,9 +443,11 @@ def diff(
     sample: int = SAMPLE,
     max_change: float | None = None,
     max_new_share: float | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> Diff:
     """Build the working catalogs (and a git revision's, when `base` names one) into
-    scratch copies of the warehouse and compare them."""
+    scratch copies of the warehouse and compare them; `on_progress(step, finished,
+    total)` hears of each dbt node of a build as it finishes."""
     from tagwise.paths import scratch_folder
     from tagwise.privacy import latest_build
 
@@ -460,9 +471,10 @@ def diff(
                 _destination_changes(con, "before")
             label = f"the warehouse as built ({built})"
         else:
-            _build(base_copy, built, base_project(base, work / "base_project"), "before")
+            base_folder = base_project(base, work / "base_project")
+            _build(base_copy, built, base_folder, "before", on_progress)
             label = f"the catalogs at {base}"
-        _build(after_copy, built, None, "after")
+        _build(after_copy, built, None, "after", on_progress)
         with duckdb.connect(str(after_copy)) as con:
             if base is not None:
                 con.execute(f"attach '{base_copy}' as base_file (read_only)")

@@ -551,10 +551,70 @@ def test_dbt_progress_is_shown_on_a_terminal_only(monkeypatch):
 
     from rich.console import Console
 
-    from tagwise.cli import run as run_module
+    from tagwise.cli import display
 
     for terminal, shown in ((True, "\r  dbt_features: 3 of 41 built\x1b[K"), (False, "")):
         out = io.StringIO()
-        monkeypatch.setattr(run_module, "console", Console(file=out, force_terminal=terminal))
-        run_module._show_progress("dbt_features", 3, 41)
+        monkeypatch.setattr(display, "console", Console(file=out, force_terminal=terminal))
+        display.show_progress("dbt_features", 3, 41)
         assert out.getvalue() == shown
+
+
+def test_dbt_events_become_n_of_n_as_each_node_finishes():
+    """Issue 40, item 11: `tagwise diff` built for a minute without a sign of progress.
+    dbt's start lines give the total, each finished node one more."""
+    from types import SimpleNamespace
+
+    from tagwise.dbt import progress_callback
+
+    def event(name: str, **data):
+        return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(**data))
+
+    seen = []
+    callback = progress_callback(lambda done, total: seen.append((done, total)))
+    for e in (
+        event("MainReportVersion"),
+        event("LogStartLine", total=3, index=1),
+        event("NodeFinished"),
+        event("LogStartLine", total=3, index=2),
+        event("NodeFinished"),
+        event("NodeFinished"),
+    ):
+        callback(e)
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_tagwise_diff_shows_each_builds_progress(monkeypatch, tmp_path):
+    """The diff hands each build's progress to the terminal, naming the build."""
+    import tagwise.dbt
+    from tagwise import diff as diff_module
+
+    class Stop(Exception):
+        pass
+
+    def fake_run_dbt(settings, command, select=None, exclude=None, quiet=False, on_progress=None):
+        on_progress(1, 2)
+        on_progress(2, 2)
+        raise Stop
+
+    monkeypatch.setattr(tagwise.dbt, "run_dbt", fake_run_dbt)
+    monkeypatch.setattr(diff_module, "_copy_warehouse", lambda warehouse, to: None)
+
+    class Build:
+        def __enter__(self):
+            return None, set(), date(2026, 6, 30)
+
+        def __exit__(self, *exc):
+            return False
+
+    import tagwise.privacy
+
+    monkeypatch.setattr(tagwise.privacy, "latest_build", lambda warehouse: Build())
+    seen = []
+    with pytest.raises(Stop):
+        diff_module.diff(
+            tmp_path / "warehouse.duckdb",
+            base="HEAD",
+            on_progress=lambda *shown: seen.append(shown),
+        )
+    assert seen == [("building the base catalogs", 1, 2), ("building the base catalogs", 2, 2)]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from tagwise.cli.display import end_progress, show_progress
 from tagwise.cli.options import console, from_settings, parse_day, setting_shown, warehouse_option
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
@@ -95,7 +96,9 @@ def diff_command(
         sample=sample,
         max_change=max_change,
         max_new_share=max_new_share,
+        on_progress=show_progress,
     )
+    end_progress()
     show_diff(result)
     for path, render in ((markdown_out, markdown), (json_out, as_json), (html_out, html_page)):
         if path is not None:

@@ -15,6 +15,20 @@ if TYPE_CHECKING:
     from tagwise.quality import GateResult
 
 
+def show_progress(step: str, done: int, total: int) -> None:
+    """`n of N` of a long dbt step, on one line rewritten in place: on a terminal only, so
+    CI output and logs keep one line per step."""
+    if console.is_terminal:
+        console.file.write(f"\r  {step}: {done} of {total} built\x1b[K")
+        console.file.flush()
+
+
+def end_progress() -> None:
+    """The progress line gives way to what is printed next."""
+    if console.is_terminal:
+        console.file.write("\r\x1b[K")
+
+
 def summary_table(totals: dict[str, dict[str, int]]) -> Table:
     """Ingestion per source, from load_totals()."""
     table = Table(

@@ -13,7 +13,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from tagwise.cli.display import show_run_gate, show_sync, show_warehouse, summary_table
+from tagwise.cli.display import (
+    end_progress,
+    show_progress,
+    show_run_gate,
+    show_sync,
+    show_warehouse,
+    summary_table,
+)
 from tagwise.cli.options import (
     check_catalogs,
     console,
@@ -64,7 +71,7 @@ def run_command(
             as_of,
             on_step=_show_step,
             dbt_log=log,
-            on_progress=_show_progress,
+            on_progress=show_progress,
         ),
     )
     _show_run(report, warehouse, target)
@@ -114,7 +121,7 @@ def backfill_command(
                 on_run=each,
                 on_step=_show_step,
                 dbt_log=log,
-                on_progress=_show_progress,
+                on_progress=show_progress,
             )
         )
         return reports[-1]
@@ -180,17 +187,8 @@ def _logged(warehouse: Path, as_of: date, run: Callable[[TextIO], RunReport]) ->
     return report
 
 
-def _show_progress(step: str, done: int, total: int) -> None:
-    """`n of N` of a long dbt step, on one line rewritten in place: on a terminal only, so
-    CI output and logs keep one line per step."""
-    if console.is_terminal:
-        console.file.write(f"\r  {step}: {done} of {total} built\x1b[K")
-        console.file.flush()
-
-
 def _show_step(step) -> None:
-    if console.is_terminal:
-        console.file.write("\r\x1b[K")  # the progress line gives way to the step's
+    end_progress()  # the progress line gives way to the step's
     mark = {"success": "[green]done[/green]", "failure": "[red]failed[/red]"}.get(
         step.status, "[yellow]skipped[/yellow]"
     )
