@@ -152,6 +152,8 @@ def test_a_planted_association_is_found_where_popularity_cannot_see_it(quality):
     assert model_rank.hit_rate_new_at_3 > popular.hit_rate_new_at_3
     assert quality.usable and quality.verdict.startswith("usable")
     assert quality.auc > 0.8
+    # New categories alone (no pair for the repeat booster) are scored the same.
+    assert np.allclose(predict(model, new), new["probability"])
     pairs = new[(new["category"] == CATEGORIES[PLANTED]) & new["customer_key"].isin(waiting)]
     explained = drivers(model, pairs)
     assert all("buyers of their categories buy it" in text for text in explained), explained

@@ -71,16 +71,19 @@ def check_new_phones(loader: Loader) -> int:
     """Check every phone text the raw customers hold that the checks do not; returns
     how many were checked."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    if isinstance(loader, DuckDBLoader):
-        texts = [phone for (phone,) in loader.con.execute(UNCHECKED).fetchall()]
-        rows = [(phone, *e164(phone), now) for phone in texts]
-        if rows:
-            loader.con.executemany(f"insert into raw.{PHONE_NUMBERS} values (?, ?, ?, ?)", rows)
-        return len(rows)
-    spark = loader.spark
-    texts = [row[0] for row in spark.sql(UNCHECKED).collect()]
-    rows = [(phone, *e164(phone), now) for phone in texts]
-    if rows:
-        schema = spark.table(f"raw.{PHONE_NUMBERS}").schema
-        spark.createDataFrame(rows, schema=schema).write.insertInto(f"raw.{PHONE_NUMBERS}")
+    duckdb_loader = isinstance(loader, DuckDBLoader)
+    unchecked = (
+        loader.con.execute(UNCHECKED).fetchall()
+        if duckdb_loader
+        else loader.spark.sql(UNCHECKED).collect()
+    )
+    rows = [(phone, *e164(phone), now) for (phone,) in unchecked]
+    if not rows:
+        return 0
+    table = f"raw.{PHONE_NUMBERS}"
+    if duckdb_loader:
+        loader.con.executemany(f"insert into {table} values (?, ?, ?, ?)", rows)
+    else:
+        schema = loader.spark.table(table).schema
+        loader.spark.createDataFrame(rows, schema=schema).write.insertInto(table)
     return len(rows)

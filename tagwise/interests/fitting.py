@@ -105,17 +105,18 @@ def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 2) -> l
     (LightGBM's own contributions, in log-odds; for a new category, the co-purchase
     prior's distance from an even chance counts as that input's), with their values."""
     names = list(FEATURES)
+    values = _matrix(candidates)
+    new = candidates["is_new"].to_numpy(dtype=bool)
+    contributions = np.zeros_like(values)
+    for booster, rows in ((model.repeat, ~new), (model.discovery, new)):
+        if rows.any():  # LightGBM's contributions refuse an empty matrix
+            contributions[rows] = booster.predict(values[rows], pred_contrib=True)[:, : len(names)]
+    contributions[new, names.index(PRIOR)] += _prior(candidates[new])
     sentences = []
-    for _, pair in candidates.iterrows():
-        frame = pair.to_frame().T
-        values = _matrix(frame)[0]
-        booster = model.discovery if pair["is_new"] else model.repeat
-        contributions = booster.predict(_matrix(frame), pred_contrib=True)[0, : len(names)]
-        if pair["is_new"]:
-            contributions[names.index(PRIOR)] += _prior(frame)[0]
-        raised = [i for i in np.argsort(-contributions)[:count] if contributions[i] > 0]
+    for row, pair_values in zip(contributions, values, strict=True):
+        raised = [i for i in np.argsort(-row)[:count] if row[i] > 0]
         sentences.append(
-            "; ".join(FEATURES[names[i]].format(value=values[i]) for i in raised)
+            "; ".join(FEATURES[names[i]].format(value=pair_values[i]) for i in raised)
             or "no input raised it above an even chance"
         )
     return sentences
