@@ -83,12 +83,10 @@ FEATURES = {
 
 @dataclass(frozen=True)
 class Window:
-    """Features as of `cutoff` over the `lookback` days to it, labels in (cutoff, cutoff +
-    horizon]."""
+    """Features as of `cutoff`, labels in (cutoff, cutoff + horizon]."""
 
     cutoff: date
     horizon: int = HORIZON_DAYS
-    lookback: int = LOOKBACK_DAYS
 
     @property
     def end(self) -> date:
@@ -98,10 +96,10 @@ class Window:
 def candidate_features(
     con: duckdb.DuckDBPyConnection, window: Window, labelled: bool = True
 ) -> pd.DataFrame:
-    """The candidate pairs of the customers who bought in the lookback to the cutoff, with
-    their features; `is_new` (not bought in the lookback: which booster scores it),
-    `is_new_to_customer` (not bought in the 365 days to the cutoff, SPEC 3.10) and (if
-    `labelled`) whether they bought it in the window."""
+    """The candidate pairs of the customers who bought in the 365 days to the cutoff, with
+    their features; `is_new` (not bought in those days: the discovery booster scores it;
+    `is_new_to_customer` is the same flag under the SPEC 3.10 name) and (if `labelled`)
+    whether they bought it in the window."""
     label = (
         f""", exists (
             select 1 from {PURCHASES} as later
@@ -113,7 +111,7 @@ def candidate_features(
     )
     return con.execute(
         _FEATURES_SQL.replace("{label}", label),
-        {"cutoff": window.cutoff, "horizon": window.horizon, "lookback": window.lookback}
+        {"cutoff": window.cutoff, "horizon": window.horizon}
         | ({"end": window.end} if labelled else {}),
     ).df()
 
@@ -123,11 +121,6 @@ def candidate_features(
 _FEATURES_SQL = f"""
 with history as (
     select * from {PURCHASES}
-    where day <= $cutoff and day > $cutoff - $lookback
-),
-
-bought_in_year as (
-    select distinct customer_key, category from {PURCHASES}
     where day <= $cutoff and day > $cutoff - {LOOKBACK_DAYS}
 ),
 
@@ -290,8 +283,7 @@ associated_top as (
 ),
 
 candidates as (
-    select customer_key, category from bought_in_year
-    where customer_key in (select customers.customer_key from customers)
+    select customer_key, category from own
     union
     select customer_key, category from popular_new
     union
@@ -302,14 +294,10 @@ select
     candidates.customer_key,
     candidates.category,
     own.customer_key is null as is_new,
-    not exists (
-        select 1 from bought_in_year
-        where bought_in_year.customer_key = candidates.customer_key
-            and bought_in_year.category = candidates.category
-    ) as is_new_to_customer,
+    own.customer_key is null as is_new_to_customer,
     coalesce(own.orders, 0) * 30.0 / customers.days_seen as category_orders_per_month,
     coalesce(own.orders_90d, 0) as category_orders_90d,
-    coalesce(own.days_since, $lookback) as days_since_category,
+    coalesce(own.days_since, {LOOKBACK_DAYS}) as days_since_category,
     coalesce(own.orders, 0) / customers.orders as category_order_share,
     coalesce(own.spend, 0) / nullif(customers.spend, 0) as category_spend_share,
     customers.orders * 30.0 / customers.days_seen as orders_per_month,
