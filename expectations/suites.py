@@ -172,14 +172,17 @@ def datasets():
         from {ref("customer_tags")}""",
         "tags_per_exclusive_group": f"""
         select t.customer_key, x.exclusive_group, count(*) as tags
-        from {ref("customer_tags")} t join {ref("tag_taxonomy")} x using (tag)
+        from {ref("customer_tags")} t join {ref("int_tags__vocabulary")} x using (tag)
         where x.exclusive_group is not null group by all""",
         "tags_per_customer": f"select customer_key, count(*) as tags from {ref('customer_tags')} group by all",
         "profiling_tags_of_objectors": f"""
         select t.customer_key, t.tag from {ref("customer_tags")} t
-        join {ref("tag_taxonomy")} x using (tag)
+        join {ref("int_tags__vocabulary")} x using (tag)
         join {ref("int_privacy__profiling_objections")} o using (customer_key)
         where x.requires_profiling_consent""",
+        "propensity_of_objectors": f"""
+        select p.customer_key, p.category from {ref("customer_category_propensity")} p
+        join {ref("int_privacy__profiling_objections")} o using (customer_key)""",
         "email_audience": f"""
         select a.email, m.is_email_marketable, m.email_marketing_consent, m.suppression_reason,
             s.email is not null as is_suppressed
@@ -253,6 +256,7 @@ GUARDED_MART = {
     "tags_per_exclusive_group": "customer_tags",
     "tags_per_customer": "customer_tags",
     "profiling_tags_of_objectors": "customer_tags",
+    "propensity_of_objectors": "customer_category_propensity",
     "email_audience": "email_audience",
     # Built after destination_audiences, which it reads: every destination's rows.
     "destination_breaches": "email_audience",
@@ -352,6 +356,14 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
             "profiling_tags_of_objectors",
             "error",
             _no_rows("No profiling tag for a customer who withdrew profiling consent."),
+        ),
+        Check(
+            "privacy",
+            "propensity_of_objectors",
+            "error",
+            _no_rows(
+                "No predicted interest for a customer who withdrew profiling consent (SPEC 3.10)."
+            ),
         ),
         # Consent and privacy
         Check(

@@ -30,7 +30,11 @@ def step_category(step_key: str) -> str:
         return "checks"
     if step_key.startswith("exports__"):  # the erasure pass and every destination
         return "export"
-    return {"predictive_model": "model", "published__marts": "publish"}.get(step_key, "ingest")
+    return {
+        "predictive_model": "model",
+        "interests_model": "model",
+        "published__marts": "publish",
+    }.get(step_key, "ingest")
 
 
 def destination_export_seconds(step_detail: dict[str, float]) -> dict:

@@ -15,7 +15,7 @@ from orchestration.jobs import (
     weekly_review,
     weekly_review_schedule,
 )
-from orchestration.model.assets import predictive_model
+from orchestration.model.assets import interests_model, predictive_model
 from orchestration.quality.checks import release_gates
 from orchestration.resources import TagwiseSettings
 
@@ -25,6 +25,7 @@ defs = Definitions(
         *raw_tables,
         *DBT_STEPS,
         predictive_model,
+        interests_model,
         erasure_in_exports,
         *destination_exports,
         published_marts,

@@ -47,6 +47,8 @@ class RunReport:
     # Seconds per dbt model, seed and test, from dbt's own timing (dbt runs two at a time).
     dbt_node_seconds: dict[str, float] = field(default_factory=dict)
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The model step's tables (model.<table>) and their metadata: what each fit says of itself.
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per destination, its export asset's metadata (a destination absent did not run).
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)
     published: dict[str, Any] | None = None
@@ -163,6 +165,8 @@ class _Recorder:
         elif "unique_id" in metadata:  # dbt's
             self.report.dbt_nodes_built += 1
             self._timed(key.path[-1], metadata)
+        elif key.path[0] == "model":
+            self.report.models[key.path[-1]] = metadata
 
     def _checked(self, evaluation) -> None:
         if evaluation.check_name == CHECK_NAME:

@@ -31,7 +31,8 @@ from tagwise.relations import ref
 
 # The models a catalog decides, in build order, and the seeds of the vocabulary.
 DIFF_SELECTION = (
-    "tag_taxonomy tag_synonyms int_tags__rule_matches int_tags__manual_state int_tags__current "
+    "tag_taxonomy tag_synonyms int_tags__vocabulary int_tags__rule_matches int_tags__manual_state "
+    "int_tags__current "
     "customer_tag_history customer_tags int_segments__inputs int_segments__assignments "
     "segment_membership_history segment_membership destination_eligibility "
     "destination_audiences audience_overlap"

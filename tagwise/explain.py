@@ -111,6 +111,13 @@ def explain(warehouse, identifier: str, as_of: date | None = None, verbose: bool
                 "order by segment_type desc, segment",
                 [key],
             )
+            # SPEC 3.10: the interests model's ranking, each with what raised it most.
+            answer["predicted_interests"] = rows(
+                con,
+                "select rank, category, probability, is_new_to_customer, top_drivers "
+                f"from {ref('customer_category_propensity')} where customer_key = ? order by rank",
+                [key],
+            )
             consent = _consent(con, key)
             answer["destinations"] = _destinations(con, key, consent)
             answer["consent"] = consent

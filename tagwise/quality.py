@@ -497,12 +497,14 @@ def run_gate(
     def rows(sql: str) -> list[tuple]:
         return read_rows(warehouse, sql, target)
 
-    active = [t for (t,) in rows(f"select tag from {ref('tag_taxonomy')} where status = 'active'")]
+    # The vocabulary as tags are given: a family's tags (likely-<category>-buyer) one by one.
+    vocabulary = ref("int_tags__vocabulary")
+    active = [t for (t,) in rows(f"select tag from {vocabulary} where status = 'active'")]
     retired = [
         t
         for (t,) in rows(
             f"select alias from {ref('tag_synonyms')} "
-            f"union select tag from {ref('tag_taxonomy')} where status <> 'active'"
+            f"union select tag from {vocabulary} where status <> 'active'"
         )
     ]
     as_of = rows(f"select as_of_date from {ref('build_info')}")[0][0]

@@ -58,9 +58,13 @@ def test_accepted_extreme_rows_build_and_refused_ones_are_quarantined(landing, w
     ingest(landing.root, warehouse)
     report = build_as_of(warehouse, D)
     assert report.success, report.errors  # every dbt test passes
-    # The one warning: five customers are too few for the model to fit.
-    assert (report.dbt_tests["failed"], report.dbt_tests["warned"]) == (0, 1)
-    assert report.dbt_warnings == ["model_fit_is_usable"]
+    # The two warnings: five customers are too few for either model to fit, and the run
+    # says why the interests model's tags are withheld.
+    assert (report.dbt_tests["failed"], report.dbt_tests["warned"]) == (0, 2)
+    assert sorted(report.dbt_warnings) == ["interests_model_is_usable", "model_fit_is_usable"]
+    assert report.models["propensity_quality"]["note"].startswith(
+        "withheld: nothing measured as of 2026-04-01: "
+    )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (unusable,) = con.execute(
             "select unusable_because from intermediate.int_model__fit_status"

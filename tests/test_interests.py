@@ -25,14 +25,14 @@ from tagwise.interests.fitting import drivers, fit, predict
 
 AS_OF = date(2025, 12, 31)
 CATEGORIES = [f"cat-{i:02}" for i in range(30)]
-TRIGGER, PLANTED = 20, 25
+TRIGGER, PLANTED = 10, 25
 EXPLORING = 0.05  # the share of orders with something besides the staples
 
 
 def purchases(seed: int = 0, customers: int = 600, after: date | None = None) -> pa.Table:
     """A year of orders: each customer has 3 to 6 staple categories and orders every 5 to
     20 days, 2 to 4 of them per order, popular ones more often, and now and then something
-    else, popular ones more often. Planted: a buyer of cat-20 starts buying cat-25, a
+    else, popular ones more often. Planted: a buyer of cat-10 starts buying cat-25, a
     category few others buy, at some day of the year (then in most orders). With
     `after`, only random orders after that day."""
     rng = np.random.default_rng(seed)
@@ -118,7 +118,7 @@ def test_the_fit_is_scored_on_the_window_before_d_and_fitted_on_the_one_before_i
 
 
 def test_a_planted_association_is_found_where_popularity_cannot_see_it(quality):
-    """cat-25 follows cat-20: for buyers of cat-20 who have not bought cat-25, it is among
+    """cat-25 follows cat-10: for buyers of cat-10 who have not bought cat-25, it is among
     the model's top 3 new categories for at least 80% of them, and among popularity's for
     none; its drivers name the association."""
     scoring = Window(AS_OF - timedelta(days=90))
@@ -156,7 +156,8 @@ def test_a_planted_association_is_found_where_popularity_cannot_see_it(quality):
     assert np.allclose(predict(model, new), new["probability"])
     pairs = new[(new["category"] == CATEGORIES[PLANTED]) & new["customer_key"].isin(waiting)]
     explained = drivers(model, pairs)
-    assert all("buyers of their categories buy it" in text for text in explained), explained
+    named = [_names_the_trigger(text) for text in explained]
+    assert sum(named) >= 0.9 * len(named), explained
 
 
 def test_own_history_ranks_no_new_category_and_every_ranking_is_measured_alike(quality):
@@ -165,7 +166,7 @@ def test_own_history_ranks_no_new_category_and_every_ranking_is_measured_alike(q
     assert sum(b.pairs for b in quality.calibration) == quality.pairs
 
 
-def test_a_fit_that_loses_to_popularity_is_withheld_and_says_why(quality):
+def test_a_fit_not_ahead_of_popularity_beyond_chance_is_withheld_and_says_why(quality):
     from dataclasses import replace
 
     from tagwise.interests.evaluate import Ranking
@@ -177,11 +178,18 @@ def test_a_fit_that_loses_to_popularity_is_withheld_and_says_why(quality):
             Ranking(POPULARITY, 0.3, 0.4),
             Ranking(OWN_HISTORY, None, 0.6),
         ],
+        lead_over_popularity=-0.1,
+        lead_lower_bound=-0.15,
     )
     assert not worse.usable
     assert worse.verdict == (
-        "withheld: hit rate at 3 on new categories 0.200 is below popularity's 0.300"
+        "withheld: not ahead of popularity beyond chance: hit rate at 3 on new categories "
+        "0.200, 0.67x popularity's 0.300 (lead -0.100, 95% lower bound -0.150)"
     )
+    # Ahead, but within the noise: a lead that would flip from one day to the next.
+    noisy = replace(worse, lead_over_popularity=0.04, lead_lower_bound=-0.001)
+    assert not noisy.usable and noisy.verdict.startswith("withheld")
+    assert replace(worse, lead_lower_bound=0.001).usable
 
 
 def test_the_report_shows_the_verdict_the_baselines_and_the_calibration(quality, tmp_path, browser):
@@ -218,3 +226,87 @@ def test_evaluate_interests_refuses_a_missing_warehouse(tmp_path):
     )
     assert result.exit_code != 0 and "does not exist" in result.output
     assert not (tmp_path / "none.duckdb").exists()
+
+
+@pytest.fixture(scope="module")
+def ranked():
+    from tagwise.interests.pipeline import interests
+
+    return interests(purchases(), AS_OF)
+
+
+def test_the_ranking_of_d_reads_nothing_after_d(ranked):
+    """The run's step (SPEC 3.10): rows after D, however different, change neither the
+    ranking nor its drivers nor the stored quality."""
+    from tagwise.interests.pipeline import interests
+
+    later = purchases(seed=7, after=AS_OF + timedelta(days=1))
+    changed_rows, changed_quality = interests(pa.concat_tables([purchases(), later]), AS_OF)
+    rows, quality = ranked
+    assert later.num_rows > 0 and len(rows) > 0
+    assert changed_rows.round(9).equals(rows.round(9))
+    # All but the date and run time, to 9 places (DuckDB's parallel float sums).
+    assert figures_of(changed_quality.row()[2:]) == figures_of(quality.row()[2:])
+
+
+def figures_of(values: tuple) -> tuple:
+    return tuple(round(v, 9) if isinstance(v, float) else v for v in values)
+
+
+def test_the_ranking_keeps_ten_categories_a_customer_and_finds_the_planted_one(ranked):
+    """Up to TOP_K categories per customer, best first; for buyers of cat-10 who have not
+    bought cat-25 it is kept, among their top 3 new categories for at least 80% (their
+    staples, bought in most orders, rank above any new one), and its drivers say why."""
+    from tagwise.interests.pipeline import TOP_K
+
+    rows, quality = ranked
+    assert rows.groupby("customer_key")["rank"].max().max() == TOP_K
+    assert (rows.groupby("customer_key")["rank"].min() == 1).all()
+    assert quality.is_usable and quality.note.startswith("usable")
+    assert quality.model_hit_rate_new_at_3 > quality.popularity_hit_rate_new_at_3
+    assert len(json.loads(quality.calibration)) > 1
+    new = rows[rows["is_new_to_customer"]].copy()
+    new["new_rank"] = new.groupby("customer_key").cumcount() + 1
+    waiting = new[new["category"] == CATEGORIES[PLANTED]]
+    with duckdb.connect() as con:
+        con.register("known", purchases())
+        # Trigger buyers: cat-10 is one of their staples (an explorer's one order is not).
+        triggered = {
+            key
+            for (key,) in con.execute(
+                "select customer_key from known where category = ? and day <= ? "
+                "and day > ? - 365 group by customer_key having count(*) >= 3",
+                [CATEGORIES[TRIGGER], AS_OF, AS_OF],
+            ).fetchall()
+        }
+        bought_planted = {
+            key
+            for (key,) in con.execute(
+                "select distinct customer_key from known where category = ? and day <= ? "
+                "and day > ? - 365",
+                [CATEGORIES[PLANTED], AS_OF, AS_OF],
+            ).fetchall()
+        }
+    expected = triggered - bought_planted
+    assert len(expected) >= 5
+    found = waiting[waiting["customer_key"].isin(expected) & (waiting["new_rank"] <= 3)]
+    assert len(found) >= 0.8 * len(expected)
+    assert found["top_drivers"].map(_names_the_trigger).mean() >= 0.9
+
+
+def test_no_purchase_to_learn_from_ranks_nothing_and_withholds_with_the_reason():
+    from tagwise.interests.pipeline import interests
+
+    nothing = purchases().slice(0, 0)
+    rows, quality = interests(nothing, AS_OF)
+    assert len(rows) == 0 and not quality.is_usable
+    assert quality.note.startswith(f"withheld: nothing measured as of {AS_OF - timedelta(days=90)}")
+
+
+def _names_the_trigger(drivers: str) -> bool:
+    """The drivers name what links the planted category to the trigger: buyers of the
+    customer's categories buy it, or it follows their recent categories."""
+    return (
+        "buyers of their categories buy it" in drivers
+        or "after their recent categories it is bought" in drivers
+    )

@@ -184,15 +184,18 @@ def test_the_whole_graph_materializes_in_process(first_run):
     settings, report = first_run
     assert report.success, report.errors
     assert report.ingestion["orders"]["rows_accepted"] > 0
-    assert report.dbt_nodes_built == 67 and report.dbt_tests["failed"] == 0
+    assert report.dbt_nodes_built == 73 and report.dbt_tests["failed"] == 0
     # Every data test of the project ran, once, in one of the dbt steps.
     data_tests = [
         node["name"] for node in manifest()["nodes"].values() if node["resource_type"] == "test"
     ]
-    assert report.dbt_tests["passed"] == len(data_tests) > 100
+    # (a warning is a test that ran: the interests model is withheld on generated data)
+    tests = report.dbt_tests
+    assert tests["passed"] + tests["warned"] == len(data_tests) > 100
     timed = report.dbt_node_seconds
     assert timed["customer_features"] > 0 and "unique_dim_customers_customer_key" in timed
     assert set(report.gates) == {
+        "customer_category_propensity",
         "customer_tags",
         "email_audience",
         "segment_membership",

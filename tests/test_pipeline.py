@@ -335,6 +335,57 @@ def test_predictive_columns_are_filled_except_for_profiling_objections(warehouse
     assert len(parameters) == 11 and set(POPULATION_MEANS) | {"gamma_gamma_used"} < set(parameters)
 
 
+def test_predicted_interests_are_ranked_explained_and_given_as_tags_only_when_usable(warehouse):
+    """SPEC 3.10: per customer up to 10 categories ranked by probability, each with its
+    drivers and the fit's version; nobody who objected to profiling is ranked, not even in
+    the model step's own table; the likely-<category>-buyer tags are exactly the rows
+    ranked 3 or better at even odds while the fit is usable, and none when it is not."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ranked = con.sql(
+            "select customer_key, category, probability, rank, top_drivers, model_version "
+            "from marts.customer_category_propensity order by customer_key, rank"
+        ).df()
+        objectors = con.execute(
+            "select count(*) from model.category_propensity where customer_key in "
+            "(select customer_key from restricted.int_privacy__profiling_objections)"
+        ).fetchone()[0]
+        usable, note = con.execute(
+            "select is_usable, note from model.propensity_quality where as_of_date = ?", [AS_OF]
+        ).fetchone()
+        likely = set(
+            con.execute(
+                "select customer_key, tag from marts.customer_tags where tag like 'likely-%'"
+            ).fetchall()
+        )
+        objected = {
+            key
+            for (key,) in con.execute(
+                "select customer_key from restricted.int_privacy__profiling_objections"
+            ).fetchall()
+        }
+    assert len(ranked) > 0 and objectors == 0 and objected
+    assert not set(ranked["customer_key"]) & objected
+    for _, rows in ranked.groupby("customer_key"):
+        assert list(rows["rank"]) == list(range(1, len(rows) + 1)) and len(rows) <= 10
+        assert rows["probability"].is_monotonic_decreasing
+    assert ranked["top_drivers"].str.len().gt(0).all()
+    assert ranked["model_version"].nunique() == 1
+    assert note.startswith("usable" if usable else "withheld")
+    expected = {
+        (row.customer_key, f"likely-{row.category}-buyer")
+        for row in ranked.itertuples()
+        if row.rank <= 3 and row.probability >= 0.5
+    }
+    assert likely == (expected if usable else set())
+    # `tagwise explain` shows a customer's ranking with its drivers.
+    key = ranked["customer_key"].iloc[0]
+    shown = explain_via_cli(warehouse, key)["predicted_interests"]
+    mine = ranked[ranked["customer_key"] == key]
+    assert [(r["rank"], r["category"], r["top_drivers"]) for r in shown] == list(
+        zip(mine["rank"], mine["category"], mine["top_drivers"], strict=True)
+    )
+
+
 def test_evaluate_model_runs_on_a_built_warehouse(warehouse, tmp_path):
     """The documented `tagwise evaluate-model` (and so `make demo-cdnow`) on a real build."""
     out = tmp_path / "model"

@@ -51,6 +51,7 @@ def good() -> dict[str, pd.DataFrame]:
         ),
         "tags_per_customer": pd.DataFrame([{"customer_key": "k1", "tags": 2}]),
         "profiling_tags_of_objectors": pd.DataFrame(columns=["customer_key", "tag"]),
+        "propensity_of_objectors": pd.DataFrame(columns=["customer_key", "category"]),
         "email_audience": pd.DataFrame(
             [
                 {
@@ -137,6 +138,10 @@ MISTAKES = [
     (
         "No profiling tag for a customer who withdrew",
         add_row("profiling_tags_of_objectors", {"customer_key": "k1", "tag": "price-sensitive"}),
+    ),
+    (
+        "No predicted interest for a customer who withdrew",
+        add_row("propensity_of_objectors", {"customer_key": "k1", "category": "books-mystery"}),
     ),
     (
         "Every exported address is email-marketable",
@@ -522,3 +527,30 @@ def test_a_feature_that_jumps_since_the_last_release_blocks_the_next(built, tmp_
     # Below TAGWISE_MIN_CUSTOMERS_FOR_DRIFT the same move is noise, not a broken input.
     setting("TAGWISE_MIN_CUSTOMERS_FOR_DRIFT", None)
     assert _release(built, exports).success
+
+
+def test_a_prediction_for_a_profiling_objector_stops_the_release(built, tmp_path):
+    """SPEC 3.10: no propensity row for someone whose profiling consent is withdrawn. A
+    fault upstream that publishes one (here: C1 objects, and a row of theirs is planted in
+    the mart) fails the gate: nothing is exported or published."""
+    exports = tmp_path / "exports"
+    with duckdb.connect(str(built)) as con:
+        (customer_key,) = con.execute(
+            "select customer_key from marts.dim_customers where email = 'a@x.test'"
+        ).fetchone()
+        con.execute(
+            "insert into restricted.int_privacy__profiling_objections (customer_key) values (?)",
+            [customer_key],
+        )
+        con.execute(
+            "insert into marts.customer_category_propensity values "
+            "(?, 'books-mystery', 0.7, 1, true, 'bought it', 'v', ?)",
+            [customer_key, AS_OF],
+        )
+    blocked = _release(built, exports)
+    assert not blocked.success
+    assert (
+        "No predicted interest for a customer who withdrew profiling consent"
+        in (blocked.gates["customer_category_propensity"]["failures"])
+    )
+    assert blocked.exports == {} and blocked.published is None

@@ -41,6 +41,7 @@ MARTS = {
     "audience_lift": ["campaign_id"],
     "model_daily_changes": ["as_of_date", "subject", "measure"],
     "catalog_definitions": ["definition_type", "definition_name"],
+    "customer_category_propensity": ["customer_key", "category"],
 }
 TOLERANCE = 1e-9
 

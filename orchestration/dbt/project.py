@@ -19,7 +19,7 @@ from dagster_dbt import (
 
 from tagwise.dbt import manifest
 from tagwise.dbt_project import PROJECT_DIR
-from tagwise.model.pipeline import MODEL_INPUTS
+from tagwise.model.pipeline import MODEL_STEP_INPUTS
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 
@@ -114,7 +114,7 @@ def stage_groups() -> dict[str, str]:
                 todo.extend(links.get(unique_id, []))
         return found
 
-    before_model = closure([by_name[name] for name in MODEL_INPUTS], project["parent_map"])
+    before_model = closure([by_name[name] for name in MODEL_STEP_INPUTS], project["parent_map"])
     reads_predictions = {
         unique_id
         for unique_id, node in nodes.items()

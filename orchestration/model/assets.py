@@ -1,17 +1,22 @@
-"""The predictive model (SPEC 6): fitted on completed orders as of D, its predictions read
-back by dbt (source model.customer_predictions) for the features and churn-risk tags."""
+"""The model step: the predictive model (SPEC 6), fitted on completed orders as of D, its
+predictions read back by dbt (source model.customer_predictions) for the features and
+churn-risk tags; and the interests model (SPEC 3.10), its ranking read back for
+customer_category_propensity and the likely-<category>-buyer tags."""
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from orchestration.dbt.project import MODEL_GROUP, model_key
 from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
+from tagwise.interests.features import INTEREST_INPUTS
+from tagwise.interests.pipeline import predict_interests
 from tagwise.model.pipeline import MODEL_INPUTS, predict
 
 PREDICTIONS = AssetKey(["model", "customer_predictions"])
 FIT_PARAMETERS = AssetKey(["model", "fit_parameters"])
 FIT_QUALITY = AssetKey(["model", "fit_quality"])
 INPUTS = [model_key(name) for name in MODEL_INPUTS]
+INTEREST_INPUTS_KEYS = [model_key(name) for name in INTEREST_INPUTS]
 
 
 @multi_asset(
@@ -59,6 +64,58 @@ def predictive_model(context: AssetExecutionContext, tagwise: TagwiseSettings):
         | {
             name: float(value)
             for name in ("aggregate_ratio", "mean_absolute_error", "correlation")
+            if (value := getattr(quality, name)) is not None
+        },
+    )
+
+
+PROPENSITY = AssetKey(["model", "category_propensity"])
+PROPENSITY_QUALITY = AssetKey(["model", "propensity_quality"])
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            PROPENSITY,
+            deps=INTEREST_INPUTS_KEYS,
+            description="Each customer's top categories for the next 90 days, with drivers.",
+        ),
+        AssetSpec(
+            PROPENSITY_QUALITY,
+            deps=INTEREST_INPUTS_KEYS,
+            description="The interests model beside category popularity and own history, per as-of date.",
+        ),
+    ],
+    group_name=MODEL_GROUP,
+    pool=WAREHOUSE_POOL,
+    partitions_def=DAILY,
+    backfill_policy=ONE_DATE_PER_RUN,
+)
+def interests_model(context: AssetExecutionContext, tagwise: TagwiseSettings):
+    run = predict_interests(tagwise.warehouse_path, as_of(context), tagwise.target)
+    quality = run.quality
+    context.log.info(f"interests as of {run.as_of}: {quality.note}")
+    yield MaterializeResult(
+        asset_key=PROPENSITY,
+        metadata={
+            "customers": run.customers,
+            "rows": run.rows,
+            "model_version": run.model_version or "none",
+        },
+    )
+    yield MaterializeResult(
+        asset_key=PROPENSITY_QUALITY,
+        metadata={"usable": quality.is_usable, "note": quality.note}
+        | {
+            name: float(value)
+            for name in (
+                "auc",
+                "brier",
+                "model_hit_rate_new_at_3",
+                "popularity_hit_rate_new_at_3",
+                "model_precision_at_3",
+                "own_history_precision_at_3",
+            )
             if (value := getattr(quality, name)) is not None
         },
     )

@@ -45,12 +45,33 @@ class CatalogError(TagwiseError):
         super().__init__(f"{catalog} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
 
 
+# A taxonomy row naming a family of tags, one per product category
+# (likely-<category>-buyer; dbt's int_tags__vocabulary makes the tags).
+FAMILY_PLACEHOLDER = "<category>"
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """The taxonomy (tag -> status, replaced_by) and synonyms (alias -> tag)."""
 
     tags: dict[str, dict[str, str]]
     synonyms: dict[str, str]
+
+    def entry(self, tag: str) -> dict[str, str] | None:
+        """The taxonomy row of a tag, or of the family it belongs to (any category name
+        in place of `<category>`: the categories are the data's, unknown to a check)."""
+        if tag in self.tags:
+            return self.tags[tag]
+        for family, row in self.tags.items():
+            head, placeholder, tail = family.partition(FAMILY_PLACEHOLDER)
+            if (
+                placeholder
+                and tag.startswith(head)
+                and tag.endswith(tail)
+                and NAME.fullmatch(tag[len(head) : len(tag) - len(tail)] or "-")
+            ):
+                return row
+        return None
 
     @classmethod
     def from_seeds(cls, seeds: Path = SEEDS_DIR) -> Vocabulary:

@@ -60,7 +60,6 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
         ("audience", d.get("audience"), d) for d in audiences
     ]
     repeated = repeated_first_positions([n if isinstance(n, str) else None for _, n, _ in named])
-    active = {tag for tag, row in vocabulary.tags.items() if row["status"] == "active"}
     prefixes = tuple(
         g["prefix"] for g in generated if isinstance(g.get("prefix"), str) and g["prefix"]
     )
@@ -88,7 +87,8 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
             report(problem)
         if isinstance(condition, str):
             for tag in HAS_TAG.findall(condition):
-                if tag not in active:
+                entry = vocabulary.entry(tag)
+                if entry is None or entry["status"] != "active":
                     report(f"has_tag('{tag}') names no active tag of the taxonomy")
             if condition.count("has_tag") != len(HAS_TAG.findall(condition)):
                 report("has_tag takes one quoted tag, as in has_tag('high-value')")

@@ -75,6 +75,14 @@ def show_explanation(answer: dict) -> None:
             console.print(
                 f"  not {earlier['segment']}: {earlier['when']} did not hold", highlight=False
             )
+    if answer.get("predicted_interests"):
+        console.print(
+            _table(
+                "predicted interests (next 90 days)",
+                answer["predicted_interests"],
+                ["rank", "category", "probability", "is_new_to_customer", "top_drivers"],
+            )
+        )
     if "destinations" in answer:
         console.print(_table("destinations", answer["destinations"], ["destination", "status"]))
         console.print(

@@ -209,6 +209,9 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
         if not brief:
             for name in report.dbt_warnings:
                 console.print(f"[yellow]warning:[/yellow] dbt test {name}", highlight=False)
+    interests = report.models.get("propensity_quality")
+    if interests and not brief:  # its verdict: why the likely-* tags are given or withheld
+        console.print(f"interests model: {interests['note']}", highlight=False)
     if report.gates and not brief:
         show_run_gate(report.gates)
     if not report.success:

@@ -34,6 +34,13 @@ OWN_TOP = 10  # own categories whose associations make candidates
 
 # The local table the features read.
 PURCHASES = "interest_purchases"
+# The dbt models purchases_sql() reads.
+INTEREST_INPUTS = (
+    "int_orders__completed",
+    "stg_shop__order_lines",
+    "stg_shop__products",
+    "int_privacy__profiling_objections",
+)
 
 
 @functools.cache
@@ -59,6 +66,18 @@ def read_purchases(warehouse: Path, target: str = "duckdb") -> pa.Table:
         return session(SparkSettings.for_warehouse(warehouse)).sql(purchases_sql()).toArrow()
     with connect(warehouse, read_only=True) as con:
         return con.sql(purchases_sql()).to_arrow_table()
+
+
+def load_purchases(con: duckdb.DuckDBPyConnection, purchases: pa.Table, as_of: date) -> None:
+    """The purchases up to D as the local table the features read: nothing after D exists
+    for what follows."""
+    con.register("all_purchases", purchases)
+    con.execute(
+        f"create or replace table {PURCHASES} as select * from all_purchases where day <= $as_of "
+        "order by customer_key, day, order_id, category",
+        {"as_of": as_of},
+    )
+    con.unregister("all_purchases")
 
 
 # What each feature is, as a driver sentence names it ({value} is the pair's value).
@@ -109,11 +128,16 @@ def candidate_features(
         if labelled
         else ""
     )
-    return con.execute(
+    rows = con.execute(
         _FEATURES_SQL.replace("{label}", label),
         {"cutoff": window.cutoff, "horizon": window.horizon}
         | ({"end": window.end} if labelled else {}),
     ).df()
+    # DuckDB adds floats in parallel, in an order that can move the last bit between two
+    # reads of the same rows; rounded, the same purchases give the same fit and version.
+    floats = rows.select_dtypes("float").columns
+    rows[floats] = rows[floats].round(9)
+    return rows
 
 
 # The features of a cutoff read purchases on or before it only ($cutoff); `{label}` alone

@@ -42,8 +42,12 @@ _COMMON = {
     "num_threads": 2,
     "verbose": -1,
 }
-REPEAT = {**_COMMON, "num_leaves": 31, "min_data_in_leaf": 50}
-REPEAT_ROUNDS = 300
+# Small trees, few rounds: each prediction's contributions (the drivers) cost in
+# proportion to rounds x leaves. On The Complete Journey as of 2017-09-30, 100 rounds of
+# 15 leaves at a rate of 0.15 rank as 300 rounds of 31 leaves at 0.05 did (precision at 3
+# 0.7583 against 0.7586, AUC 0.761 against 0.764) for a sixth of the drivers' time.
+REPEAT = {**_COMMON, "num_leaves": 15, "min_data_in_leaf": 50, "learning_rate": 0.15}
+REPEAT_ROUNDS = 100
 DISCOVERY = {**_COMMON, "num_leaves": 7, "min_data_in_leaf": 100}
 DISCOVERY_ROUNDS = 50
 PRIOR = "association_probability"
@@ -79,8 +83,10 @@ def predict(model: InterestModel, candidates: pd.DataFrame) -> np.ndarray:
     """The probability of each pair being bought in the window."""
     new = candidates["is_new"].to_numpy(dtype=bool)
     scores = np.empty(len(candidates))
-    scores[~new] = model.repeat.predict(_matrix(candidates[~new]), raw_score=True)
-    scores[new] = model.slope * model.discovery_score(candidates[new]) + model.intercept
+    if (~new).any():  # LightGBM refuses an empty matrix
+        scores[~new] = model.repeat.predict(_matrix(candidates[~new]), raw_score=True)
+    if new.any():
+        scores[new] = model.slope * model.discovery_score(candidates[new]) + model.intercept
     return 1 / (1 + np.exp(-scores))
 
 
@@ -124,7 +130,7 @@ def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 2) -> l
 
 def _booster(rows: pd.DataFrame, parameters: dict, rounds: int, prior: bool) -> lightgbm.Booster:
     labels = rows["label"].to_numpy(dtype=int)
-    if labels.min(initial=1) == labels.max(initial=0):
+    if not len(labels) or labels.min() == labels.max():
         kind = "new" if prior else "own"
         raise NothingToLearn(
             f"{len(rows):,} candidate pairs of {kind} categories to learn from, "

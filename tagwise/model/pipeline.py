@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from tagwise.interests.features import INTEREST_INPUTS
 from tagwise.model.accuracy import holdout_fit
 from tagwise.model.fitting import BgNbd, GammaGamma, NotEnoughData, fit_bgnbd, fit_gamma_gamma
 from tagwise.model.summary import Summary, summarize
@@ -42,10 +43,11 @@ GAMMA_GAMMA_MAX_CORRELATION = 0.5
 # Fits use a fixed random sample of at most this many customers; predictions cover all.
 FIT_SAMPLE = 200_000
 
-# The dbt models the model reads (transactions_sql() below); a build runs everything
-# upstream of them, then the model, then the rest.
+# The dbt models the model reads (transactions_sql() below), and those the interests step
+# reads: a build runs everything upstream of them, then both, then the rest.
 MODEL_INPUTS = ("int_orders__completed", "int_privacy__profiling_objections")
-UPSTREAM_OF_MODEL = " ".join(f"+{name}" for name in MODEL_INPUTS)  # a dbt selector
+MODEL_STEP_INPUTS = tuple(dict.fromkeys(MODEL_INPUTS + INTEREST_INPUTS))
+UPSTREAM_OF_MODEL = " ".join(f"+{name}" for name in MODEL_STEP_INPUTS)  # a dbt selector
 
 
 # Portable SQL: DuckDB runs it in place, Spark hands the result over as Arrow.
@@ -185,14 +187,14 @@ class WarmStart:
         return f", {' and '.join(started)} from the fit of {self.as_of_date}" if started else ""
 
 
-def _date_literal(day: date) -> str:
+def date_literal(day: date) -> str:
     """A date literal both engines read."""
     return f"date '{day.isoformat()}'"
 
 
 def previous_fit_sql(as_of: date) -> str:
     """The parameters of the latest as-of date before D: a rerun of D starts where D did."""
-    fit_parameters, day = source("model", "fit_parameters"), _date_literal(as_of)
+    fit_parameters, day = source("model", "fit_parameters"), date_literal(as_of)
     return f"""
 select as_of_date, parameter, value
 from {fit_parameters}
@@ -357,7 +359,7 @@ def _predict_spark(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
     """Spark reads the transactions and stores the results; the summary and the fit run
     here, as on DuckDB (the fit uses a sample; predicting is one pass over customers)."""
     spark = session(SparkSettings.for_warehouse(warehouse))
-    day = _date_literal(as_of)
+    day = date_literal(as_of)
     previous = spark.sql(previous_fit_sql(as_of)).collect()
     with duckdb.connect() as local:
         local.register("model_transactions", spark.sql(transactions_sql()).toArrow())
@@ -373,14 +375,14 @@ def _predict_spark(warehouse: Path, as_of: date) -> tuple[Fit, FitQuality]:
         )
     else:
         spark.sql(f"truncate table {source('model', 'customer_predictions')}")
-    _replace_rows_of_date(
+    replace_rows_of_date(
         spark, source("model", "fit_parameters"), day, result.parameter_rows(as_of)
     )
-    _replace_rows_of_date(spark, source("model", "fit_quality"), day, [quality.row()])
+    replace_rows_of_date(spark, source("model", "fit_quality"), day, [quality.row()])
     return result, quality
 
 
-def _replace_rows_of_date(spark, table: str, day: str, rows: list[tuple]) -> None:
+def replace_rows_of_date(spark, table: str, day: str, rows: list[tuple]) -> None:
     """The table's rows of one as-of date replaced by `rows`. Parquet tables have no
     DELETE: the other dates' rows are read back and rewritten."""
     others = spark.sql(f"select * from {table} where as_of_date <> {day}").toArrow()

@@ -1,9 +1,12 @@
 {#- The governed tag set as of D, before tagged_since is read from history:
-    rule and model tags unless overridden by a manual remove; manual adds (they take the
+    rule and model tags (the catalog's rules and the interests model's
+    likely-<category>-buyer) unless overridden by a manual remove; manual adds (they take the
     place of a rule tag of the same name); active taxonomy tags only; no profiling tag
     for a customer who objected; one tag per exclusive group, the lowest priority winning. -#}
 with rule_tags as (
     select * from {{ ref('int_tags__rule_matches') }}
+    union all
+    select * from {{ ref('int_tags__interest_matches') }}
 ),
 
 manual_state as (
@@ -11,7 +14,7 @@ manual_state as (
 ),
 
 taxonomy as (
-    select * from {{ ref('tag_taxonomy') }}
+    select * from {{ ref('int_tags__vocabulary') }}
 ),
 
 objections as (

@@ -1,8 +1,9 @@
 {#- Per active tag as of D: how many customers hold it, what share, how many gained and
     lost it at this as-of date, and whether it is actionable at all (held by nobody, or
-    by nearly everybody). -#}
-with taxonomy as (
-    select * from {{ ref('tag_taxonomy') }}
+    by nearly everybody). A family's tags (likely-<category>-buyer, one per category)
+    are listed while someone holds them or lost them at D. -#}
+with vocabulary as (
+    select * from {{ ref('int_tags__vocabulary') }}
     where status = 'active'
 ),
 
@@ -51,9 +52,10 @@ select
             then 'held by nearly everybody'
     end as not_actionable_because,
     {{ tagwise.as_of_date() }} as as_of_date
-from taxonomy
+from vocabulary as taxonomy
 cross join population
 left join holders
     on taxonomy.tag = holders.tag
 left join changes
     on taxonomy.tag = changes.tag
+where taxonomy.family_tag is null or holders.tag is not null or changes.removed > 0
