@@ -239,3 +239,62 @@ def test_without_a_planted_lift_no_campaign_targets_the_audience_on_the_campaign
         for row in _rows(clean_landing, "email_campaigns")
         if row[3] == lift.AUDIENCE and row[2].startswith(str(lift.CAMPAIGN_DAY))
     ]
+
+
+@pytest.fixture(scope="module")
+def sequence_landing(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sequence") / "landing"
+    generate(GenerateConfig(customers=SMALL, seed=11, out=out, planted_sequence=0.3), workers=1)
+    return out
+
+
+def test_a_planted_sequence_adds_spring_trigger_and_summer_target_orders(
+    sequence_landing, clean_landing
+):
+    """--plant-sequence adds orders and changes none: each is completed, one line of the
+    trigger's product in spring or the target's in summer, and every summer buyer bought
+    the trigger that spring."""
+    from tagwise.generator import interests
+
+    before, after = _rows(clean_landing, "orders"), _rows(sequence_landing, "orders")
+    assert before <= after
+    planted = {row[0]: row for row in after - before}
+    lines = {
+        row[0]: row
+        for row in _rows(sequence_landing, "order_lines") - _rows(clean_landing, "order_lines")
+    }
+    assert set(lines) == set(planted) and len(planted) > 100
+    trigger = f"P{interests.product_of(interests.TRIGGER) + 1}"
+    target = f"P{interests.product_of(interests.TARGET) + 1}"
+    spring, summer = set(), set()
+    for order_id, (_, customer, ordered_at, status, *_) in planted.items():
+        month, year = int(ordered_at[5:7]), ordered_at[:4]
+        assert status == "completed" and lines[order_id][3] == "1"
+        if lines[order_id][2] == trigger:
+            assert 3 <= month <= 5
+            spring.add((customer, year))
+        else:
+            assert lines[order_id][2] == target and 6 <= month <= 8
+            summer.add((customer, year))
+    assert summer and summer <= spring
+    # SUMMER_SHARE of them, about, in 2025 (the data ends on 2026-06-30, in the summer)
+    of_2025 = [len({p for p in found if p[1] == "2025"}) for found in (summer, spring)]
+    assert 0.7 <= of_2025[0] / of_2025[1] <= 0.9
+
+
+def test_a_planted_sequence_is_the_same_in_an_increment(tmp_path, sequence_landing):
+    increment = tmp_path / "increment"
+    generate(
+        GenerateConfig(
+            customers=SMALL, seed=11, out=increment, since=date(2025, 6, 1), planted_sequence=0.3
+        ),
+        workers=1,
+    )
+    con = duckdb.connect()
+    query = (
+        "select * from read_csv('{}/orders/*.csv', all_varchar=true) "
+        "where ordered_at::timestamptz >= '2025-06-01 00:00:00+00'"
+    )
+    assert set(con.execute(query.format(increment)).fetchall()) == set(
+        con.execute(query.format(sequence_landing)).fetchall()
+    )

@@ -57,13 +57,23 @@ from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
     help="Send a campaign to the southern-hemisphere audience on 2026-05-13 and give each "
     "member who is not held out an extra order within 30 days with this probability.",
 )
-def generate_command(customers, seed, out, start, end, since, dirty_rate, fmt, plant_lift) -> None:
+@click.option(
+    "--plant-sequence",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Each year, this share of customers buy sports-fitness in spring and most of them "
+    "outdoor-camping in summer: a sequence the interests model should find.",
+)
+def generate_command(
+    customers, seed, out, start, end, since, dirty_rate, fmt, plant_lift, plant_sequence
+) -> None:
     """Write a deterministic synthetic data set in the landing layout."""
     from tagwise.generator import GenerateConfig, generate
 
     try:
         config = GenerateConfig(
-            customers, seed, out, start, end, dirty_rate, fmt, since, plant_lift
+            customers, seed, out, start, end, dirty_rate, fmt, since, plant_lift, plant_sequence
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

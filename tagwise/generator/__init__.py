@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS, SOURCES, SOURCES_BY_NAME
-from tagwise.generator import activity, dirty, lift, population
+from tagwise.generator import activity, dirty, interests, lift, population
 from tagwise.generator.population import DAY, NEVER, Window
 
 CHUNK_SIZE = 100_000
@@ -41,6 +41,9 @@ class GenerateConfig:
     since: date | None = None
     # Probability of the extra order planted after the lift campaign (generator/lift.py).
     planted_lift: float = 0.0
+    # Share of customers a year who buy sports-fitness in spring, then (most of them)
+    # outdoor-camping in summer (generator/interests.py).
+    planted_sequence: float = 0.0
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -53,6 +56,8 @@ class GenerateConfig:
             raise ValueError("--dirty-rate must be in [0, 1)")
         if not 0 <= self.planted_lift <= 1:
             raise ValueError("--plant-lift must be in [0, 1]")
+        if not 0 <= self.planted_sequence <= 1:
+            raise ValueError("--plant-sequence must be in [0, 1]")
         if self.fmt not in FORMATS:
             raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
 
@@ -135,10 +140,17 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
         planted = (
             lift.plant(pop, window, chunk, config.planted_lift) if config.planted_lift else None
         )
+        sequence = (
+            interests.plant(pop, window, chunk, config.planted_sequence)
+            if config.planted_sequence
+            else None
+        )
         for source, build in PERSON_SOURCES.items():
             writers.write(source, build(pop, window))
         for month in _months(config):
-            built = activity.MonthActivity(pop, window, month, chunk, prices, planted).build()
+            built = activity.MonthActivity(
+                pop, window, month, chunk, prices, planted, sequence
+            ).build()
             for source, rows in built.items():
                 writers.write(source, rows)
     finally:

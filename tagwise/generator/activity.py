@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tagwise.contract import ORDER_STATUSES, SOURCES_BY_NAME, WEB_EVENT_TYPES
-from tagwise.generator import lift
+from tagwise.generator import interests, lift
 from tagwise.generator import vocabulary as v
 from tagwise.generator.arrow import ids, money, pick, table, texts, timestamps
 from tagwise.generator.population import (
@@ -115,9 +115,11 @@ class MonthActivity:
         chunk: int,
         prices: np.ndarray,
         planted: lift.PlantedLift | None = None,
+        sequence: interests.PlantedOrders | None = None,
     ):
         self.pop = pop
         self.planted = planted
+        self.sequence = sequence
         self.window = window
         self.month = month
         self.chunk = chunk
@@ -134,7 +136,13 @@ class MonthActivity:
     def build(self) -> dict[str, pa.Table]:
         orders, lines, web_orders = self.orders()
         if self.planted is not None:
-            orders, lines = self._with_planted_orders(orders, lines)
+            lifted = self.planted
+            extra = interests.PlantedOrders(
+                lifted.owner, lifted.when, np.full(len(lifted.owner), lift.PRODUCT)
+            )
+            orders, lines = self._with_planted_orders(orders, lines, extra, kind=5)
+        if self.sequence is not None:
+            orders, lines = self._with_planted_orders(orders, lines, self.sequence, kind=6)
         out = {"orders": orders, "order_lines": lines}
         out["web_events"] = self.web_events(web_orders)
         out["email_events"] = self.email_events()
@@ -221,13 +229,15 @@ class MonthActivity:
         )
         return orders.filter(keep), lines.filter(keep[line_order]), web_orders
 
-    def _with_planted_orders(self, orders: pa.Table, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
-        """The month's planted orders (tagwise.generator.lift): one line of lift.PRODUCT each."""
-        owner, when = self.planted.owner, self.planted.when
-        month = (when >= self.lo) & (when < self.hi)
-        owner, when = owner[month], when[month]
+    def _with_planted_orders(
+        self, orders: pa.Table, lines: pa.Table, extra: interests.PlantedOrders, kind: int
+    ) -> tuple[pa.Table, pa.Table]:
+        """The month's planted orders (tagwise.generator.lift and .interests), completed,
+        through the app, one line of their product each; `kind` keeps their ids apart."""
+        month = (extra.when >= self.lo) & (extra.when < self.hi) & self.window.keep(extra.when)
+        owner, when, product = extra.owner[month], extra.when[month], extra.product[month]
         n = len(owner)
-        order_ids = self._ids("O", n, 5)
+        order_ids = self._ids("O", n, kind)
         channel = np.full(n, "app", dtype=object)
         planted = table(
             SOURCES_BY_NAME["orders"],
@@ -245,9 +255,9 @@ class MonthActivity:
             {
                 "order_id": order_ids,
                 "line_no": pa.array(np.ones(n, np.int64)),
-                "product_id": ids("P", np.full(n, lift.PRODUCT + 1)),
+                "product_id": ids("P", product + 1),
                 "quantity": pa.array(np.ones(n, np.int64)),
-                "unit_price": money(np.full(n, self.prices[lift.PRODUCT])),
+                "unit_price": money(self.prices[product]),
             }
         )
         return (

@@ -1,6 +1,7 @@
 """How good the interests model is as of D, set beside two baselines anyone can recompute.
 
-The model is fitted as of S = D - H (features as of S - H, labels in (S - H, S]) and
+The model is fitted as of S = D - H (features as of S - H, labels in (S - H, S], and the
+same season a year earlier when the data reaches back: features.training_windows) and
 scored on features as of S against what was bought in (S, D]: the latest window it can
 score without reading past D. Two rankings a user can recompute by hand stand beside it:
 category popularity (distinct buyers in the 90 days to S) and the customer's own
@@ -13,7 +14,8 @@ the 365 days to S:
 - precision at 3: the share of each customer's top 3 categories they bought, averaged;
 - the model's AUC and Brier score over its candidate pairs, and a calibration table.
 
-A fit whose hit rate on new categories is below popularity's is not usable: what it
+A fit whose hit rate on new categories is not ahead of popularity's beyond chance (the
+lower end of the 95% interval of the paired difference is not above 0) is not usable: what it
 predicts is withheld.
 """
 
@@ -27,7 +29,6 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from scipy.stats import rankdata
 
@@ -36,8 +37,8 @@ from tagwise.interests.features import (
     LOOKBACK_DAYS,
     POPULAR_DAYS,
     PURCHASES,
+    Pairs,
     Window,
-    candidate_features,
     load_purchases,
     read_purchases,
 )
@@ -78,6 +79,8 @@ class InterestQuality:
     as_of: date
     horizon: int
     training_cutoff: date
+    # The same season a year earlier, when the fit also learned from it.
+    year_earlier_cutoff: date | None
     scoring_cutoff: date
     customers: int
     new_buyers: int
@@ -104,6 +107,11 @@ class InterestQuality:
 
     @property
     def verdict(self) -> str:
+        if not self.new_buyers:
+            return (
+                f"withheld: nothing to measure: no customer bought a category new to them "
+                f"from {self.scoring_cutoff} to {self.as_of}"
+            )
         model, popular = self.ranking(MODEL), self.ranking(POPULARITY)
         margin = (
             model.hit_rate_new_at_3 / popular.hit_rate_new_at_3 if popular.hit_rate_new_at_3 else 0
@@ -129,29 +137,17 @@ def evaluate_purchases(
     """The quality as of D of a fit on these purchases; nothing after D is read."""
     with duckdb.connect() as con:
         load_purchases(con, purchases, as_of)
-        training, scoring = measured_windows(as_of, horizon)
-        return evaluate_windows(
-            con, as_of, horizon, candidate_features(con, training), candidate_features(con, scoring)
-        )
+        return evaluate_pairs(Pairs(con), as_of, horizon)
 
 
-def measured_windows(as_of: date, horizon: int) -> tuple[Window, Window]:
-    """The windows D's quality is measured on: (fitted on, scored on)."""
-    scoring = Window(as_of - timedelta(days=horizon), horizon)
-    return Window(scoring.cutoff - timedelta(days=horizon), horizon), scoring
-
-
-def evaluate_windows(
-    con: duckdb.DuckDBPyConnection,
-    as_of: date,
-    horizon: int,
-    training_rows: pd.DataFrame,
-    scoring_rows: pd.DataFrame,
-) -> InterestQuality:
-    """The quality as of D of a fit on the labelled candidate pairs of the windows
-    measured_windows() names, with the purchases up to D loaded in `con`
+def evaluate_pairs(pairs: Pairs, as_of: date, horizon: int) -> InterestQuality:
+    """The quality as of D of a fit as of D - H (features.training_windows) scored on the
+    pairs of D - H against the purchases up to D, loaded in the pairs' connection
     (features.load_purchases)."""
-    training, scoring = measured_windows(as_of, horizon)
+    con = pairs.con
+    scoring = Window(as_of - timedelta(days=horizon), horizon)
+    training_rows, windows = pairs.training(scoring.cutoff, horizon)
+    scoring_rows = pairs.of(scoring)
     model = fit(training_rows)
     scored = scoring_rows.copy()
     scored["probability"] = predict(model, scored)
@@ -176,7 +172,8 @@ def evaluate_windows(
     return InterestQuality(
         as_of=as_of,
         horizon=horizon,
-        training_cutoff=training.cutoff,
+        training_cutoff=windows[0].cutoff,
+        year_earlier_cutoff=windows[1].cutoff if len(windows) > 1 else None,
         scoring_cutoff=scoring.cutoff,
         customers=counts[0],
         new_buyers=counts[1],
@@ -440,7 +437,13 @@ def report_html(quality: InterestQuality) -> str:
             ("horizon", f"{quality.horizon} days"),
             (
                 "fitted on",
-                f"features as of {quality.training_cutoff}, purchases to {quality.scoring_cutoff}",
+                f"features as of {quality.training_cutoff}, purchases to {quality.scoring_cutoff}"
+                + (
+                    f"; and the same season a year earlier, features as of "
+                    f"{quality.year_earlier_cutoff}"
+                    if quality.year_earlier_cutoff
+                    else ""
+                ),
             ),
             ("scored on", f"features as of {quality.scoring_cutoff}, purchases to {quality.as_of}"),
             (

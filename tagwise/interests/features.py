@@ -80,7 +80,12 @@ def load_purchases(con: duckdb.DuckDBPyConnection, purchases: pa.Table, as_of: d
     con.unregister("all_purchases")
 
 
-# What each feature is, as a driver sentence names it ({value} is the pair's value).
+# What each feature is, as a driver sentence names it: {value} is the pair's value;
+# {association_source} the customer's category whose buyers buy it most, {sequence_source}
+# and {seasonal_source} their recent category it follows most (lately, and a year ago at
+# this time), {mean_share} the mean share of association_probability. A sentence naming
+# a category the pair has none of (a value of 0 raised it: nothing leads to it) is
+# NO_SOURCE's.
 FEATURES = {
     "category_orders_per_month": "bought it in {value:.1f} orders a month",
     "category_orders_90d": "bought it in {value:.0f} orders in the last 90 days",
@@ -93,10 +98,27 @@ FEATURES = {
     "days_since_order": "last ordered {value:.0f} days ago",
     "popularity_90d": "{value:.0%} of recent customers bought it",
     "popularity_trend": "{value:.0%} of its recent buyers bought it in the last 30 days",
-    "association_lift": "buyers of their categories buy it {value:.1f}x as often as others",
-    "association_probability": "buyers of their categories buy it (summed share {value:.1f})",
-    "sequence_lift": "after their recent categories it is bought {value:.1f}x as often",
+    "association_lift": "buyers of {association_source} buy it {value:.1f}x as often as others",
+    "association_probability": "{mean_share:.0%} of the buyers of their top categories "
+    "(such as {association_source}) buy it",
+    "sequence_lift": "after {sequence_source} it is bought {value:.1f}x as often as otherwise",
+    "seasonal_lift": "a year ago at this time, buyers of {seasonal_source} went on to buy it "
+    "{value:.1f}x as often",
     "month": "the month is {value:.0f}",
+}
+
+
+NO_SOURCE = {
+    "association_lift": "no category of theirs is often bought with it",
+    "association_probability": "few buyers of their top categories buy it",
+    "sequence_lift": "it follows none of their recent categories",
+    "seasonal_lift": "a year ago, none of their recent categories led to it",
+}
+SOURCES = {
+    "association_lift": "association_source",
+    "association_probability": "association_source",
+    "sequence_lift": "sequence_source",
+    "seasonal_lift": "seasonal_source",
 }
 
 
@@ -110,6 +132,44 @@ class Window:
     @property
     def end(self) -> date:
         return self.cutoff + timedelta(days=self.horizon)
+
+
+YEAR = 365
+
+
+def training_windows(con: duckdb.DuckDBPyConnection, cutoff: date, horizon: int) -> list[Window]:
+    """The labelled windows a fit as of `cutoff` learns from, their labels ending by it:
+    the latest, (cutoff - H, cutoff], and the same season a year earlier, whose labels
+    show what the season brings (on generated data with a planted spring-to-summer
+    sequence, its buyers' summer category reached their top 3 for 91% of them with it
+    and 48% without). The earlier one is left out when the purchases do not reach a
+    horizon before it, so that its features have history to read (The Complete Journey,
+    one year, never has it)."""
+    windows = [Window(cutoff - timedelta(days=horizon), horizon)]
+    earlier = Window(cutoff - timedelta(days=YEAR), horizon)
+    (first,) = con.execute(f"select min(day) from {PURCHASES}").fetchall()[0]
+    if first is not None and first <= earlier.cutoff - timedelta(days=horizon):
+        windows.append(earlier)
+    return windows
+
+
+class Pairs:
+    """The candidate pairs of each window, computed once per connection: a run's fit and
+    its measurement share windows."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self._found: dict[tuple[Window, bool], pd.DataFrame] = {}
+
+    def of(self, window: Window, labelled: bool = True) -> pd.DataFrame:
+        if (window, labelled) not in self._found:
+            self._found[window, labelled] = candidate_features(self.con, window, labelled)
+        return self._found[window, labelled]
+
+    def training(self, cutoff: date, horizon: int) -> tuple[pd.DataFrame, list[Window]]:
+        """The labelled pairs a fit as of `cutoff` learns from, and their windows."""
+        windows = training_windows(self.con, cutoff, horizon)
+        return pd.concat([self.of(w) for w in windows], ignore_index=True), windows
 
 
 def candidate_features(
@@ -240,6 +300,46 @@ sequences as (
     having count(*) >= 5
 ),
 
+-- Seasonal sequence: the same a year earlier, bought in (C - 365 - H, C - 365], then in
+-- (C - 365, C - 365 + H]: what followed what at this time of year, which the latest
+-- windows cannot show ("hiking boots in spring, camping gear in summer"). Its windows end
+-- before C.
+season_earlier as (
+    select distinct customer_key, category from {PURCHASES}
+    where day > $cutoff - 365 - $horizon and day <= $cutoff - 365
+),
+
+season_later as (
+    select distinct season_later.customer_key, season_later.category
+    from {PURCHASES} as season_later
+    where season_later.day > $cutoff - 365 and season_later.day <= $cutoff - 365 + $horizon
+        and season_later.customer_key in (select customer_key from season_earlier)
+),
+
+season_customers as (select count(distinct customer_key) as n from season_earlier),
+
+season_earlier_buyers as (select category, count(*) as n from season_earlier group by category),
+
+season_later_buyers as (select category, count(*) as n from season_later group by category),
+
+seasonal_sequences as (
+    select
+        season_earlier.category as source,
+        season_later.category as target,
+        count(*) / season_earlier_buyers.n
+        / (season_later_buyers.n / (select n from season_customers)) as lift
+    from season_earlier
+    inner join season_later
+        on season_earlier.customer_key = season_later.customer_key
+        and season_earlier.category <> season_later.category
+    inner join season_earlier_buyers on season_earlier.category = season_earlier_buyers.category
+    inner join season_later_buyers on season_later.category = season_later_buyers.category
+    group by
+        season_earlier.category, season_later.category,
+        season_earlier_buyers.n, season_later_buyers.n
+    having count(*) >= 5
+),
+
 own_top as (
     select * from (
         select
@@ -258,6 +358,8 @@ associated as (
         own_top.customer_key,
         associations.target as category,
         max(associations.lift) as lift,
+        -- of equal lifts, the first category by name: the same every run
+        first(own_top.category order by associations.lift desc, own_top.category) as lift_source,
         sum(associations.probability) as probability
     from own_top
     inner join associations on own_top.category = associations.source
@@ -265,10 +367,37 @@ associated as (
 ),
 
 sequenced as (
-    select later.customer_key, sequences.target as category, max(sequences.lift) as lift
+    select
+        later.customer_key,
+        sequences.target as category,
+        max(sequences.lift) as lift,
+        first(later.category order by sequences.lift desc, later.category) as lift_source
     from later
     inner join sequences on later.category = sequences.source
     group by later.customer_key, sequences.target
+),
+
+seasonal as (
+    select
+        later.customer_key,
+        seasonal_sequences.target as category,
+        max(seasonal_sequences.lift) as lift,
+        first(later.category order by seasonal_sequences.lift desc, later.category) as lift_source
+    from later
+    inner join seasonal_sequences on later.category = seasonal_sequences.source
+    group by later.customer_key, seasonal_sequences.target
+),
+
+seasonal_top as (
+    select customer_key, category from (
+        select
+            customer_key,
+            category,
+            row_number() over (partition by customer_key order by lift desc, category) as rank
+        from seasonal
+        where lift > 1
+    )
+    where rank <= {ASSOCIATED}
 ),
 
 popular_new as (
@@ -312,6 +441,8 @@ candidates as (
     select customer_key, category from popular_new
     union
     select customer_key, category from associated_top
+    union
+    select customer_key, category from seasonal_top
 )
 
 select
@@ -333,7 +464,11 @@ select
     coalesce(associated.lift, 0) as association_lift,
     coalesce(associated.probability, 0) as association_probability,
     coalesce(sequenced.lift, 0) as sequence_lift,
-    month($cutoff) as month
+    coalesce(seasonal.lift, 0) as seasonal_lift,
+    month($cutoff) as month,
+    associated.lift_source as association_source,
+    sequenced.lift_source as sequence_source,
+    seasonal.lift_source as seasonal_source
     {{label}}
 from candidates
 inner join customers on candidates.customer_key = customers.customer_key
@@ -346,5 +481,8 @@ left join associated
 left join sequenced
     on candidates.customer_key = sequenced.customer_key
     and candidates.category = sequenced.category
+left join seasonal
+    on candidates.customer_key = seasonal.customer_key
+    and candidates.category = seasonal.category
 order by candidates.customer_key, candidates.category
 """

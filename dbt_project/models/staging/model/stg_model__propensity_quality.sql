@@ -7,6 +7,7 @@ select
     as_of_date,
     horizon_days,
     training_cutoff,
+    year_earlier_cutoff,
     scoring_cutoff,
     customers,
     new_buyers,
