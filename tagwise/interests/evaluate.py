@@ -37,6 +37,7 @@ from tagwise.interests.features import (
     LOOKBACK_DAYS,
     POPULAR_DAYS,
     PURCHASES,
+    SCOPE,
     Pairs,
     Window,
     load_purchases,
@@ -148,6 +149,7 @@ def evaluate_pairs(pairs: Pairs, as_of: date, horizon: int) -> InterestQuality:
     scoring = Window(as_of - timedelta(days=horizon), horizon)
     training_rows, windows = pairs.training(scoring.cutoff, horizon)
     scoring_rows = pairs.of(scoring)
+    pairs.sample()  # measured on the customers of the sample, every ranking alike
     model = fit(training_rows)
     scored = scoring_rows.copy()
     scored["probability"] = predict(model, scored)
@@ -211,6 +213,7 @@ history as (
     select customer_key, category, count(distinct order_id) as orders, max(day) as last_day
     from {PURCHASES}
     where day <= $cutoff and day > $cutoff - {LOOKBACK_DAYS}
+        and customer_key in (select customer_key from {SCOPE})
     group by customer_key, category
 ),
 

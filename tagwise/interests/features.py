@@ -13,6 +13,8 @@ categories most often bought by buyers of their own top categories.
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,8 +34,16 @@ POPULAR_NEW = 20
 ASSOCIATED = 20
 OWN_TOP = 10  # own categories whose associations make candidates
 
-# The local table the features read.
+# The local table the features read, and the customers whose pairs are made
+# (Pairs.scope): statistics of categories read every customer's purchases.
 PURCHASES = "interest_purchases"
+SCOPE = "interest_scope"
+# Fits and their measurement read the pairs of a fixed sample of at most FIT_CUSTOMERS
+# customers; the ranking of D covers every customer, SCORING_BATCH at a time, so that
+# memory stays bounded at any size. A customer's place in either is a hash of its key.
+FIT_CUSTOMERS = 50_000
+SCORING_BATCH = 200_000
+BUCKETS = 1_000
 # The dbt models purchases_sql() reads.
 INTEREST_INPUTS = (
     "int_orders__completed",
@@ -78,6 +88,10 @@ def load_purchases(con: duckdb.DuckDBPyConnection, purchases: pa.Table, as_of: d
         {"as_of": as_of},
     )
     con.unregister("all_purchases")
+    # Pairs are made for every customer until Pairs narrows the scope.
+    con.execute(
+        f"create or replace temp table {SCOPE} as select distinct customer_key from {PURCHASES}"
+    )
 
 
 # What each feature is, as a driver sentence names it: {value} is the pair's value;
@@ -141,8 +155,8 @@ def training_windows(con: duckdb.DuckDBPyConnection, cutoff: date, horizon: int)
     """The labelled windows a fit as of `cutoff` learns from, their labels ending by it:
     the latest, (cutoff - H, cutoff], and the same season a year earlier, whose labels
     show what the season brings (on generated data with a planted spring-to-summer
-    sequence, its buyers' summer category reached their top 3 for 91% of them with it
-    and 48% without). The earlier one is left out when the purchases do not reach a
+    sequence, its buyers' summer category reached their top 3 for 90% of them with it
+    and 49% without). The earlier one is left out when the purchases do not reach a
     horizon before it, so that its features have history to read (The Complete Journey,
     one year, never has it)."""
     windows = [Window(cutoff - timedelta(days=horizon), horizon)]
@@ -154,17 +168,46 @@ def training_windows(con: duckdb.DuckDBPyConnection, cutoff: date, horizon: int)
 
 
 class Pairs:
-    """The candidate pairs of each window, computed once per connection: a run's fit and
-    its measurement share windows."""
+    """The candidate pairs of a connection's purchases (features.load_purchases): the
+    labelled pairs fits learn from and are measured on, of the fixed sample of customers
+    (computed once per window: a run's fit and its measurement share windows), and the
+    pairs to rank, batch by batch."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        self._found: dict[tuple[Window, bool], pd.DataFrame] = {}
+        (customers,) = con.execute(
+            f"select count(distinct customer_key) from {PURCHASES}"
+        ).fetchall()[0]
+        self.sample_buckets = min(BUCKETS, -(-BUCKETS * FIT_CUSTOMERS // max(customers, 1)))
+        self.batches = max(1, -(-customers // SCORING_BATCH))
+        self._found: dict[Window, pd.DataFrame] = {}
 
-    def of(self, window: Window, labelled: bool = True) -> pd.DataFrame:
-        if (window, labelled) not in self._found:
-            self._found[window, labelled] = candidate_features(self.con, window, labelled)
-        return self._found[window, labelled]
+    def scope(self, low: int, high: int) -> None:
+        """Pairs are made for the customers whose hash bucket is in [low, high)."""
+        self.con.execute(
+            f"create or replace temp table {SCOPE} as "
+            f"select distinct customer_key from {PURCHASES} "
+            f"where hash(customer_key) % {BUCKETS} >= $low and hash(customer_key) % {BUCKETS} < $high",
+            {"low": low, "high": high},
+        )
+
+    def sample(self) -> None:
+        """The scope of fits and measurements: the fixed sample."""
+        self.scope(0, self.sample_buckets)
+
+    def of(self, window: Window) -> pd.DataFrame:
+        """The labelled pairs of the sample."""
+        if window not in self._found:
+            self.sample()
+            self._found[window] = candidate_features(self.con, window)
+        return self._found[window]
+
+    def to_rank(self, window: Window) -> Iterator[pd.DataFrame]:
+        """Every customer's unlabelled pairs, a batch of customers at a time."""
+        edges = [round(BUCKETS * i / self.batches) for i in range(self.batches + 1)]
+        for low, high in itertools.pairwise(edges):
+            self.scope(low, high)
+            yield candidate_features(self.con, window, labelled=False)
 
     def training(self, cutoff: date, horizon: int) -> tuple[pd.DataFrame, list[Window]]:
         """The labelled pairs a fit as of `cutoff` learns from, and their windows."""
@@ -229,6 +272,7 @@ own as (
         $cutoff - max(day) as days_since,
         sum(amount) as spend
     from history
+    where customer_key in (select customer_key from {SCOPE})
     group by customer_key, category
 ),
 
@@ -374,6 +418,7 @@ sequenced as (
         first(later.category order by sequences.lift desc, later.category) as lift_source
     from later
     inner join sequences on later.category = sequences.source
+    where later.customer_key in (select customer_key from {SCOPE})
     group by later.customer_key, sequences.target
 ),
 
@@ -385,6 +430,7 @@ seasonal as (
         first(later.category order by seasonal_sequences.lift desc, later.category) as lift_source
     from later
     inner join seasonal_sequences on later.category = seasonal_sequences.source
+    where later.customer_key in (select customer_key from {SCOPE})
     group by later.customer_key, seasonal_sequences.target
 ),
 
@@ -413,7 +459,8 @@ popular_new as (
         cross join (
             select * from popularity order by buyers desc, category limit 100
         ) as popularity
-        where not exists (
+        where customers.customer_key in (select customer_key from {SCOPE})
+            and not exists (
             select 1 from own
             where own.customer_key = customers.customer_key
                 and own.category = popularity.category

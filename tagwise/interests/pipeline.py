@@ -1,13 +1,13 @@
 """The interests step of a run as of D (SPEC 3.10), beside the churn model's.
 
-Fits the interests model as of D (features as of D - H, labels in (D - H, D]), ranks
-each customer's candidate categories on features as of D and keeps the top `TOP_K` with
-their drivers in model.category_propensity (replaced); measures a fit of D - H on the
-window (D - H, D] against the baselines and stores it in model.propensity_quality (one
-row per as-of date). Nothing after D is read, and people who objected to profiling are
-neither fitted nor ranked (features.purchases_sql). Whether the fit may feed tags is
-the quality's verdict: dbt reads it (int_model__propensity_status).
-"""
+Fits the interests model as of D (features as of D - H, labels in (D - H, D], and the
+same season a year earlier when the data reaches back), ranks each customer's candidate
+categories on features as of D and keeps the top `TOP_K` with their drivers in
+model.category_propensity (replaced); measures a fit of D - H on the window (D - H, D]
+against the baselines and stores it in model.propensity_quality (one row per as-of
+date). Nothing after D is read, and people who objected to profiling are neither fitted
+nor ranked (features.purchases_sql). Whether the fit may feed tags is the quality's
+verdict (ahead of popularity beyond chance): dbt reads it (int_model__propensity_status)."""
 
 from __future__ import annotations
 
@@ -118,17 +118,23 @@ def interests(
             model = fit(pairs.training(as_of, horizon)[0])
         except NothingToLearn:
             return pd.DataFrame(columns=list(PROPENSITY_COLUMNS)), quality
-        scored = pairs.of(Window(as_of, horizon), labelled=False).copy()
-    scored["probability"] = predict(model, scored)
-    scored = scored.sort_values(
-        ["customer_key", "probability", "category"], ascending=[True, False, True]
-    )
-    scored["rank"] = scored.groupby("customer_key").cumcount() + 1
-    top = scored[scored["rank"] <= TOP_K].reset_index(drop=True)
-    top["top_drivers"] = drivers(model, top)
-    top["model_version"] = _version(model)
+        version = _version(model)
+        ranked = [_top(model, batch) for batch in pairs.to_rank(Window(as_of, horizon))]
+    top = pd.concat(ranked, ignore_index=True)
+    top["model_version"] = version
     top["as_of_date"] = as_of
     return top[list(PROPENSITY_COLUMNS)], quality
+
+
+def _top(model, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The batch's customers' `TOP_K` most probable categories, best first, with drivers."""
+    pairs = pairs.assign(probability=predict(model, pairs)).sort_values(
+        ["customer_key", "probability", "category"], ascending=[True, False, True]
+    )
+    pairs["rank"] = pairs.groupby("customer_key").cumcount() + 1
+    top = pairs[pairs["rank"] <= TOP_K].reset_index(drop=True)
+    top["top_drivers"] = drivers(model, top)
+    return top
 
 
 def _quality_row(quality: InterestQuality, fitted_at: datetime) -> PropensityQuality:
