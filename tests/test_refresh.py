@@ -29,7 +29,12 @@ CUSTOMERS, SEED = 600, 11
 COMPARED_SCHEMAS = ("marts", "restricted", "intermediate")
 # When and by which dbt invocation the build ran, not what it holds.
 RUN_TIME_COLUMNS = {"built_at", "recorded_at", "dbt_invocation_id"}
-MAY_BE_EMPTY = {"restricted.privacy_request_quarantine"}
+MAY_BE_EMPTY = {
+    "restricted.privacy_request_quarantine",
+    # The likely-<category>-buyer tags: none while the interests model is withheld, as it
+    # is on generated data without a planted pattern across categories.
+    "intermediate.int_tags__interest_matches",
+}
 
 
 def build(warehouse: Path, day: date, full_refresh: bool = False) -> RunReport:
@@ -149,7 +154,9 @@ def test_an_orphan_line_warns_until_it_has_its_order(warehouses, tmp_path):
         )
     for _ in range(2):
         report = build(warehouse, D2)
-        assert (report.dbt_tests["warned"], report.dbt_tests["failed"]) == (1, 0)
+        # One warning besides the interests model's verdict (withheld on generated data).
+        warnings = [name for name in report.dbt_warnings if name != "interests_model_is_usable"]
+        assert len(warnings) == 1 and report.dbt_tests["failed"] == 0, report.dbt_warnings
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert watermark(con, "stg_shop__order_lines", "foreign_key") == before
         assert watermark(con, "stg_shop__order_lines", "unique_key") > before
