@@ -6,8 +6,11 @@ so the same SQL serves both engines. Every feature of a cutoff C reads only purc
 or before C, and the label only purchases in (C, C + H].
 
 Candidates keep the cost linear in customers: a customer's own categories of the last
-365 days, the `POPULAR_NEW` most popular categories new to them, and the `ASSOCIATED`
-categories most often bought by buyers of their own top categories.
+365 days, the `POPULAR_NEW` most popular categories new to them, the `ASSOCIATED`
+categories most often bought by buyers of their own top categories, and those that
+followed their recent categories most at this time a year earlier. Pairs are made for
+the customers in scope (Pairs: a fixed sample for fits, batches for the ranking);
+statistics of categories read every customer's purchases.
 """
 
 from __future__ import annotations
