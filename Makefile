@@ -116,7 +116,7 @@ lint: install  ## ruff, sqlfluff and the dbt project linters (dbt-score, dbt-bou
 	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
 	@# The dbt linters read the manifest, parsed again (catalogs checked first) when stale.
 	$(RUN) python -c "from tagwise.dbt import manifest_path; manifest_path()"
-	$(RUN) dbt-score lint --manifest dbt_project/target/manifest.json --show failing-items
+	$(RUN) dbt-score lint --manifest dbt_project/target/tagwise/manifest.json --show failing-items
 	$(UV) tool run --from dbt-bouncer==$(DBT_BOUNCER_VERSION) dbt-bouncer run --config-file pyproject.toml
 
 format: install  ## apply ruff's fixes and formatting

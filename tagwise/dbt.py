@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,10 @@ from tagwise.dbt_project import PROJECT_DIR, SEEDS_DIR
 from tagwise.errors import TagwiseError
 from tagwise.spark import SparkSettings, session
 
-MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+# tagwise's own parse of the project, in a folder no dbt invocation writes: a run's dbt
+# rewrites target/manifest.json in place, and another process reading it then could see
+# half a file.
+MANIFEST = PROJECT_DIR / "target" / "tagwise" / "manifest.json"
 
 
 def _newest_source_change() -> float:
@@ -45,16 +49,21 @@ def manifest_path() -> Path:
     # dbt renders the catalogs' text while it parses: it must see only checked text.
     check_catalogs()
     if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_change():
-        # Parsing needs no warehouse; an in-memory one keeps the real file free. The dbt
-        # beside this Python runs, whatever PATH says.
-        parsed = subprocess.run(
-            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
-             "--target-path", str(MANIFEST.parent)],
-            cwd=PROJECT_DIR, env=os.environ | {"TAGWISE_WAREHOUSE": ":memory:"},
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if parsed.returncode != 0:
-            raise DbtError(f"dbt parse failed:\n{parsed.stdout}{parsed.stderr}")
+        MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+        # Each parse writes a folder of its own and moves the manifest into place whole:
+        # processes parsing at once never read each other's half-written file.
+        with tempfile.TemporaryDirectory(dir=MANIFEST.parent, prefix=".parse-") as folder:
+            # Parsing needs no warehouse; an in-memory one keeps the real file free. The
+            # dbt beside this Python runs, whatever PATH says.
+            parsed = subprocess.run(
+                [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
+                 "--target-path", folder],
+                cwd=PROJECT_DIR, env=os.environ | {"TAGWISE_WAREHOUSE": ":memory:"},
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if parsed.returncode != 0:
+                raise DbtError(f"dbt parse failed:\n{parsed.stdout}{parsed.stderr}")
+            os.replace(Path(folder) / "manifest.json", MANIFEST)
     return MANIFEST
 
 

@@ -12,14 +12,13 @@ constraints and the dbt descriptions as table and column comments.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import duckdb
 
 from tagwise.activation.outbox import remove_unfinished_writes
-from tagwise.dbt_project import PROJECT_DIR
+from tagwise.dbt import manifest
 from tagwise.ingest.validation import literal
 from tagwise.paths import refuse_collisions
 from tagwise.release import require_passed_gate
@@ -28,7 +27,6 @@ from tagwise.warehouse import connect
 PUBLISHED_SCHEMAS = ("marts",)
 # The oldest storage format written: DuckDB 1.1 and later read it.
 PUBLISHED_STORAGE_VERSION = "v1.1.0"
-MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
 Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
 
@@ -50,36 +48,38 @@ CHANGE_FEED_DOCUMENTED = (
 )
 
 
-def direct_identifiers(manifest: Path = MANIFEST) -> dict[tuple[str, str], set[str]]:
+def _published_nodes(project: dict | None) -> list[dict]:
+    """The published models and seeds of the parsed project (default: tagwise's, parsed
+    when missing or stale: without it nothing would say which columns to leave out)."""
+    nodes = (manifest() if project is None else project)["nodes"].values()
+    return [
+        node for node in nodes
+        if node["resource_type"] in ("model", "seed") and node["schema"] in PUBLISHED_SCHEMAS
+    ]  # fmt: skip
+
+
+def direct_identifiers(project: dict | None = None) -> dict[tuple[str, str], set[str]]:
     """(schema, table) -> the columns dbt's YAML marks `meta: {identifier: direct}`: what
     the BI copy leaves out unless TAGWISE_PUBLISH_IDENTIFIERS says otherwise (SPEC 3)."""
-    if not manifest.is_file():
-        return {}
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
     found = {
         (node["schema"], node.get("alias") or node["name"]): {
             name for name, column in node["columns"].items()
             if (column.get("meta") or {}).get("identifier") == "direct"
         }
-        for node in nodes
-        if node["resource_type"] in ("model", "seed") and node["schema"] in PUBLISHED_SCHEMAS
+        for node in _published_nodes(project)
     }  # fmt: skip
     return {table: columns for table, columns in found.items() if columns}
 
 
-def descriptions(manifest: Path = MANIFEST) -> Descriptions:
+def descriptions(project: dict | None = None) -> Descriptions:
     """(schema, table) -> (table description, column descriptions) of the published tables,
-    from dbt's manifest; empty when there is none (nothing is documented then)."""
-    if not manifest.is_file():
-        return {}
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    from dbt's manifest."""
     return {
         (node["schema"], node.get("alias") or node["name"]): (
             node.get("description") or "",
             {n: c["description"] for n, c in node["columns"].items() if c.get("description")},
         )
-        for node in nodes
-        if node["resource_type"] in ("model", "seed") and node["schema"] in PUBLISHED_SCHEMAS
+        for node in _published_nodes(project)
     }
 
 

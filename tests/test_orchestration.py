@@ -419,10 +419,9 @@ def test_only_the_latest_runs_keep_their_dbt_target_folders(tmp_path):
 def test_a_stale_manifest_is_parsed_by_this_environments_dbt_whatever_path_says(monkeypatch):
     """After a catalog edit `.venv/bin/tagwise run` re-parses; with no dbt on PATH (no
     `uv run`, no activated venv) it must still find the dbt installed beside Python."""
-    from orchestration.dbt.project import dbt_project
+    from tagwise.dbt import MANIFEST as manifest
     from tagwise.dbt import manifest_path
 
-    manifest = dbt_project.manifest_path
     if not manifest.exists():
         manifest_path()
     os.utime(manifest, (0, 0))

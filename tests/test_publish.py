@@ -92,13 +92,29 @@ def test_a_duckdb_1_1_client_opens_the_published_copy_with_constraints_and_comme
 
 
 def test_the_descriptions_come_from_the_dbt_manifest():
-    from tagwise.dbt import manifest_path
-
-    documented = descriptions(manifest_path())
+    documented = descriptions()
     table, columns = documented[("marts", "customer_features")]
     assert table
     assert columns["customer_key"]
     assert all(schema == "marts" for schema, _ in documented)
+
+
+def test_the_identifiers_to_leave_out_are_known_when_no_manifest_was_written_yet(
+    tmp_path, monkeypatch
+):
+    """A publish on a checkout where nothing had parsed the project yet (no manifest file)
+    took no column for an identifier and copied every address into the BI file. The
+    project is parsed then, as for every other reader of the manifest."""
+    import tagwise.dbt
+
+    monkeypatch.setattr(tagwise.dbt, "MANIFEST", tmp_path / "target" / "manifest.json")
+    tagwise.dbt.manifest.cache_clear()
+    try:
+        marked = direct_identifiers()
+    finally:
+        tagwise.dbt.manifest.cache_clear()
+    assert (tmp_path / "target" / "manifest.json").is_file()
+    assert "email" in marked[("marts", "dim_customers")]
 
 
 def test_the_bi_copy_leaves_out_direct_identifiers_unless_told_to_keep_them(
