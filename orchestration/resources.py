@@ -17,6 +17,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from tagwise.dbt import DbtSettings
+from tagwise.migrations import describe, upgrade
 from tagwise.settings import current
 from tagwise.spark import SparkSettings, copy_to_state, session
 from tagwise.warehouse import WarehouseLock
@@ -78,6 +79,10 @@ class TagwiseSettings(ConfigurableResource):
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[TagwiseSettings]:
         # Runs use the in-process executor, so this is held from the first step to the last.
         with WarehouseLock(self.warehouse_path):
+            # A warehouse an earlier release wrote takes this release's shapes before any
+            # step writes it; a new one is created recording them.
+            if upgraded := upgrade(self.warehouse_path, create=True):
+                context.log.info(describe(upgraded))
             if self.target == "spark":
                 # Started here with tagwise's settings, before dbt's first connection.
                 session(SparkSettings.for_warehouse(self.warehouse_path))

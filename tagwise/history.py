@@ -71,15 +71,8 @@ def refuse_older(warehouse: Path, as_of: date) -> None:
 
 
 def _prepare(con) -> None:
-    existed = "quality.releases" in existing_tables(con)
     for statement in RELEASES_DDL:
         con.execute(statement)
-    if not existed and ref("history_as_of_dates") in existing_tables(con):
-        # A warehouse from before releases were recorded: what it recorded was released.
-        con.execute(
-            "insert into quality.releases select as_of_date, recorded_at "
-            f"from {ref('history_as_of_dates')}"
-        )
 
 
 def record_release(warehouse: Path, as_of: date) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -15,7 +14,7 @@ import pytest
 
 from tagwise.contract import SOURCES
 from tagwise.ingest import IngestError, ingest
-from tagwise.ingest.validation import DUCKDB, SPARK, create_table, original_cells, typed_select
+from tagwise.ingest.validation import SPARK, create_table, original_cells, typed_select
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 SOURCES_BY_NAME = {source.name: source for source in SOURCES}
@@ -126,24 +125,6 @@ def test_a_unit_price_keeps_eight_decimals_so_large_quantities_total_to_the_cent
     )
     assert str(price) == "0.00033470"
     assert str(total) == "30.00"
-
-
-def test_a_warehouse_with_two_decimal_unit_prices_is_widened_before_loading(landing, warehouse):
-    """order_lines as a release before eight-decimal unit prices created it."""
-    older = create_table(SOURCES_BY_NAME["order_lines"], DUCKDB).replace(
-        "decimal(24, 8)", "decimal(18, 2)"
-    )
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema raw")
-        con.execute(older)
-    landing.minimal()
-    landing.write(
-        "order_lines", "l2.csv", landing.HEADERS["order_lines"] + "\nO1,2,P1,3,0.33333333"
-    )
-    ingest(landing.root, warehouse, loaded_at=NOW)
-    assert query(warehouse, "select unit_price from raw.order_lines where line_no = 2") == [
-        (Decimal("0.33333333"),)
-    ]
 
 
 def test_a_row_breaking_several_rules_lists_every_reason(landing, warehouse):

@@ -21,15 +21,6 @@ from tagwise.relations import create_source_tables_sql, ref, source
 LIST_FIELDS = ("audiences", "tags")
 LIST_SEPARATOR = ", "
 
-# Warehouses written before erasures were kept as hashes: the address becomes its hash;
-# and before keys other than addresses: that hash is the key's.
-ERASURES_HASHED_DDL = (
-    "alter table {erasures_applied} add column if not exists email_sha256 varchar",
-    "update {erasures_applied} set email_sha256 = sha256(email), email = null where email is not null",
-    "alter table {erasures_applied} add column if not exists key_sha256 varchar",
-    "update {erasures_applied} set key_sha256 = email_sha256 where key_sha256 is null",
-)
-
 
 # The tables erased_identifiers_sql reads.
 @functools.cache
@@ -290,8 +281,6 @@ def create_state_tables(con: duckdb.DuckDBPyConnection) -> None:
     columns, data types and constraints are written once."""
     for statement in create_source_tables_sql("export"):
         con.execute(statement)
-    for statement in ERASURES_HASHED_DDL:
-        con.execute(statement.format(erasures_applied=source("export", "erasures_applied")))
 
 
 def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
@@ -300,15 +289,3 @@ def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
     # elsewhere and this file may not have the schema yet.
     con.execute("create schema if not exists marts")
     con.execute(_changes_ddl(destination))
-    # A warehouse whose pending sync predates the unacknowledged changes table.
-    con.execute(
-        f"""
-        insert into {source("export", "unacknowledged_changes")}
-        select $destination, sync_id, key, change, payload from {changes_table(destination)}
-        where sync_id in (
-            select sync_id from {source("export", "syncs")} where destination = $destination and status = 'pending')
-            and not exists (
-                select 1 from {source("export", "unacknowledged_changes")} where destination = $destination)
-        """,
-        {"destination": destination},
-    )

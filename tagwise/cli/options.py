@@ -118,13 +118,20 @@ def built_warehouse(command: Callable) -> Callable:
 
 def holds_warehouse(command: Callable) -> Callable:
     """A writing command holds the warehouse throughout; a second writer is refused (exit 1)
-    before anything slow is imported."""
+    before anything slow is imported. A warehouse an earlier release wrote is upgraded
+    first (tagwise.migrations), and the command says so."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from tagwise.warehouse import WarehouseLock
 
         with WarehouseLock(kwargs["warehouse"]):
+            from tagwise.migrations import describe, upgrade
+
+            # A missing warehouse is refused before this (built_warehouse) or is the
+            # command's to create (ingest): it is created here, recording every step.
+            if upgraded := upgrade(kwargs["warehouse"], create=True):
+                console.print(describe(upgraded))
             return command(*args, **kwargs)
 
     return wrapper

@@ -60,6 +60,7 @@ def run_command(
     predict, gate, then export and publish for BI (the same graph Dagster schedules)."""
     as_of = as_of or datetime.now(UTC).date()
     _refuse_early(landing, warehouse, exports, as_of, target, older_than=as_of)
+    _upgrade(warehouse)
     from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
     console.print(f"running the daily graph as of {as_of}")
@@ -103,6 +104,7 @@ def backfill_command(
     _refuse_early(
         landing, warehouse, exports, last, target, older_than=None if full_refresh else first
     )
+    _upgrade(warehouse)
     from orchestration.run import run_backfill
 
     settings = _run_settings(landing, warehouse, exports, target, verify_content)
@@ -129,6 +131,17 @@ def backfill_command(
     last_report = _logged(warehouse, last, backfill)
     for report in reports:
         _show_run(report, warehouse, target, brief=report is not last_report)
+
+
+def _upgrade(warehouse: Path) -> None:
+    """A warehouse an earlier release wrote is upgraded before the run, which says so (the
+    run's resource upgrades too, for runs Dagster starts; a new warehouse is its to create)."""
+    from tagwise.migrations import describe, upgrade
+    from tagwise.warehouse import WarehouseLock
+
+    with WarehouseLock(warehouse):
+        if upgraded := upgrade(warehouse):
+            console.print(describe(upgraded))
 
 
 def _refuse_early(

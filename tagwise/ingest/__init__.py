@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tagwise.contract import REQUIRED_SOURCES, SOURCES, Kind, Source
+from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
 from tagwise.ingest.loaders import (
     DuckDBLoader,
     IngestError,
@@ -37,7 +37,6 @@ from tagwise.ingest.phones import check_new_phones, phone_numbers_ddl
 from tagwise.ingest.validation import (
     DUCKDB,
     Dialect,
-    column_type,
     create_table,
     literal,
     original_cells,
@@ -150,29 +149,6 @@ def prepare(loader: Loader) -> None:
     for statement in _state_ddl(loader.dialect):
         loader.execute(statement)
     loader.execute(phone_numbers_ddl(loader.dialect))
-    if loader.dialect is DUCKDB:
-        # Load logs written before the file's modification time was recorded.
-        loader.execute("alter table raw.load_log add column if not exists modified_at timestamp")
-        _widen_decimals(loader)
-
-
-def _widen_decimals(loader: Loader) -> None:
-    """Raw tables created when a decimal column held fewer decimals than it now declares
-    (unit_price had 2 before 8) take the wider type, so no later row is rounded."""
-    for source in SOURCES:
-        for column in source.columns:
-            if column.kind != Kind.DECIMAL:
-                continue
-            (scale,) = loader.one(
-                "select coalesce(max(numeric_scale), -1) from information_schema.columns "
-                f"where table_schema = 'raw' and table_name = {literal(source.name)} "
-                f"and column_name = {literal(column.name)}"
-            )
-            if 0 <= scale < column.scale:
-                loader.execute(
-                    f"alter table raw.{loader.dialect.q(source.name)} alter column "
-                    f"{loader.dialect.q(column.name)} type {column_type(column, loader.dialect)}"
-                )
 
 
 def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[str]:
