@@ -242,15 +242,15 @@ def _snapshot(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 def _destination_changes(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """What each destination's next sync would carry from this build: adds, updates,
     removes against what the destination holds (tagwise.activation.changes.compute_changes)."""
-    from tagwise.activation.changes import compute_changes, prepare_state
+    from tagwise.activation.changes import compute_changes, create_state_tables
     from tagwise.activation.destinations import destinations
 
     con.execute(
         f"create or replace table {schema}.sync_changes "
         "(destination varchar, change varchar, people bigint)"
     )
+    create_state_tables(con)
     for name in sorted(destinations()):
-        prepare_state(con, name)
         compute_changes(con, name)
         con.execute(
             f"insert into {schema}.sync_changes select $d, change, count(*) from _changes group by change",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.activation.changes import changes_table, create_state_tables
+from tagwise.activation.changes import audience_changes, create_state_tables
 from tagwise.contract import SOURCES, Kind
 from tagwise.errors import TagwiseError
 from tagwise.history import RELEASES_DDL
@@ -88,6 +88,14 @@ def _releases_recorded(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None
         )
 
 
+OLD_CHANGES_SUFFIX = "_audience_changes"
+
+
+def _per_destination_changes(destination: str) -> str:
+    """Where releases before step 6 kept a destination's change sets."""
+    return f'marts."{destination}{OLD_CHANGES_SUFFIX}"'
+
+
 def _pending_changes_kept(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
     """A pending sync written before its changes were also kept as unacknowledged."""
     if source("export", "syncs") not in tables:
@@ -98,12 +106,13 @@ def _pending_changes_kept(con: duckdb.DuckDBPyConnection, tables: set[str]) -> N
         f"and destination not in (select destination from {source('export', 'unacknowledged_changes')})"
     ).fetchall()
     for (destination,) in pending:
-        if changes_table(destination) not in tables:
+        if f"marts.{destination}{OLD_CHANGES_SUFFIX}" not in tables:
             continue
         con.execute(
             f"""
             insert into {source("export", "unacknowledged_changes")}
-            select $destination, sync_id, key, change, payload from {changes_table(destination)}
+            select $destination, sync_id, key, change, payload
+            from {_per_destination_changes(destination)}
             where sync_id in (
                 select sync_id from {source("export", "syncs")}
                 where destination = $destination and status = 'pending')
@@ -112,12 +121,44 @@ def _pending_changes_kept(con: duckdb.DuckDBPyConnection, tables: set[str]) -> N
         )
 
 
+def _changes_in_one_table(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """Each destination's marts.<destination>_audience_changes moves into the one declared
+    change feed (the dbt source activation.audience_changes), with the destination's name
+    on its rows. They are known by name and shape: a destination that never synced had
+    one too, empty."""
+    old = [
+        table.removeprefix("marts.").removesuffix(OLD_CHANGES_SUFFIX)
+        for table in sorted(tables)
+        if table.startswith("marts.") and table.endswith(OLD_CHANGES_SUFFIX)
+    ]
+    for destination in old:
+        columns = [
+            name
+            for (name,) in con.execute(
+                f"select column_name from (describe {_per_destination_changes(destination)})"
+            ).fetchall()
+        ]
+        if not destination or columns != ["sync_id", "key", "change", "payload"]:
+            continue
+        create_state_tables(con)
+        con.execute(
+            f"insert into {audience_changes()} select {literal(destination)}, "
+            f"sync_id, key, change, payload from {_per_destination_changes(destination)}"
+        )
+        con.execute(f"drop table {_per_destination_changes(destination)}")
+
+
 STEPS = (
     Step(1, "load logs record each file's modification time", _load_log_modified_at),
     Step(2, "raw decimal columns take the decimals the contract declares", _raw_decimals_widened),
     Step(3, "erasures are kept as hashes of the erased keys", _erasures_hashed),
     Step(4, "releases are recorded (earlier as-of dates count as released)", _releases_recorded),
     Step(5, "a pending sync's changes are kept until acknowledged", _pending_changes_kept),
+    Step(
+        6,
+        "every destination's change sets are in one table (was one table per destination)",
+        _changes_in_one_table,
+    ),
 )
 LATEST = STEPS[-1].version
 

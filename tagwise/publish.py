@@ -31,38 +31,30 @@ PUBLISHED_STORAGE_VERSION = "v1.1.0"
 Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
 
 
-# The change feeds Python writes into marts (tagwise.activation.changes.changes_table): the key is a
-# person's address or phone, and the payload their names.
-CHANGE_FEED = "_audience_changes"
-CHANGE_FEED_IDENTIFIERS = frozenset({"key", "payload"})
-# What a change feed's comments say (dbt does not build it, so no YAML documents it).
-CHANGE_FEED_DOCUMENTED = (
-    "A destination's pending sync (SPEC 3.7): one row per key it adds, updates or removes, "
-    "computed against what the destination may hold; the export writes its files from it.",
-    {
-        "sync_id": "The sync: <destination>-<as-of date>-<n>.",
-        "key": "The person's key at the destination (address, E.164 phone or address hash).",
-        "change": "add, update or remove.",
-        "payload": "The fields sent, as JSON (null for a remove).",
-    },
-)
-
-
 def _published_nodes(project: dict | None) -> list[dict]:
     """The published models and seeds of the parsed project (default: tagwise's, parsed
     when missing or stale: without it nothing would say which columns to leave out)."""
-    nodes = (manifest() if project is None else project)["nodes"].values()
+    project = manifest() if project is None else project
+    # Sources too: what Python writes into a published schema (the change feed) is
+    # declared as a dbt source, documented and marked there.
+    nodes = [*project["nodes"].values(), *project["sources"].values()]
     return [
         node for node in nodes
-        if node["resource_type"] in ("model", "seed") and node["schema"] in PUBLISHED_SCHEMAS
+        if node["resource_type"] in ("model", "seed", "source")
+        and node["schema"] in PUBLISHED_SCHEMAS
     ]  # fmt: skip
+
+
+def _table(node: dict) -> tuple[str, str]:
+    """(schema, table) of a published model, seed or source."""
+    return node["schema"], node.get("alias") or node.get("identifier") or node["name"]
 
 
 def direct_identifiers(project: dict | None = None) -> dict[tuple[str, str], set[str]]:
     """(schema, table) -> the columns dbt's YAML marks `meta: {identifier: direct}`: what
     the BI copy leaves out unless TAGWISE_PUBLISH_IDENTIFIERS says otherwise (SPEC 3)."""
     found = {
-        (node["schema"], node.get("alias") or node["name"]): {
+        _table(node): {
             name for name, column in node["columns"].items()
             if (column.get("meta") or {}).get("identifier") == "direct"
         }
@@ -75,7 +67,7 @@ def descriptions(project: dict | None = None) -> Descriptions:
     """(schema, table) -> (table description, column descriptions) of the published tables,
     from dbt's manifest."""
     return {
-        (node["schema"], node.get("alias") or node["name"]): (
+        _table(node): (
             node.get("description") or "",
             {n: c["description"] for n, c in node["columns"].items() if c.get("description")},
         )
@@ -97,7 +89,7 @@ def publish(
     identifiers: dict[tuple[str, str], set[str]] | None = None,
 ) -> dict[str, int]:
     """Copy every table of the published schemas, without the direct identifiers
-    (default: direct_identifiers(), and the change feeds' key and payload) unless the
+    (default: direct_identifiers()) unless the
     settings keep them; returns rows per table."""
     from tagwise.settings import current
 
@@ -132,8 +124,6 @@ def publish(
                     name = f'{schema}."{table}"'
                     con.execute(ddl)  # the source's own DDL: types and NOT NULL as built
                     left_out = set(identifiers.get((schema, table), ()))
-                    if table.endswith(CHANGE_FEED) and not current().publish_identifiers:
-                        left_out |= CHANGE_FEED_IDENTIFIERS
                     for column in sorted(left_out):
                         con.execute(f'alter table {name} drop column if exists "{column}"')
                     kept = ", ".join(
@@ -146,8 +136,7 @@ def publish(
                         ).fetchall()
                     )
                     con.execute(f"insert into {name} select {kept} from source.{name}")
-                    fallback = CHANGE_FEED_DOCUMENTED if table.endswith(CHANGE_FEED) else ("", {})
-                    _comment(con, schema, table, *documented.get((schema, table), fallback))
+                    _comment(con, schema, table, *documented.get((schema, table), ("", {})))
                     copied[f"{schema}.{table}"] = con.execute(
                         f"select count(*) from {name}"
                     ).fetchone()[0]

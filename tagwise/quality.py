@@ -40,9 +40,9 @@ from expectations.suites import (
     feature_stats_sql,
 )
 from tagwise.activation.changes import (
+    create_state_tables,
     export_inputs,
     identifiers_held_by_others_sql,
-    prepare_state,
     unsent_removes,
 )
 from tagwise.activation.destinations import destinations
@@ -116,8 +116,7 @@ def prepare(warehouse: Path) -> None:
         for statement in (*QUALITY_DDL, *RELEASES_DDL):
             con.execute(statement)
         # The export state may not exist before the first export.
-        for destination in destinations():
-            prepare_state(con, destination)
+        create_state_tables(con)
 
 
 # An address, an E.164 phone or a SHA-256 as it stands in any text: what the scan of files

@@ -210,15 +210,13 @@ def gated(tmp_path, monkeypatch) -> Path:
     """A warehouse whose built marts passed the gate, with every destination's export
     state: the export's own rules are tested, on audiences a test writes."""
     from tagwise.activation import syncs
-    from tagwise.activation.changes import prepare_state
-    from tagwise.activation.destinations import destinations
+    from tagwise.activation.changes import create_state_tables
     from tagwise.warehouse import connect
 
     monkeypatch.setattr(syncs, "require_passed_gate", lambda con: None)
     warehouse = tmp_path / "w.duckdb"
     with connect(warehouse) as con:
-        for destination in destinations():
-            prepare_state(con, destination)
+        create_state_tables(con)
         con.execute("create table marts.build_info as select date '2026-05-02' as as_of_date")
     return warehouse
 

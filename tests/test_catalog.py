@@ -315,7 +315,7 @@ def test_a_good_destination_has_no_problem():
         ({"hold_min_people": -1}, "destination sms: `hold_min_people` must be a whole number"),
         ({"url": "http://x"}, "destination sms: unknown key url"),
         ({"destination": "SMS"}, "destination entry 1: destination name 'SMS' is not"),
-        # Issue 40, item 23: passed check, then every run failed on marts.my-crm_audience_changes.
+        # Issue 40, item 23: passed check, then every run failed on the table it named.
         ({"destination": "my-crm"}, "destination entry 1: destination name 'my-crm' is not a"),
         ({"destination": "1crm"}, "destination entry 1: destination name '1crm' is not a"),
         (

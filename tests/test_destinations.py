@@ -9,7 +9,7 @@ import json
 import pytest
 from conftest import record_erasure, sha256, use_destinations
 
-from tagwise.activation.changes import ExportError, HoldThresholds, prepare_state
+from tagwise.activation.changes import ExportError, HoldThresholds, create_state_tables
 from tagwise.activation.destinations import destination_keys, destinations
 from tagwise.activation.kinds import Destination
 from tagwise.activation.redaction import erase_from_exports
@@ -182,7 +182,7 @@ def test_a_kind_that_writes_files_is_one_declaration(gated, tmp_path, monkeypatc
     push = Destination.from_entry(catalog)
     use_destinations(monkeypatch, lambda: {"push": push})
     with connect(gated) as con:
-        prepare_state(con, "push")
+        create_state_tables(con)
         audiences(con, [("push", A_PHONE, "Ann", "champions", None)])
     sync = export(gated, "push", tmp_path / "exports")
     written = {path.name.replace(sync.sync_id, ""): path.read_text() for path in sync.files}

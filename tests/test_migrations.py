@@ -60,6 +60,11 @@ def older(tmp_path):
             "create table marts.email_audience_changes (sync_id varchar not null, "
             "key varchar not null, change varchar not null, payload varchar)"
         )
+        # A destination that never synced had its table too, empty.
+        con.execute(
+            "create table marts.webhook_audience_changes (sync_id varchar not null, "
+            "key varchar not null, change varchar not null, payload varchar)"
+        )
         con.execute(
             "insert into marts.email_audience_changes values "
             "('email-20260601-001', 'a@x.test', 'add', '{}')"
@@ -109,6 +114,13 @@ def test_a_warehouse_an_earlier_release_wrote_takes_todays_shapes_once(older):
         assert con.execute(
             "select destination, sync_id, key from export.unacknowledged_changes"
         ).fetchall() == [("email", "email-20260601-001", "a@x.test")]
+        # 6: the change sets of every destination are in one table, declared in dbt.
+        assert con.execute(
+            "select destination, sync_id, key, change from marts.audience_changes"
+        ).fetchall() == [("email", "email-20260601-001", "a@x.test", "add")]
+        assert {
+            name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()
+        }.isdisjoint({"email_audience_changes", "webhook_audience_changes"})
     assert recorded(older) == list(range(1, LATEST + 1))
     assert upgrade(older) == []
 

@@ -233,7 +233,7 @@ def test_every_published_table_and_column_is_commented(first_run):
             ).fetchall()
         )
     names = {table for table, _ in tables}
-    assert {"email_audience_changes", "catalog_definitions", "dim_customers"} <= names
+    assert {"audience_changes", "catalog_definitions", "dim_customers"} <= names
     assert [table for table, comment in tables if not comment] == []
     assert columns == []
     assert definitions["destination"] == 4 and definitions["tag"] >= 17

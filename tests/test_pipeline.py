@@ -305,7 +305,8 @@ def test_one_more_day_of_data_exports_only_that_days_changes(landing, tmp_path):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         audience = con.execute("select count(*) from marts.email_audience").fetchone()[0]
         updates = con.execute(
-            "select payload from marts.email_audience_changes where change = 'update'"
+            "select payload from marts.audience_changes "
+            "where destination = 'email' and change = 'update'"
         ).fetchall()
     assert second.sync_id == "email-20260701-001"
     assert 0 < second.changes < audience / 10

@@ -122,7 +122,7 @@ def test_the_bi_copy_leaves_out_direct_identifiers_unless_told_to_keep_them(
 ):
     """Issue 40, item 7: every BI user read email, phone, birth date and postal code in
     dim_customers and names in the audience tables. The columns dbt's YAML marks
-    `meta: {identifier: direct}` (and a change feed's key and payload) are left out;
+    `meta: {identifier: direct}` (the change feed's key and payload among them) are left out;
     TAGWISE_PUBLISH_IDENTIFIERS=true keeps them."""
     with duckdb.connect(str(built)) as con:
         con.execute(
@@ -134,35 +134,37 @@ def test_the_bi_copy_leaves_out_direct_identifiers_unless_told_to_keep_them(
             "('C1', 'a@x.test', '+15551230001', '1980-01-02', 46, 'SW1', 'GB')"
         )
         con.execute(
-            "create table marts.email_audience_changes (sync_id varchar not null, "
-            "key varchar not null, change varchar not null, payload varchar)"
+            "create table marts.audience_changes (destination varchar not null, "
+            "sync_id varchar not null, key varchar not null, change varchar not null, "
+            "payload varchar)"
         )
         con.execute(
-            "insert into marts.email_audience_changes values ('s1', 'a@x.test', 'add', '{}')"
+            "insert into marts.audience_changes values ('email', 's1', 'a@x.test', 'add', '{}')"
         )
     marked = direct_identifiers()
     assert marked[("marts", "dim_customers")] == {
         "email", "first_name", "last_name", "phone", "birth_date", "postal_code"
     }  # fmt: skip
     assert marked[("marts", "destination_audiences")] == {"key", "first_name", "last_name"}
+    assert marked[("marts", "audience_changes")] == {"key", "payload"}
 
     def published(path):
         with duckdb.connect(str(path), read_only=True) as con:
             return {
                 table: con.execute(f"select * from marts.{table}").fetchall()
-                for table in ("dim_customers", "email_audience_changes")
+                for table in ("dim_customers", "audience_changes")
             }, {
                 table: [c for (c,) in con.execute(
                     "select column_name from duckdb_columns() where table_name = ? "
                     "order by column_index", [table]).fetchall()]
-                for table in ("dim_customers", "email_audience_changes")
+                for table in ("dim_customers", "audience_changes")
             }  # fmt: skip
 
     publish(built, tmp_path / "bi.duckdb", {}, marked)
     rows, columns = published(tmp_path / "bi.duckdb")
     assert columns == {
         "dim_customers": ["customer_key", "age", "country"],
-        "email_audience_changes": ["sync_id", "change"],
+        "audience_changes": ["destination", "sync_id", "change"],
     }
     assert rows["dim_customers"] == [("C1", 46, "GB")]
     assert "a@x.test" not in (tmp_path / "bi.duckdb").read_bytes().decode("latin-1")
@@ -170,4 +172,4 @@ def test_the_bi_copy_leaves_out_direct_identifiers_unless_told_to_keep_them(
     setting("TAGWISE_PUBLISH_IDENTIFIERS", "true")
     publish(built, tmp_path / "full.duckdb", {}, marked)
     rows, columns = published(tmp_path / "full.duckdb")
-    assert "email" in columns["dim_customers"] and "key" in columns["email_audience_changes"]
+    assert "email" in columns["dim_customers"] and "key" in columns["audience_changes"]

@@ -170,7 +170,7 @@ def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
             ).fetchall()
         )
         pending_changes = con.execute(
-            "select count(*) from marts.email_audience_changes"
+            "select count(*) from marts.audience_changes where destination = 'email'"
         ).fetchone()[0]
     assert statuses == {
         "email-20260501-001": "acknowledged",

@@ -18,7 +18,6 @@ from tagwise.activation.changes import (
     ExportError,
     HoldThresholds,
     create_state_tables,
-    prepare_state,
     unsent_removes,
 )
 from tagwise.activation.redaction import erase_from_exports
@@ -76,7 +75,7 @@ def pending_changes(warehouse: Path) -> dict[str, str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return dict(
             con.execute(
-                "select key, change from marts.email_audience_changes where sync_id = "
+                "select key, change from marts.audience_changes where sync_id = "
                 "(select sync_id from export.syncs where destination = 'email' and status = 'pending')"
             ).fetchall()
         )
@@ -147,7 +146,7 @@ def test_the_gate_check_finds_a_change_set_that_misses_a_remove(tmp_path, monkey
     eligible. The check run by the gate on the change set about to leave passes the
     export's rule and names what the old rule would have left at the destination."""
     with connect(tmp_path / "w.duckdb") as con:
-        prepare_state(con, "email")
+        create_state_tables(con)
         set_audience(
             con,
             "select 'a5@x.test' as email, 'A' as first_name, "
@@ -188,7 +187,7 @@ def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_pat
 
     warehouse = tmp_path / "w.duckdb"
     with connect(warehouse) as con:
-        prepare_state(con, "email")
+        create_state_tables(con)
         con.execute(
             "create table marts.build_info as "
             "select date '2026-05-02' as as_of_date, 'b1' as dbt_invocation_id"
@@ -440,7 +439,7 @@ def _changes_of(warehouse: Path, sync_id: str) -> dict[str, str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return dict(
             con.execute(
-                "select key, change from marts.email_audience_changes where sync_id = ?", [sync_id]
+                "select key, change from marts.audience_changes where sync_id = ?", [sync_id]
             ).fetchall()
         )
 
@@ -592,7 +591,7 @@ def test_an_ads_platform_gets_its_own_upload_headers(gated, tmp_path, kind, head
     )
     use_destinations(monkeypatch, lambda: {"ads": ads})
     with connect(gated) as con:
-        prepare_state(con, "ads")
+        create_state_tables(con)
         con.execute(
             "create or replace table marts.destination_audiences as "
             "select 'ads' as destination, sha256('p1@x.test') as key, sha256('+15551002008') as phone_sha256"

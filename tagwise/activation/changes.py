@@ -55,15 +55,10 @@ def export_inputs() -> list[str]:
     return [ref(AUDIENCES), ref("build_info")]
 
 
-def changes_table(destination: str) -> str:
-    return f"marts.{destination}_audience_changes"
-
-
-def _changes_ddl(destination: str) -> str:
-    return (
-        f"create table if not exists {changes_table(destination)} "
-        "(sync_id varchar not null, key varchar not null, change varchar not null, payload varchar)"
-    )
+def audience_changes() -> str:
+    """Every destination's change sets not yet acknowledged, published with the marts (the
+    dbt source activation.audience_changes); a sync's rows are those of its sync_id."""
+    return source("activation", "audience_changes")
 
 
 class ExportError(TagwiseError):
@@ -274,18 +269,11 @@ def jsonl_rows(text: str) -> list[str]:
     return [row + "\n" for row in rows[:-1]] + ([rows[-1]] if rows[-1] else [])
 
 
-# Files of a write that did not finish (the process was killed between writing and
-# renaming): `.<name>.<pid>.tmp` of an export, `.<name>.<pid>.partial` of a publish.
 def create_state_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """The export state: the dbt source `export` (models/staging/export), where its tables'
-    columns, data types and constraints are written once."""
-    for statement in create_source_tables_sql("export"):
-        con.execute(statement)
-
-
-def prepare_state(con: duckdb.DuckDBPyConnection, destination: str) -> None:
-    create_state_tables(con)
+    """The export state and the change feed: the dbt sources `export` and `activation`
+    (models/staging/export), where their columns, data types and constraints are written
+    once."""
     # The change feed is published with the marts; on the Spark target dbt's marts are
-    # elsewhere and this file may not have the schema yet.
-    con.execute("create schema if not exists marts")
-    con.execute(_changes_ddl(destination))
+    # elsewhere and this file may not have the schema yet (its DDL creates it).
+    for statement in [*create_source_tables_sql("export"), *create_source_tables_sql("activation")]:
+        con.execute(statement)

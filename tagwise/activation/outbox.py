@@ -15,8 +15,8 @@ from tagwise.activation.changes import (
     HELD,
     LIST_FIELDS,
     LIST_SEPARATOR,
+    audience_changes,
     change_record,
-    changes_table,
     json_line,
 )
 from tagwise.activation.destinations import destinations
@@ -76,7 +76,7 @@ def write_files(
     # most of the time of writing a million-customer audience.
     cells = "".join(f", json_extract_string(payload, '$.{c}')" for c in columns)
     changes = con.execute(
-        f"select key, change, payload{cells} from {changes_table(destination)} "
+        f"select key, change, payload{cells} from {audience_changes()} "
         "where sync_id = ? order by key",
         [sync_id],
     ).fetchall()

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from tagwise.activation.changes import (
     HELD,
-    changes_table,
+    audience_changes,
+    create_state_tables,
     erased_identifiers_sql,
     identifiers_held_by_others_sql,
     jsonl_rows,
-    prepare_state,
 )
 from tagwise.activation.destinations import destination_keys, destinations
 from tagwise.activation.outbox import (
@@ -119,8 +119,8 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         remove_unfinished_writes(published.parent, published.name)
     with connect(warehouse) as con:
         outbox = {}
+        create_state_tables(con)
         for destination in destinations():
-            prepare_state(con, destination)
             outbox[destination] = remove_delivered_files(con, out, destination)
         erased_people = {
             key
@@ -162,7 +162,9 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
         for destination in known:
             con.execute(f"delete from {source('export', 'sync_snapshots')} where {own}")
             con.execute(
-                f"delete from {changes_table(destination)} where change <> 'remove' and {own}"
+                f"delete from {audience_changes()} "
+                f"where destination = ? and change <> 'remove' and {own}",
+                [destination],
             )
             # A webhook batch never POSTed never reached the destination: the erased
             # person's row there leaves what may be at it (no remove to send).
@@ -176,9 +178,9 @@ def erase_from_exports(warehouse: Path, out: Path, published: Path | None = None
             # Batches still to send hold the ranges of the rows left (tagwise.activation.webhook).
             con.execute(
                 f"""update {source("export", "webhook_batches")} b set
-                first_key = (select min(key) from {changes_table(destination)} c
+                first_key = (select min(key) from {audience_changes()} c
                     where c.sync_id = b.sync_id and c.key between b.first_key and b.last_key),
-                last_key = (select max(key) from {changes_table(destination)} c
+                last_key = (select max(key) from {audience_changes()} c
                     where c.sync_id = b.sync_id and c.key between b.first_key and b.last_key)
                 where destination = ? and first_key is not null""",
                 [destination],

@@ -28,12 +28,11 @@ from tagwise.activation.changes import (
     ExportError,
     HoldThresholds,
     Sync,
-    changes_table,
+    audience_changes,
     compute_changes,
     create_state_tables,
     current_sql,
     possibly_at_destination_sql,
-    prepare_state,
 )
 from tagwise.activation.destinations import destinations
 from tagwise.activation.outbox import remove_delivered_files, write_files
@@ -58,7 +57,7 @@ def export(
     thresholds = thresholds or HoldThresholds.for_destination(known[destination])
     with connect(warehouse) as con:
         require_passed_gate(con)
-        prepare_state(con, destination)
+        create_state_tables(con)
         sync = _sync_to_send(con, destination, out, thresholds)
         if sync is not None and webhook is not None and not sync.held:
             sync = _deliver(con, sync, webhook)
@@ -104,7 +103,7 @@ def _latest(con: duckdb.DuckDBPyConnection, destination: str, status: str) -> st
 
 def _same_changes(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str) -> bool:
     """Whether the changes just computed are the stored sync's, row for row."""
-    changes_of = changes_table(destination)
+    changes_of = audience_changes()
     differences = con.execute(
         f"""
         select count(*) from (
@@ -186,8 +185,8 @@ def _sync_to_send(
         [sync_id],
     )
     con.execute(
-        f"insert into {changes_table(destination)} select ?, key, change, payload from _changes",
-        [sync_id],
+        f"insert into {audience_changes()} select ?, ?, key, change, payload from _changes",
+        [destination, sync_id],
     )
     if not hold:
         _record_sent(con, destination, sync_id)
@@ -212,7 +211,7 @@ def _settle_acknowledged_batches(
     if not acknowledged_batches:
         return False
     delivered = f"""
-        select key, change, payload from {changes_table(destination)} c
+        select key, change, payload from {audience_changes()} c
         where sync_id = $sync and not exists (
             select 1 from {batches} b where b.sync_id = c.sync_id
                 and b.acknowledged_at is null and c.key between b.first_key and b.last_key)"""
@@ -243,7 +242,7 @@ def _record_sent(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str)
     and the sync log holds every row sent."""
     con.execute(
         f"insert into {source('export', 'unacknowledged_changes')} "
-        f"select ?, sync_id, key, change, payload from {changes_table(destination)} where sync_id = ?",
+        f"select ?, sync_id, key, change, payload from {audience_changes()} where sync_id = ?",
         [destination, sync_id],
     )
     # The remove that takes an erased person's key off the destination is logged by its
@@ -253,7 +252,7 @@ def _record_sent(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str)
         "select ?, sync_id, if(change = 'remove' and sha256(key) in ("
         f"select key_sha256 from {source('export', 'erasures_applied')}), null, key), "
         "sha256(key), change, sha256(payload), ?, 'sent' "
-        f"from {changes_table(destination)} where sync_id = ?",
+        f"from {audience_changes()} where sync_id = ?",
         [destination, datetime.now(UTC).replace(tzinfo=None), sync_id],
     )
 
@@ -290,7 +289,7 @@ def _supersede(
         [sync_id],
     )
     con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
-    con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+    con.execute(f"delete from {audience_changes()} where sync_id = ?", [sync_id])
 
 
 def _sync(
@@ -307,7 +306,6 @@ def _sync(
 def acknowledge(warehouse: Path, sync_id: str) -> Sync:
     """Record that the destination applied a sync: its snapshot becomes what it holds."""
     with connect(warehouse) as con:
-        # Not prepare_state: the destination, which names its change table, is read below.
         create_state_tables(con)
         destination, status = _destination_and_status(con, sync_id)
         if status == "acknowledged":
@@ -356,7 +354,7 @@ def _acknowledge(con: duckdb.DuckDBPyConnection, destination: str, sync_id: str)
         [datetime.now(UTC).replace(tzinfo=None), sync_id],
     )
     con.execute(f"delete from {source('export', 'sync_snapshots')} where sync_id = ?", [sync_id])
-    con.execute(f"delete from {changes_table(destination)} where sync_id = ?", [sync_id])
+    con.execute(f"delete from {audience_changes()} where sync_id = ?", [sync_id])
     _log_delivery(con, sync_id, "acknowledged")
     # The destination applied the newest sync, which carried every earlier one's changes.
     con.execute(
@@ -396,7 +394,6 @@ def approve(warehouse: Path, sync_id: str, out: Path) -> Sync:
         destination = _held_destination(con, sync_id, "approved")
         webhook = _webhook(destination)
         require_passed_gate(con)
-        prepare_state(con, destination)
         pending = _latest(con, destination, "pending")
         con.execute("begin transaction")
         _recheck_eligibility(con, destination, sync_id)
@@ -424,7 +421,7 @@ def _recheck_eligibility(con: duckdb.DuckDBPyConnection, destination: str, sync_
     and is dropped where it never was, anyone else no longer eligible who may be there
     gets a remove, and the snapshot the destination will hold keeps only the eligible."""
     con.execute(f"create or replace temp table _current as {current_sql(destination)}")
-    changes = changes_table(destination)
+    changes = audience_changes()
     arguments = {"destination": destination, "sync": sync_id}
     gone = "key not in (select key from _current)"
     con.execute(
@@ -439,7 +436,7 @@ def _recheck_eligibility(con: duckdb.DuckDBPyConnection, destination: str, sync_
     )
     con.execute(
         f"""insert into {changes}
-        select $sync, key, 'remove', null from ({possibly_at_destination_sql()})
+        select $destination, $sync, key, 'remove', null from ({possibly_at_destination_sql()})
         where {gone} and key not in (select key from {changes} where sync_id = $sync)""",
         arguments,
     )

@@ -29,7 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
-from tagwise.activation.changes import change_record, changes_table
+from tagwise.activation.changes import audience_changes, change_record
 from tagwise.activation.destinations import destinations
 from tagwise.errors import TagwiseError
 from tagwise.relations import source
@@ -204,7 +204,7 @@ def deliver(
     con: duckdb.DuckDBPyConnection, destination: str, sync_id: str, webhook: Webhook
 ) -> Delivery:
     """POST the sync's batches not yet acknowledged, in order, until one fails."""
-    changes, key = changes_table(destination), destinations()[destination].key
+    changes, key = audience_changes(), destinations()[destination].key
     batches = source("export", "webhook_batches")
     _plan(con, destination, sync_id, changes, webhook.batch_size)
     plan = con.execute(

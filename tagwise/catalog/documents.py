@@ -32,8 +32,9 @@ NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # A generated audience's prefix: a name followed by `-` (fans- makes fans-books-mystery).
 PREFIX = re.compile(r"(?:[a-z0-9]+-)+")
 COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-# A destination's name is also part of a table's (marts.<name>_audience_changes): a name
-# with `-` would pass NAME and fail every run, so it is a lower-case SQL identifier.
+# A destination's name names its outbox folder and its sync ids, and earlier releases made
+# it part of a table's name: it stays a lower-case SQL identifier, so that every name
+# those releases accepted is still accepted and none other is.
 DESTINATION_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
@@ -211,7 +212,7 @@ NAME_SHAPES = {
     NAME: "lower-case words joined by -",
     PREFIX: "lower-case words joined by - and ending in -",
     DESTINATION_NAME: "a lower-case letter, then up to 39 lower-case letters, digits or _ "
-    "(it names the table marts.<destination>_audience_changes)",
+    "(it names the destination's outbox folder and sync ids)",
 }
 
 
