@@ -215,13 +215,13 @@ def datasets():
             good.members as last_good_members,
             abs(coalesce(current_size.members, 0) - good.members) / good.members as change_share
         from (select segment, count(*) as members from {ref("segment_membership")} group by all) current_size
-        full outer join quality.last_good_segment_sizes good using (segment)
+        full outer join {source("quality", "last_good_segment_sizes")} good using (segment)
         where good.members >= {{min_segment_size_for_change}}""",
         "feature_shifts": f"""
         with current_stats as ({feature_stats_sql()})
         select current_stats.feature, current_stats.mean, good.mean as last_good_mean,
             good.sd as last_good_sd, abs(current_stats.mean - good.mean) / good.sd as shift_in_sd
-        from current_stats join quality.last_good_feature_stats good using (feature)
+        from current_stats join {source("quality", "last_good_feature_stats")} good using (feature)
         where good.sd > 0 and good.customers >= {{min_customers_for_drift}}""",
         # What the fit of the build's date says about the population against what the fit
         # of the last release's date said, each the latest fit of its date; a replay of the
@@ -238,12 +238,12 @@ def datasets():
             where as_of_date = (select max(as_of_date) from {ref("build_info")})),
         good as (
             select parameter, value from latest
-            where as_of_date = (select max(as_of_date) from quality.releases))
+            where as_of_date = (select max(as_of_date) from {source("quality", "releases")}))
         select current_fit.parameter, current_fit.value, good.value as last_good_value,
             abs(current_fit.value - good.value) / abs(good.value) as change_share
         from current_fit join good using (parameter)
         where good.value <> 0 and (
-            select max(customers) from quality.last_good_feature_stats
+            select max(customers) from {source("quality", "last_good_feature_stats")}
         ) >= {{min_customers_for_drift}}""",
     }
 

@@ -200,7 +200,7 @@ def _redact_samples(con, fresh: list[str]) -> int:
     if not fresh or not gated:
         return 0
     return con.execute(
-        f"""update quality.validation_results set sample = '{REDACTED}'
+        f"""update {source("quality", "validation_results")} set sample = '{REDACTED}'
         where exists (select 1 from (select unnest($fresh) as t) where contains(sample, t))""",
         {"fresh": fresh},
     ).fetchone()[0]

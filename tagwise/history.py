@@ -2,7 +2,7 @@
 trace in it.
 
 dbt records the history tables as of D while it builds, before the gate has looked at the
-build. The release records D in `quality.releases` once everything has been published;
+build. The release records D in the quality source's `releases` once everything has been published;
 before a run's dbt steps, every recorded date other than the run's own that was never
 released (its gate failed, or the run was killed) is forgotten with everything after it,
 the way the history models themselves rewind before recording D (macros/as_of.sql,
@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tagwise.errors import TagwiseError
-from tagwise.relations import ref
+from tagwise.relations import create_source_tables, ref, source
 from tagwise.warehouse import connect, existing_tables
 
 
@@ -34,12 +34,6 @@ def history_tables():
     )
 
 
-RELEASES_DDL = (
-    "create schema if not exists quality",
-    "create table if not exists quality.releases (as_of_date date, released_at timestamp)",
-)
-
-
 class OlderAsOf(TagwiseError):
     """An as-of date before the latest released one."""
 
@@ -51,7 +45,7 @@ def latest_release(warehouse: Path) -> date | None:
     with connect(warehouse, read_only=True) as con:
         tables = existing_tables(con)
         # A warehouse from before releases were recorded: what it recorded was released.
-        for table in ("quality.releases", ref("history_as_of_dates")):
+        for table in (source("quality", "releases"), ref("history_as_of_dates")):
             if table in tables:
                 return con.execute(f"select max(as_of_date) from {table}").fetchone()[0]
     return None
@@ -71,8 +65,7 @@ def refuse_older(warehouse: Path, as_of: date) -> None:
 
 
 def _prepare(con) -> None:
-    for statement in RELEASES_DDL:
-        con.execute(statement)
+    create_source_tables(con, "quality")
 
 
 def record_release(warehouse: Path, as_of: date) -> None:
@@ -80,7 +73,7 @@ def record_release(warehouse: Path, as_of: date) -> None:
     with connect(warehouse) as con:
         _prepare(con)
         con.execute(
-            "insert into quality.releases values (?, ?)",
+            f"insert into {source('quality', 'releases')} values (?, ?)",
             [as_of, datetime.now(UTC).replace(tzinfo=None)],
         )
 
@@ -97,7 +90,7 @@ def forget_unreleased(warehouse: Path, as_of: date) -> date | None:
             f"""
             select min(as_of_date) from {ref("history_as_of_dates")}
             where as_of_date <> $as_of
-                and as_of_date not in (select as_of_date from quality.releases)
+                and as_of_date not in (select as_of_date from {source("quality", "releases")})
             """,
             {"as_of": as_of},
         ).fetchone()

@@ -23,9 +23,8 @@ import duckdb
 from tagwise.activation.changes import audience_changes, create_state_tables
 from tagwise.contract import SOURCES, Kind
 from tagwise.errors import TagwiseError
-from tagwise.history import RELEASES_DDL
 from tagwise.ingest.validation import DUCKDB, column_type, literal
-from tagwise.relations import create_source_tables_sql, ref, source
+from tagwise.relations import create_source_tables, create_source_tables_sql, ref, source
 from tagwise.warehouse import connect, existing_tables
 
 
@@ -76,14 +75,13 @@ def _erasures_hashed(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
 
 
 def _releases_recorded(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
-    if "quality.releases" in tables:
+    if source("quality", "releases") in tables:
         return
-    for statement in RELEASES_DDL:
-        con.execute(statement)
+    create_source_tables(con, "quality")
     if ref("history_as_of_dates") in tables:
         # Before releases were recorded, every recorded date had been released.
         con.execute(
-            "insert into quality.releases select as_of_date, recorded_at "
+            f"insert into {source('quality', 'releases')} select as_of_date, recorded_at "
             f"from {ref('history_as_of_dates')}"
         )
 

@@ -4,7 +4,7 @@ warehouse before anything is published or exported.
 Datasets are read through a read-only DuckDB connection into dataframes (GX's SQL
 datasource returns no rows from DuckDB, GX issues #10738 and #11579); on the Spark target
 they are Spark dataframes, validated by GX's Spark datasource. Every outcome is
-kept in quality.validation_results and rendered as GX Data Docs under
+kept in the quality source's validation_results and rendered as GX Data Docs under
 `<warehouse folder>/quality/gx/uncommitted/data_docs/local_site/index.html`.
 """
 
@@ -50,33 +50,19 @@ from tagwise.activation.outbox import REMOVALS, UNFINISHED_WRITE
 from tagwise.activation.redaction import access_reports_folder
 from tagwise.data_docs import make_offline
 from tagwise.erasure import erased_key_hashes_sql, identifier_hashes
-from tagwise.history import RELEASES_DDL
 from tagwise.ingest.loaders import csv_cells
 from tagwise.ingest.validation import literal
 from tagwise.paths import literal_path
 from tagwise.publish import published_path
-from tagwise.relations import ref
+from tagwise.relations import create_source_tables, ref, source
 from tagwise.release import build_sql, record_verdicts
 from tagwise.spark import SparkSettings, copy_to_state, read_rows, session
 from tagwise.warehouse import connect
 
 # Tables of tagwise's own state that datasets read (see load_spark_datasets).
-STATE_TABLES = (
-    "quality.last_good_segment_sizes",
-    "quality.last_good_feature_stats",
-    "quality.releases",
-)
+STATE_TABLES = ("last_good_segment_sizes", "last_good_feature_stats", "releases")
 # Validation results (stored and rendered) kept per checkpoint: about two months of daily runs.
 VALIDATIONS_KEPT = 60
-QUALITY_DDL = (
-    "create schema if not exists quality",
-    """create table if not exists quality.validation_results (
-        run_id varchar, validated_at timestamp, as_of_date date, suite varchar, dataset varchar,
-        expectation varchar, description varchar, severity varchar, success boolean,
-        unexpected_count bigint, sample varchar)""",
-    "create table if not exists quality.last_good_segment_sizes (segment varchar, members bigint, as_of_date date)",
-    "create table if not exists quality.last_good_feature_stats (feature varchar, mean double, sd double, customers bigint, as_of_date date)",
-)
 
 
 @dataclass(frozen=True)
@@ -113,8 +99,7 @@ class GateResult:
 
 def prepare(warehouse: Path) -> None:
     with connect(warehouse) as con:
-        for statement in (*QUALITY_DDL, *RELEASES_DDL):
-            con.execute(statement)
+        create_source_tables(con, "quality")
         # The export state may not exist before the first export.
         create_state_tables(con)
 
@@ -306,7 +291,8 @@ def load_spark_datasets(
     reach Spark as temporary views."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    for table in STATE_TABLES:
+    tables = [source("quality", name) for name in STATE_TABLES]
+    for table in tables:
         rows = state.sql(f"select * from {table}").to_arrow_table()
         # With its schema given: Spark cannot infer one from an empty table.
         spark.createDataFrame(rows, schema=from_arrow_schema(rows.schema)).createOrReplaceTempView(
@@ -316,7 +302,7 @@ def load_spark_datasets(
     for name in datasets():
         if name in names:
             sql = _dataset_sql(name, settings)
-            for table in STATE_TABLES:
+            for table in tables:
                 sql = sql.replace(table, table.replace(".", "__"))
             frames[name] = spark.sql(sql)
     if "erased_in_export_files" in names:
@@ -520,7 +506,8 @@ def run_gate(
     with connect(warehouse) as con:
         record_verdicts(con, build, verdicts)
         con.executemany(
-            "insert into quality.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {source('quality', 'validation_results')} "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     result.run_id,
@@ -546,14 +533,15 @@ def record_good_run(warehouse: Path) -> None:
     with (the model's fits keep their own history)."""
     with connect(warehouse) as con:
         con.execute("begin transaction")
-        con.execute("delete from quality.last_good_segment_sizes")
+        con.execute(f"delete from {source('quality', 'last_good_segment_sizes')}")
         con.execute(
-            "insert into quality.last_good_segment_sizes "
+            f"insert into {source('quality', 'last_good_segment_sizes')} "
             f"select segment, count(*), max(as_of_date) from {ref('segment_membership')} group by all"
         )
-        con.execute("delete from quality.last_good_feature_stats")
+        con.execute(f"delete from {source('quality', 'last_good_feature_stats')}")
         con.execute(
-            "insert into quality.last_good_feature_stats select feature, mean, sd, customers, "
+            f"insert into {source('quality', 'last_good_feature_stats')} "
+            "select feature, mean, sd, customers, "
             f"(select max(as_of_date) from {ref('customer_features')}) from ({feature_stats_sql()})"
         )
         con.execute("commit")

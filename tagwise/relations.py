@@ -50,6 +50,12 @@ def source(source_name: str, table: str) -> str:
 CONSTRAINT_SQL = {"primary_key": "primary key", "not_null": "not null"}
 
 
+def create_source_tables(con, source_name: str) -> None:
+    """Create (if not there) the schema and tables of a source Python writes."""
+    for statement in create_source_tables_sql(source_name):
+        con.execute(statement)
+
+
 def create_source_tables_sql(source_name: str) -> list[str]:
     """`create ... if not exists` of the schema and every table of a source Python writes,
     from the tables' columns, data types and constraints in the dbt project: the one place

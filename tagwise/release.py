@@ -1,7 +1,7 @@
 """Nothing leaves a build that did not pass the gate.
 
 Every gate run records, per guarded mart, whether the build it validated passed
-(`quality.gate_verdicts`, keyed by the build's dbt invocation). Export and publish check
+(the quality source's `gate_verdicts`, keyed by the build's dbt invocation). Export and publish check
 that the build they would release passed on every guarded mart, whichever command or job
 calls them, so `tagwise export` after a failed run refuses instead of sending.
 """
@@ -14,13 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from tagwise.errors import TagwiseError
-from tagwise.relations import ref
-
-VERDICTS_DDL = (
-    "create schema if not exists quality",
-    """create table if not exists quality.gate_verdicts (
-        build_id varchar, as_of_date date, mart varchar, passed boolean, validated_at timestamp)""",
-)
+from tagwise.relations import create_source_tables, ref, source
 
 
 @functools.cache
@@ -34,11 +28,10 @@ class ReleaseRefused(TagwiseError):
 
 def record_verdicts(con: duckdb.DuckDBPyConnection, build: tuple, passed: dict[str, bool]) -> None:
     """The gate's verdict per mart on the build (dbt invocation id, as-of date)."""
-    for statement in VERDICTS_DDL:
-        con.execute(statement)
+    create_source_tables(con, "quality")
     now = datetime.now(UTC).replace(tzinfo=None)
     con.executemany(
-        "insert into quality.gate_verdicts values (?, ?, ?, ?, ?)",
+        f"insert into {source('quality', 'gate_verdicts')} values (?, ?, ?, ?, ?)",
         [(build[0], build[1], mart, ok, now) for mart, ok in sorted(passed.items())],
     )
 
@@ -48,13 +41,12 @@ def require_passed_gate(con: duckdb.DuckDBPyConnection) -> None:
     passed for every guarded mart."""
     from expectations.suites import GUARDED_MARTS  # Great Expectations is slow to import
 
-    for statement in VERDICTS_DDL:
-        con.execute(statement)
+    create_source_tables(con, "quality")
     build_id, as_of = con.execute(build_sql()).fetchone()
     latest = dict(
         con.execute(
-            """
-            select mart, arg_max(passed, validated_at) from quality.gate_verdicts
+            f"""
+            select mart, arg_max(passed, validated_at) from {source("quality", "gate_verdicts")}
             where build_id = ? group by mart
             """,
             [build_id],
