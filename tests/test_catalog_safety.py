@@ -330,3 +330,29 @@ def test_the_release_steps_refuse_catalogs_changed_since_the_check():
     for step in (assets.published_marts, *assets.destination_exports):
         source_text = inspect.getsource(step.op.compute_fn.decorated_fn)
         assert source_text.count("require_unchanged_since_checked()") == 1
+
+
+def test_catalogs_unchanged_since_their_check_are_not_checked_again(tmp_path, monkeypatch):
+    """Issue 41: a run validated its catalogs four times (before parsing and before each dbt
+    step). Files unchanged since the last check of the same files pass again without a
+    new check; a file edited since, a seed among them, is checked anew."""
+    from tagwise import catalog
+
+    project = project_copy(tmp_path)
+    checks = []
+    real = catalog.check_tag_catalog
+    monkeypatch.setattr(
+        catalog, "check_tag_catalog", lambda *args: checks.append(args) or real(*args)
+    )
+    first = check_catalogs(project)
+    assert check_catalogs(project) == first
+    assert len(checks) == 1
+    edit(project / TAG_CATALOG, lambda m: m["rules"][3].update(when="orders_lifetime = 2"))
+    check_catalogs(project)
+    assert len(checks) == 2
+    taxonomy = project.parent / "seeds" / "tag_taxonomy.csv"
+    taxonomy.write_text(taxonomy.read_text() + "\n")
+    check_catalogs(project)
+    assert len(checks) == 3
+    check_catalogs(project)
+    assert len(checks) == 3

@@ -24,10 +24,13 @@ from tagwise.catalog.documents import (
     TAG_INPUTS_DOC,
     CatalogError,
     Vocabulary,
+    checked,
     documented_columns,
     forget_checked,
     model_meta,
     require_unchanged_since_checked,
+    restore_checked,
+    unchanged,
 )
 from tagwise.catalog.segments import (
     SEGMENT_FUNCTIONS,
@@ -70,7 +73,6 @@ def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int]:
     catalogs' text, so it must never see text that was not checked. Without a project
     folder, the catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG).
     Returns (tag rules, segment definitions, destinations)."""
-    forget_checked()
     root = PROJECT_DIR.parent if project_dir is None else project_dir.parent
     inputs_doc = root / TAG_INPUTS_DOC.relative_to(PROJECT_DIR.parent)
     tag_catalog, segment_catalog, destination_catalog = (
@@ -82,8 +84,22 @@ def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int]:
         )
     )
     seeds = root / "seeds"
-    return (
+    files = (tag_catalog, segment_catalog, destination_catalog, inputs_doc, seeds)
+    # A run checks before it parses and before each dbt step: files unchanged since the
+    # last check of the same files pass again without parsing every condition anew.
+    if files in _LAST_CHECKS and unchanged(_LAST_CHECKS[files][1]):
+        counts, digests = _LAST_CHECKS[files]
+        restore_checked(digests)
+        return counts
+    forget_checked()
+    counts = (
         check_tag_catalog(tag_catalog, inputs_doc, seeds),
         check_segment_catalog(segment_catalog, inputs_doc, seeds),
         len(check_destination_catalog(destination_catalog, segment_catalog)),
     )
+    _LAST_CHECKS[files] = (counts, checked())
+    return counts
+
+
+# (the files a check reads) -> (its counts, the digests of what it read): checks that passed.
+_LAST_CHECKS: dict[tuple[Path, ...], tuple[tuple[int, int, int], dict[Path, str]]] = {}

@@ -98,6 +98,25 @@ def forget_checked() -> None:
     _CHECKED.clear()
 
 
+def checked() -> dict[Path, str]:
+    """What the last check read: each file's SHA-256."""
+    return dict(_CHECKED)
+
+
+def unchanged(digests: dict[Path, str]) -> bool:
+    """Whether every file still holds what it held when its digest was taken."""
+    return all(
+        path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        for path, digest in digests.items()
+    )
+
+
+def restore_checked(digests: dict[Path, str]) -> None:
+    """What a check read, recorded again: the same files, unchanged, pass the same check."""
+    _CHECKED.clear()
+    _CHECKED.update(digests)
+
+
 def _read_checked(path: Path) -> bytes:
     data = path.read_bytes()
     _CHECKED[path] = hashlib.sha256(data).hexdigest()
@@ -114,7 +133,7 @@ def require_unchanged_since_checked() -> None:
         path
         for path, digest in _CHECKED.items()
         if any(folder in path.resolve().parents for folder in this_run)
-        and (not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest)
+        and not unchanged({path: digest})
     ]
     if changed:
         raise CatalogError(
