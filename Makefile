@@ -63,7 +63,7 @@ dagster: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI on http://127.0
 	DAGSTER_HOME=$(DAGSTER_HOME) TAGWISE_LANDING=$${TAGWISE_LANDING:-$(DEMO_DIR)/landing} \
 		TAGWISE_WAREHOUSE=$${TAGWISE_WAREHOUSE:-$(DEMO_DIR)/warehouse.duckdb} \
 		TAGWISE_EXPORTS=$${TAGWISE_EXPORTS:-$(DEMO_DIR)/exports} \
-		$(RUN) python -m orchestration.serve --host 127.0.0.1 --port $(DAGSTER_PORT)
+		$(RUN) python -m tagwise.orchestration.serve --host 127.0.0.1 --port $(DAGSTER_PORT)
 
 CDNOW_DIR := data/cdnow
 

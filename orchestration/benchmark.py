@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.run import run_pipeline
+from tagwise.orchestration.run import run_pipeline
+
 from tagwise.activation.syncs import acknowledge
 from tagwise.benchmark import (
     SLOWEST,

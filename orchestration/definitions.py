@@ -1,13 +1,16 @@
-"""The tagwise code location: `dagster dev -m orchestration.definitions`."""
+"""The tagwise code location: `dagster dev -m tagwise.orchestration.definitions`."""
 
 from dagster import Definitions, in_process_executor
-
-from orchestration.dbt.assets import DBT_STEPS
-from orchestration.dbt.project import dbt_resource
-from orchestration.export.assets import destination_exports, erasure_in_exports, published_marts
-from orchestration.ingest.assets import landing_files, raw_tables
-from orchestration.ingest.sensors import landing_sensor
-from orchestration.jobs import (
+from tagwise.orchestration.dbt.assets import DBT_STEPS
+from tagwise.orchestration.dbt.project import dbt_resource
+from tagwise.orchestration.export.assets import (
+    destination_exports,
+    erasure_in_exports,
+    published_marts,
+)
+from tagwise.orchestration.ingest.assets import landing_files, raw_tables
+from tagwise.orchestration.ingest.sensors import landing_sensor
+from tagwise.orchestration.jobs import (
     build_as_of_job,
     daily_refresh,
     daily_refresh_schedule,
@@ -15,9 +18,9 @@ from orchestration.jobs import (
     weekly_review,
     weekly_review_schedule,
 )
-from orchestration.model.assets import interests_model, predictive_model
-from orchestration.quality.checks import release_gates
-from orchestration.resources import TagwiseSettings
+from tagwise.orchestration.model.assets import interests_model, predictive_model
+from tagwise.orchestration.quality.checks import release_gates
+from tagwise.orchestration.resources import TagwiseSettings
 
 defs = Definitions(
     assets=[

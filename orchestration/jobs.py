@@ -8,12 +8,17 @@ from dagster import (
     define_asset_job,
     schedule,
 )
+from tagwise.expectations.suites import GUARDED_MARTS
+from tagwise.orchestration.dbt.project import model_key
+from tagwise.orchestration.export.assets import (
+    DESTINATION_EXPORTS,
+    ERASURE,
+    PUBLISHED,
+    RELEASE_GROUP,
+)
+from tagwise.orchestration.ingest.assets import RAW_GROUP
+from tagwise.orchestration.quality.checks import release_gates
 
-from expectations.suites import GUARDED_MARTS
-from orchestration.dbt.project import model_key
-from orchestration.export.assets import DESTINATION_EXPORTS, ERASURE, PUBLISHED, RELEASE_GROUP
-from orchestration.ingest.assets import RAW_GROUP
-from orchestration.quality.checks import release_gates
 from tagwise.settings import current
 
 WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}

@@ -1,5 +1,5 @@
 """The settings every tagwise asset reads: where a run reads and writes (the day it is as
-of is its partition, orchestration.partitions).
+of is its partition, tagwise.orchestration.partitions).
 
 Defaults come from tagwise.settings, as the CLI's do; a run's config overrides any of
 them. The resource holds the warehouse lock for the whole run, so a

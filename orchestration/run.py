@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dagster import AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
+from tagwise.orchestration.definitions import defs
+from tagwise.orchestration.export.assets import DESTINATION_EXPORTS, PUBLISHED
+from tagwise.orchestration.ingest.assets import raw_key
+from tagwise.orchestration.jobs import build_as_of_job, daily_refresh
+from tagwise.orchestration.quality.checks import CHECK_NAME
+from tagwise.orchestration.resources import run_config
 
-from orchestration.definitions import defs
-from orchestration.export.assets import DESTINATION_EXPORTS, PUBLISHED
-from orchestration.ingest.assets import raw_key
-from orchestration.jobs import build_as_of_job, daily_refresh
-from orchestration.quality.checks import CHECK_NAME
-from orchestration.resources import run_config
 from tagwise.contract import SOURCES
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CODE_LOCATION = ("-m", "orchestration.definitions")
+CODE_LOCATION = ("-m", "tagwise.orchestration.definitions")
 
 
 def main(argv: list[str] | None = None) -> int:

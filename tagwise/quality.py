@@ -31,14 +31,6 @@ import pyarrow as pa
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-from expectations.suites import (
-    GUARDED_MART,
-    Check,
-    GateSettings,
-    checks,
-    datasets,
-    feature_stats_sql,
-)
 from tagwise.activation.changes import (
     create_state_tables,
     export_inputs,
@@ -50,6 +42,14 @@ from tagwise.activation.outbox import REMOVALS, UNFINISHED_WRITE
 from tagwise.activation.redaction import access_reports_folder
 from tagwise.data_docs import make_offline
 from tagwise.erasure import erased_key_hashes_sql, identifier_hashes
+from tagwise.expectations.suites import (
+    GUARDED_MART,
+    Check,
+    GateSettings,
+    checks,
+    datasets,
+    feature_stats_sql,
+)
 from tagwise.ingest.loaders import csv_cells
 from tagwise.ingest.validation import literal
 from tagwise.paths import literal_path

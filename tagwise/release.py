@@ -39,7 +39,7 @@ def record_verdicts(con: duckdb.DuckDBPyConnection, build: tuple, passed: dict[s
 def require_passed_gate(con: duckdb.DuckDBPyConnection) -> None:
     """Raise ReleaseRefused unless the latest gate verdict on the built marts' build
     passed for every guarded mart."""
-    from expectations.suites import GUARDED_MARTS  # Great Expectations is slow to import
+    from tagwise.expectations.suites import GUARDED_MARTS  # Great Expectations is slow to import
 
     create_source_tables(con, "quality")
     build_id, as_of = con.execute(build_sql()).fetchone()

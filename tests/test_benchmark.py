@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+from tagwise.orchestration.benchmark import destination_export_seconds, history_start, step_category
 
-from orchestration.benchmark import destination_export_seconds, history_start, step_category
 from tagwise.benchmark import (
     TARGETS,
     history_growth,

@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import duckdb
+from tagwise.orchestration.run import build_as_of
 
-from orchestration.run import build_as_of
 from tagwise.ingest import ingest
 
 D = date(2026, 6, 30)

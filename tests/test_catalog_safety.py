@@ -325,7 +325,7 @@ def test_a_catalog_edited_after_the_check_stops_the_release(tmp_path, monkeypatc
 def test_the_release_steps_refuse_catalogs_changed_since_the_check():
     import inspect
 
-    from orchestration.export import assets
+    from tagwise.orchestration.export import assets
 
     for step in (assets.published_marts, *assets.destination_exports):
         source_text = inspect.getsource(step.op.compute_fn.decorated_fn)

@@ -146,8 +146,7 @@ def test_a_failed_step_prints_its_cause_once_and_logs_the_details(landing, wareh
 
 def test_root_cause_unwraps_dagster_s_wrapper():
     from dagster._utils.error import SerializableErrorInfo
-
-    from orchestration.run import root_cause
+    from tagwise.orchestration.run import root_cause
 
     cause = SerializableErrorInfo(
         "IngestError: orders/x.csv: cannot be read: bad", [], "IngestError"
@@ -203,8 +202,8 @@ def test_an_access_report_is_refused_while_a_run_writes(tmp_path):
 
 def test_publish_reads_a_warehouse_whose_path_holds_a_quote(tmp_path):
     import duckdb
+    from tagwise.expectations.suites import GUARDED_MARTS
 
-    from expectations.suites import GUARDED_MARTS
     from tagwise.publish import publish
     from tagwise.release import record_verdicts
 

@@ -7,8 +7,8 @@ import tokenize
 from pathlib import Path
 
 import pytest
+from tagwise.orchestration.dbt.project import manifest
 
-from orchestration.dbt.project import manifest
 from tagwise.activation.kinds import AUDIENCES
 from tagwise.publish import PUBLISHED_SCHEMAS
 

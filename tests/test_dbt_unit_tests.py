@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tagwise.orchestration.run import build_as_of
 
-from orchestration.run import build_as_of
 from tagwise.dbt import DbtSettings, node_counts, run_dbt
 from tagwise.ingest import ingest
 

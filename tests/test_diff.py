@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tagwise.orchestration.run import run_pipeline
 
-from orchestration.run import run_pipeline
 from tagwise.generator import GenerateConfig, generate
 
 TAGWISE = Path(sys.executable).with_name("tagwise")

@@ -145,7 +145,13 @@ def test_the_installed_wheel_runs_a_deployment_folder_as_the_source_tree_does(
 
     # Dagster loads the installed code location for the folder.
     _run(
-        [venv / "bin" / "dagster", "definitions", "validate", "-m", "orchestration.definitions"],
+        [
+            venv / "bin" / "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "tagwise.orchestration.definitions",
+        ],
         cwd=tmp_path,
         TAGWISE_PROJECT=str(deployment),
     )

@@ -19,14 +19,14 @@ import duckdb
 import pytest
 from conftest import rows_without_run_time
 from dagster import SkipReason, build_schedule_context, build_sensor_context
+from tagwise.orchestration.dbt.assets import prune_run_targets
+from tagwise.orchestration.dbt.project import manifest
+from tagwise.orchestration.definitions import defs
+from tagwise.orchestration.ingest.sensors import landing_sensor
+from tagwise.orchestration.jobs import daily_refresh_schedule
+from tagwise.orchestration.resources import TagwiseSettings
+from tagwise.orchestration.run import run_pipeline
 
-from orchestration.dbt.assets import prune_run_targets
-from orchestration.dbt.project import manifest
-from orchestration.definitions import defs
-from orchestration.ingest.sensors import landing_sensor
-from orchestration.jobs import daily_refresh_schedule
-from orchestration.resources import TagwiseSettings
-from orchestration.run import run_pipeline
 from tagwise.warehouse import WarehouseLock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def test_the_graph_runs_from_landing_files_to_exports():
 def test_every_asset_is_partitioned_by_its_as_of_date_one_date_per_run():
     """A run as of D is partition D; a backfill over a range runs each date on its own,
     oldest first, so that each date's history is recorded on the one released before."""
-    from orchestration.partitions import DAILY, ONE_DATE_PER_RUN
+    from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN
 
     graph = defs.resolve_asset_graph()
     materialized = graph.materializable_asset_keys
@@ -372,7 +372,7 @@ def test_dagster_dev_serves_the_code_location(tmp_path):
     # superseded and warned on every start).
     output = tmp_path / "serve.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "tagwise.orchestration.serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=output.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     query = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
@@ -484,8 +484,7 @@ def _what_three_dates_left(warehouse: Path, exports: Path) -> dict[str, list]:
 @pytest.mark.e2e
 def test_a_backfill_of_three_dates_equals_three_daily_runs_in_order(clean_landing, tmp_path):
     from dagster import DagsterInstance
-
-    from orchestration.run import BACKFILL_TAG, run_backfill
+    from tagwise.orchestration.run import BACKFILL_TAG, run_backfill
 
     days = [AS_OF_DATE - timedelta(days=n) for n in (2, 1, 0)]
     daily, backfilled = tmp_path / "daily", tmp_path / "backfilled"
@@ -518,7 +517,7 @@ def test_dbt_progress_reaches_the_caller_as_n_of_n(first_run_in):
     """Issue 40, item 11: the dbt steps of `tagwise run` showed no progress. Each `dbt: n
     of N built` log line reaches run_pipeline's on_progress (the CLI shows it on a
     terminal only)."""
-    from orchestration.run import RunReport, _Recorder
+    from tagwise.orchestration.run import RunReport, _Recorder
 
     _, report, instance = first_run_in
     seen: list[tuple[str, int, int]] = []

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from tagwise.orchestration.run import build_as_of
 
-from orchestration.run import build_as_of
 from tagwise.activation.syncs import acknowledge, export
 from tagwise.cli import main
 from tagwise.generator import GenerateConfig, generate

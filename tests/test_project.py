@@ -195,10 +195,15 @@ def test_the_wheel_holds_what_the_cli_needs_and_nothing_dbt_wrote(tmp_path):
         ["git", "ls-files", "dbt_project", "seeds", "tagwise", "orchestration", "expectations"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
+    inside = {"dbt_project": "tagwise/_bundle/dbt_project", "seeds": "tagwise/_bundle/seeds",
+              "orchestration": "tagwise/orchestration", "expectations": "tagwise/expectations"}  # fmt: skip
     expected = {
-        f"tagwise/_bundle/{name}" if name.startswith(("dbt_project/", "seeds/")) else name
+        inside.get(name.split("/")[0], name.split("/")[0]) + name[name.index("/") :]
         for name in tracked
     }
     assert sorted(expected - names) == []
+    # Issue 41: top-level packages named orchestration and expectations landed in
+    # site-packages, where anything else of that name collides with them.
+    assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"tagwise"}
     assert [n for n in names if "/target/" in n or "/logs/" in n or "__pycache__" in n] == []
     assert "tagwise-0.1.0.dist-info/entry_points.txt" in names

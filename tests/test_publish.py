@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tagwise.expectations.suites import GUARDED_MARTS
 
-from expectations.suites import GUARDED_MARTS
 from tagwise.publish import descriptions, direct_identifiers, publish
 from tagwise.release import record_verdicts
 

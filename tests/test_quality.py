@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 from conftest import Landing, sha256
+from tagwise.expectations.suites import GateSettings, checks
+from tagwise.orchestration.run import build_as_of, run_pipeline
 
-from expectations.suites import GateSettings, checks
-from orchestration.run import build_as_of, run_pipeline
 from tagwise.ingest import ingest
 from tagwise.quality import dataset_frame, erased_in_export_files, validate
 from tagwise.settings import Settings
@@ -219,7 +219,7 @@ SAME_RULE = {
 def test_no_gate_check_restates_a_dbt_test():
     """One home per rule: a row rule dbt tests in the warehouse is not checked again by
     the gate, which keeps what dbt cannot see (what leaves, changes since the last release)."""
-    from orchestration.dbt.project import manifest
+    from tagwise.orchestration.dbt.project import manifest
 
     project = manifest()
     in_dbt: set[tuple[str, str, str]] = set()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tagwise.orchestration.run import RunReport, build_as_of
 
-from orchestration.run import RunReport, build_as_of
 from tagwise.generator import GenerateConfig, generate
 from tagwise.history import record_release
 from tagwise.ingest import ingest

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 from conftest import run_cli
+from tagwise.orchestration.run import build_as_of
 
-from orchestration.run import build_as_of
 from tagwise import publish as publishing
 from tagwise.activation.redaction import erase_from_exports
 from tagwise.activation.syncs import acknowledge, export

@@ -16,8 +16,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
+from tagwise.orchestration.run import run_pipeline
 
-from orchestration.run import run_pipeline
 from tagwise.contract import Column, Kind
 from tagwise.dbt import DbtSettings, node_counts, run_dbt
 from tagwise.generator import GenerateConfig, generate

@@ -182,7 +182,8 @@ def test_json_lines_carry_lists_as_arrays_and_csv_as_one_documented_text(tmp_pat
     import csv
     import json
 
-    from expectations.suites import GUARDED_MARTS
+    from tagwise.expectations.suites import GUARDED_MARTS
+
     from tagwise.release import record_verdicts
 
     warehouse = tmp_path / "w.duckdb"

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetMaterialization, Failure, Output
 from dagster_dbt import DbtCliResource, dbt_assets
+from tagwise.orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
+from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
+from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
-from orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
-from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
-from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.catalog import check_catalogs
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment
 from tagwise.errors import TagwiseError

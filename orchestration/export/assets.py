@@ -2,11 +2,11 @@
 change set, one asset per destination, and the published copy of the marts for BI."""
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
+from tagwise.expectations.suites import GUARDED_MARTS
+from tagwise.orchestration.dbt.project import asset_keys, model_key
+from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
+from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
-from expectations.suites import GUARDED_MARTS
-from orchestration.dbt.project import asset_keys, model_key
-from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
-from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.activation.changes import erased_people_tables, export_inputs
 from tagwise.activation.destinations import destinations
 from tagwise.activation.redaction import erase_from_exports

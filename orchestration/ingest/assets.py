@@ -4,10 +4,10 @@ Each raw asset carries the key of the dbt source that reads it, so the lineage r
 the landing folder through the dbt models to the exports."""
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult, asset
+from tagwise.orchestration.dbt.project import asset_keys
+from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN
+from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
-from orchestration.dbt.project import asset_keys
-from orchestration.partitions import DAILY, ONE_DATE_PER_RUN
-from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.contract import SOURCES, Source
 from tagwise.ingest import IngestError, ingest, load_totals
 

@@ -5,9 +5,9 @@ import json
 from datetime import UTC, datetime
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from tagwise.orchestration.jobs import daily_refresh
+from tagwise.orchestration.resources import TagwiseSettings
 
-from orchestration.jobs import daily_refresh
-from orchestration.resources import TagwiseSettings
 from tagwise.contract import SOURCES
 from tagwise.ingest import landing_files
 

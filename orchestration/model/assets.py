@@ -4,10 +4,10 @@ churn-risk tags; and the interests model (SPEC 3.10), its ranking read back for
 customer_category_propensity and the likely-<category>-buyer tags."""
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from tagwise.orchestration.dbt.project import MODEL_GROUP, model_key
+from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
+from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
-from orchestration.dbt.project import MODEL_GROUP, model_key
-from orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
-from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.interests.features import INTEREST_INPUTS
 from tagwise.interests.pipeline import predict_interests
 from tagwise.model.pipeline import MODEL_INPUTS, predict

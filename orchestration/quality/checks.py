@@ -9,11 +9,11 @@ from dagster import (
     AssetCheckSeverity,
     asset_check,
 )
+from tagwise.expectations.suites import GUARDED_MART, GUARDED_MARTS, GateSettings
+from tagwise.orchestration.dbt.project import model_key
+from tagwise.orchestration.export.assets import ERASURE
+from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
-from expectations.suites import GUARDED_MART, GUARDED_MARTS, GateSettings
-from orchestration.dbt.project import model_key
-from orchestration.export.assets import ERASURE
-from orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 from tagwise.quality import GateResult, run_gate
 
 CHECK_NAME = "great_expectations"

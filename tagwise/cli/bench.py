@@ -53,8 +53,8 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
     diff` and a next-day refresh per size and history length."""
     import shutil
 
-    from orchestration.benchmark import run_scale
     from tagwise.benchmark import TARGETS, history_growth, verdicts, write_result
+    from tagwise.orchestration.benchmark import run_scale
 
     measured, failed = [], None
     for size in sorted(customers):

@@ -25,7 +25,7 @@ from tagwise.cli.options import (
 @holds_warehouse
 def validate_command(warehouse: Path, exports: Path, target: str) -> None:
     """Run the quality gate on the built warehouse (without releasing anything)."""
-    from expectations.suites import GateSettings
+    from tagwise.expectations.suites import GateSettings
     from tagwise.quality import run_gate
 
     gate = run_gate(warehouse, exports, GateSettings.from_env(), target=target)

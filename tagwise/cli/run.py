@@ -33,8 +33,8 @@ from tagwise.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from orchestration.run import RunReport
     from tagwise.activation.changes import Sync
+    from tagwise.orchestration.run import RunReport
 
 
 @click.command("run")
@@ -61,7 +61,7 @@ def run_command(
     as_of = as_of or datetime.now(UTC).date()
     _refuse_early(landing, warehouse, exports, as_of, target, older_than=as_of)
     _upgrade(warehouse)
-    from orchestration.run import run_pipeline  # imported here: Dagster is slow to import
+    from tagwise.orchestration.run import run_pipeline  # imported here: Dagster is slow to import
 
     console.print(f"running the daily graph as of {as_of}")
     report = _logged(
@@ -105,7 +105,7 @@ def backfill_command(
         landing, warehouse, exports, last, target, older_than=None if full_refresh else first
     )
     _upgrade(warehouse)
-    from orchestration.run import run_backfill
+    from tagwise.orchestration.run import run_backfill
 
     settings = _run_settings(landing, warehouse, exports, target, verify_content)
     reports: list[RunReport] = []
