@@ -24,7 +24,7 @@ from tagwise.activation.changes import audience_changes, create_state_tables
 from tagwise.contract import SOURCES, Kind
 from tagwise.errors import TagwiseError
 from tagwise.ingest.validation import DUCKDB, column_type, literal
-from tagwise.relations import create_source_tables, create_source_tables_sql, ref, source
+from tagwise.relations import create_source_tables, ref, source
 from tagwise.warehouse import connect, existing_tables
 
 
@@ -175,8 +175,7 @@ def upgrade_connection(con: duckdb.DuckDBPyConnection) -> list[Step]:
     """upgrade's work on an open connection; a new warehouse's steps are recorded and not
     returned (there was nothing to upgrade)."""
     new = not existing_tables(con)
-    for statement in create_source_tables_sql("warehouse"):
-        con.execute(statement)
+    create_source_tables(con, "warehouse")
     recorded = source("warehouse", "schema_migrations")
     applied = {version for (version,) in con.execute(f"select version from {recorded}").fetchall()}
     newer = sorted(applied - {step.version for step in STEPS})

@@ -13,7 +13,7 @@ import duckdb
 from tagwise.activation.destinations import destinations
 from tagwise.activation.kinds import AUDIENCES, Destination
 from tagwise.errors import TagwiseError
-from tagwise.relations import create_source_tables_sql, ref, source
+from tagwise.relations import create_source_tables, ref, source
 
 # Fields holding sorted lists: one text in the audience table and the CSV files, joined
 # by LIST_SEPARATOR (the `sorted_list_agg` macro's; names never contain it), and a JSON
@@ -275,5 +275,5 @@ def create_state_tables(con: duckdb.DuckDBPyConnection) -> None:
     once."""
     # The change feed is published with the marts; on the Spark target dbt's marts are
     # elsewhere and this file may not have the schema yet (its DDL creates it).
-    for statement in [*create_source_tables_sql("export"), *create_source_tables_sql("activation")]:
-        con.execute(statement)
+    create_source_tables(con, "export")
+    create_source_tables(con, "activation")
