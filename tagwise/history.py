@@ -2,10 +2,10 @@
 trace in it.
 
 dbt records the history tables as of D while it builds, before the gate has looked at the
-build. The release records D in the quality source's `releases` once everything has been published;
-before a run's dbt steps, every recorded date other than the run's own that was never
-released (its gate failed, or the run was killed) is forgotten with everything after it,
-the way the history models themselves rewind before recording D (macros/as_of.sql,
+build. The release records D in the quality source's `releases` once everything has been
+published; before a run's dbt steps, every recorded date other than the run's own that was
+never released (its gate failed, or the run was killed) is forgotten with everything after
+it, the way the history models themselves rewind before recording D (macros/as_of.sql,
 `history_intervals`): intervals that started on or after it go, intervals that ended on
 or after it are open again.
 """

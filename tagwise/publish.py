@@ -32,8 +32,9 @@ Descriptions = dict[tuple[str, str], tuple[str, dict[str, str]]]
 
 
 def _published_nodes(project: dict | None) -> list[dict]:
-    """The published models and seeds of the parsed project (default: tagwise's, parsed
-    when missing or stale: without it nothing would say which columns to leave out)."""
+    """The published models, seeds and sources of the parsed project (default: tagwise's,
+    parsed when missing or stale: without it nothing would say which columns to leave
+    out)."""
     project = manifest() if project is None else project
     # Sources too: what Python writes into a published schema (the change feed) is
     # declared as a dbt source, documented and marked there.

@@ -1,9 +1,9 @@
 """Nothing leaves a build that did not pass the gate.
 
-Every gate run records, per guarded mart, whether the build it validated passed
-(the quality source's `gate_verdicts`, keyed by the build's dbt invocation). Export and publish check
-that the build they would release passed on every guarded mart, whichever command or job
-calls them, so `tagwise export` after a failed run refuses instead of sending.
+Every gate run records, per guarded mart, whether the build it validated passed (the
+quality source's `gate_verdicts`, keyed by the build's dbt invocation). Export and publish
+check that the build they would release passed on every guarded mart, whichever command
+or job calls them, so `tagwise export` after a failed run refuses instead of sending.
 """
 
 from __future__ import annotations
