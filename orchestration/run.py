@@ -2,12 +2,13 @@
 do: no web server, the same assets, checks and order as a scheduled run, one partition (as-of
 date) per run, with each step reported as it ends."""
 
+import json
 import os
 import re
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stdout
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -60,6 +61,10 @@ class RunReport:
     @property
     def gate_passed(self) -> bool:
         return all(g["failed"] == 0 for g in self.gates.values())
+
+    def to_json(self) -> str:
+        """Every field, dates and paths as text."""
+        return json.dumps(asdict(self), default=str, indent=2)
 
 
 def root_cause(error) -> str:

@@ -110,6 +110,9 @@ class DbtSettings:
 
         settings = current()
         values = {
+            # D reaches dbt here, not as --vars: a new date then keeps dbt's partial parse
+            # (macros/as_of.sql reads it only while executing).
+            "TAGWISE_AS_OF_DATE": self.as_of.isoformat(),
             "TAGWISE_WAREHOUSE": str(self.warehouse.resolve()),
             "TAGWISE_TARGET": self.target,
             "TAGWISE_THREADS": str(settings.threads),
@@ -121,13 +124,9 @@ class DbtSettings:
         return values
 
     def run_flags(self) -> list[str]:
-        """The flags every invocation of a run shares: the target and the as-of date."""
-        return [
-            "--target",
-            self.target,
-            "--vars",
-            json.dumps({"as_of_date": self.as_of.isoformat()}),
-        ]
+        """The flags every invocation of a run shares: the target (the as-of date is in
+        env())."""
+        return ["--target", self.target]
 
     def args(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from datetime import date, datetime
 
@@ -142,6 +143,10 @@ def test_a_failed_step_prints_its_cause_once_and_logs_the_details(landing, wareh
     assert not (warehouse.parent / "logs" / "run-2026-06-30.log").exists()
     log = (warehouse.parent / "logs" / "run-2026-06-30.failed.log").read_text()
     assert ("--- failed step" in log and "Traceback" in log) or "Stack" in log or "File " in log
+    report = json.loads((warehouse.parent / "logs" / "run-2026-06-30.failed.json").read_text())
+    assert report["success"] is False and report["as_of"] == "2026-06-30"
+    assert "orders/broken.csv: cannot be read" in report["errors"][0]
+    assert report["log"] == str(warehouse.parent / "logs" / "run-2026-06-30.failed.log")
 
 
 def test_root_cause_unwraps_dagster_s_wrapper():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
@@ -13,13 +12,14 @@ from tagwise.dbt_project import PROJECT_DIR
 from tagwise.spark import SparkSettings
 
 
-def test_arguments_carry_the_as_of_date_target_and_selection():
+def test_arguments_carry_the_target_and_selection_and_the_environment_the_as_of_date():
     settings = DbtSettings(Path("w.duckdb"), date(2026, 6, 30))
     args = settings.args("build", select="marts")
     assert args[0] == "build"
     assert args[args.index("--project-dir") + 1] == str(PROJECT_DIR)
     assert args[args.index("--target") + 1] == "duckdb"
-    assert json.loads(args[args.index("--vars") + 1]) == {"as_of_date": "2026-06-30"}
+    assert "--vars" not in args  # a changed --vars would make dbt parse everything again
+    assert settings.env()["TAGWISE_AS_OF_DATE"] == "2026-06-30"
     assert args[-2:] == ["--select", "marts"]
 
 

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from conftest import rows_without_run_time
 from dagster import SkipReason, build_schedule_context, build_sensor_context
-from tagwise.orchestration.dbt.assets import prune_run_targets
+from tagwise.orchestration.dbt.assets import PARSE, prune_run_targets, reuse_parse
 from tagwise.orchestration.dbt.project import manifest
 from tagwise.orchestration.definitions import defs
 from tagwise.orchestration.ingest.sensors import landing_sensor
@@ -414,6 +414,49 @@ def test_only_the_latest_runs_keep_their_dbt_target_folders(tmp_path):
     assert prune_run_targets(tmp_path, keep=2) == [tmp_path / "older"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
     assert prune_run_targets(tmp_path / "missing") == []
+
+
+def test_a_run_starts_from_the_newest_parse_for_its_own_warehouse(tmp_path):
+    runs = tmp_path / "runs"
+    for name, parsed_for, mtime, content in (
+        ("older", "duckdb /w.duckdb", 1_000, b"older"),
+        ("newer", "duckdb /w.duckdb", 2_000, b"newer"),
+        ("other", "duckdb /other.duckdb", 3_000, b"other warehouse"),
+        ("unparsed", "duckdb /w.duckdb", 4_000, None),  # a run that failed before parsing
+    ):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "parsed_for.txt").write_text(parsed_for)
+        if content is not None:
+            (runs / name / PARSE).write_bytes(content)
+            os.utime(runs / name / PARSE, (mtime, mtime))
+    assert reuse_parse(runs, runs / "this", "duckdb /w.duckdb") == runs / "newer"
+    assert (runs / "this" / PARSE).read_bytes() == b"newer"
+    assert reuse_parse(runs, runs / "first", "spark /w.duckdb") is None
+    assert not (runs / "first" / PARSE).exists()
+
+
+def test_a_new_as_of_date_keeps_dbts_partial_parse(tmp_path):
+    """D reaches dbt in the environment and is read only while executing: parsing the
+    project again for the next day parses nothing (a changed --vars parsed everything)."""
+    from tagwise.dbt import DbtSettings
+    from tagwise.dbt_project import PROJECT_DIR
+
+    def parse(day: date) -> str:
+        env = os.environ | DbtSettings(Path(":memory:"), day).env()
+        env["TAGWISE_WAREHOUSE"] = ":memory:"
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "parse", "--target-path",
+             str(tmp_path / "target"), "--log-path", str(tmp_path / str(day)),
+             *DbtSettings(Path(":memory:"), day).run_flags()],
+            cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return (tmp_path / str(day) / "dbt.log").read_text()
+
+    assert "Unable to do partial parsing" in parse(AS_OF_DATE)  # nothing parsed before
+    again = parse(AS_OF_DATE + timedelta(days=1))
+    assert "Unable to do partial parsing" not in again
+    assert "Nothing changed, skipping partial parsing" in again
 
 
 def test_a_stale_manifest_is_parsed_by_this_environments_dbt_whatever_path_says(monkeypatch):

@@ -2,21 +2,27 @@
 that it gives on DuckDB, from the same landing files and as-of date.
 
 Same rows; decimals, dates, texts and counts equal; floating-point values equal within 1e-9.
-The Spark side runs the whole graph as `tagwise run --target spark` does: ingestion by
-Spark, dbt-spark, the model, the Great Expectations gate on Spark dataframes, export and
-publish. The project's dbt unit tests run on Spark as well.
+The Spark side is the README's own commands, `tagwise run --target spark` and `tagwise
+spark-stop` as a newcomer types them (only the folders differ), so the README's test
+leaves them to this one: ingestion by Spark, dbt-spark, the model, the Great Expectations
+gate on Spark dataframes, export and publish. The project's dbt unit tests run on Spark as
+well.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
 from tagwise.orchestration.run import run_pipeline
+from test_readme import ROOT, newcomers_environment, readme_commands
 
 from tagwise.contract import Column, Kind
 from tagwise.dbt import DbtSettings, node_counts, run_dbt
@@ -55,37 +61,71 @@ def landing(tmp_path_factory) -> Path:
     return out
 
 
-def _run(landing: Path, root: Path, target: str):
-    report = run_pipeline(
-        {
-            "landing": str(landing),
-            "warehouse": str(root / "warehouse.duckdb"),
-            "exports": str(root / "exports"),
-            "target": target,
-        },
-        date.fromisoformat(AS_OF),
-    )
-    assert report.success, report.errors
-    return report
+def _report(report_json: str) -> SimpleNamespace:
+    """A run's report as `tagwise run` writes it beside its log (run-D.json)."""
+    return SimpleNamespace(**json.loads(report_json))
 
 
 @pytest.fixture(scope="module")
 def duckdb_run(landing, tmp_path_factory):
     root = tmp_path_factory.mktemp("duckdb")
-    return root, _run(landing, root, "duckdb")
+    report = run_pipeline(
+        {
+            "landing": str(landing),
+            "warehouse": str(root / "warehouse.duckdb"),
+            "exports": str(root / "exports"),
+            "target": "duckdb",
+        },
+        date.fromisoformat(AS_OF),
+    )
+    assert report.success, report.errors
+    return root, _report(report.to_json())
+
+
+def readme_spark_commands(landing: Path, root: Path) -> tuple[str, str]:
+    """The README's run on Spark and its server's stop, on this test's folders."""
+    commands = readme_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    run = next(c for c in commands if " run --target spark " in c)
+    stop = next(c for c in commands if " spark-stop " in c)
+    folders = {
+        "data/landing": landing,
+        "data/spark/warehouse.duckdb": root / "warehouse.duckdb",
+        "data/spark/exports": root / "exports",
+    }
+    for readme_path, path in folders.items():
+        assert readme_path in run, f"the README's Spark run no longer names {readme_path}"
+        run, stop = run.replace(readme_path, str(path)), stop.replace(readme_path, str(path))
+    assert f"--as-of {AS_OF}" in run
+    return run, stop
+
+
+def _shell(command: str) -> subprocess.CompletedProcess:
+    """A command run from the repository as a newcomer's shell runs it."""
+    return subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, env=newcomers_environment(), capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def spark_run(landing, tmp_path_factory):
     root = tmp_path_factory.mktemp("spark")
+    run, stop = readme_spark_commands(landing, root)
     settings = SparkSettings.for_warehouse(root / "warehouse.duckdb")
-    spark = session(settings)
+    spark = None
     try:
-        yield root, _run(landing, root, "spark"), spark
+        done = _shell(run)
+        assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        report = _report((root / "logs" / f"run-{AS_OF}.json").read_text())
+        spark = session(settings)
+        yield root, report, spark
     finally:
         # The client first: one whose server is gone retries its release at exit for minutes.
-        spark.stop()
-        stop_local_server(settings)
+        if spark is not None:
+            spark.stop()
+        stopped = _shell(stop)
+        stop_local_server(settings)  # in case the README's stop did not
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
 
 def _normalized(table: pa.Table, keys: list[str]) -> pd.DataFrame:

@@ -1,15 +1,24 @@
 {#
-    The as-of date D of a run: var `as_of_date` (YYYY-MM-DD), else today in UTC.
-    Everything is computed as of the end of day D: an event counts when its timestamp is
-    before as_of_end(), the first moment after D.
+    The as-of date D of a run (YYYY-MM-DD): var `as_of_date` when given (unit tests and
+    hand-run dbt set it), else the environment variable TAGWISE_AS_OF_DATE (tagwise's runs
+    set it), else today in UTC. Everything is computed as of the end of day D: an event
+    counts when its timestamp is before as_of_end(), the first moment after D.
+
+    tagwise passes D in the environment, read only while executing: a changed --vars
+    makes dbt parse the whole project again (4 to 7 s a run), and an environment variable
+    read while parsing makes it parse again every file that read it. Nothing parsed
+    depends on D, so while parsing today stands in for it.
 #}
 {% macro as_of_date_string() %}
     {%- set value = var("as_of_date", "") | string | trim -%}
+    {%- if value in ("", "none", "None") and execute -%}
+        {%- set value = env_var("TAGWISE_AS_OF_DATE", "") | trim -%}
+    {%- endif -%}
     {%- if value in ("", "none", "None") -%}
         {%- set value = modules.datetime.datetime.utcnow().strftime("%Y-%m-%d") -%}
     {%- endif -%}
     {%- if not modules.re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", value) -%}
-        {{ exceptions.raise_compiler_error("var as_of_date must be YYYY-MM-DD, got '" ~ value ~ "'") }}
+        {{ exceptions.raise_compiler_error("as-of date (var as_of_date or TAGWISE_AS_OF_DATE) must be YYYY-MM-DD, got '" ~ value ~ "'") }}
     {%- endif -%}
     {{- value -}}
 {% endmacro %}

@@ -20,9 +20,41 @@ RUN_TARGETS_KEPT = 20
 
 
 def run_target_path(run_id: str) -> Path:
-    """One dbt target folder per run: the first step parses the project with the run's vars
-    and warehouse, the later steps of the run reuse that parse (dbt partial parsing)."""
+    """One dbt target folder per run, for a look after the fact: the first step starts from
+    the last parse for the same warehouse (reuse_parse), the later steps of the run reuse
+    the run's own (dbt partial parsing)."""
     return RUNS / run_id
+
+
+PARSE = "partial_parse.msgpack"
+PARSED_FOR = "parsed_for.txt"
+
+
+def reuse_parse(runs: Path, run_target: Path, parsed_for: str) -> Path | None:
+    """Start a run's target folder from the newest parse of an earlier run for the same
+    warehouse and target, so dbt parses only what changed since (the as-of date is not
+    among it: see macros/as_of.sql). dbt checks the parse itself (project files, profile,
+    vars, its version) and parses in full when it does not fit, as it does when the copy
+    is unreadable. Returns the run folder the parse came from, if any."""
+    run_target.mkdir(parents=True, exist_ok=True)
+    (run_target / PARSED_FOR).write_text(parsed_for)
+    earlier: list[tuple[float, Path]] = []
+    for folder in runs.iterdir():
+        try:  # another process may be removing its old run folders meanwhile
+            if folder != run_target and (folder / PARSED_FOR).read_text() == parsed_for:
+                earlier.append(((folder / PARSE).stat().st_mtime, folder))
+        except OSError:
+            continue
+    if not earlier:
+        return None
+    newest = max(earlier)[1]
+    copy = run_target / f".{PARSE}.partial"
+    try:
+        shutil.copyfile(newest / PARSE, copy)
+    except OSError:
+        return None
+    copy.replace(run_target / PARSE)
+    return newest
 
 
 def prune_run_targets(runs: Path, keep: int = RUN_TARGETS_KEPT) -> list[Path]:
@@ -36,6 +68,11 @@ def prune_run_targets(runs: Path, keep: int = RUN_TARGETS_KEPT) -> list[Path]:
     for folder in folders[keep:]:
         shutil.rmtree(folder, ignore_errors=True)
     return folders[keep:]
+
+
+def parse_key(settings: DbtSettings) -> str:
+    """What a parse is for: the profile dbt reads differs by warehouse and target."""
+    return f"{settings.target} {settings.warehouse.resolve()}"
 
 
 def build_args(settings: DbtSettings, full_refresh: bool = False) -> list[str]:
@@ -64,12 +101,14 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: Tagwise
         forgotten = forget_unreleased(settings.warehouse, settings.as_of)
         if forgotten:
             context.log.info(f"history forgotten from {forgotten}: that run was not released")
-    prune_run_targets(dbt_project.project_dir / RUNS)
+    runs = dbt_project.project_dir / RUNS
+    prune_run_targets(runs)
+    target_path = run_target_path(context.run.run_id)
+    if not (dbt_project.project_dir / target_path / PARSE).exists():
+        reuse_parse(runs, dbt_project.project_dir / target_path, parse_key(settings))
     with environment({**settings.env(), "DBT_INDIRECT_SELECTION": "buildable"}):
         invocation = dbt.cli(
-            build_args(settings, tagwise.full_refresh),
-            context=context,
-            target_path=run_target_path(context.run.run_id),
+            build_args(settings, tagwise.full_refresh), context=context, target_path=target_path
         )
     total, built = len(context.selected_asset_keys), 0
     for event in invocation.stream():

@@ -184,7 +184,8 @@ def _run_settings(
 
 def _logged(warehouse: Path, as_of: date, run: Callable[[TextIO], RunReport]) -> RunReport:
     """Runs with dbt's output in logs/run-D.log: the last good run's; a failed one's is
-    kept beside it as run-D.failed.log."""
+    kept beside it as run-D.failed.log. The report beside it, run-D.json (or
+    run-D.failed.json), says in JSON what the summary prints, for a scheduler's checks."""
     logs = warehouse.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log, failed_log = logs / f"run-{as_of}.log", logs / f"run-{as_of}.failed.log"
@@ -197,6 +198,9 @@ def _logged(warehouse: Path, as_of: date, run: Callable[[TextIO], RunReport]) ->
     kept = log if report.success else failed_log
     os.replace(writing, kept)
     report.log = kept
+    written = kept.with_suffix(".json.part")
+    written.write_text(report.to_json(), encoding="utf-8")
+    os.replace(written, kept.with_suffix(".json"))
     return report
 
 
