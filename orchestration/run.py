@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 from dagster import AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
 from tagwise.orchestration.definitions import defs
-from tagwise.orchestration.export.assets import DESTINATION_EXPORTS, PUBLISHED
+from tagwise.orchestration.export.assets import ERASURE, PUBLISHED
 from tagwise.orchestration.ingest.assets import raw_key
-from tagwise.orchestration.jobs import build_as_of_job, daily_refresh
+from tagwise.orchestration.jobs import BUILD_AS_OF, daily_refresh
 from tagwise.orchestration.quality.checks import CHECK_NAME
 from tagwise.orchestration.resources import run_config
 
@@ -163,7 +163,7 @@ class _Recorder:
         metadata = _metadata(materialization.metadata)
         if key in self.raw_sources:
             self.report.ingestion[self.raw_sources[key]] = metadata
-        elif key.path[0] == "exports" and key.path[-1] in DESTINATION_EXPORTS:
+        elif key.path[0] == "exports" and key != ERASURE:  # a destination's export
             self.report.exports[key.path[-1]] = metadata
         elif key == PUBLISHED:
             self.report.published = metadata
@@ -216,15 +216,19 @@ def run_pipeline(
     report = RunReport(str(uuid.uuid4()), as_of)
     instance.add_event_listener(report.run_id, _Recorder(report, on_step, on_progress))
     with redirect_stdout(dbt_log) if dbt_log else nullcontext():
-        result = defs.resolve_job_def(job).execute_in_process(
-            run_config=run_config(**settings)
-            # The CLI shows its own progress; Dagster's log lines would bury it.
-            | {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            instance=instance,
-            partition_key=as_of.isoformat(),
-            tags=tags,
-            raise_on_error=False,
-            run_id=report.run_id,
+        result = (
+            defs()
+            .resolve_job_def(job)
+            .execute_in_process(
+                run_config=run_config(**settings)
+                # The CLI shows its own progress; Dagster's log lines would bury it.
+                | {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                instance=instance,
+                partition_key=as_of.isoformat(),
+                tags=tags,
+                raise_on_error=False,
+                run_id=report.run_id,
+            )
         )
     report.success = result.success
     return report
@@ -273,5 +277,5 @@ def build_as_of(
     return run_pipeline(
         {"warehouse": str(warehouse), "target": target, "full_refresh": full_refresh},
         as_of,
-        job=build_as_of_job.name,
+        job=BUILD_AS_OF,
     )

@@ -327,7 +327,8 @@ def test_the_release_steps_refuse_catalogs_changed_since_the_check():
 
     from tagwise.orchestration.export import assets
 
-    for step in (assets.published_marts, *assets.destination_exports):
+    *destination_exports, published = assets.release_assets()[1:]
+    for step in (published, *destination_exports):
         source_text = inspect.getsource(step.op.compute_fn.decorated_fn)
         assert source_text.count("require_unchanged_since_checked()") == 1
 

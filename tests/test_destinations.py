@@ -164,7 +164,7 @@ def test_a_kind_that_writes_files_is_one_declaration(gated, tmp_path, monkeypatc
         import_headers: {phone: Mobile, first_name: Name}
         """
     )
-    monkeypatch.setitem(kinds.KINDS, "push", kinds.Kind.from_var(entry))
+    monkeypatch.setitem(kinds.destination_kinds(), "push", kinds.Kind.from_var(entry))
     catalog = {
         "destination": "push",
         "kind": "push",

@@ -23,7 +23,6 @@ from tagwise.orchestration.dbt.assets import PARSE, prune_run_targets, reuse_par
 from tagwise.orchestration.dbt.project import manifest
 from tagwise.orchestration.definitions import defs
 from tagwise.orchestration.ingest.sensors import landing_sensor
-from tagwise.orchestration.jobs import daily_refresh_schedule
 from tagwise.orchestration.resources import TagwiseSettings
 from tagwise.orchestration.run import run_pipeline
 
@@ -36,7 +35,7 @@ AS_OF_DATE = date.fromisoformat(AS_OF)
 
 
 def graph_snapshot() -> dict:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     return {
         "assets": {
             key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
@@ -45,9 +44,9 @@ def graph_snapshot() -> dict:
         "checks": sorted(
             f"{check.asset_key.to_user_string()}:{check.name}" for check in graph.asset_check_keys
         ),
-        "jobs": sorted(job.name for job in defs.resolve_all_job_defs()),
-        "schedules": sorted(s.name for s in defs.schedules),
-        "sensors": sorted(s.name for s in defs.sensors),
+        "jobs": sorted(job.name for job in defs().resolve_all_job_defs()),
+        "schedules": sorted(s.name for s in defs().schedules),
+        "sensors": sorted(s.name for s in defs().sensors),
     }
 
 
@@ -60,7 +59,7 @@ def test_the_asset_graph_matches_its_snapshot():
 
 
 def test_every_dbt_model_and_seed_has_its_folder_s_owner():
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     owners = {
         key.to_user_string(): graph.get(key).owners
         for key in graph.get_all_asset_keys()
@@ -78,7 +77,7 @@ def test_the_groups_are_the_stages_of_a_run_and_only_read_earlier_ones():
     staging last. Each group now reads only the groups before it, in this order."""
     from graphlib import TopologicalSorter
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     group = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
     reads: dict[str, set[str]] = {g: set() for g in group.values()}
     for key in graph.get_all_asset_keys():
@@ -121,7 +120,7 @@ def test_every_asset_is_partitioned_by_its_as_of_date_one_date_per_run():
     oldest first, so that each date's history is recorded on the one released before."""
     from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     materialized = graph.materializable_asset_keys
     assert len(materialized) > 50
     unlike = [
@@ -136,7 +135,7 @@ def test_every_asset_is_partitioned_by_its_as_of_date_one_date_per_run():
 
 def test_the_daily_job_runs_dbt_in_two_steps_around_the_model():
     """Each dbt step costs a dbt start-up: one before the model, one after it."""
-    job = defs.resolve_job_def("daily_refresh")
+    job = defs().resolve_job_def("daily_refresh")
     dbt_steps = {node.name for node in job.nodes if node.name.startswith("dbt_")}
     assert dbt_steps == {"dbt_staging_and_model_inputs", "dbt_features_tags_segments"}
 
@@ -343,7 +342,8 @@ def test_the_sensor_fires_once_for_new_files(tmp_path):
 
 def test_the_daily_schedule_runs_as_of_the_scheduled_day():
     context = build_schedule_context(scheduled_execution_time=datetime(2026, 7, 1, 6, tzinfo=UTC))
-    request = daily_refresh_schedule(context)
+    daily = defs().resolve_schedule_def("daily_refresh_schedule")
+    request = daily(context)
     assert request.partition_key == "2026-07-01"
     assert request.run_key == "2026-07-01"
 
@@ -414,6 +414,31 @@ def test_only_the_latest_runs_keep_their_dbt_target_folders(tmp_path):
     assert prune_run_targets(tmp_path, keep=2) == [tmp_path / "older"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
     assert prune_run_targets(tmp_path / "missing") == []
+
+
+def test_importing_the_code_location_reads_no_project_file_and_starts_no_process():
+    """The definitions are made when Dagster asks for them: importing the module parses
+    no manifest, reads no catalog or settings file and starts no dbt."""
+    # The libraries first (their own start-up reads their own files), then the hook.
+    probe = """
+import sys
+import dagster, dagster_dbt, great_expectations
+seen = []
+def audit(event, args):
+    if event == "open" and isinstance(args[0], str) and "site-packages" not in args[0]:
+        if args[0].endswith((".yml", ".yaml", ".json", ".csv", ".env", ".sql")):
+            seen.append(args[0])
+    elif event == "subprocess.Popen":
+        seen.append(str(args[1]))
+sys.addaudithook(audit)
+import tagwise.orchestration.definitions
+print(seen)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
 
 
 def test_a_run_starts_from_the_newest_parse_for_its_own_warehouse(tmp_path):

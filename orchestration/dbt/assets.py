@@ -1,9 +1,16 @@
 """Every dbt model and seed as an asset; dbt's data tests as asset checks on them."""
 
+import functools
 import shutil
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetMaterialization, Failure, Output
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    Failure,
+    Output,
+)
 from dagster_dbt import DbtCliResource, dbt_assets
 from tagwise.orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
 from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
@@ -11,6 +18,7 @@ from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
 from tagwise.catalog import check_catalogs
 from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment
+from tagwise.dbt_project import PROJECT_DIR
 from tagwise.errors import TagwiseError
 from tagwise.history import forget_unreleased
 from tagwise.model.pipeline import UPSTREAM_OF_MODEL
@@ -101,11 +109,11 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: Tagwise
         forgotten = forget_unreleased(settings.warehouse, settings.as_of)
         if forgotten:
             context.log.info(f"history forgotten from {forgotten}: that run was not released")
-    runs = dbt_project.project_dir / RUNS
+    runs = PROJECT_DIR / RUNS
     prune_run_targets(runs)
     target_path = run_target_path(context.run.run_id)
-    if not (dbt_project.project_dir / target_path / PARSE).exists():
-        reuse_parse(runs, dbt_project.project_dir / target_path, parse_key(settings))
+    if not (PROJECT_DIR / target_path / PARSE).exists():
+        reuse_parse(runs, PROJECT_DIR / target_path, parse_key(settings))
     with environment({**settings.env(), "DBT_INDIRECT_SELECTION": "buildable"}):
         invocation = dbt.cli(
             build_args(settings, tagwise.full_refresh), context=context, target_path=target_path
@@ -122,42 +130,44 @@ def event_name(event: Output | AssetMaterialization) -> str:
     return event.output_name if isinstance(event, Output) else event.asset_key.to_user_string()
 
 
-# Two steps around the predictive model, named for what they build. A data test on models
-# of both runs in the second (dbt's "buildable" selection), and the tests on the
-# predictions table (a dbt source) run there too, after the model wrote it.
-@dbt_assets(
-    manifest=manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=TagwiseTranslator(),
-    select=UPSTREAM_OF_MODEL,
-    exclude=PRODUCTION_EXCLUDE,
-    name="dbt_staging_and_model_inputs",
-    pool=WAREHOUSE_POOL,
-    partitions_def=DAILY,
-    backfill_policy=ONE_DATE_PER_RUN,
-)
-def dbt_staging_and_model_inputs(
-    context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
-):
-    """Staging, identity, consent and the completed orders: what the model reads."""
-    yield from _build(context, dbt, tagwise)
+@functools.cache
+def dbt_steps() -> tuple[AssetsDefinition, AssetsDefinition]:
+    """The two dbt steps around the model step, named for what they build; made when
+    Dagster loads the definitions (they read the parsed project), not at import. A data
+    test on models of both runs in the second (dbt's "buildable" selection), and the tests
+    on the predictions table (a dbt source) run there too, after the model wrote it."""
 
+    @dbt_assets(
+        manifest=manifest(),
+        project=dbt_project(),
+        dagster_dbt_translator=TagwiseTranslator(),
+        select=UPSTREAM_OF_MODEL,
+        exclude=PRODUCTION_EXCLUDE,
+        name="dbt_staging_and_model_inputs",
+        pool=WAREHOUSE_POOL,
+        partitions_def=DAILY,
+        backfill_policy=ONE_DATE_PER_RUN,
+    )
+    def dbt_staging_and_model_inputs(
+        context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
+    ):
+        """Staging, identity, consent and the completed orders: what the model reads."""
+        yield from _build(context, dbt, tagwise)
 
-@dbt_assets(
-    manifest=manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=TagwiseTranslator(),
-    exclude=f"{UPSTREAM_OF_MODEL} {PRODUCTION_EXCLUDE}",
-    name="dbt_features_tags_segments",
-    pool=WAREHOUSE_POOL,
-    partitions_def=DAILY,
-    backfill_policy=ONE_DATE_PER_RUN,
-)
-def dbt_features_tags_segments(
-    context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
-):
-    """Customer features (with the model's predictions), tags, segments and audiences."""
-    yield from _build(context, dbt, tagwise)
+    @dbt_assets(
+        manifest=manifest(),
+        project=dbt_project(),
+        dagster_dbt_translator=TagwiseTranslator(),
+        exclude=f"{UPSTREAM_OF_MODEL} {PRODUCTION_EXCLUDE}",
+        name="dbt_features_tags_segments",
+        pool=WAREHOUSE_POOL,
+        partitions_def=DAILY,
+        backfill_policy=ONE_DATE_PER_RUN,
+    )
+    def dbt_features_tags_segments(
+        context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
+    ):
+        """Customer features (with the model's predictions), tags, segments and audiences."""
+        yield from _build(context, dbt, tagwise)
 
-
-DBT_STEPS = (dbt_staging_and_model_inputs, dbt_features_tags_segments)
+    return dbt_staging_and_model_inputs, dbt_features_tags_segments

@@ -21,7 +21,11 @@ from tagwise.dbt import manifest
 from tagwise.dbt_project import PROJECT_DIR
 from tagwise.model.pipeline import MODEL_STEP_INPUTS
 
-dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The project as dagster-dbt sees it (it reads dbt_project.yml): made when asked for."""
+    return DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 
 
 class TagwiseDbtCliResource(DbtCliResource):
@@ -37,7 +41,7 @@ class TagwiseDbtCliResource(DbtCliResource):
 def dbt_resource() -> DbtCliResource:
     """dbt runs as a subprocess: the one installed beside this Python, whatever PATH says."""
     return TagwiseDbtCliResource(
-        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+        project_dir=dbt_project(), dbt_executable=str(Path(sys.executable).with_name("dbt"))
     )
 
 

@@ -3,6 +3,8 @@
 Each raw asset carries the key of the dbt source that reads it, so the lineage runs from
 the landing folder through the dbt models to the exports."""
 
+import functools
+
 from dagster import AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult, asset
 from tagwise.orchestration.dbt.project import asset_keys
 from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN
@@ -29,15 +31,16 @@ def raw_key(source: Source) -> AssetKey:
     return found[0]
 
 
-landing_files = [
-    AssetSpec(
-        landing_key(source),
-        group_name=LANDING_GROUP,
-        description=f"Files under <landing>/{source.name}/ (CSV, gzipped CSV or Parquet).",
-        metadata={"required": source.required},
-    )
-    for source in SOURCES
-]
+def landing_files() -> list[AssetSpec]:
+    return [
+        AssetSpec(
+            landing_key(source),
+            group_name=LANDING_GROUP,
+            description=f"Files under <landing>/{source.name}/ (CSV, gzipped CSV or Parquet).",
+            metadata={"required": source.required},
+        )
+        for source in SOURCES
+    ]
 
 
 def raw_table(source: Source) -> AssetsDefinition:
@@ -67,4 +70,8 @@ def raw_table(source: Source) -> AssetsDefinition:
     return load
 
 
-raw_tables = [raw_table(source) for source in SOURCES]
+@functools.cache
+def raw_tables() -> list[AssetsDefinition]:
+    """One asset per source, keyed as the dbt source that reads it (from the parsed
+    project): made when Dagster loads the definitions, not at import."""
+    return [raw_table(source) for source in SOURCES]

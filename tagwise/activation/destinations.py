@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from tagwise.activation.kinds import KINDS, Destination
+from tagwise.activation.kinds import Destination, destination_kinds
 
 
 @functools.cache
@@ -28,7 +28,7 @@ def destination_keys(identifiers: list[tuple[str, str]], kinds: set[str] | None 
     of these kinds (default: the catalog's): addresses and E.164 phones, or their SHA-256
     where the kind sends hashes. Erasure and access reports find a person's rows by them."""
     chosen = [
-        KINDS[k]
+        destination_kinds()[k]
         for k in (kinds if kinds is not None else {d.kind for d in destinations().values()})
     ]
     return {

@@ -5,6 +5,7 @@ Destination of its kind. tagwise.catalog validates the catalog against these."""
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from tagwise.dbt_project import project_var
@@ -48,7 +49,12 @@ class Kind(NamedTuple):
         )
 
 
-KINDS = {name: Kind.from_var(traits) for name, traits in project_var("destination_kinds").items()}
+@functools.cache
+def destination_kinds() -> dict[str, Kind]:
+    """Every destination kind dbt_project.yml declares, read when first asked for."""
+    return {
+        name: Kind.from_var(traits) for name, traits in project_var("destination_kinds").items()
+    }
 
 
 class Destination(NamedTuple):
@@ -62,7 +68,7 @@ class Destination(NamedTuple):
     @property
     def traits(self) -> Kind:
         """What its kind declares (dbt_project.yml's destination_kinds)."""
-        return KINDS[self.kind]
+        return destination_kinds()[self.kind]
 
     @property
     def key(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from tagwise.activation.kinds import CHANNELS, KINDS, PURPOSES, Kind
+from tagwise.activation.kinds import CHANNELS, PURPOSES, Kind, destination_kinds
 from tagwise.catalog.documents import (
     DESTINATION_CATALOG,
     DESTINATION_NAME,
@@ -73,9 +73,13 @@ def _entry_problems(entry: dict, known: dict[str, set[str]]) -> list[str]:
     ]
     if entry.get("description") is not None and not isinstance(entry["description"], str):
         problems.append("`description` must be text")
-    kind = KINDS.get(entry.get("kind")) if isinstance(entry.get("kind"), str) else None
+    kind = (
+        destination_kinds().get(entry.get("kind")) if isinstance(entry.get("kind"), str) else None
+    )
     if kind is None:
-        problems.append(f"kind {entry.get('kind')!r} is not one of {', '.join(KINDS)}")
+        problems.append(
+            f"kind {entry.get('kind')!r} is not one of {', '.join(destination_kinds())}"
+        )
     elif entry["destination"] == "email" and entry["kind"] != "email":
         problems.append("feeds the email_audience table, so its kind must be email")
     problems += _consent_problems(entry.get("consent"), kind)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -30,7 +31,12 @@ MAX_HOLDOUT = 0.5
 SALT = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 SEGMENT_FUNCTIONS = PORTABLE_FUNCTIONS | {"has_tag"}
-HAS_TAG = re.compile(project_var("has_tag_pattern"))
+
+
+@functools.cache
+def has_tag_pattern() -> re.Pattern:
+    """has_tag('<tag>') as dbt's SQL reads it (dbt_project.yml's has_tag_pattern)."""
+    return re.compile(project_var("has_tag_pattern"))
 
 
 def _definitions(catalog: dict, part: str) -> tuple[list[dict], list[str]]:
@@ -86,11 +92,11 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
         for problem in condition_problems(condition, columns, SEGMENT_FUNCTIONS):
             report(problem)
         if isinstance(condition, str):
-            for tag in HAS_TAG.findall(condition):
+            for tag in has_tag_pattern().findall(condition):
                 entry = vocabulary.entry(tag)
                 if entry is None or entry["status"] != "active":
                     report(f"has_tag('{tag}') names no active tag of the taxonomy")
-            if condition.count("has_tag") != len(HAS_TAG.findall(condition)):
+            if condition.count("has_tag") != len(has_tag_pattern().findall(condition)):
                 report("has_tag takes one quoted tag, as in has_tag('high-value')")
     last = primary[-1]
     if str(last.get("when")).strip().lower() != "true":
