@@ -267,7 +267,7 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> Iterator[Outcome]:
         "quarantined at ingestion",
         zero,
         "order_lines",
-        "quantity 0: SPEC 2 takes quantities above 0 (the line is in raw.quarantine with "
+        "quantity 0: SPEC 2 takes quantities above 0 (the line is in the quarantine table with "
         "its cells)",
     )
     yield Outcome(

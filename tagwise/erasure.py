@@ -160,7 +160,7 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
     customer_id = rows.json_text("original", "customer_id")
     email = rows.json_text("original", "email")
     removed += rows.delete(
-        "raw.quarantine",
+        source("ingestion", "quarantine"),
         f"{customer_id} in (select identifier from _ids) "
         f"or lower(trim({email})) in (select identifier from _emails)",
     )

@@ -36,8 +36,9 @@ class Step:
 
 
 def _load_log_modified_at(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
-    if "raw.load_log" in tables:
-        con.execute("alter table raw.load_log add column if not exists modified_at timestamp")
+    load_log = source("ingestion", "load_log")
+    if load_log in tables:
+        con.execute(f"alter table {load_log} add column if not exists modified_at timestamp")
 
 
 def _raw_decimals_widened(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:

@@ -206,7 +206,8 @@ def access_report(warehouse: Path, identifier: str, as_of: date | None = None) -
         # Rows about the person that ingestion refused, and what each destination was sent.
         report["quarantined_rows"] = rows(
             con,
-            "select source, file, row_number, reason, original from raw.quarantine "
+            "select source, file, row_number, reason, original "
+            f"from {source('ingestion', 'quarantine')} "
             "where json_extract_string(original, '$.customer_id') in (select unnest($ids)) "
             "or lower(trim(json_extract_string(original, '$.email'))) in (select unnest($emails)) "
             "order by source, file, row_number",

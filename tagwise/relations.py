@@ -56,22 +56,33 @@ def create_source_tables(con, source_name: str) -> None:
         con.execute(statement)
 
 
-def create_source_tables_sql(source_name: str) -> list[str]:
+def create_source_tables_sql(
+    source_name: str, text_type: str = "varchar", table_options: str = ""
+) -> list[str]:
     """`create ... if not exists` of the schema and every table of a source Python writes,
     from the tables' columns, data types and constraints in the dbt project: the one place
     they are written (the create_source_table macro renders the same for tables that
-    dbt's run creates)."""
+    dbt's run creates). On Spark, text is `string` and a table takes its options (`using
+    parquet`); Spark tables keep no constraints but not null."""
     tables = [node for node in manifest()["sources"].values() if node["source_name"] == source_name]
     statements = [f"create schema if not exists {tables[0]['schema']}"]
     for node in tables:
         columns = ",\n    ".join(
             " ".join(
-                [column["name"], column["data_type"]]
-                + [CONSTRAINT_SQL[c["type"]] for c in column.get("constraints", [])]
+                [
+                    column["name"],
+                    text_type if column["data_type"] == "varchar" else column["data_type"],
+                ]
+                + [
+                    CONSTRAINT_SQL[c["type"]]
+                    for c in column.get("constraints", [])
+                    if text_type == "varchar" or c["type"] == "not_null"
+                ]
             )
             for column in node["columns"].values()
         )
         statements.append(
             f"create table if not exists {source(source_name, node['name'])} (\n    {columns}\n)"
+            f"{table_options}"
         )
     return statements

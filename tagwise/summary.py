@@ -6,7 +6,7 @@ import functools
 from datetime import date
 from pathlib import Path
 
-from tagwise.relations import ref
+from tagwise.relations import ref, source
 from tagwise.spark import read_rows
 from tagwise.warehouse import connect, existing_tables
 
@@ -25,7 +25,7 @@ def figures():
     ("suppressed addresses", f"select count(*) from {ref('suppression_list')}"),
     ("erased people", f"select count(*) from {ref('int_identity__erased_people')}"),
     (f"privacy requests naming no one ({ref('privacy_request_quarantine')})", f"select count(*) from {ref('privacy_request_quarantine')}"),
-    ("quarantined rows", "select count(*) from raw.quarantine"),
+    ("quarantined rows", f"select count(*) from {source('ingestion', 'quarantine')}"),
     ("customer tags", f"select count(*) from {ref('customer_tags')}"),
     ("manual tag actions quarantined", f"select count(*) from {ref('manual_tag_quarantine')}"),
 )  # fmt: skip

@@ -47,10 +47,19 @@ def _named_in(path: Path, project: dict) -> set[str]:
     }  # fmt: skip
     named = set()
     for call in ast.walk(ast.parse(path.read_text())):
-        if isinstance(call, ast.Call) and getattr(call.func, "id", None) in ("ref", "source"):
+        if not isinstance(call, ast.Call):
+            continue
+        # ref(...) and source(...), or relations.ref(...) where a name would be shadowed
+        function = getattr(call.func, "id", None) or (
+            call.func.attr
+            if isinstance(call.func, ast.Attribute)
+            and getattr(call.func.value, "id", None) == "relations"
+            else None
+        )
+        if function in ("ref", "source"):
             args = tuple(arg.value for arg in call.args if isinstance(arg, ast.Constant))
             if len(args) == len(call.args):
-                named.add(by_name[(call.func.id, *args)])
+                named.add(by_name[(function, *args)])
     if path == ROOT / "tagwise" / "activation" / "changes.py":
         named.add(by_name[("ref", AUDIENCES)])
     return named

@@ -49,7 +49,7 @@ def raw_table(source: Source) -> AssetsDefinition:
         deps=[landing_key(source)],
         group_name=RAW_GROUP,
         description=f"raw.{source.name}: new landing files validated against the contract; "
-        "bad rows in raw.quarantine with their reasons.",
+        "bad rows in the quarantine table with their reasons.",
         pool=WAREHOUSE_POOL,
         partitions_def=DAILY,
         backfill_policy=ONE_DATE_PER_RUN,

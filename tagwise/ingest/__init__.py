@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tagwise import relations
 from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
 from tagwise.ingest.loaders import (
     DuckDBLoader,
@@ -33,7 +34,7 @@ from tagwise.ingest.loaders import (
     Loader,
     SparkLoader,
 )
-from tagwise.ingest.phones import check_new_phones, phone_numbers_ddl
+from tagwise.ingest.phones import check_new_phones
 from tagwise.ingest.validation import (
     DUCKDB,
     Dialect,
@@ -47,36 +48,6 @@ from tagwise.spark import SparkSettings, session
 from tagwise.warehouse import connect
 
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-
-
-def _state_ddl(dialect: Dialect) -> tuple[str, str]:
-    """The load log and the quarantine, beside the raw tables."""
-    text, options = dialect.text_type, dialect.table_options
-    load_log = f"""
-        create table if not exists raw.load_log (
-            load_id {text} not null,
-            source {text} not null,
-            file {text} not null,
-            fingerprint {text} not null,
-            bytes bigint not null,
-            rows_read bigint not null,
-            rows_accepted bigint not null,
-            rows_quarantined bigint not null,
-            rows_duplicate bigint not null,
-            loaded_at timestamp not null,
-            modified_at timestamp
-        ){options}"""
-    quarantine = f"""
-        create table if not exists raw.quarantine (
-            load_id {text} not null,
-            source {text} not null,
-            file {text} not null,
-            row_number bigint not null,
-            reason {text} not null,
-            original {text} not null,
-            loaded_at timestamp not null
-        ){options}"""
-    return load_log, quarantine
 
 
 @dataclass(frozen=True)
@@ -146,9 +117,12 @@ def prepare(loader: Loader) -> None:
     loader.execute("create schema if not exists raw")
     for source in SOURCES:
         loader.execute(create_table(source, loader.dialect))
-    for statement in _state_ddl(loader.dialect):
-        loader.execute(statement)
-    loader.execute(phone_numbers_ddl(loader.dialect))
+    # The load log, the quarantine and the phone checks, as their dbt sources declare them.
+    for source_name in ("ingestion", "phones"):
+        for statement in relations.create_source_tables_sql(
+            source_name, loader.dialect.text_type, loader.dialect.table_options
+        ):
+            loader.execute(statement)
 
 
 def _read_file(loader: Loader, path: Path, source: Source, shown: str) -> list[str]:
@@ -308,15 +282,16 @@ def _key_text(source: Source, dialect: Dialect) -> str:
 def _already_loaded(loader: Loader, source: Source, shown: str, digest: str, modified: str) -> bool:
     """Whether a file of the same content was loaded; if so, under this name it is marked
     with its modification time, so the next run skips it without reading it."""
+    load_log = relations.source("ingestion", "load_log")
     already = loader.one(
-        f"select count(*) from raw.load_log where source = {literal(source.name)} "
+        f"select count(*) from {load_log} where source = {literal(source.name)} "
         f"and fingerprint = {literal(digest)}"
     )[0]
     if already and loader.dialect is DUCKDB:
         # Touched, or logged before modification times were. (Spark's Parquet tables
         # cannot update; it hashes again.)
         loader.execute(
-            f"update raw.load_log set modified_at = {modified} "
+            f"update {load_log} set modified_at = {modified} "
             f"where source = {literal(source.name)} and file = {literal(shown)} "
             f"and fingerprint = {literal(digest)}"
         )
@@ -332,7 +307,7 @@ def _quarantine(
     original = original_cells(file_columns, loader.dialect, "f")
     loader.execute(
         f"""
-        insert into raw.quarantine
+        insert into {relations.source("ingestion", "quarantine")}
         select {load_id}, {literal(source.name)}, {file}, t._row,
             coalesce(t._reason, d._conflict), {original}, {at}
         from _typed as t
@@ -358,10 +333,11 @@ def load_file(
     # A file logged with the same name, size and modification time is not read again
     # (hashing the two years of files already loaded took 20 s of every daily run), unless
     # asked to: `cp -p`, `rsync -t` and tar keep a corrected file's time.
+    load_log = relations.source("ingestion", "load_log")
     unchanged = (
         not verify_content
         and loader.one(
-            f"select count(*) from raw.load_log where source = {literal(source.name)} "
+            f"select count(*) from {load_log} where source = {literal(source.name)} "
             f"and file = {literal(shown)} and bytes = {size} and modified_at = {modified}"
         )[0]
     )
@@ -427,7 +403,8 @@ def _append(
         source.name, shown, read, accepted, quarantined, read - accepted - quarantined
     )
     loader.execute(
-        f"insert into raw.load_log values ({load_id}, {literal(source.name)}, {file}, "
+        f"insert into {relations.source('ingestion', 'load_log')} "
+        f"values ({load_id}, {literal(source.name)}, {file}, "
         f"{literal(log['fingerprint'])}, {log['bytes']}, {read}, {accepted}, {quarantined}, "
         f"{result.rows_duplicate}, {at}, {log['modified_at']})"
     )

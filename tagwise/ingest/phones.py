@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import phonenumbers
 
 from tagwise.ingest.loaders import DuckDBLoader, Loader
-from tagwise.ingest.validation import Dialect
+from tagwise.relations import source
 
 # Why a phone has no E.164, as the table records it.
 NOT_INTERNATIONAL = "not written with its country code (+ or 00)"
@@ -44,27 +44,11 @@ def e164(phone: str) -> tuple[str | None, str | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
-# Tables in the raw schema, named as ingestion names them: the customers source of the
-# contract, and the checks (which dbt reads as the phones.phone_numbers source).
-CUSTOMERS = "customers"
-PHONE_NUMBERS = "phone_numbers"
-
-
-def phone_numbers_ddl(dialect: Dialect) -> str:
-    text = dialect.text_type
+def unchecked_sql() -> str:
+    """Texts of customers' phones not checked yet."""
     return f"""
-        create table if not exists raw.{PHONE_NUMBERS} (
-            phone {text} not null,
-            e164 {text},
-            problem {text},
-            checked_at timestamp not null
-        ){dialect.table_options}"""
-
-
-# Texts of customers' phones not checked yet.
-UNCHECKED = f"""
-    select distinct phone from raw.{CUSTOMERS}
-    where phone is not null and phone not in (select phone from raw.{PHONE_NUMBERS})"""
+    select distinct phone from {source("crm", "customers")}
+    where phone is not null and phone not in (select phone from {source("phones", "phone_numbers")})"""
 
 
 def check_new_phones(loader: Loader) -> int:
@@ -73,14 +57,14 @@ def check_new_phones(loader: Loader) -> int:
     now = datetime.now(UTC).replace(tzinfo=None)
     duckdb_loader = isinstance(loader, DuckDBLoader)
     unchecked = (
-        loader.con.execute(UNCHECKED).fetchall()
+        loader.con.execute(unchecked_sql()).fetchall()
         if duckdb_loader
-        else loader.spark.sql(UNCHECKED).collect()
+        else loader.spark.sql(unchecked_sql()).collect()
     )
     rows = [(phone, *e164(phone), now) for (phone,) in unchecked]
     if not rows:
         return 0
-    table = f"raw.{PHONE_NUMBERS}"
+    table = source("phones", "phone_numbers")
     if duckdb_loader:
         loader.con.executemany(f"insert into {table} values (?, ?, ?, ?)", rows)
     else:
