@@ -24,6 +24,7 @@ from tagwise.cli import (
     release,
     run,
     spark,
+    suggest,
     sync,
 )
 from tagwise.cli.options import console, project_option
@@ -66,6 +67,7 @@ for command in (
     spark.spark_stop_command,
     privacy.access_report_command,
     explain.explain_command,
+    suggest.suggest_command,
     diff.diff_command,
     model.evaluate_model_command,
     interests.evaluate_interests_command,

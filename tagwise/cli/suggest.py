@@ -1,0 +1,69 @@
+"""`tagwise suggest`: new tags, merges and retirements proposed from the latest build."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from tagwise.cli.options import console, parse_day, warehouse_option
+
+
+@click.command("suggest")
+@warehouse_option
+@click.option(
+    "--as-of",
+    "as_of",
+    callback=parse_day,
+    default=None,
+    help="The build's as-of date, as a check [default: the latest build's].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write suggestions-D.json and a review file of catalog snippets, "
+    "suggestions-D.yml, into this folder.",
+)
+@click.option("--seed", default=7, show_default=True, help="Seed of the bootstrap resamples.")
+def suggest_command(
+    warehouse: Path, as_of: date | None, as_json: bool, out: Path | None, seed: int
+) -> None:
+    """Propose tags from behaviour, merges of tags that hold the same people, and
+    retirements of tags that match no one, nearly everyone, or no longer differ from
+    everyone. Reads the latest build, writes nothing to it, applies nothing: accepting a
+    suggestion is an ordinary catalog edit (`tagwise check`, `tagwise diff`)."""
+    from tagwise.suggest import read_inputs, review_snippets, suggest
+
+    inputs = read_inputs(warehouse, as_of)
+    suggestions = suggest(inputs, seed=seed)
+    records = [s.as_dict() for s in suggestions]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        stem = out / f"suggestions-{inputs.as_of}"
+        stem.with_suffix(".json").write_text(json.dumps(records, indent=2, default=str) + "\n")
+        stem.with_suffix(".yml").write_text(review_snippets(suggestions, inputs.as_of) + "\n")
+    if as_json:
+        click.echo(json.dumps(records, indent=2, default=str))
+        return
+    table = Table(
+        "kind", "tag", "condition", "members", "support", "lift", "stability", "why",
+        title=f"suggestions from the build as of {inputs.as_of} "
+        f"({len(inputs.customers)} customers who allow profiling)",
+        title_justify="left",
+    )  # fmt: skip
+    for s in suggestions:
+        table.add_row(
+            s.kind, s.tag, s.condition or "", str(s.members), f"{s.support:.1%}",
+            "" if s.lift is None else f"{s.lift:.1f}x (>= {s.lift_lower:.1f}x)",
+            "" if s.stability is None else f"{s.stability:.0%}", s.reason,
+        )  # fmt: skip
+    console.print(table)
+    if not suggestions:
+        console.print("nothing to suggest")
+    if out is not None:
+        console.print(f"review file: {out / f'suggestions-{inputs.as_of}.yml'}")

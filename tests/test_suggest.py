@@ -1,0 +1,146 @@
+"""`tagwise suggest` (SPEC 3.11), first part: new tags from behaviour, merges, retirements."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from tagwise.catalog.conditions import condition_problems, evidence_problems
+from tagwise.catalog.documents import TAG_INPUTS_DOC, documented_columns
+from tagwise.cli import main
+from tagwise.relations import ref
+from tagwise.suggest import Inputs, jaccard, suggest
+
+AS_OF = date(2026, 6, 30)
+HIGH_VALUE = "revenue_365d > 0 and revenue_365d_cume_dist > 0.9"
+
+
+def population(customers: int = 2000, planted: int = 100, seed: int = 1) -> pd.DataFrame:
+    """Customers whose eco share is low but for a planted group that buys mostly eco."""
+    rng = np.random.default_rng(seed)
+    eco = rng.uniform(0, 0.1, customers)
+    eco[:planted] = rng.uniform(0.7, 0.9, planted)
+    revenue = rng.gamma(2.0, 100.0, customers)
+    return pd.DataFrame(
+        {
+            "customer_key": [f"k{i:05d}" for i in range(customers)],
+            "eco_share_365d": eco,
+            "revenue_365d": revenue,
+            "revenue_365d_cume_dist": pd.Series(revenue).rank(pct=True).to_numpy(),
+            "orders_90d": rng.integers(0, 3, customers),
+        }
+    )
+
+
+def tags_of(customers: pd.DataFrame, **conditions) -> pd.DataFrame:
+    rows = [
+        (key, tag)
+        for tag, condition in conditions.items()
+        for key in customers.query(condition)["customer_key"]
+    ]
+    return pd.DataFrame(rows, columns=["customer_key", "tag"])
+
+
+def test_a_planted_behaviour_comes_back_as_a_new_tag_whose_condition_passes_the_check():
+    customers = population()
+    planted = set(customers["customer_key"][:100])
+    inputs = Inputs(AS_OF, customers, tags_of(customers), {})
+    [new] = [s for s in suggest(inputs) if s.kind == "new"]
+    assert new.tag == "high-eco-share-365d"
+    matched = set(customers.query(new.condition.replace("= ", "="))["customer_key"])
+    assert new.members == len(matched)
+    assert jaccard(matched, planted) >= 0.8
+    assert new.lift_lower >= 2 and new.stability >= 0.9
+    assert (
+        condition_problems(new.condition, documented_columns(TAG_INPUTS_DOC, "int_tags__inputs"))
+        == []
+    )
+    assert len(new.sample) == 5 and all(r["customer_key"] in matched for r in new.sample)
+    assert suggest(inputs) == suggest(inputs)  # deterministic
+
+
+def test_nothing_new_is_suggested_where_no_behaviour_sets_anyone_apart():
+    customers = population(planted=0)
+    assert [
+        s for s in suggest(Inputs(AS_OF, customers, tags_of(customers), {})) if s.kind == "new"
+    ] == []
+
+
+def test_a_second_name_for_the_same_people_merges_and_a_tag_of_no_one_retires():
+    customers = population()
+    rules = {"high-value": HIGH_VALUE, "top-spender": HIGH_VALUE, "big-basket": "orders_90d > 1000"}
+    tags = tags_of(customers, **{"high-value": HIGH_VALUE, "top-spender": HIGH_VALUE})
+    found = {(s.kind, s.tag): s for s in suggest(Inputs(AS_OF, customers, tags, rules))}
+    merge = found[("merge", "top-spender")]
+    assert merge.with_tag == "high-value" and merge.overlap[0]["jaccard"] == 1.0
+    assert found[("retire", "big-basket")].reason == "matches no one"
+    assert ("retire", "high-value") not in found  # it still sets its members apart
+
+
+def test_a_rule_tag_whose_members_no_longer_differ_is_proposed_for_retirement():
+    customers = population(planted=0)
+    # Every other customer: on orders_90d they are everyone.
+    rule = "orders_90d >= 0 and revenue_365d > 0"
+    tags = pd.DataFrame({"customer_key": customers["customer_key"][::2], "tag": "regular"})
+    [retire] = [s for s in suggest(Inputs(AS_OF, customers, tags, {"regular": rule}))]
+    assert retire.kind == "retire" and "no longer differ" in retire.reason
+
+
+@pytest.fixture
+def built(tmp_path):
+    """A warehouse holding what suggest reads: the inputs, the tags, the build's date and
+    one customer who objected to profiling (a planted eco buyer)."""
+    customers = population()
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        for schema in ("intermediate", "marts", "restricted"):
+            con.execute(f"create schema {schema}")
+        con.register("customers", customers)
+        con.execute(f"create table {ref('int_tags__inputs')} as select * from customers")
+        con.register("tags", tags_of(customers, **{"high-value": HIGH_VALUE}))
+        con.execute(f"create table {ref('customer_tags')} as select *, 'rule' as source from tags")
+        con.execute(f"create table {ref('build_info')} as select date '{AS_OF}' as as_of_date")
+        con.execute(
+            f"create table {ref('int_privacy__profiling_objections')} as "
+            "select 'k00000' as customer_key"
+        )
+    return path
+
+
+def test_suggest_reads_the_build_leaves_out_who_objected_to_profiling_and_writes_a_review(
+    built, tmp_path
+):
+    before = built.read_bytes()
+    out = tmp_path / "review"
+    args = ["suggest", "--warehouse", str(built), "--json", "--out", str(out)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    records = json.loads(first.output)
+    [new] = [r for r in records if r["kind"] == "new"]
+    assert new["tag"] == "high-eco-share-365d" and new["members"] == 99  # k00000 left out
+    assert all(r["customer_key"] != "k00000" for r in new["sample"])
+    assert set(new) >= {"kind", "tag", "condition", "members", "support", "lift", "stability",
+                        "overlap", "with", "sample"}  # fmt: skip
+    review = (out / "suggestions-2026-06-30.yml").read_text()
+    assert f"- tag: high-eco-share-365d\n  when: {new['condition']}" in review
+    columns = documented_columns(TAG_INPUTS_DOC, "int_tags__inputs")
+    for rule in yaml.safe_load(review):  # each snippet is a rule `tagwise check` accepts
+        assert condition_problems(rule["when"], columns) == []
+        assert evidence_problems(rule["evidence"], columns) == []
+    assert json.loads((out / "suggestions-2026-06-30.json").read_text()) == records
+    assert CliRunner().invoke(main, args).output == first.output  # deterministic
+    assert built.read_bytes() == before
+    table = CliRunner().invoke(main, ["suggest", "--warehouse", str(built)])
+    assert table.exit_code == 0 and "high-eco" in table.output, table.output
+    other_day = CliRunner().invoke(
+        main, ["suggest", "--warehouse", str(built), "--as-of", "2026-06-29"]
+    )
+    assert other_day.exit_code == 1
+    assert "the latest build is as of 2026-06-30, not 2026-06-29" in other_day.output
