@@ -144,3 +144,15 @@ def test_suggest_reads_the_build_leaves_out_who_objected_to_profiling_and_writes
     )
     assert other_day.exit_code == 1
     assert "the latest build is as of 2026-06-30, not 2026-06-29" in other_day.output
+
+
+def test_the_page_shows_its_charts_and_every_suggestion_in_a_browser(built, browser, tmp_path):
+    out = tmp_path / "review"
+    done = CliRunner().invoke(main, ["suggest", "--warehouse", str(built), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    dom = browser.render(out / "suggestions-2026-06-30.html", tmp_path / "page.png")
+    for heading in ("At a glance", "Each suggestion"):
+        assert f">{heading}</h2>" in dom
+    assert dom.count('class="main-svg"') >= 2  # plotly drew both charts, offline
+    assert "new: high-eco-share-365d" in dom
+    assert browser.pixels_near(tmp_path / "page.png", (0x2F, 0x6F, 0xDE)) > 500  # the bars

@@ -26,8 +26,8 @@ from tagwise.cli.options import console, parse_day, warehouse_option
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Also write suggestions-D.json and a review file of catalog snippets, "
-    "suggestions-D.yml, into this folder.",
+    help="Also write suggestions-D.json, a review file of catalog snippets "
+    "(suggestions-D.yml) and a page with charts (suggestions-D.html) into this folder.",
 )
 @click.option("--seed", default=7, show_default=True, help="Seed of the bootstrap resamples.")
 def suggest_command(
@@ -37,7 +37,7 @@ def suggest_command(
     retirements of tags that match no one, nearly everyone, or no longer differ from
     everyone. Reads the latest build, writes nothing to it, applies nothing: accepting a
     suggestion is an ordinary catalog edit (`tagwise check`, `tagwise diff`)."""
-    from tagwise.suggest import read_inputs, review_snippets, suggest
+    from tagwise.suggest import html_page, read_inputs, review_snippets, suggest
 
     inputs = read_inputs(warehouse, as_of)
     suggestions = suggest(inputs, seed=seed)
@@ -47,6 +47,9 @@ def suggest_command(
         stem = out / f"suggestions-{inputs.as_of}"
         stem.with_suffix(".json").write_text(json.dumps(records, indent=2, default=str) + "\n")
         stem.with_suffix(".yml").write_text(review_snippets(suggestions, inputs.as_of) + "\n")
+        stem.with_suffix(".html").write_text(
+            html_page(suggestions, inputs.as_of, len(inputs.customers)), encoding="utf-8"
+        )
     if as_json:
         click.echo(json.dumps(records, indent=2, default=str))
         return
@@ -66,4 +69,7 @@ def suggest_command(
     if not suggestions:
         console.print("nothing to suggest")
     if out is not None:
-        console.print(f"review file: {out / f'suggestions-{inputs.as_of}.yml'}")
+        console.print(
+            f"review file: {out / f'suggestions-{inputs.as_of}.yml'}, "
+            f"page: {out / f'suggestions-{inputs.as_of}.html'}"
+        )
