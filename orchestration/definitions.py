@@ -16,6 +16,7 @@ from tagwise.orchestration.jobs import jobs, schedules
 from tagwise.orchestration.model.assets import model_assets
 from tagwise.orchestration.quality.checks import release_gates
 from tagwise.orchestration.resources import TagwiseSettings
+from tagwise.orchestration.review.assets import review_assets
 
 
 @functools.cache
@@ -27,6 +28,7 @@ def _definitions() -> Definitions:
             *dbt_steps(),
             *model_assets(),
             *release_assets(),
+            *review_assets(),
         ],
         asset_checks=release_gates(),
         jobs=jobs(),

@@ -21,15 +21,17 @@ from tagwise.orchestration.export.assets import (
 )
 from tagwise.orchestration.ingest.assets import RAW_GROUP
 from tagwise.orchestration.quality.checks import release_gates
+from tagwise.orchestration.review.assets import REVIEW_GROUP, TAG_SUGGESTIONS
 
 from tagwise.settings import current
 
 WAREHOUSE_TAG = {"tagwise/warehouse": "writer"}
 
 # The two jobs a run executes select by group and key alone: they exist at import.
+# The review runs on its own schedule, never in the daily run.
 daily_refresh = define_asset_job(
     "daily_refresh",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.groups(REVIEW_GROUP),
     description="Ingest new landing files, build as of D, predict, gate, then export and publish.",
     tags=WAREHOUSE_TAG,
 )
@@ -38,7 +40,9 @@ daily_refresh = define_asset_job(
 def _build_as_of_job():
     return define_asset_job(
         BUILD_AS_OF,
-        selection=(AssetSelection.all() - AssetSelection.groups(RAW_GROUP, RELEASE_GROUP))
+        selection=(
+            AssetSelection.all() - AssetSelection.groups(RAW_GROUP, RELEASE_GROUP, REVIEW_GROUP)
+        )
         - AssetSelection.checks(*release_gates()),
         description="Build as of D from the raw tables as they are: dbt with its tests and the "
         "model, no ingest, gate, export or publish. Its history is forgotten by the next run "
@@ -50,6 +54,7 @@ def _build_as_of_job():
 BUILD_AS_OF = "build_as_of"
 RELEASE = "release"
 WEEKLY_REVIEW = "weekly_tag_segment_review"
+QUARTERLY_REVIEW = "quarterly_tag_review"
 
 
 @functools.cache
@@ -73,7 +78,14 @@ def jobs() -> list:
         "review.",
         tags=WAREHOUSE_TAG,
     )
-    return [daily_refresh, _build_as_of_job(), release, weekly_review]
+    quarterly_review = define_asset_job(
+        QUARTERLY_REVIEW,
+        selection=AssetSelection.assets(TAG_SUGGESTIONS),
+        description="Propose new tags, merges and retirements from the latest build (tagwise "
+        "suggest) and keep the review beside the warehouse; nothing is applied.",
+        tags=WAREHOUSE_TAG,
+    )
+    return [daily_refresh, _build_as_of_job(), release, weekly_review, quarterly_review]
 
 
 def _as_of_scheduled_day(context: ScheduleEvaluationContext) -> RunRequest:
@@ -84,7 +96,7 @@ def _as_of_scheduled_day(context: ScheduleEvaluationContext) -> RunRequest:
 @functools.cache
 def schedules() -> list[ScheduleDefinition]:
     """The daily and the weekly schedule, at the times the settings give when Dagster loads
-    the definitions (TAGWISE_DAILY_CRON, TAGWISE_WEEKLY_CRON)."""
+    the definitions (TAGWISE_DAILY_CRON, TAGWISE_WEEKLY_CRON, TAGWISE_QUARTERLY_CRON)."""
     settings = current()
 
     @schedule(job=daily_refresh, cron_schedule=settings.daily_cron, execution_timezone="UTC")
@@ -97,4 +109,11 @@ def schedules() -> list[ScheduleDefinition]:
         """Weekly, as of the scheduled day (UTC); TAGWISE_WEEKLY_CRON sets the time."""
         return _as_of_scheduled_day(context)
 
-    return [daily_refresh_schedule, weekly_review_schedule]
+    @schedule(
+        job_name=QUARTERLY_REVIEW, cron_schedule=settings.quarterly_cron, execution_timezone="UTC"
+    )
+    def quarterly_review_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+        """Quarterly, as of the scheduled day (UTC); TAGWISE_QUARTERLY_CRON sets the time."""
+        return _as_of_scheduled_day(context)
+
+    return [daily_refresh_schedule, weekly_review_schedule, quarterly_review_schedule]

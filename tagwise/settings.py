@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     )
     daily_cron: str = Field("0 6 * * *", description="the daily schedule's time (UTC)")
     weekly_cron: str = Field("0 7 * * 1", description="the weekly review schedule's time (UTC)")
+    quarterly_cron: str = Field(
+        "0 7 1 1,4,7,10 *",
+        description="the quarterly tag review's time (UTC): `tagwise suggest` on the latest build",
+    )
 
     def published_path(self, warehouse: Path) -> Path:
         return self.published or warehouse.with_name("published.duckdb")

@@ -473,3 +473,23 @@ applied: paste what you accept from the review file into the tag catalog, then r
 <section id="suggestions"><h2>Each suggestion</h2>{"".join(cards)}</section>
 </body></html>
 """
+
+
+def write_review(
+    inputs: Inputs, folder: Path, seed: int = 7
+) -> tuple[list[Suggestion], list[Path]]:
+    """The suggestions of a build written into a folder: suggestions-D.json, the review
+    file suggestions-D.yml and the page suggestions-D.html; returns them and the paths."""
+    import json
+
+    suggestions = suggest(inputs, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"suggestions-{inputs.as_of}"
+    paths = [stem.with_suffix(suffix) for suffix in (".json", ".yml", ".html")]
+    records = [s.as_dict() for s in suggestions]
+    paths[0].write_text(json.dumps(records, indent=2, default=str) + "\n", encoding="utf-8")
+    paths[1].write_text(review_snippets(suggestions, inputs.as_of) + "\n", encoding="utf-8")
+    paths[2].write_text(
+        html_page(suggestions, inputs.as_of, len(inputs.customers)), encoding="utf-8"
+    )
+    return suggestions, paths

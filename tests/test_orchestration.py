@@ -179,6 +179,19 @@ def test_each_dbt_step_logs_its_progress(first_run_in):
     assert sum(counts[-1][1] for counts in progress.values()) == report.dbt_nodes_built
 
 
+def test_the_quarterly_review_writes_its_suggestions_beside_the_warehouse(first_run):
+    """The daily run never runs the review; the quarterly job writes it, read-only."""
+    settings, _ = first_run
+    reviews = Path(settings["warehouse"]).parent / "reviews"
+    assert not reviews.exists()  # not part of the daily run
+    report = run_pipeline(settings, AS_OF_DATE, job="quarterly_tag_review")
+    assert report.success, report.errors
+    assert [step.key for step in report.steps] == ["review__tag_suggestions"]
+    written = sorted(p.name for p in reviews.iterdir())
+    assert written == [f"suggestions-{AS_OF}.{ext}" for ext in ("html", "json", "yml")]
+    assert isinstance(json.loads((reviews / f"suggestions-{AS_OF}.json").read_text()), list)
+
+
 def test_the_whole_graph_materializes_in_process(first_run):
     settings, report = first_run
     assert report.success, report.errors
@@ -400,7 +413,7 @@ def test_dagster_dev_serves_the_code_location(tmp_path):
     assert "Warning" not in output.read_text()
     repository = nodes[0]
     assert {s["name"] for s in repository["schedules"]} == {
-        "daily_refresh_schedule", "weekly_review_schedule"}  # fmt: skip
+        "daily_refresh_schedule", "weekly_review_schedule", "quarterly_review_schedule"}  # fmt: skip
     assert [s["name"] for s in repository["sensors"]] == ["landing_sensor"]
     keys = {"/".join(a["assetKey"]["path"]) for a in repository["assetNodes"]}
     assert {"landing/orders", "shop/orders", "marts/customer_tags", "exports/email"} <= keys

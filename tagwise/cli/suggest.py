@@ -37,19 +37,14 @@ def suggest_command(
     retirements of tags that match no one, nearly everyone, or no longer differ from
     everyone. Reads the latest build, writes nothing to it, applies nothing: accepting a
     suggestion is an ordinary catalog edit (`tagwise check`, `tagwise diff`)."""
-    from tagwise.suggest import html_page, read_inputs, review_snippets, suggest
+    from tagwise.suggest import read_inputs, suggest, write_review
 
     inputs = read_inputs(warehouse, as_of)
-    suggestions = suggest(inputs, seed=seed)
-    records = [s.as_dict() for s in suggestions]
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        stem = out / f"suggestions-{inputs.as_of}"
-        stem.with_suffix(".json").write_text(json.dumps(records, indent=2, default=str) + "\n")
-        stem.with_suffix(".yml").write_text(review_snippets(suggestions, inputs.as_of) + "\n")
-        stem.with_suffix(".html").write_text(
-            html_page(suggestions, inputs.as_of, len(inputs.customers)), encoding="utf-8"
-        )
+        suggestions, _ = write_review(inputs, out, seed=seed)
+    else:
+        suggestions = suggest(inputs, seed=seed)
+    records = [s.as_dict() for s in suggestions]
     if as_json:
         click.echo(json.dumps(records, indent=2, default=str))
         return
