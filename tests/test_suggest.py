@@ -156,3 +156,52 @@ def test_the_page_shows_its_charts_and_every_suggestion_in_a_browser(built, brow
     assert dom.count('class="main-svg"') >= 2  # plotly drew both charts, offline
     assert "new: high-eco-share-365d" in dom
     assert browser.pixels_near(tmp_path / "page.png", (0x2F, 0x6F, 0xDE)) > 500  # the bars
+
+
+@pytest.mark.e2e
+def test_on_a_build_a_second_name_for_high_value_merges_and_a_rule_of_no_one_retires(tmp_path):
+    """Through the catalog and a real build: `top-spender` has high-value's condition under
+    another name, `big-basket` matches no one; suggest proposes to merge the first and to
+    retire the second, and nothing else about them."""
+    import subprocess
+
+    from test_readme import ROOT, newcomers_environment
+
+    tagwise = str(ROOT / ".venv" / "bin" / "tagwise")
+    folder = tmp_path / "acme"
+
+    def cli(*args: str) -> str:
+        project = [] if args[0] == "init" else ["--project", str(folder)]
+        done = subprocess.run(
+            [tagwise, *project, *args], cwd=tmp_path,
+            env=newcomers_environment(), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    cli("init", str(folder))
+    taxonomy = folder / "seeds" / "tag_taxonomy.csv"
+    taxonomy.write_text(
+        taxonomy.read_text().rstrip("\n")
+        + "\ntop-spender,value,High value under another name,marketing,active,,,11,false"
+        + "\nbig-basket,behavior,More than a thousand orders in 90 days,marketing,active,,,12,false\n"
+    )
+    catalog = folder / "catalogs" / "tag_catalog.yml"
+    document = yaml.safe_load(catalog.read_text())
+    rules = document["models"][0]["config"]["meta"]["rules"]
+    rules += [
+        {"tag": "top-spender", "when": HIGH_VALUE, "evidence": "revenue of {revenue_365d:money}"},
+        {"tag": "big-basket", "when": "orders_90d > 1000", "evidence": "{orders_90d} orders"},
+    ]
+    catalog.write_text(yaml.safe_dump(document, sort_keys=False))
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    cli("generate", "--customers", "600", "--seed", "5", "--out", str(landing))
+    cli("run", "--landing", str(landing), "--warehouse", str(warehouse),
+        "--exports", str(tmp_path / "exports"), "--as-of", "2026-06-30")  # fmt: skip
+    records = json.loads(cli("suggest", "--warehouse", str(warehouse), "--json"))
+    about = {
+        (r["kind"], r["tag"], r["with"])
+        for r in records
+        if {r["tag"], r["with"]} & {"top-spender", "big-basket"}
+    }
+    assert about == {("merge", "top-spender", "high-value"), ("retire", "big-basket", None)}
