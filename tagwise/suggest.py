@@ -11,6 +11,7 @@ figure and sample. Deterministic for a given build and seed.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -56,6 +57,7 @@ NEARLY_EVERYONE = 0.95
 # column its condition names no longer sets anyone apart.
 NO_LONGER_DIFFERS = 1.1
 BOOTSTRAP_RESAMPLES = 50
+BOOTSTRAP_SIZE = 100_000
 SAMPLE_MEMBERS = 5
 OVERLAPS_SHOWN = 3
 
@@ -252,6 +254,12 @@ def retirements(inputs: Inputs, members: dict[str, set]) -> list[Suggestion]:
     return found
 
 
+@functools.cache
+def _input_columns() -> frozenset[str]:
+    """The documented columns of the tag rules' inputs: what a condition may name."""
+    return frozenset(documented_columns(TAG_INPUTS_DOC, "int_tags__inputs"))
+
+
 def _nice(value: float) -> float:
     """A threshold a person would write: two significant digits, never above the value."""
     if value <= 0:
@@ -299,10 +307,13 @@ def affinity(
     overall = values.mean()
     if population == 0 or overall <= 0:
         return None
+    # m-out-of-n resamples (at most BOOTSTRAP_SIZE rows): at a million customers the
+    # interval is a little wider than n-out-of-n would give, never narrower.
     rng = np.random.default_rng(seed)
-    resamples = [rng.integers(0, population, population) for _ in range(BOOTSTRAP_RESAMPLES)]
+    size = min(population, BOOTSTRAP_SIZE)
+    resamples = [rng.integers(0, population, size) for _ in range(BOOTSTRAP_RESAMPLES)]
     best = None
-    for quantile in (*QUANTILES, None):  # the natural break last: it wins when it qualifies
+    for quantile in (None, *reversed(QUANTILES)):  # the natural break first, then by selectivity
         threshold = _thresholds(values, quantile)
         if threshold <= 0:
             continue
@@ -310,7 +321,6 @@ def affinity(
         support = member.mean()
         if not MIN_SUPPORT <= support <= MAX_SUPPORT:
             continue
-        lift = values[member].mean() / overall
         lifts, kept = [], []
         for rows in resamples:
             sample = values[rows]
@@ -321,12 +331,14 @@ def affinity(
             kept.append((values[member] >= _thresholds(sample, quantile)).mean())
         lower = float(np.quantile(lifts, 0.05)) if lifts else 0.0
         if lower >= MIN_LIFT:
+            lift = values[member].mean() / overall
             best = (threshold, member, support, lift, lower, float(np.mean(kept)))
+            break
     if best is None:
         return None
     threshold, member, support, lift, lower, stability = best
     condition = f"{column} >= {threshold:g}"
-    problems = condition_problems(condition, documented_columns(TAG_INPUTS_DOC, "int_tags__inputs"))
+    problems = condition_problems(condition, _input_columns())
     if problems:  # a column this module names that the inputs no longer document
         return None
     keys = customers["customer_key"][member]
