@@ -19,10 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlglot
-from sqlglot import exp
 
-from tagwise.catalog.conditions import condition_problems
+from tagwise.catalog.conditions import condition_columns, condition_problems
 from tagwise.catalog.documents import TAG_CATALOG, TAG_INPUTS_DOC, documented_columns, model_meta
 from tagwise.errors import TagwiseError
 from tagwise.relations import ref
@@ -142,10 +140,7 @@ def suggest(inputs: Inputs, seed: int = 7) -> list[Suggestion]:
     for suggestion in new:
         if suggestion.overlap and suggestion.overlap[0]["jaccard"] >= MERGE_JACCARD:
             suggestion.kind, suggestion.with_tag = "merge", suggestion.overlap[0]["tag"]
-            suggestion.reason = (
-                f"the same people as {suggestion.with_tag} "
-                f"(Jaccard {suggestion.overlap[0]['jaccard']:.2f}): keep one name"
-            )
+            suggestion.reason = _merge_reason(suggestion.with_tag, suggestion.overlap[0]["jaccard"])
     found += sorted(new, key=lambda s: (-(s.lift_lower or 0), s.tag))
     return found
 
@@ -163,6 +158,10 @@ def overlaps(these: set, members: dict[str, set], but: str | None = None) -> lis
         if tag != but and these & others
     ]
     return sorted(scored, key=lambda o: (-o["jaccard"], o["tag"]))[:OVERLAPS_SHOWN]
+
+
+def _merge_reason(keep: str, index: float) -> str:
+    return f"the same people as {keep} (Jaccard {index:.2f}): keep one name"
 
 
 def merges(members: dict[str, set], population: int) -> list[Suggestion]:
@@ -186,7 +185,7 @@ def merges(members: dict[str, set], population: int) -> list[Suggestion]:
                     lift=None,
                     lift_lower=None,
                     stability=None,
-                    reason=f"the same people as {keep} (Jaccard {index:.2f}): keep one name",
+                    reason=_merge_reason(keep, index),
                     overlap=[{"tag": keep, "jaccard": round(index, 4)}],
                     with_tag=keep,
                 )
@@ -194,18 +193,17 @@ def merges(members: dict[str, set], population: int) -> list[Suggestion]:
     return found
 
 
-def condition_columns(condition: str) -> list[str]:
-    """The input columns a catalog condition reads, in order of first mention."""
-    names = [column.name for column in sqlglot.parse_one(condition).find_all(exp.Column)]
-    return list(dict.fromkeys(names))
+def _numbers(customers: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's values as numbers, a missing value as 0 (no such behaviour)."""
+    return pd.to_numeric(customers[column], errors="coerce").fillna(0).to_numpy(float)
 
 
 def _lift(customers: pd.DataFrame, member: pd.Series, column: str) -> float | None:
-    values = pd.to_numeric(customers[column], errors="coerce").fillna(0)
+    values = _numbers(customers, column)
     overall = values.mean()
     if not overall or not member.any():
         return None
-    return float(values[member].mean() / overall)
+    return float(values[member.to_numpy()].mean() / overall)
 
 
 def retirements(inputs: Inputs, members: dict[str, set]) -> list[Suggestion]:
@@ -302,7 +300,7 @@ def affinity(
     MAX_SUPPORT. The threshold is a nice number at the values' natural break when that
     qualifies (a group apart from the rest), else at the most selective upper quantile
     that does."""
-    values = pd.to_numeric(customers[column], errors="coerce").fillna(0).to_numpy(float)
+    values = _numbers(customers, column)
     population = len(values)
     overall = values.mean()
     if population == 0 or overall <= 0:

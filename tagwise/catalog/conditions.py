@@ -61,6 +61,12 @@ DIALECTS = ("duckdb", "spark")
 MAX_NESTING = 32
 
 
+def condition_columns(condition: str) -> list[str]:
+    """The input columns a catalog condition reads, in order of first mention."""
+    names = [column.name for column in sqlglot.parse_one(condition).find_all(exp.Column)]
+    return list(dict.fromkeys(names))
+
+
 def called_functions(condition: str) -> set[str]:
     """Names called in the condition as written: the SQL reaches the engine verbatim, so a
     name sqlglot would translate (regexp_matches to rlike) still counts as written."""
