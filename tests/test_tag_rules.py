@@ -85,6 +85,7 @@ DERIVED_TYPES = {
     "first_order_days_ago": "bigint",
     "revenue_365d_cume_dist": "double",
     "survey_values_sustainability": "varchar",
+    "category_sequences_365d": "varchar",
 }
 
 

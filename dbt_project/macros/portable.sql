@@ -12,17 +12,17 @@
     ({{ expression }} rlike '{{ pattern }}')
 {%- endmacro %}
 
-{#- Sorted, distinct, comma-separated values of a text column within a group. -#}
-{% macro sorted_list_agg(expression) -%}
-    {{ return(adapter.dispatch("sorted_list_agg", "tagwise")(expression)) }}
+{#- Sorted, distinct values of a text column within a group, joined by the separator. -#}
+{% macro sorted_list_agg(expression, separator=", ") -%}
+    {{ return(adapter.dispatch("sorted_list_agg", "tagwise")(expression, separator)) }}
 {%- endmacro %}
 
-{% macro default__sorted_list_agg(expression) -%}
-    array_to_string(list_sort(list(distinct {{ expression }})), ', ')
+{% macro default__sorted_list_agg(expression, separator) -%}
+    array_to_string(list_sort(list(distinct {{ expression }})), '{{ separator }}')
 {%- endmacro %}
 
-{% macro spark__sorted_list_agg(expression) -%}
-    array_join(array_sort(collect_set({{ expression }})), ', ')
+{% macro spark__sorted_list_agg(expression, separator) -%}
+    array_join(array_sort(collect_set({{ expression }})), '{{ separator }}')
 {%- endmacro %}
 
 {#- Whole days from date `start` to date `end` (end - start). -#}

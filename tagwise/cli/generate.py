@@ -65,15 +65,44 @@ from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
     help="Each year, this share of customers buy sports-fitness in spring and most of them "
     "outdoor-camping in summer: a sequence the interests model should find.",
 )
+@click.option(
+    "--plant-habits",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="This share of customers order only through the app between 22:00 and 02:00 UTC, "
+    "and another buy home-kitchen then food-coffee within days, every quarter: habits no "
+    "shipped tag names, for tagwise suggest to find.",
+)
 def generate_command(
-    customers, seed, out, start, end, since, dirty_rate, fmt, plant_lift, plant_sequence
+    customers,
+    seed,
+    out,
+    start,
+    end,
+    since,
+    dirty_rate,
+    fmt,
+    plant_lift,
+    plant_sequence,
+    plant_habits,
 ) -> None:
     """Write a deterministic synthetic data set in the landing layout."""
     from tagwise.generator import GenerateConfig, generate
 
     try:
         config = GenerateConfig(
-            customers, seed, out, start, end, dirty_rate, fmt, since, plant_lift, plant_sequence
+            customers,
+            seed,
+            out,
+            start,
+            end,
+            dirty_rate,
+            fmt,
+            since,
+            plant_lift,
+            plant_sequence,
+            plant_habits,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS, SOURCES, SOURCES_BY_NAME
-from tagwise.generator import activity, dirty, interests, lift, population
+from tagwise.generator import activity, dirty, habits, interests, lift, population
 from tagwise.generator.population import DAY, NEVER, Window
 
 CHUNK_SIZE = 100_000
@@ -44,6 +44,9 @@ class GenerateConfig:
     # Share of customers a year who buy sports-fitness in spring, then (most of them)
     # outdoor-camping in summer (generator/interests.py).
     planted_sequence: float = 0.0
+    # Share of customers with each of two planted habits: ordering through the app late at
+    # night, and buying home-kitchen then food-coffee within days (generator/habits.py).
+    planted_habits: float = 0.0
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -58,6 +61,8 @@ class GenerateConfig:
             raise ValueError("--plant-lift must be in [0, 1]")
         if not 0 <= self.planted_sequence <= 1:
             raise ValueError("--plant-sequence must be in [0, 1]")
+        if not 0 <= self.planted_habits <= 1:
+            raise ValueError("--plant-habits must be in [0, 1]")
         if self.fmt not in FORMATS:
             raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
 
@@ -145,11 +150,15 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
             if config.planted_sequence
             else None
         )
+        night_owls = routine = None
+        if config.planted_habits:
+            night_owls = habits.night_owls(pop, chunk, config.planted_habits)
+            routine = habits.routine(pop, window, chunk, config.planted_habits, night_owls)
         for source, build in PERSON_SOURCES.items():
             writers.write(source, build(pop, window))
         for month in _months(config):
             built = activity.MonthActivity(
-                pop, window, month, chunk, prices, planted, sequence
+                pop, window, month, chunk, prices, planted, sequence, night_owls, routine
             ).build()
             for source, rows in built.items():
                 writers.write(source, rows)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tagwise.contract import ORDER_STATUSES, SOURCES_BY_NAME, WEB_EVENT_TYPES
-from tagwise.generator import interests, lift
+from tagwise.generator import habits, interests, lift
 from tagwise.generator import vocabulary as v
 from tagwise.generator.arrow import ids, money, pick, table, texts, timestamps
 from tagwise.generator.population import (
@@ -116,8 +116,12 @@ class MonthActivity:
         prices: np.ndarray,
         planted: lift.PlantedLift | None = None,
         sequence: interests.PlantedOrders | None = None,
+        night_owls: np.ndarray | None = None,
+        routine: interests.PlantedOrders | None = None,
     ):
+        self.routine = routine
         self.pop = pop
+        self.night_owls = night_owls
         self.planted = planted
         self.sequence = sequence
         self.window = window
@@ -127,7 +131,8 @@ class MonthActivity:
         self.lo, self.hi = month_bounds(month)
         self.lo = max(self.lo, window.start)
         self.season = v.SEASONALITY[month % 12]
-        self.rng = np.random.default_rng((*pop.rng_seed[:1], 4, chunk, month))
+        self.rng_seed = (*pop.rng_seed[:1], 4, chunk, month)
+        self.rng = np.random.default_rng(self.rng_seed)
 
     def _ids(self, prefix: str, count: int, kind: int) -> pa.Array:
         base = self.month * MONTH_ID + self.chunk * CHUNK_ID + kind * (CHUNK_ID // 10)
@@ -143,6 +148,8 @@ class MonthActivity:
             orders, lines = self._with_planted_orders(orders, lines, extra, kind=5)
         if self.sequence is not None:
             orders, lines = self._with_planted_orders(orders, lines, self.sequence, kind=6)
+        if self.routine is not None:
+            orders, lines = self._with_planted_orders(orders, lines, self.routine, kind=7)
         out = {"orders": orders, "order_lines": lines}
         out["web_events"] = self.web_events(web_orders)
         out["email_events"] = self.email_events()
@@ -196,6 +203,12 @@ class MonthActivity:
         channel_roll = rng.random(n)
         channel = np.where(channel_roll < 0.6, "web", np.where(channel_roll < 0.85, "store", "app"))
         has_channel = rng.random(n) < 0.98
+        if self.night_owls is not None:
+            # Their own stream: the draws above and below are the same with or without it.
+            owl = self.night_owls[owner]
+            night = habits.at_night(when[owl], np.random.default_rng((*self.rng_seed, 14)))
+            when, channel, has_channel = when.copy(), channel.copy(), has_channel | owl
+            when[owl], channel[owl] = night, "app"
         order_ids = self._ids("O", n, 0)
 
         orders = table(

@@ -20,6 +20,18 @@ order_totals as (
         count(
             case when {{ tagwise.in_last_days('ordered_at', 365) }} and discount_amount > 0 then 1 end
         ) as discounted_orders_365d,
+        count(
+            case when {{ tagwise.in_last_days('ordered_at', 365) }} and channel = 'app' then 1 end
+        ) as app_orders_365d,
+        -- Hours as recorded (UTC): the warehouse keeps no customer's time zone.
+        count(
+            case
+                when
+                    {{ tagwise.in_last_days('ordered_at', 365) }}
+                    and (hour(ordered_at) >= 22 or hour(ordered_at) < 5)
+                    then 1
+            end
+        ) as late_night_orders_365d,
         cast(
             coalesce(sum(case when {{ tagwise.in_last_days('ordered_at', 365) }} then revenue end), 0)
             as decimal(38, 2)
@@ -82,6 +94,14 @@ select
         when order_totals.orders_365d > 0
             then cast(order_totals.discounted_orders_365d as double) / order_totals.orders_365d
     end as discount_share_365d,
+    case
+        when order_totals.orders_365d > 0
+            then cast(order_totals.app_orders_365d as double) / order_totals.orders_365d
+    end as app_share_365d,
+    case
+        when order_totals.orders_365d > 0
+            then cast(order_totals.late_night_orders_365d as double) / order_totals.orders_365d
+    end as late_night_share_365d,
     case
         when order_totals.revenue_365d > 0
             then round(attribute_revenue.eco_revenue_365d / cast(order_totals.revenue_365d as double), 10)

@@ -26,6 +26,7 @@ select
     people.customer_key,
     orders.ordered_at,
     orders.ordered_on,
+    orders.channel,
     orders.discount_amount,
     coalesce(line_totals.gross_amount, 0) as gross_amount,
     -- A voucher larger than the order makes it free, not negative (SPEC 3.2).

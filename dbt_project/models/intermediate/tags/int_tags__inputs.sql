@@ -12,6 +12,10 @@ people as (
     select * from {{ ref('int_identity__people') }}
 ),
 
+category_sequences as (
+    select * from {{ ref('int_orders__category_sequences') }}
+),
+
 sustainability_answers as (
     select
         people.customer_key,
@@ -46,10 +50,13 @@ select
         when features.revenue_365d > 0
             then cume_dist() over (partition by features.revenue_365d > 0 order by features.revenue_365d)
     end as revenue_365d_cume_dist,
-    sustainability_answers.answer as survey_values_sustainability
+    sustainability_answers.answer as survey_values_sustainability,
+    category_sequences.category_sequences_365d
 from features
 inner join customers
     on features.customer_key = customers.customer_key
+left join category_sequences
+    on features.customer_key = category_sequences.customer_key
 left join sustainability_answers
     on
         features.customer_key = sustainability_answers.customer_key
