@@ -21,6 +21,7 @@ from tagwise.benchmark import (
 from tagwise.contract import DEFAULT_HISTORY_YEARS
 from tagwise.diff import diff
 from tagwise.generator import GenerateConfig, generate
+from tagwise.suggest import read_inputs, suggest
 
 
 def step_category(step_key: str) -> str:
@@ -118,6 +119,11 @@ def run_scale(
     began = time.perf_counter()
     diff(warehouse)
     diff_seconds = time.perf_counter() - began
+    progress(f"{shown}: tagwise suggest as of {as_of}")
+    with PeakRss() as suggest_memory:
+        began = time.perf_counter()
+        suggestions = suggest(read_inputs(warehouse, as_of))
+        suggest_seconds = time.perf_counter() - began
     # Overnight each platform loads its sync and acknowledges it, as in the README.
     for sync_id in full["syncs"].values():
         acknowledge(warehouse, sync_id)
@@ -140,6 +146,12 @@ def run_scale(
         "destinations": destination_export_seconds(full["step_detail"]),
         "diff_seconds": round(diff_seconds, 2),
         "diff_share_of_full_run_dbt": round(diff_seconds / full["steps"]["dbt"], 3),
+        "suggest": {
+            "seconds": round(suggest_seconds, 2),
+            "peak_rss_bytes": suggest_memory.peak,
+            "suggestions": len(suggestions),
+        },
+        "suggest_share_of_full_run_dbt": round(suggest_seconds / full["steps"]["dbt"], 3),
         "refresh": refresh,
         "refresh_share_of_full_run": round(refresh["seconds"] / full["seconds"], 3),
         "refresh_to_floor_ratio": round(refresh["seconds"] / floor, 1),

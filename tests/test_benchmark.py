@@ -38,6 +38,7 @@ def _result(
     peak_gib=4,
     diff_share=0.2,
     refresh=50.0,
+    suggest_share=0.3,
 ):
     run = {"seconds": seconds, "peak_rss_bytes": peak_gib * 2**30}
     return {
@@ -49,6 +50,7 @@ def _result(
         "refresh_to_floor_ratio": refresh_ratio,
         "ingest_to_floor_ratio": ingest_ratio,
         "diff_share_of_full_run_dbt": diff_share,
+        "suggest_share_of_full_run_dbt": suggest_share,
     }
 
 
@@ -62,7 +64,7 @@ def test_targets_are_judged_at_one_million_and_growth_against_100k():
             _result(100_000, 10),
             _result(
                 1_000_000, 400, dbt_ratio=18, refresh_ratio=21, ingest_ratio=2.1, peak_gib=6.6,
-                diff_share=0.4,
+                diff_share=0.4, suggest_share=1.2,
             ),
         ]
     )  # fmt: skip

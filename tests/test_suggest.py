@@ -16,7 +16,7 @@ from tagwise.catalog.conditions import condition_problems, evidence_problems
 from tagwise.catalog.documents import TAG_INPUTS_DOC, documented_columns
 from tagwise.cli import main
 from tagwise.relations import ref
-from tagwise.suggest import Inputs, jaccard, suggest
+from tagwise.suggest import Inputs, jaccard, suggest, write_review
 
 AS_OF = date(2026, 6, 30)
 HIGH_VALUE = "revenue_365d > 0 and revenue_365d_cume_dist > 0.9"
@@ -80,13 +80,17 @@ def test_a_second_name_for_the_same_people_merges_and_a_tag_of_no_one_retires():
     # A team tagged 30 more customers high-value by hand: the rules still match the same.
     untagged = customers["customer_key"][~customers["customer_key"].isin(tags["customer_key"])]
     manual = pd.DataFrame({"customer_key": untagged[:30], "tag": "high-value", "source": "manual"})
-    tags = pd.concat([tags.assign(source="rule"), manual], ignore_index=True)
+    # Two generated tags held by the same five people: an index over five is chance.
+    few = pd.DataFrame({"customer_key": list(customers["customer_key"][-5:]) * 2,
+                        "tag": ["likely-a-buyer"] * 5 + ["likely-b-buyer"] * 5, "source": "model"})  # fmt: skip
+    tags = pd.concat([tags.assign(source="rule"), manual, few], ignore_index=True)
     found = {(s.kind, s.tag): s for s in suggest(Inputs(AS_OF, customers, tags, rules))}
     merge = found[("merge", "top-spender")]
     assert merge.with_tag == "high-value" and merge.overlap[0]["jaccard"] == 1.0
     assert "matched by the same rule" in merge.reason
     assert found[("retire", "big-basket")].reason == "matches no one"
     assert ("retire", "high-value") not in found  # it still sets its members apart
+    assert not {key for key in found if key[1].startswith("likely-")}
 
 
 def test_a_rule_tag_whose_members_no_longer_differ_is_proposed_for_retirement():
@@ -163,6 +167,24 @@ def test_a_group_two_behaviours_set_apart_comes_back_as_one_cluster_tag():
     assert cluster.lift_lower >= 2 and cluster.stability >= 0.9
     assert set(cluster.sample[0]) == {"customer_key", "app_share_365d", "late_night_share_365d"}
     assert suggest(inputs) == suggest(inputs)  # deterministic for a seed
+
+
+def test_a_review_says_what_the_review_of_the_previous_build_proposed(tmp_path):
+    """A quarter apart, the eco group shrank from 100 to 60: the later review shows the
+    earlier one's condition and count beside its own; the earlier knows of no later one."""
+    customers, fewer = population(), population(planted=60)
+    earlier, _ = write_review(
+        Inputs(date(2026, 3, 31), customers, tags_of(customers), {}), tmp_path
+    )
+    later, paths = write_review(Inputs(AS_OF, fewer, tags_of(fewer), {}), tmp_path)
+    [before] = [s for s in earlier if s.kind == "new"]
+    [now] = [s for s in later if s.kind == "new"]
+    assert before.previous is None and now.members == 60
+    assert now.previous == {"as_of": "2026-03-31", "condition": before.condition, "members": 100}
+    assert json.loads(paths[0].read_text())[0]["previous"]["members"] == 100
+    assert "proposed as of 2026-03-31 too: 100 customers" in paths[2].read_text()
+    again, _ = write_review(Inputs(date(2026, 3, 31), customers, tags_of(customers), {}), tmp_path)
+    assert [s.previous for s in again] == [None] * len(again)
 
 
 @pytest.fixture

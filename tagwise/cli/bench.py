@@ -50,7 +50,7 @@ from tagwise.contract import DEFAULT_END, DEFAULT_HISTORY_YEARS
 @click.option("--keep", is_flag=True, help="Keep each size's landing files and warehouse.")
 def bench_command(customers, years, work: Path, results: Path, as_of: date, keep: bool) -> None:
     """Time generate, the ingestion floor, a full run (per step), the floor query, `tagwise
-    diff` and a next-day refresh per size and history length."""
+    diff`, `tagwise suggest` and a next-day refresh per size and history length."""
     import shutil
 
     from tagwise.benchmark import TARGETS, history_growth, verdicts, write_result
@@ -80,7 +80,8 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
     table = Table(
         "customers", "years", "rows", "generate", "ingest", "ingest floor", "ingest/floor", "dbt",
         "model", "checks", "export", "publish", "full run", "floor", "dbt/floor", "refresh",
-        "refresh/floor", "history growth", "diff/dbt", "all dest./email", "peak GiB",
+        "refresh/floor", "history growth", "diff/dbt", "suggest", "suggest/dbt", "all dest./email",
+        "peak GiB",
         title="seconds",
     )  # fmt: skip
     default = {r["customers"]: r for r in measured if r["years"] == DEFAULT_HISTORY_YEARS}
@@ -99,6 +100,7 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
             f"{r['full_run']['seconds']:.1f}", f"{r['floor_seconds']:.2f}", f"{r['dbt_to_floor_ratio']:.1f}",
             f"{r['refresh']['seconds']:.1f}", f"{r['refresh_to_floor_ratio']:.1f}",
             "" if grown is None else f"{grown:.2f}", f"{r['diff_share_of_full_run_dbt']:.2f}",
+            f"{r['suggest']['seconds']:.1f}", f"{r['suggest_share_of_full_run_dbt']:.2f}",
             f"{r['destinations']['all_to_email_ratio'] or 0:.1f}", f"{peak:.2f}",
         )  # fmt: skip
     # Every column, also when the output goes to a log.

@@ -11,13 +11,13 @@ figure and sample. Deterministic for a given build and seed.
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 
-from tagwise.suggest.affinity import affinity
+from tagwise.suggest import affinity, clusters, sequences
 from tagwise.suggest.cleanup import merge_reason, merges, retirements
-from tagwise.suggest.clusters import clusters
 from tagwise.suggest.review import html_page, review_snippets
-from tagwise.suggest.sequences import sequences
 from tagwise.suggest.suggestion import (
     BEHAVIOUR_COLUMNS,
     MERGE_JACCARD,
@@ -56,9 +56,10 @@ def suggest(inputs: Inputs, seed: int = 7) -> list[Suggestion]:
         s
         for column in BEHAVIOUR_COLUMNS
         if column in customers
-        if (s := affinity(customers, column, members, seed)) is not None
+        if (s := affinity.propose(customers, column, members, seed)) is not None
     ]
-    new += sequences(customers, members, seed) + clusters(customers, members, seed)
+    new += sequences.propose(customers, members, seed)
+    new += clusters.propose(customers, members, seed)
     kept: list[Suggestion] = []
     for suggestion in sorted(new, key=lambda s: (-(s.lift_lower or 0), s.tag)):
         # Two sources proposing (nearly) the same people: the stronger one is shown.
@@ -72,15 +73,45 @@ def suggest(inputs: Inputs, seed: int = 7) -> list[Suggestion]:
     return found + kept
 
 
+def previous_review(folder: Path, as_of: date) -> tuple[date, list[dict]] | None:
+    """The newest review in the folder of a build before as_of, with its records."""
+    earlier = []
+    for path in folder.glob("suggestions-*.json"):
+        try:
+            day = date.fromisoformat(path.stem.removeprefix("suggestions-"))
+        except ValueError:
+            continue
+        if day < as_of:
+            earlier.append((day, path))
+    if not earlier:
+        return None
+    day, path = max(earlier)
+    return day, json.loads(path.read_text(encoding="utf-8"))
+
+
+def compare_with_previous(suggestions: list[Suggestion], day: date, records: list[dict]) -> None:
+    """Each suggestion's `previous`: what the review as of that day proposed under the same
+    kind and tag (its condition and member count), or only the day when it did not. Who
+    the members were is not kept between reviews: a list of people outside the warehouse
+    is a copy that erasure would have to reach too."""
+    before = {(r.get("kind"), r.get("tag")): r for r in records}
+    for suggestion in suggestions:
+        match = before.get((suggestion.kind, suggestion.tag))
+        suggestion.previous = {"as_of": day.isoformat()} | (
+            {"condition": match.get("condition"), "members": match.get("members")} if match else {}
+        )
+
+
 def write_review(
     inputs: Inputs, folder: Path, seed: int = 7
 ) -> tuple[list[Suggestion], list[Path]]:
     """The suggestions of a build written into a folder: suggestions-D.json, the review
-    file suggestions-D.yml and the page suggestions-D.html; returns them and the paths."""
-    import json
-
+    file suggestions-D.yml and the page suggestions-D.html; returns them and the paths.
+    Each is compared with the folder's newest review of an earlier build, if any."""
     suggestions = suggest(inputs, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
+    if (earlier := previous_review(folder, inputs.as_of)) is not None:
+        compare_with_previous(suggestions, *earlier)
     stem = folder / f"suggestions-{inputs.as_of}"
     paths = [stem.with_suffix(suffix) for suffix in (".json", ".yml", ".html")]
     records = [s.as_dict() for s in suggestions]

@@ -49,7 +49,7 @@ def _thresholds(values: np.ndarray, quantile: float | None) -> float:
     return nice(float(np.quantile(values, quantile)))
 
 
-def affinity(
+def propose(
     customers: pd.DataFrame, column: str, members: dict[str, set], seed: int
 ) -> Suggestion | None:
     """`column >= threshold` for a group whose mean is at least MIN_LIFT times everyone's

@@ -9,6 +9,7 @@ import pandas as pd
 from tagwise.catalog.conditions import condition_columns
 from tagwise.suggest.suggestion import (
     MERGE_JACCARD,
+    MERGE_MEMBERS,
     NEARLY_EVERYONE,
     NO_LONGER_DIFFERS,
     Inputs,
@@ -33,7 +34,7 @@ def merges(
     the same condition a different tag."""
     by_rule = by_rule or {}
     found = []
-    names = sorted(members)
+    names = sorted(tag for tag, held in members.items() if len(held) >= MERGE_MEMBERS)
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
             ruled = bool(by_rule.get(first) and by_rule.get(second))

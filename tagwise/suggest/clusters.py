@@ -76,7 +76,7 @@ def _name(column: str) -> str:
     return column.removesuffix("_share").removesuffix("_rate").replace("_", "-")
 
 
-def clusters(customers: pd.DataFrame, members: dict[str, set], seed: int) -> list[Suggestion]:
+def propose(customers: pd.DataFrame, members: dict[str, set], seed: int) -> list[Suggestion]:
     from sklearn.cluster import KMeans
 
     columns = [c for c in BEHAVIOUR_COLUMNS if c in customers and c in input_columns()]

@@ -41,6 +41,22 @@ def review_snippets(suggestions: list[Suggestion], as_of: date) -> str:
     return "\n".join(lines)
 
 
+def _previous(s: Suggestion) -> str:
+    import html
+
+    if not s.previous:
+        return ""
+    if "members" not in s.previous:
+        return f"<p class='previous'>not proposed as of {s.previous['as_of']}</p>"
+    condition = s.previous.get("condition")
+    return (
+        f"<p class='previous'>proposed as of {s.previous['as_of']} too: "
+        f"{s.previous['members']:,} customers"
+        + (f", <code>{html.escape(condition)}</code>" if condition else "")
+        + "</p>"
+    )
+
+
 KIND_COLOURS = {"new": "#2f6fde", "merge": "#c47f17", "retire": "#8a94a6"}
 
 
@@ -110,6 +126,7 @@ def html_page(suggestions: list[Suggestion], as_of: date, customers: int) -> str
             + (f"; stability {s.stability:.0%}" if s.stability is not None else "")
             + "</p>"
             + (f"<p>overlaps {overlap}</p>" if overlap else "<p>overlaps no tag</p>")
+            + _previous(s)
             + (f"<ul>{sample}</ul>" if sample else "")
             + "</section>"
         )

@@ -33,7 +33,7 @@ def _slug(category: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", category.lower()).strip("-")
 
 
-def sequences(customers: pd.DataFrame, members: dict[str, set], seed: int) -> list[Suggestion]:
+def propose(customers: pd.DataFrame, members: dict[str, set], seed: int) -> list[Suggestion]:
     """`category_sequences_365d like '%|A>B|%'` for the sequences A then B held by a share
     of customers between MIN_SUPPORT and MAX_SUPPORT and at least MIN_LIFT times as common
     as B then A (by the 5th percentile over bootstrap resamples of customers)."""

@@ -39,8 +39,10 @@ MAX_SUPPORT = 0.30
 MIN_LIFT = 2.0
 # The population's upper quantiles tried as thresholds, most selective last.
 QUANTILES = (0.80, 0.90, 0.95)
-# Two tags with at least this Jaccard index are one tag under two names.
+# Two tags with at least this Jaccard index are one tag under two names, when each has at
+# least MERGE_MEMBERS holders: an index over a handful of people is chance.
 MERGE_JACCARD = 0.9
+MERGE_MEMBERS = 20
 # A tag on at least this share of customers says nothing about anyone.
 NEARLY_EVERYONE = 0.95
 # A rule tag whose members' values are within this factor of the population's on every
@@ -73,6 +75,8 @@ class Suggestion:
     source: str | None = None  # a new tag's: affinity, sequence or cluster
     evidence: str | None = None  # a new tag's evidence template, for its catalog rule
     keys: frozenset = field(default=frozenset(), repr=False)  # a new tag's members
+    # The previous review's (as_of, and condition and members when it proposed the same).
+    previous: dict | None = None
 
     def as_dict(self) -> dict:
         record = asdict(self)

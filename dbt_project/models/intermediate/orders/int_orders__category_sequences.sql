@@ -1,8 +1,8 @@
 {#- Per customer, the category sequences of the last 365 days: pairs "A>B" where a completed
     order with a line in category B came 1 to 7 days after one with a line in category A
     (A <> B), as `|A>B|C>D|` so that a tag condition can ask for one with
-    `like '%|A>B|%'` (SPEC 3.11). Only the customer's most frequent pairs are kept (ties
-    alphabetically): a weekly shopper of many categories would otherwise carry thousands. -#}
+    `like '%|A>B|%'` (SPEC 3.11). Only the customer's most frequent pairs are kept: a
+    weekly shopper of many categories would otherwise carry thousands. -#}
 {%- set within_days = 7 -%}
 {%- set pairs_kept = 20 -%}
 with completed_lines as (
@@ -28,6 +28,8 @@ pairs as (
     select
         earlier.customer_key,
         earlier.category || '>' || later.category as category_pair,
+        least(earlier.category, later.category)
+        || '|' || greatest(earlier.category, later.category) as categories,
         count(*) as times
     from category_days as earlier
     inner join category_days as later
@@ -36,15 +38,18 @@ pairs as (
             and earlier.category <> later.category
             and earlier.ordered_on < later.ordered_on
             and {{ tagwise.days_between('earlier.ordered_on', 'later.ordered_on') }} <= {{ within_days }}
-    group by earlier.customer_key, earlier.category || '>' || later.category
+    group by earlier.customer_key, earlier.category, later.category
 ),
 
 ranked as (
     select
         customer_key,
         category_pair,
+        -- Ties are broken by a hash of the two categories, whichever came first: in
+        -- alphabetical order, A>B would be kept where B>A is cut, and a sequence made.
         row_number() over (
-            partition by customer_key order by times desc, category_pair asc
+            partition by customer_key
+            order by times desc, {{ tagwise.md5_fraction('categories') }} asc, categories asc, category_pair asc
         ) as pair_rank
     from pairs
 )
