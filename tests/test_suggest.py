@@ -135,6 +135,36 @@ def test_a_sequence_far_more_common_one_way_comes_back_as_a_then_b_tag():
     assert evidence_problems(sequence.evidence, columns) == []
 
 
+def test_customers_who_spend_most_of_their_year_in_one_category_come_back_as_a_tag():
+    """Books is 10% of everyone's revenue; 100 of 2,000 customers spend 80-95% of theirs on
+    it, the other fans of a category about a third. Only books comes back, and its
+    condition reads the group back."""
+    rng = np.random.default_rng(11)
+    customers, planted = 2000, 100
+    top = rng.choice(["art", "books", "music", "toys"], customers)
+    share = rng.uniform(0.25, 0.4, customers)
+    top[:planted], share[:planted] = "books", rng.uniform(0.8, 0.95, planted)
+    frame = pd.DataFrame(
+        {
+            "customer_key": [f"k{i:05d}" for i in range(customers)],
+            "top_category_365d": top,
+            "top_category_share_365d": share,
+        }
+    )
+    shares = {"art": 0.3, "books": 0.1, "music": 0.3, "toys": 0.3}
+    inputs = Inputs(AS_OF, frame, tags_of(frame), {}, shares)
+    [category] = [s for s in suggest(inputs) if s.kind == "new"]
+    assert category.source == "category" and category.tag == "mostly-books"
+    assert category.condition.startswith(
+        "top_category_365d = 'books' and top_category_share_365d >= "
+    )
+    assert members_by_sql(frame, category.condition) == set(frame["customer_key"][:planted])
+    assert category.lift_lower >= 7 and category.stability >= 0.9
+    columns = documented_columns(TAG_INPUTS_DOC, "int_tags__inputs")
+    assert condition_problems(category.condition, columns) == []
+    assert evidence_problems(category.evidence, columns) == []
+
+
 def test_a_group_two_behaviours_set_apart_comes_back_as_one_cluster_tag():
     """150 of 3,000 buyers order through the app late at night; everyone else's shares are
     those of a few orders placed at random. The cluster comes back named by both, as a
@@ -201,6 +231,10 @@ def built(tmp_path):
         con.register("tags", tags_of(customers, **{"high-value": HIGH_VALUE}))
         con.execute(f"create table {ref('customer_tags')} as select *, 'rule' as source from tags")
         con.execute(f"create table {ref('build_info')} as select date '{AS_OF}' as as_of_date")
+        con.execute(
+            f"create table {ref('int_order_lines__revenue_365d')} as "
+            "select customer_key, 'books' as category, revenue_365d as line_revenue from customers"
+        )
         con.execute(
             f"create table {ref('int_privacy__profiling_objections')} as "
             "select 'k00000' as customer_key"

@@ -15,7 +15,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from tagwise.suggest import affinity, clusters, sequences
+from tagwise.suggest import affinity, categories, clusters, sequences
 from tagwise.suggest.cleanup import merge_reason, merges, retirements
 from tagwise.suggest.review import html_page, review_snippets
 from tagwise.suggest.suggestion import (
@@ -41,7 +41,7 @@ __all__ = [
 
 def suggest(inputs: Inputs, seed: int = 7) -> list[Suggestion]:
     """Every suggestion, in a fixed order: retirements, merges, then new tags (from
-    affinities, sequences and clusters) by the lower bound of their lift."""
+    affinities, categories, sequences and clusters) by the lower bound of their lift."""
     members = {tag: set(group) for tag, group in inputs.tags.groupby("tag")["customer_key"]}
     population = len(inputs.customers)
     if population == 0:
@@ -58,6 +58,7 @@ def suggest(inputs: Inputs, seed: int = 7) -> list[Suggestion]:
         if column in customers
         if (s := affinity.propose(customers, column, members, seed)) is not None
     ]
+    new += categories.propose(customers, members, inputs.category_shares, seed)
     new += sequences.propose(customers, members, seed)
     new += clusters.propose(customers, members, seed)
     kept: list[Suggestion] = []

@@ -72,7 +72,7 @@ class Suggestion:
     overlap: list[dict] = field(default_factory=list)  # [{tag, jaccard}], largest first
     with_tag: str | None = None  # a merge's other tag
     sample: list[dict] = field(default_factory=list)  # members with their values
-    source: str | None = None  # a new tag's: affinity, sequence or cluster
+    source: str | None = None  # a new tag's: affinity, category, sequence or cluster
     evidence: str | None = None  # a new tag's evidence template, for its catalog rule
     keys: frozenset = field(default=frozenset(), repr=False)  # a new tag's members
     # The previous review's (as_of, and condition and members when it proposed the same).
@@ -94,6 +94,8 @@ class Inputs:
     customers: pd.DataFrame
     tags: pd.DataFrame  # customer_key, tag and, from a build, source (rule, manual, model)
     rules: dict[str, str]  # rule tag -> its condition
+    # Each category's share of everyone's revenue in the last 365 days.
+    category_shares: dict[str, float] = field(default_factory=dict)
 
 
 def read_inputs(warehouse: Path, as_of: date | None = None) -> Inputs:
@@ -116,11 +118,17 @@ def read_inputs(warehouse: Path, as_of: date | None = None) -> Inputs:
             f"select distinct customer_key, tag, source from {ref('customer_tags')} "
             f"where customer_key not in ({objecting}) order by tag, customer_key"
         ).df()
+        shares = con.execute(
+            f"select category, sum(line_revenue) / sum(sum(line_revenue)) over () "
+            f"from {ref('int_order_lines__revenue_365d')} "
+            f"where customer_key not in ({objecting}) group by category"
+        ).fetchall()
     rules = {
         rule["tag"]: rule["when"]
         for rule in model_meta(TAG_CATALOG, "int_tags__rule_matches").get("rules") or []
     }
-    return Inputs(built, customers, tags, rules)
+    category_shares = {category: float(share) for category, share in shares if category}
+    return Inputs(built, customers, tags, rules, category_shares)
 
 
 def jaccard(a: set, b: set) -> float:

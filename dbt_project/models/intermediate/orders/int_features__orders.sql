@@ -69,6 +69,7 @@ top_category as (
     select
         customer_key,
         category,
+        revenue,
         -- Rounded: sums of spread line revenue in floating point differ in the last bits
         -- with the order of addition, which would break a tie at random.
         row_number() over (
@@ -110,7 +111,11 @@ select
         when order_totals.revenue_365d > 0
             then round(attribute_revenue.premium_revenue_365d / cast(order_totals.revenue_365d as double), 10)
     end as premium_share_365d,
-    top_category.category as top_category_365d
+    top_category.category as top_category_365d,
+    case
+        when order_totals.revenue_365d > 0
+            then round(top_category.revenue / cast(order_totals.revenue_365d as double), 10)
+    end as top_category_share_365d
 from order_totals
 left join attribute_revenue
     on order_totals.customer_key = attribute_revenue.customer_key
