@@ -265,8 +265,10 @@ def test_suggest_reads_the_build_leaves_out_who_objected_to_profiling_and_writes
     assert json.loads((out / "suggestions-2026-06-30.json").read_text()) == records
     assert CliRunner().invoke(main, args).output == first.output  # deterministic
     assert built.read_bytes() == before
-    table = CliRunner().invoke(main, ["suggest", "--warehouse", str(built)])
+    page = tmp_path / "pages" / "suggestions.html"
+    table = CliRunner().invoke(main, ["suggest", "--warehouse", str(built), "--html", str(page)])
     assert table.exit_code == 0 and "high-eco" in table.output, table.output
+    assert page.read_text() == (out / "suggestions-2026-06-30.html").read_text()
     other_day = CliRunner().invoke(
         main, ["suggest", "--warehouse", str(built), "--as-of", "2026-06-29"]
     )

@@ -32,6 +32,7 @@ __all__ = [
     "Inputs",
     "SuggestError",
     "Suggestion",
+    "html_page",
     "jaccard",
     "read_inputs",
     "suggest",
