@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import phonenumbers
+import pyarrow as pa
 
 from tagwise.ingest.loaders import DuckDBLoader, Loader
 from tagwise.relations import source
@@ -66,7 +67,24 @@ def check_new_phones(loader: Loader) -> int:
         return 0
     table = source("phones", "phone_numbers")
     if duckdb_loader:
-        loader.con.executemany(f"insert into {table} values (?, ?, ?, ?)", rows)
+        # One insert of the whole batch: DuckDB's executemany runs a statement per row, 0.65
+        # ms each here, which at a million customers cost 11 minutes (the check, 46 us).
+        checked = pa.table(
+            {
+                "phone": [row[0] for row in rows],
+                "e164": [row[1] for row in rows],
+                "problem": [row[2] for row in rows],
+                "checked_at": pa.array([now] * len(rows), pa.timestamp("us")),
+            }
+        )
+        loader.con.register("checked_phones", checked)
+        try:
+            loader.con.execute(
+                f"insert into {table} (phone, e164, problem, checked_at) "
+                "select phone, e164, problem, checked_at from checked_phones"
+            )
+        finally:
+            loader.con.unregister("checked_phones")
     else:
         schema = loader.spark.table(table).schema
         loader.spark.createDataFrame(rows, schema=schema).write.insertInto(table)
