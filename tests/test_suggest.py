@@ -165,6 +165,43 @@ def test_customers_who_spend_most_of_their_year_in_one_category_come_back_as_a_t
     assert evidence_problems(category.evidence, columns) == []
 
 
+def test_a_resample_that_misses_a_small_cluster_keeps_its_thresholds():
+    """Stability resamples the buyers; a resample of 200 buyers can hold none of a small
+    cluster, and its thresholds then stay as they were (it raised IndexError)."""
+    from tagwise.suggest.clusters import joint_thresholds
+
+    values = np.random.default_rng(1).uniform(0, 1, (200, 2))
+    assert joint_thresholds(values, np.zeros(200, bool), [0.5, 0.7]) == [0.5, 0.7]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_source_copes_with_a_small_ragged_build(seed):
+    """A few hundred customers, a third without orders (null shares), few sequences: every
+    source runs, and each proposed tag's condition reads back its count."""
+    rng = np.random.default_rng(seed)
+    n = 90 + 40 * seed
+    orders = rng.integers(0, 5, n)
+    share = np.where(orders > 0, rng.uniform(0, 1, n), np.nan)
+    pairs = rng.choice([None, "|a>b|", "|b>a|", "|a>b|c>a|"], n)
+    frame = pd.DataFrame(
+        {
+            "customer_key": [f"k{i:05d}" for i in range(n)],
+            "orders_365d": orders,
+            "orders_90d": orders // 2,
+            "app_share_365d": share,
+            "late_night_share_365d": np.where(orders > 0, rng.uniform(0, 1, n), np.nan),
+            "discount_share_365d": np.where(orders > 0, rng.binomial(1, 0.1, n), np.nan),
+            "top_category_365d": np.where(orders > 0, rng.choice(["a", "b", "c"], n), None),
+            "top_category_share_365d": share,
+            "category_sequences_365d": pairs,
+        }
+    )
+    inputs = Inputs(AS_OF, frame, tags_of(frame), {}, {"a": 0.05, "b": 0.45, "c": 0.5})
+    for s in suggest(inputs, seed=seed):
+        if s.kind == "new":
+            assert len(members_by_sql(frame, s.condition)) == s.members, s.condition
+
+
 def test_a_group_two_behaviours_set_apart_comes_back_as_one_cluster_tag():
     """150 of 3,000 buyers order through the app late at night; everyone else's shares are
     those of a few orders placed at random. The cluster comes back named by both, as a

@@ -50,6 +50,10 @@ def separating_threshold(values: np.ndarray, inside: np.ndarray) -> tuple[float,
 
 
 def _cuts(values: np.ndarray) -> list[float]:
+    """Round thresholds at the values' quantiles; none for no values (a resample of a
+    small cluster can miss it entirely)."""
+    if len(values) == 0:
+        return []
     return [c for c in sorted({nice(v) for v in np.quantile(values, CUT_QUANTILES)}) if c > 0]
 
 
