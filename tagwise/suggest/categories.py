@@ -19,6 +19,7 @@ from tagwise.suggest.suggestion import (
     nice,
     numbers,
     overlaps,
+    slug,
 )
 
 # The strongest category affinities proposed, at most: every category has its fans, and
@@ -26,10 +27,6 @@ from tagwise.suggest.suggestion import (
 CATEGORIES_PROPOSED = 3
 # A category name a condition's string literal cannot hold as it is.
 UNSAFE_IN_LITERAL = re.compile(r"['\\{}]")
-
-
-def _slug(category: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", category.lower()).strip("-")
 
 
 def _cut(values: np.ndarray) -> float:
@@ -83,7 +80,7 @@ def propose(
         found.append(
             Suggestion(
                 kind="new",
-                tag=f"mostly-{_slug(category)}",
+                tag=f"mostly-{slug(category)}",
                 condition=f"top_category_365d = '{category}' and top_category_share_365d >= {cut:g}",
                 members=int(member.sum()),
                 support=round(float(support), 4),

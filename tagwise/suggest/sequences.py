@@ -18,6 +18,7 @@ from tagwise.suggest.suggestion import (
     SAMPLE_MEMBERS,
     Suggestion,
     overlaps,
+    slug,
 )
 
 # The inputs' column of each customer's sequences, `|A>B|...|` (int_orders__category_sequences).
@@ -27,10 +28,6 @@ WITHIN_DAYS = 7
 SEQUENCES_PROPOSED = 5
 # A category name the condition's `like` pattern cannot hold literally.
 UNSAFE_IN_PATTERN = re.compile(r"['%_|>\\{}]")
-
-
-def _slug(category: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", category.lower()).strip("-")
 
 
 def propose(customers: pd.DataFrame, members: dict[str, set], seed: int) -> list[Suggestion]:
@@ -85,7 +82,7 @@ def propose(customers: pd.DataFrame, members: dict[str, set], seed: int) -> list
         found.append(
             Suggestion(
                 kind="new",
-                tag=f"{_slug(first)}-then-{_slug(then)}",
+                tag=f"{slug(first)}-then-{slug(then)}",
                 condition=f"{SEQUENCE_COLUMN} like '%|{first}>{then}|%'",
                 members=len(keys),
                 support=round(len(keys) / population, 4),

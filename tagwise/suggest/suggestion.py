@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -157,6 +158,11 @@ def lift_of(customers: pd.DataFrame, member: pd.Series, column: str) -> float | 
     if not overall or not member.any():
         return None
     return float(values[member.to_numpy()].mean() / overall)
+
+
+def slug(category: str) -> str:
+    """A category as part of a taxonomy-style tag name: lower-case words joined by `-`."""
+    return re.sub(r"[^a-z0-9]+", "-", category.lower()).strip("-")
 
 
 def evidence_of(columns: list[str]) -> str:
