@@ -10,6 +10,7 @@ from dagster import Definitions, definitions, in_process_executor
 from tagwise.orchestration.dbt.assets import dbt_steps
 from tagwise.orchestration.dbt.project import dbt_resource
 from tagwise.orchestration.export.assets import release_assets
+from tagwise.orchestration.identity.assets import identity_assets
 from tagwise.orchestration.ingest.assets import landing_files, raw_tables
 from tagwise.orchestration.ingest.sensors import landing_sensor
 from tagwise.orchestration.jobs import jobs, schedules
@@ -26,6 +27,7 @@ def _definitions() -> Definitions:
             *landing_files(),
             *raw_tables(),
             *dbt_steps(),
+            *identity_assets(),
             *model_assets(),
             *release_assets(),
             *review_assets(),

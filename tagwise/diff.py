@@ -157,8 +157,13 @@ def _git_file(path: Path, revision: str) -> bytes:
 
 def base_project(revision: str, into: Path) -> Path:
     """A copy of the dbt project with the team's files (tagwise.project.OWNED) as they were
-    at the git revision; returns its dbt project folder."""
-    from tagwise.project import GENERATED, OWNED, owned, root
+    at the git revision; returns its dbt project folder. An optional file the folder did
+    not hold then (the identity catalog) is the shipped one, as a run then used it.
+
+    The diff rebuilds the catalogs' tags, segments and destinations, not identity: an
+    identity catalog that changed since the revision is refused rather than shown as no
+    change."""
+    from tagwise.project import GENERATED, OPTIONAL_OWNED, OWNED, owned, root, shipped
 
     for part in ("dbt_project", "seeds"):
         shutil.copytree(
@@ -169,8 +174,21 @@ def base_project(revision: str, into: Path) -> Path:
         )
     for name, where in OWNED.items():
         target = into / where
+        current = target.read_bytes() if target.is_file() else b""
         target.unlink(missing_ok=True)
-        target.write_bytes(_git_file(owned(name), revision))
+        try:
+            content = _git_file(owned(name), revision)
+        except DiffError:
+            if name not in OPTIONAL_OWNED:
+                raise
+            content = (shipped() / where).read_bytes()
+        target.write_bytes(content)
+        if name in OPTIONAL_OWNED and content != current:
+            raise DiffError(
+                f"{name} changed since {revision}: tagwise diff previews the tag, segment and "
+                "destination catalogs; an identity change is not previewed yet (which "
+                "people it merges or splits): build it into a copy of the warehouse first"
+            )
     return into / "dbt_project"
 
 

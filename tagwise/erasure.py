@@ -30,6 +30,7 @@ from tagwise.warehouse import connect
 def raw_person_rows():
     return (
         (source("crm", "customers"), True),
+        (source("identifiers", "customer_identifiers"), False),
         (source("shop", "orders"), False),
         (source("esp", "email_events"), True),
         (source("web", "web_events"), False),
@@ -38,6 +39,32 @@ def raw_person_rows():
         (source("crm", "support_tickets"), False),
         (source("crm", "survey_responses"), False),
     )
+
+
+# What names an erased person's rows in the identity tables a build makes, which hold
+# identifiers in clear (the erasure pass runs after every one of them is built).
+_BY_KEY = "customer_key in (select customer_key from _erased)"
+_BY_ID = "customer_id in (select identifier from _ids)"
+_BY_PAIR = f"{_BY_ID} or linked_customer_id in (select identifier from _ids)"
+# A guarded value is shared by several records: gone when it holds an erased identifier.
+_BY_VALUE = "exists (select 1 from _erased where instr(guarded_value, _erased.identifier) > 0)"
+
+
+def identity_tables_purged() -> dict[str, str]:
+    """Each identity table a build makes holding identifiers in clear -> its rows of
+    erased people (the erasure pass runs after every one of them is built)."""
+    return {
+        ref("int_identity__identifiers"): _BY_KEY,
+        ref("int_identity__clusters"): _BY_KEY,
+        ref("int_identity__customer_records"): _BY_ID,
+        ref("int_identity__identifier_values"): _BY_ID,
+        ref("int_identity__rule_keys"): _BY_ID,
+        ref("int_identity__match_candidates"): _BY_ID,
+        ref("int_identity__probabilistic_matches"): _BY_PAIR,
+        ref("identity_links"): _BY_PAIR,
+        ref("identity_guarded_values"): _BY_VALUE,
+        source("model", "identity_matches"): _BY_PAIR,
+    }
 
 
 REDACTED = "[redacted: erasure]"
@@ -182,12 +209,8 @@ def _purge_rows(rows: _DuckDBRows | _SparkRows, now: datetime) -> tuple[int, lis
     # Last, the identity tables this build made: they held the person's identifiers in
     # clear, as the next build (from the purged raw rows) would not. What runs after this
     # pass finds erased people by hash (erased_key_hashes_sql, int_identity__privacy_requests).
-    erased_keys = "customer_key in (select customer_key from _erased)"
-    removed += rows.delete(ref("int_identity__identifiers"), erased_keys)
-    removed += rows.delete(ref("int_identity__clusters"), erased_keys)
-    removed += rows.delete(
-        ref("int_identity__customer_records"), "customer_id in (select identifier from _ids)"
-    )
+    for table, rows_of_erased in identity_tables_purged().items():
+        removed += rows.delete(table, rows_of_erased)
     return removed, fresh
 
 

@@ -81,6 +81,29 @@ def _earlier_primary(segment: str) -> list[dict]:
     return []
 
 
+def _identity(con: duckdb.DuckDBPyConnection, key: str) -> dict:
+    """The person's source records and the links that made them one (SPEC 3.1): each
+    rule, the values that matched, and the match probability of a probabilistic link."""
+    records = [
+        row["customer_id"]
+        for row in rows(
+            con,
+            f"select customer_id from {ref('int_identity__clusters')} "
+            "where customer_key = ? order by customer_id",
+            [key],
+        )
+    ]
+    links = rows(
+        con,
+        "select customer_id, linked_customer_id, rule, matched_values, match_probability "
+        f"from {ref('identity_links')} where customer_id in "
+        f"(select customer_id from {ref('int_identity__clusters')} where customer_key = ?) "
+        "order by rule_priority, customer_id, linked_customer_id",
+        [key],
+    )
+    return {"records": records, "links": links}
+
+
 def explain(warehouse, identifier: str, as_of: date | None = None, verbose: bool = False) -> dict:
     """The explanation of one person (any customer id or email ever held) as a dict."""
     with latest_build(warehouse) as (con, _tables, built):
@@ -121,6 +144,7 @@ def explain(warehouse, identifier: str, as_of: date | None = None, verbose: bool
             consent = _consent(con, key)
             answer["destinations"] = _destinations(con, key, consent)
             answer["consent"] = consent
+            answer["identity"] = _identity(con, key)
         else:
             answer["note"] = (
                 f"as of {as_of}, an earlier date than the latest build ({built}): tags and "

@@ -3,7 +3,7 @@
 The dbt project and its seeds ship inside the package: `tagwise/_bundle/` in an installed
 wheel, the checkout's `dbt_project/` and `seeds/` in development. A deployment folder
 (`tagwise init DIR`) holds what a team changes and versions in its own repository: the
-tag, segment and destination catalogs, the taxonomy and synonyms, and `tagwise.env` (settings).
+tag, segment, destination and identity catalogs, the taxonomy and synonyms, and `tagwise.env` (settings).
 
 tagwise runs in a deployment folder when `--project DIR` or TAGWISE_PROJECT names one, or
 when the current folder has a `tagwise.env`. dbt then runs a working copy in
@@ -33,9 +33,15 @@ OWNED = {
     "catalogs/destination_catalog.yml": Path(
         "dbt_project/models/restricted/destinations/destination_catalog.yml"
     ),
+    "catalogs/identity_catalog.yml": Path(
+        "dbt_project/models/restricted/identity/identity_catalog.yml"
+    ),
     "seeds/tag_taxonomy.csv": Path("seeds/tag_taxonomy.csv"),
     "seeds/tag_synonyms.csv": Path("seeds/tag_synonyms.csv"),
 }
+# Owned files a folder made by an earlier release may lack: the shipped one applies there
+# (for the identity catalog, tagwise's default rule), until the team writes its own.
+OPTIONAL_OWNED = frozenset({"catalogs/identity_catalog.yml"})
 # What tagwise writes into a deployment folder, never committed. No trailing `/`: git
 # would then ignore only a directory, and commit a link or file of the same name.
 IGNORED = (WORKING_COPY, "data", "exports")
@@ -67,7 +73,9 @@ def _deployment() -> Path | None:
 def owned(name: str) -> Path:
     """A file a team edits (a key of OWNED): the deployment folder's own, or the shipped one."""
     folder = _deployment()
-    return folder / name if folder else shipped() / OWNED[name]
+    if folder and (name not in OPTIONAL_OWNED or (folder / name).is_file()):
+        return folder / name
+    return shipped() / OWNED[name]
 
 
 @functools.cache
@@ -95,8 +103,14 @@ def assemble(folder: Path) -> Path:
     A shipped file is copied only when its bytes differ, so dbt's manifest is parsed again
     only after a change; files the shipped project no longer has are removed."""
     copy = _working_copy(folder)
-    links = {where: folder.resolve() / name for name, where in OWNED.items()}
-    missing = [name for name, where in OWNED.items() if not links[where].is_file()]
+    links = {
+        where: folder.resolve() / name
+        for name, where in OWNED.items()
+        if name not in OPTIONAL_OWNED or (folder / name).is_file()
+    }
+    missing = [
+        name for name, where in OWNED.items() if where in links and not links[where].is_file()
+    ]
     if missing:
         raise ProjectError(
             f"the deployment folder {folder} lacks {', '.join(missing)}: "

@@ -106,6 +106,33 @@ def reach_notes(warehouse: Path, target: str = "duckdb") -> list[str]:
     return notes
 
 
+# Guarded values a run names one by one; past these, it counts the rest.
+GUARDED_NAMED = 5
+
+
+def identity_notes(warehouse: Path, target: str = "duckdb") -> list[str]:
+    """What the identity catalog's guards kept from merging people in this build, the
+    values with the most records first (SPEC 3.1); nothing when they stopped nothing."""
+    guarded = read_rows(
+        warehouse,
+        "select guard, identifier_or_rule, guarded_value, source_customer_ids "
+        f"from {ref('identity_guarded_values')} "
+        "order by source_customer_ids desc, guard, identifier_or_rule, guarded_value",
+        target,
+    )
+    if not guarded:
+        return []
+    named = "; ".join(
+        f"{value} ({where}, {guard}: {records:,} records)"
+        for guard, where, value, records in guarded[:GUARDED_NAMED]
+    )
+    more = f"; and {len(guarded) - GUARDED_NAMED:,} more" if len(guarded) > GUARDED_NAMED else ""
+    return [
+        f"identity guards kept {len(guarded):,} value(s) from merging people: {named}{more} "
+        f"({ref('identity_guarded_values')} lists them)"
+    ]
+
+
 # The behaviour the features count as days: a purchase, an email or web event.
 ACTIVITY = (
     ("orders", "ordered_at"),

@@ -192,7 +192,7 @@ def test_tables_python_writes_are_created_from_their_source_declarations(project
     written_by_python = [
         s for s in project["sources"].values() if s["schema"] in ("model", "erasure")
     ]
-    assert len(written_by_python) == 6
+    assert len(written_by_python) == 7
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for source in written_by_python:
             declared = [

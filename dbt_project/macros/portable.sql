@@ -12,6 +12,20 @@
     ({{ expression }} rlike '{{ pattern }}')
 {%- endmacro %}
 
+{#- Whether a text matches a regular expression given as text (a catalog's pattern): the
+    pattern is quoted as the engine reads literals, so its backslashes reach the engine. -#}
+{% macro matches_pattern(expression, pattern) -%}
+    {{ return(adapter.dispatch("matches_pattern", "tagwise")(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__matches_pattern(expression, pattern) -%}
+    regexp_matches({{ expression }}, {{ tagwise.string_literal(pattern) }})
+{%- endmacro %}
+
+{% macro spark__matches_pattern(expression, pattern) -%}
+    ({{ expression }} rlike {{ tagwise.string_literal(pattern) }})
+{%- endmacro %}
+
 {#- Sorted, distinct values of a text column within a group, joined by the separator. -#}
 {% macro sorted_list_agg(expression, separator=", ") -%}
     {{ return(adapter.dispatch("sorted_list_agg", "tagwise")(expression, separator)) }}

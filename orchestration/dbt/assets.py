@@ -13,6 +13,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, dbt_assets
 from tagwise.orchestration.dbt.project import TagwiseTranslator, dbt_project, manifest
+from tagwise.orchestration.identity.assets import probabilistic_rule
 from tagwise.orchestration.partitions import DAILY, ONE_DATE_PER_RUN, as_of
 from tagwise.orchestration.resources import WAREHOUSE_POOL, TagwiseSettings
 
@@ -21,6 +22,7 @@ from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment
 from tagwise.dbt_project import PROJECT_DIR
 from tagwise.errors import TagwiseError
 from tagwise.history import forget_unreleased
+from tagwise.identity.matching import MATCH_INPUTS
 from tagwise.model.pipeline import UPSTREAM_OF_MODEL
 
 RUNS = Path("target") / "runs"
@@ -99,11 +101,12 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: Tagwise
     reported as it is built (n of the step's total) in the run's log."""
     settings = tagwise.dbt(as_of(context))
     try:
-        rules, definitions, destinations = check_catalogs()
+        rules, definitions, destinations, identity_rules = check_catalogs()
     except TagwiseError as error:
         raise Failure(str(error)) from None
     context.log.info(
-        f"catalogs valid: {rules} tag rules, {definitions} segment definitions, {destinations} destinations"
+        f"catalogs valid: {rules} tag rules, {definitions} segment definitions, "
+        f"{destinations} destinations, {identity_rules} identity rules"
     )
     if settings.target == "duckdb":
         forgotten = forget_unreleased(settings.warehouse, settings.as_of)
@@ -131,43 +134,60 @@ def event_name(event: Output | AssetMaterialization) -> str:
 
 
 @functools.cache
-def dbt_steps() -> tuple[AssetsDefinition, AssetsDefinition]:
-    """The two dbt steps around the model step, named for what they build; made when
-    Dagster loads the definitions (they read the parsed project), not at import. A data
-    test on models of both runs in the second (dbt's "buildable" selection), and the tests
-    on the predictions table (a dbt source) run there too, after the model wrote it."""
+def dbt_steps() -> tuple[AssetsDefinition, ...]:
+    """The dbt steps around the Python steps, named for what they build; made when Dagster
+    loads the definitions (they read the parsed project), not at import. A data test on
+    models of two steps runs in the later one (dbt's "buildable" selection), and the tests
+    on a table a Python step writes (a dbt source) run after it wrote it. With the identity
+    catalog's probabilistic rule, a first step builds what the identity step reads."""
+    identity_inputs = (
+        " ".join(f"+{name}" for name in MATCH_INPUTS) if probabilistic_rule() else None
+    )
+    steps = []
+    if identity_inputs:
+        steps.append(
+            _dbt_step(
+                # Staging and the current customer records the identity step compares.
+                "dbt_staging_and_identity_inputs",
+                select=identity_inputs,
+                exclude=PRODUCTION_EXCLUDE,
+            )
+        )
+    steps.append(
+        _dbt_step(
+            # Staging, identity, consent and the completed orders: what the model reads.
+            "dbt_staging_and_model_inputs",
+            select=UPSTREAM_OF_MODEL,
+            exclude=" ".join(filter(None, (identity_inputs, PRODUCTION_EXCLUDE))),
+        )
+    )
+    steps.append(
+        _dbt_step(
+            # Customer features (with the model's predictions), tags, segments and audiences.
+            "dbt_features_tags_segments",
+            select="fqn:*",
+            exclude=" ".join(
+                filter(None, (UPSTREAM_OF_MODEL, identity_inputs, PRODUCTION_EXCLUDE))
+            ),
+        )
+    )
+    return tuple(steps)
 
+
+def _dbt_step(name: str, select: str, exclude: str) -> AssetsDefinition:
     @dbt_assets(
         manifest=manifest(),
         project=dbt_project(),
         dagster_dbt_translator=TagwiseTranslator(),
-        select=UPSTREAM_OF_MODEL,
-        exclude=PRODUCTION_EXCLUDE,
-        name="dbt_staging_and_model_inputs",
+        select=select,
+        exclude=exclude,
+        name=name,
         pool=WAREHOUSE_POOL,
         partitions_def=DAILY,
         backfill_policy=ONE_DATE_PER_RUN,
     )
-    def dbt_staging_and_model_inputs(
-        context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
-    ):
-        """Staging, identity, consent and the completed orders: what the model reads."""
+    def step(context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings):
+        """A dbt step of the daily run: `dbt build` of its selection as of D."""
         yield from _build(context, dbt, tagwise)
 
-    @dbt_assets(
-        manifest=manifest(),
-        project=dbt_project(),
-        dagster_dbt_translator=TagwiseTranslator(),
-        exclude=f"{UPSTREAM_OF_MODEL} {PRODUCTION_EXCLUDE}",
-        name="dbt_features_tags_segments",
-        pool=WAREHOUSE_POOL,
-        partitions_def=DAILY,
-        backfill_policy=ONE_DATE_PER_RUN,
-    )
-    def dbt_features_tags_segments(
-        context: AssetExecutionContext, dbt: DbtCliResource, tagwise: TagwiseSettings
-    ):
-        """Customer features (with the model's predictions), tags, segments and audiences."""
-        yield from _build(context, dbt, tagwise)
-
-    return dbt_staging_and_model_inputs, dbt_features_tags_segments
+    return step

@@ -14,7 +14,7 @@ from tagwise.activation.destinations import destinations
 from tagwise.activation.redaction import erase_from_exports
 from tagwise.activation.syncs import export, not_configured
 from tagwise.catalog import require_unchanged_since_checked
-from tagwise.erasure import purge_erased
+from tagwise.erasure import identity_tables_purged, purge_erased
 from tagwise.history import record_release
 from tagwise.publish import PUBLISHED_SCHEMAS, publish, published_path
 from tagwise.quality import record_good_run
@@ -84,7 +84,11 @@ def release_assets() -> list[AssetsDefinition]:
 
     @asset(
         key=ERASURE,
-        deps=[model_key("int_identity__erased_people")],
+        deps=[
+            model_key("int_identity__erased_people"),
+            # schema.table is the asset key of a dbt model or of a source Python writes.
+            *(AssetKey(table.split(".")) for table in identity_tables_purged()),
+        ],
         group_name=RELEASE_GROUP,
         description="Erasure reaches what was exported before: erased people's rows leave the "
         "stored sync state and the export files, but for the remove that tells the destination.",

@@ -1,4 +1,4 @@
-"""Validation of the declarative catalogs (tag, segment, destination) before anything runs.
+"""Validation of the declarative catalogs (tag, segment, destination, identity) before anything runs.
 
 One module per catalog, the condition grammar they share, and the files they read. The
 tag catalog is the `meta.rules` of model int_tags__rule_matches in
@@ -32,6 +32,7 @@ from tagwise.catalog.documents import (
     restore_checked,
     unchanged,
 )
+from tagwise.catalog.identity import IDENTITY_CATALOG, check_identity_catalog, identity_problems
 from tagwise.catalog.segments import (
     SEGMENT_FUNCTIONS,
     check_segment_catalog,
@@ -45,6 +46,7 @@ from tagwise.project import OWNED
 # What other modules use of the catalogs' checks.
 __all__ = [
     "DESTINATION_CATALOG",
+    "IDENTITY_CATALOG",
     "MAX_DESTINATIONS",
     "SEGMENT_CATALOG",
     "SEGMENT_FUNCTIONS",
@@ -54,12 +56,14 @@ __all__ = [
     "Vocabulary",
     "check_catalogs",
     "check_destination_catalog",
+    "check_identity_catalog",
     "check_segment_catalog",
     "check_tag_catalog",
     "condition_problems",
     "destination_problems",
     "documented_columns",
     "evidence_problems",
+    "identity_problems",
     "model_meta",
     "require_unchanged_since_checked",
     "segment_problems",
@@ -68,23 +72,23 @@ __all__ = [
 ]
 
 
-def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int]:
-    """The three catalogs, checked before dbt parses the project: dbt renders the
+def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int, int]:
+    """The four catalogs, checked before dbt parses the project: dbt renders the
     catalogs' text, so it must never see text that was not checked. Without a project
-    folder, the catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG).
-    Returns (tag rules, segment definitions, destinations)."""
+    folder, the catalogs a team edits (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG, IDENTITY_CATALOG).
+    Returns (tag rules, segment definitions, destinations, identity rules)."""
     root = PROJECT_DIR.parent if project_dir is None else project_dir.parent
     inputs_doc = root / TAG_INPUTS_DOC.relative_to(PROJECT_DIR.parent)
-    tag_catalog, segment_catalog, destination_catalog = (
-        (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG)
+    tag_catalog, segment_catalog, destination_catalog, identity_catalog = (
+        (TAG_CATALOG, SEGMENT_CATALOG, DESTINATION_CATALOG, IDENTITY_CATALOG)
         if project_dir is None
         else tuple(
             root / OWNED[f"catalogs/{name}_catalog.yml"]
-            for name in ("tag", "segment", "destination")
+            for name in ("tag", "segment", "destination", "identity")
         )
     )
     seeds = root / "seeds"
-    files = (tag_catalog, segment_catalog, destination_catalog, inputs_doc, seeds)
+    files = (tag_catalog, segment_catalog, destination_catalog, identity_catalog, inputs_doc, seeds)
     # A run checks before it parses and before each dbt step: files unchanged since the
     # last check of the same files pass again without parsing every condition anew.
     if files in _LAST_CHECKS and unchanged(_LAST_CHECKS[files][1]):
@@ -96,10 +100,16 @@ def check_catalogs(project_dir: Path | None = None) -> tuple[int, int, int]:
         check_tag_catalog(tag_catalog, inputs_doc, seeds),
         check_segment_catalog(segment_catalog, inputs_doc, seeds),
         len(check_destination_catalog(destination_catalog, segment_catalog)),
+        identity_rule_count(check_identity_catalog(identity_catalog)),
     )
     _LAST_CHECKS[files] = (counts, checked())
     return counts
 
 
+def identity_rule_count(meta: dict) -> int:
+    """The identity catalog's rules, the probabilistic one included."""
+    return len(meta.get("rules") or []) + (1 if meta.get("probabilistic") else 0)
+
+
 # (the files a check reads) -> (its counts, the digests of what it read): checks that passed.
-_LAST_CHECKS: dict[tuple[Path, ...], tuple[tuple[int, int, int], dict[Path, str]]] = {}
+_LAST_CHECKS: dict[tuple[Path, ...], tuple[tuple[int, int, int, int], dict[Path, str]]] = {}

@@ -15,6 +15,7 @@ from tagwise.cli import (
     completejourney,
     diff,
     explain,
+    febrl,
     generate,
     ingest,
     init,
@@ -73,6 +74,7 @@ for command in (
     interests.evaluate_interests_command,
     model.import_cdnow_command,
     completejourney.import_completejourney_command,
+    febrl.import_febrl_command,
     bench.bench_command,
 ):
     main.add_command(project_option(command))

@@ -34,7 +34,7 @@ def explain_command(
     """Explain one person (any customer id or email ever held, or the customer_key the
     published tables show): tags with evidence,
     segments with reasons, each destination with eligible or why not, consent, and the
-    latest segment entries and exits."""
+    latest segment entries and exits, and the source records merged into them with why."""
     from tagwise.explain import explain
     from tagwise.privacy import json_value
 
@@ -83,6 +83,27 @@ def show_explanation(answer: dict) -> None:
                 ["rank", "category", "probability", "is_new_to_customer", "top_drivers"],
             )
         )
+    identity = answer.get("identity")
+    if identity:
+        console.print(
+            f"source records: {', '.join(identity['records'])}"
+            + ("" if identity["links"] else " (no link: a person of one record)"),
+            highlight=False,
+        )
+        if identity["links"]:
+            console.print(
+                _table(
+                    "why these records are one person",
+                    identity["links"],
+                    [
+                        "customer_id",
+                        "linked_customer_id",
+                        "rule",
+                        "matched_values",
+                        "match_probability",
+                    ],
+                )
+            )
     if "destinations" in answer:
         console.print(_table("destinations", answer["destinations"], ["destination", "status"]))
         console.print(

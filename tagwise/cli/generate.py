@@ -74,6 +74,15 @@ from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
     "and another buy home-kitchen then food-coffee within days, every quarter: habits no "
     "shipped tag names, for tagwise suggest to find.",
 )
+@click.option(
+    "--plant-identity",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="This share of customers sign up a second time (a typo, a new email, or no email "
+    "and the same phone), and half of it carry junk identifiers shared by many "
+    "(test@test.com, a shop's phone): for identity resolution and its guards.",
+)
 def generate_command(
     customers,
     seed,
@@ -86,6 +95,7 @@ def generate_command(
     plant_lift,
     plant_sequence,
     plant_habits,
+    plant_identity,
 ) -> None:
     """Write a deterministic synthetic data set in the landing layout."""
     from tagwise.generator import GenerateConfig, generate
@@ -103,6 +113,7 @@ def generate_command(
             plant_lift,
             plant_sequence,
             plant_habits,
+            plant_identity,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

@@ -141,8 +141,9 @@ def check_catalogs() -> None:
     """Validate the catalogs (before dbt renders their text) and say so."""
     from tagwise import catalog
 
-    rules, definitions, destinations = catalog.check_catalogs()
+    rules, definitions, destinations, identity_rules = catalog.check_catalogs()
     console.print(
         f"tag catalog: {rules} rules valid; segment catalog: {definitions} definitions valid; "
-        f"destination catalog: {destinations} destinations valid"
+        f"destination catalog: {destinations} destinations valid; identity catalog: "
+        f"{identity_rules} rules valid"
     )

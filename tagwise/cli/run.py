@@ -249,10 +249,13 @@ def _show_run(report: RunReport, warehouse: Path, target: str, brief: bool = Fal
     if brief:
         return
     show_warehouse(warehouse, target)
-    from tagwise.summary import data_gap, reach_notes
+    from tagwise.summary import data_gap, identity_notes, reach_notes
 
     gap = data_gap(warehouse, report.as_of)
-    for note in ([gap] if gap else []) + reach_notes(warehouse, target):
+    notes = (
+        ([gap] if gap else []) + identity_notes(warehouse, target) + reach_notes(warehouse, target)
+    )
+    for note in notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     console.print(f"published to {report.published['path']} (open it read-only from BI tools)")
     steps = Table("step", "seconds", title="time per step")

@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS, SOURCES, SOURCES_BY_NAME
-from tagwise.generator import activity, dirty, habits, interests, lift, population
+from tagwise.generator import activity, dirty, habits, identities, interests, lift, population
 from tagwise.generator.population import DAY, NEVER, Window
 
 CHUNK_SIZE = 100_000
@@ -47,6 +47,9 @@ class GenerateConfig:
     # Share of customers with each of two planted habits: ordering through the app late at
     # night, and buying home-kitchen then food-coffee within days (generator/habits.py).
     planted_habits: float = 0.0
+    # Share of customers with a second record, and half of it with junk identifiers
+    # shared by many (generator/identities.py).
+    planted_identity: float = 0.0
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -63,6 +66,8 @@ class GenerateConfig:
             raise ValueError("--plant-sequence must be in [0, 1]")
         if not 0 <= self.planted_habits <= 1:
             raise ValueError("--plant-habits must be in [0, 1]")
+        if not 0 <= self.planted_identity <= 1:
+            raise ValueError("--plant-identity must be in [0, 1]")
         if self.fmt not in FORMATS:
             raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
 
@@ -155,7 +160,10 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
             night_owls = habits.night_owls(pop, chunk, config.planted_habits)
             routine = habits.routine(pop, window, chunk, config.planted_habits, night_owls)
         for source, build in PERSON_SOURCES.items():
-            writers.write(source, build(pop, window))
+            rows = build(pop, window)
+            if source == "customers" and config.planted_identity:
+                rows = identities.plant(rows, config.seed, chunk, config.planted_identity, window)
+            writers.write(source, rows)
         for month in _months(config):
             built = activity.MonthActivity(
                 pop, window, month, chunk, prices, planted, sequence, night_owls, routine

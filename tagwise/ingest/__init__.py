@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tagwise import relations
+from tagwise.catalog.identity import extra_identifiers
 from tagwise.contract import REQUIRED_SOURCES, SOURCES, Source
 from tagwise.ingest.loaders import (
     DuckDBLoader,
@@ -117,8 +118,9 @@ def prepare(loader: Loader) -> None:
     loader.execute("create schema if not exists raw")
     for source in SOURCES:
         loader.execute(create_table(source, loader.dialect))
-    # The load log, the quarantine and the phone checks, as their dbt sources declare them.
-    for source_name in ("ingestion", "phones"):
+    # The load log, the quarantine, the phone checks and the extra identifiers, as their
+    # dbt sources declare them.
+    for source_name in ("ingestion", "phones", "identifiers"):
         for statement in relations.create_source_tables_sql(
             source_name, loader.dialect.text_type, loader.dialect.table_options
         ):
@@ -327,8 +329,11 @@ def load_file(
     shown: str,
     loaded_at: datetime,
     verify_content: bool = False,
+    extra_identifiers: tuple[str, ...] = (),
 ) -> FileLoad:
-    """Load one file; on DuckDB in one transaction, so an error leaves the warehouse as it was."""
+    """Load one file; on DuckDB in one transaction, so an error leaves the warehouse as it
+    was. `extra_identifiers`: the customers columns the identity catalog declares, kept
+    for each accepted record version."""
     size, modified = _stat(path)
     # A file logged with the same name, size and modification time is not read again
     # (hashing the two years of files already loaded took 20 s of every daily run), unless
@@ -358,7 +363,12 @@ def load_file(
                 if _already_loaded(loader, source, shown, digest.result(), modified):
                     return skipped
                 log = {"fingerprint": digest.result(), "bytes": size, "modified_at": modified}
-                return _append(loader, source, shown, file_columns, loaded_at, log)
+                load_id = uuid.uuid4().hex
+                loaded = _append(loader, source, shown, file_columns, loaded_at, log, load_id)
+                kept = [name for name in extra_identifiers if name in file_columns]
+                if source.name == "customers" and kept:
+                    _keep_extra_identifiers(loader, kept, shown, loaded_at, load_id)
+                return loaded
         except IngestError:
             # A file loaded before under another name is skipped, as it was when the
             # content was hashed first, even if it no longer reads as the contract asks.
@@ -376,9 +386,10 @@ def _append(
     file_columns: list[str],
     loaded_at: datetime,
     log: dict[str, object],
+    load_id: str,
 ) -> FileLoad:
     """Append the rows classified accepted, quarantine the refused ones and log the load."""
-    load_id, file = literal(uuid.uuid4().hex), literal(shown)
+    load_id, file = literal(load_id), literal(shown)
     at = f"timestamp '{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}'"
     read, accepted, quarantined = loader.one(
         """
@@ -411,6 +422,26 @@ def _append(
     return result
 
 
+def _keep_extra_identifiers(
+    loader: Loader, names: list[str], shown: str, loaded_at: datetime, load_id: str
+) -> None:
+    """The declared extra identifiers of the file's accepted customer records (cells left
+    empty are not kept), beside raw.customers in raw.customer_identifiers."""
+    q = loader.dialect.q
+    loader.number_cells()  # the file's cells by row number, as the quarantine reads them
+    at = f"timestamp '{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}'"
+    selects = " union all ".join(
+        f"select d.{q('customer_id')}, d.{q('updated_at')}, {literal(name)}, trim(f.{q(name)}), "
+        f"{literal(shown)}, d._row, {literal(load_id)}, {at} "
+        f"from _decided as d inner join _file as f on d._row = f._row "
+        f"where d._decision = 'accept' and trim(f.{q(name)}) <> ''"
+        for name in names
+    )
+    loader.execute(
+        f"insert into {relations.source('identifiers', 'customer_identifiers')} {selects}"
+    )
+
+
 def require_landing(landing: Path, sources: tuple[Source, ...] = SOURCES) -> dict[str, list[Path]]:
     """Each source's landing files; refused when the landing folder, or every file of a
     required source, is missing (checked before a run starts anything slow)."""
@@ -440,13 +471,14 @@ def ingest(
     logged with the same name, size and modification time, without being read."""
     files = require_landing(landing, sources)
     loaded_at = loaded_at or datetime.now(UTC)
+    extras = tuple(extra_identifiers()) if any(s.name == "customers" for s in sources) else ()
     results = []
     with _loader(warehouse, target) as loader:
         prepare(loader)
         for source in sources:
             for path in files[source.name]:
                 shown = path.relative_to(landing).as_posix()
-                result = load_file(loader, path, source, shown, loaded_at, verify_content)
+                result = load_file(loader, path, source, shown, loaded_at, verify_content, extras)
                 results.append(result)
                 if progress:
                     progress(result)

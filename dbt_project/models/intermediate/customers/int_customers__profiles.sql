@@ -1,5 +1,6 @@
 {#- One row per person as of D (SPEC 3.1). Each attribute survives from the most recently
-    updated merged record that has it; signup_at is the earliest of them. -#}
+    updated merged record that has it; signup_at is the earliest of them. The email is
+    one the person holds alone (int_identity__people). -#}
 with records as (
     select * from {{ ref('int_identity__customer_records') }}
 ),
@@ -15,6 +16,7 @@ order_features as (
 merged_records as (
     select
         people.customer_key,
+        people.email as person_email,
         records.*,
         row_number() over (
             partition by people.customer_key
@@ -29,7 +31,7 @@ survived as (
     select
         customer_key,
         {{ tagwise.sorted_list_agg('customer_id') }} as source_customer_ids,
-        max(email) as email,
+        max_by(person_email, recency_order) filter (where person_email is not null) as email,
         {% for column in [
             'first_name', 'last_name', 'phone', 'birth_date', 'gender', 'country', 'region',
             'city', 'postal_code', 'job_title', 'company_name', 'company_size', 'industry'

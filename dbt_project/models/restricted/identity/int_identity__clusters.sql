@@ -1,20 +1,91 @@
-{#- Every current source record with the person it belongs to. Records sharing a valid
-    email are one person; the key hashes the anchor record (earliest signup, then smallest
-    id), so a duplicate that arrives later joins an existing person without changing the key. -#}
+{#- Every current source record with the person it belongs to: the records identity_links
+    connects, directly or through others, are one person. The key hashes the anchor record
+    (earliest signup, then smallest id), so a record that arrives later joins an existing
+    person without changing the key.
+
+    Every record takes the smallest anchor order among the groups of links it belongs to,
+    once per round: one round finds the people of one deterministic rule (its links are
+    stars around each group's first record); with more rules, or the probabilistic one,
+    groups chain and need more. `links_join_one_person` fails the build
+    when a chain needed more rounds than these. -#}
+{%- set catalog = tagwise.identity_catalog() -%}
+{%- set rounds = 1 if (catalog.rules | length) <= 1 and not catalog.probabilistic else 8 -%}
 with records as (
     select * from {{ ref('int_identity__customer_records') }}
 ),
 
-anchored as (
+links as (
+    select * from {{ ref('identity_links') }}
+),
+
+record_orders as (
     select
         customer_id,
         email,
-        first_value(customer_id) over (
-            partition by coalesce(email, 'id:' || customer_id)
-            order by signup_at, customer_id
-            rows between unbounded preceding and unbounded following
-        ) as anchor_customer_id
+        row_number() over (order by signup_at, customer_id) as anchor_order
     from records
+),
+
+memberships as (
+    {#- A group per link's first record and rule, and one of its own per record. -#}
+    select distinct
+        rule || '|' || customer_id as group_id,
+        customer_id
+    from links
+    union
+    select
+        rule || '|' || customer_id as group_id,
+        linked_customer_id as customer_id
+    from links
+    union
+    select
+        'self|' || customer_id as group_id,
+        customer_id
+    from records
+),
+
+labels_0 as (
+    select
+        customer_id,
+        anchor_order as anchor_label
+    from record_orders
+),
+{#- sqlfluff reads CTEs made in a Jinja loop as nested one level deeper. -#}
+-- noqa: disable=LT02
+{%- for round in range(rounds) %}
+
+group_labels_{{ round }} as (
+    select
+        memberships.group_id,
+        min(labels_{{ round }}.anchor_label) as anchor_label
+    from memberships
+    inner join labels_{{ round }}
+        on memberships.customer_id = labels_{{ round }}.customer_id
+    group by memberships.group_id
+),
+
+labels_{{ round + 1 }} as (
+    select
+        memberships.customer_id,
+        min(group_labels_{{ round }}.anchor_label) as anchor_label
+    from memberships
+    inner join group_labels_{{ round }}
+        on memberships.group_id = group_labels_{{ round }}.group_id
+    group by memberships.customer_id
+),
+{%- endfor %}
+-- noqa: enable=LT02
+
+anchored as (
+    select
+        record_orders.customer_id,
+        record_orders.email,
+        anchors.customer_id as anchor_customer_id
+    from record_orders
+    inner join labels_{{ rounds }} as final_labels
+        on record_orders.customer_id = final_labels.customer_id
+    inner join record_orders as anchors
+        on final_labels.anchor_label = anchors.anchor_order
 )
 
 select
