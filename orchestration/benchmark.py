@@ -76,6 +76,19 @@ def _timed_run(settings: dict[str, str], as_of: date, log: Path) -> dict:
         # Each destination's sync sent this run (not held, not unconfigured), to acknowledge.
         "syncs": {d: e["sync"] for d, e in report.exports.items() if e.get("held") is False},
         "dbt_slowest_nodes": {node: round(seconds, 2) for node, seconds in slowest},
+        # Identity resolution (SPEC 3.1): its dbt models and their tests, and the identity
+        # step when the catalog declares the probabilistic rule.
+        "identity_seconds": round(
+            sum(s for node, s in report.dbt_node_seconds.items() if "identity" in node), 2
+        ),
+        "identity_step_seconds": next(
+            (
+                round(s.seconds or 0.0, 2)
+                for s in report.steps
+                if s.key == "model__identity_matches"
+            ),
+            None,
+        ),
     }
 
 

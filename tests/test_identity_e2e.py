@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +16,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 import yaml
+from test_readme import RUN_BY_THE_IDENTITY_TEST, newcomers_environment, readme_commands
 
-from tagwise.febrl import AS_OF, import_febrl, true_pairs
+from tagwise.febrl import true_pairs
 from tagwise.identity.matching import MATCH_COLUMNS, SEED, U_SAMPLE_PAIRS, splink_settings
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +29,18 @@ EXAMPLE = ROOT / "examples" / "identity" / "febrl.yml"
 LATER = "2020-03-01 00:00:00"  # after D: records that must be neither fitted nor linked
 
 
-def _tagwise(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGWISE_")}
+def _shell(command: str) -> subprocess.CompletedProcess:
+    """A command run from the repository as a newcomer's shell runs it."""
     done = subprocess.run(
-        [str(TAGWISE), "--project", str(folder), *args], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        ["bash", "-c", command], cwd=ROOT, env=newcomers_environment(), capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, command + "\n" + done.stdout[-3000:] + done.stderr[-3000:]
     return done
+
+
+def _tagwise(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return _shell(" ".join([str(TAGWISE), "--project", str(folder), *args]))
 
 
 def _deployment(root: Path, catalog_text: str) -> Path:
@@ -53,7 +57,7 @@ def _run(folder: Path, as_of: str) -> tuple[Path, str]:
         folder, "run", "--landing", str(data / "landing"), "--warehouse",
         str(data / "warehouse.duckdb"), "--exports", str(data / "exports"), "--as-of", as_of,
     )  # fmt: skip
-    return data / "warehouse.duckdb", done.stdout
+    return data / "warehouse.duckdb", done.stdout + done.stderr
 
 
 def pairwise_scores(found: set, truth: set) -> tuple[float, float, float]:
@@ -66,21 +70,36 @@ def pairs_of_clusters(members: dict[str, list[str]]) -> set[tuple[str, str]]:
     return {pair for ids in members.values() for pair in itertools.combinations(sorted(ids), 2)}
 
 
+def readme_febrl_commands(folder: Path) -> list[str]:
+    """The README's FEBRL example, on this test's folder."""
+    commands = readme_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    found = [c for c in commands if RUN_BY_THE_IDENTITY_TEST in c]
+    assert [c.split()[0] for c in found] == [
+        ".venv/bin/tagwise",
+        "cp",
+        ".venv/bin/tagwise",
+        ".venv/bin/tagwise",
+    ]
+    return [c.replace(RUN_BY_THE_IDENTITY_TEST, str(folder)) for c in found]
+
+
 @pytest.fixture(scope="module")
 def febrl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("febrl")
-    folder = _deployment(root, EXAMPLE.read_text())
+    folder = tmp_path_factory.mktemp("febrl") / "team"
+    *prepare, run = readme_febrl_commands(folder)
+    for command in prepare:
+        _shell(command)
     landing = folder / "data" / "landing"
-    shutil.rmtree(landing)
-    imported = import_febrl("febrl4", landing)
     # Fifty records recorded after D, each a copy of one of D's with a new id: a model
     # fitted on them would link them and shift its parameters.
-    with imported.customers_file.open(newline="") as stream:
+    customers = landing / "customers" / "febrl4.csv"
+    with customers.open(newline="") as stream:
         rows = list(csv.reader(stream))
     later = [[f"later-{row[0]}", *row[1:10], LATER, LATER] for row in rows[1:51]]
     with (landing / "customers" / "later.csv").open("w", newline="") as stream:
         csv.writer(stream).writerows([rows[0], *later])
-    warehouse, _ = _run(folder, AS_OF)
+    _shell(run)
+    warehouse = folder / "data" / "warehouse.duckdb"
     return folder, warehouse, [row[0] for row in rows[1:]], [row[0] for row in later]
 
 
@@ -91,8 +110,8 @@ def _splinks_own(ids: list[str], folder: Path) -> tuple[pa.Table, set]:
     from splink import DuckDBAPI, Linker, block_on
 
     rule = yaml.safe_load(EXAMPLE.read_text())["models"][0]["config"]["meta"]["probabilistic"]
-    landing = folder / "data" / "landing" / "customers" / "febrl4.csv"
-    with landing.open(newline="") as stream:
+    customers = folder / "data" / "landing" / "customers" / "febrl4.csv"
+    with customers.open(newline="") as stream:
         rows = [r for r in csv.DictReader(stream) if r["customer_id"] in set(ids)]
     records = pa.table(
         {
@@ -242,19 +261,19 @@ def junk(tmp_path_factory):
 def test_junk_shared_by_hundreds_merges_no_one_and_is_reported(junk):
     warehouse, printed = junk
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        largest = con.sql(
+        largest = con.execute(
             "select max(n) from (select count(*) as n from restricted.int_identity__clusters "
             "group by customer_key)"
         ).fetchone()[0]
-        guarded = con.sql(
+        guarded = con.execute(
             "select guard, identifier_or_rule, guarded_value, source_customer_ids "
             "from restricted.identity_guarded_values"
         ).fetchall()
-        merged = con.sql(
+        merged = con.execute(
             "select customer_id, anchor_customer_id from restricted.int_identity__clusters "
             "where customer_id like 'D%'"
         ).fetchall()
-        people = con.sql(
+        people = con.execute(
             "select count(distinct customer_key) from restricted.int_identity__people"
         ).fetchone()[0]
     assert largest == 2  # the limit (5) holds: only the people who signed up twice merged
@@ -271,18 +290,18 @@ def test_junk_shared_by_hundreds_merges_no_one_and_is_reported(junk):
 def test_a_withdrawal_on_one_merged_record_binds_the_person_and_erasure_by_one_removes_both(junk):
     warehouse, _ = junk
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        key = con.sql(
+        key = con.execute(
             f"select customer_key from restricted.int_identity__people where customer_id = 'D{WITHDREW}'"
         ).fetchone()[0]
-        marketable, reason = con.sql(
+        marketable, reason = con.execute(
             "select is_email_marketable, not_marketable_because "
             f"from restricted.customer_email_marketability where customer_key = '{key}'"
         ).fetchone()
-        erased_left = con.sql(
+        erased_left = con.execute(
             "select count(*) from restricted.int_identity__people "
             f"where customer_id in ('C{ERASED}', 'D{ERASED}')"
         ).fetchone()[0]
-        in_dim = con.sql(
+        in_dim = con.execute(
             f"select count(*) from marts.dim_customers where source_customer_ids like '%C{ERASED}%'"
         ).fetchone()[0]
     assert (marketable, reason) == (False, "email marketing consent withdrawn")

@@ -1,5 +1,7 @@
 """Spark parity (`make test-spark`): the daily graph on Spark gives the marts of SPEC section 3
-that it gives on DuckDB, from the same landing files and as-of date.
+that it gives on DuckDB, from the same landing files and as-of date, and finds the same
+people: both runs use a deployment folder whose identity catalog has an email and a phone
+rule and a probabilistic rule, on a sample with planted duplicates and junk identifiers.
 
 Same rows; decimals, dates, texts and counts equal; floating-point values equal within 1e-9.
 The Spark side is the README's own commands, `tagwise run --target spark` and `tagwise
@@ -21,7 +23,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
-from tagwise.orchestration.run import run_pipeline
+import yaml
 from test_readme import ROOT, newcomers_environment, readme_commands
 
 from tagwise.contract import Column, Kind
@@ -48,6 +50,24 @@ MARTS = {
     "model_daily_changes": ["as_of_date", "subject", "measure"],
     "catalog_definitions": ["definition_type", "definition_name"],
     "customer_category_propensity": ["customer_key", "category"],
+    # Who is who (SPEC 3.1): the people, their links, what the guards stopped, the pairs
+    # the probabilistic rule scored.
+    "restricted.int_identity__clusters": ["customer_id"],
+    "restricted.identity_links": ["customer_id", "linked_customer_id", "rule"],
+    "restricted.identity_guarded_values": ["guard", "identifier_or_rule", "guarded_value"],
+    "model.identity_matches": ["customer_id", "linked_customer_id"],
+}
+IDENTITY_RULES = {
+    "rules": [
+        {"rule": "same-email", "match": ["email"]},
+        {"rule": "same-phone", "match": ["phone"]},
+    ],
+    "probabilistic": {
+        "rule": "likely-same-person",
+        "fields": ["first_name", "last_name", "birth_date", "postal_code", "city"],
+        "blocking": [["birth_date"], ["postal_code"]],
+        "threshold": 0.95,
+    },
 }
 TOLERANCE = 1e-9
 
@@ -56,9 +76,24 @@ TOLERANCE = 1e-9
 def landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("parity") / "landing"
     # A planted lift gives audience_lift a campaign with a holdout to report on.
-    config = GenerateConfig(customers=400, seed=23, out=out, dirty_rate=0.01, planted_lift=0.25)
+    config = GenerateConfig(
+        customers=400, seed=23, out=out, dirty_rate=0.01, planted_lift=0.25, planted_identity=0.1
+    )
     generate(config, workers=1)
     return out
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory) -> Path:
+    """A deployment folder whose identity catalog chains rules and scores records."""
+    folder = tmp_path_factory.mktemp("parity") / "team"
+    done = _shell(f"{ROOT / '.venv/bin/tagwise'} init {folder}")
+    assert done.returncode == 0, done.stderr
+    catalog = folder / "catalogs" / "identity_catalog.yml"
+    document = yaml.safe_load(catalog.read_text())
+    document["models"][0]["config"]["meta"].update(IDENTITY_RULES)
+    catalog.write_text(yaml.safe_dump(document, sort_keys=False))
+    return folder
 
 
 def _report(report_json: str) -> SimpleNamespace:
@@ -67,19 +102,14 @@ def _report(report_json: str) -> SimpleNamespace:
 
 
 @pytest.fixture(scope="module")
-def duckdb_run(landing, tmp_path_factory):
+def duckdb_run(landing, team, tmp_path_factory):
     root = tmp_path_factory.mktemp("duckdb")
-    report = run_pipeline(
-        {
-            "landing": str(landing),
-            "warehouse": str(root / "warehouse.duckdb"),
-            "exports": str(root / "exports"),
-            "target": "duckdb",
-        },
-        date.fromisoformat(AS_OF),
+    done = _shell(
+        f"{ROOT / '.venv/bin/tagwise'} --project {team} run --landing {landing} "
+        f"--warehouse {root / 'warehouse.duckdb'} --exports {root / 'exports'} --as-of {AS_OF}"
     )
-    assert report.success, report.errors
-    return root, _report(report.to_json())
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return root, _report((root / "logs" / f"run-{AS_OF}.json").read_text())
 
 
 def readme_spark_commands(landing: Path, root: Path) -> tuple[str, str]:
@@ -99,22 +129,23 @@ def readme_spark_commands(landing: Path, root: Path) -> tuple[str, str]:
     return run, stop
 
 
-def _shell(command: str) -> subprocess.CompletedProcess:
-    """A command run from the repository as a newcomer's shell runs it."""
+def _shell(command: str, project: Path | None = None) -> subprocess.CompletedProcess:
+    """A command run from the repository as a newcomer's shell runs it (in a deployment
+    folder when given one)."""
+    env = newcomers_environment() | ({"TAGWISE_PROJECT": str(project)} if project else {})
     return subprocess.run(
-        ["bash", "-c", command], cwd=ROOT, env=newcomers_environment(), capture_output=True,
-        text=True, check=False,
-    )  # fmt: skip
+        ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture(scope="module")
-def spark_run(landing, tmp_path_factory):
+def spark_run(landing, team, tmp_path_factory):
     root = tmp_path_factory.mktemp("spark")
     run, stop = readme_spark_commands(landing, root)
     settings = SparkSettings.for_warehouse(root / "warehouse.duckdb")
     spark = None
     try:
-        done = _shell(run)
+        done = _shell(run, project=team)
         assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         report = _report((root / "logs" / f"run-{AS_OF}.json").read_text())
         spark = session(settings)
@@ -123,7 +154,7 @@ def spark_run(landing, tmp_path_factory):
         # The client first: one whose server is gone retries its release at exit for minutes.
         if spark is not None:
             spark.stop()
-        stopped = _shell(stop)
+        stopped = _shell(stop, project=team)
         stop_local_server(settings)  # in case the README's stop did not
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
@@ -141,9 +172,10 @@ def _normalized(table: pa.Table, keys: list[str]) -> pd.DataFrame:
 def test_the_mart_is_identical_on_duckdb_and_spark(mart, duckdb_run, spark_run):
     duckdb_root, _ = duckdb_run
     _, _, spark = spark_run
+    table = mart if "." in mart else f"marts.{mart}"
     with duckdb.connect(str(duckdb_root / "warehouse.duckdb"), read_only=True) as con:
-        expected = _normalized(con.sql(f"select * from marts.{mart}").to_arrow_table(), MARTS[mart])
-    actual = _normalized(spark.table(f"marts.{mart}").toArrow(), MARTS[mart])
+        expected = _normalized(con.sql(f"select * from {table}").to_arrow_table(), MARTS[mart])
+    actual = _normalized(spark.table(table).toArrow(), MARTS[mart])
 
     assert list(actual.columns) == list(expected.columns)
     assert len(actual) == len(expected) > 0

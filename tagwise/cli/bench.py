@@ -81,7 +81,7 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
         "customers", "years", "rows", "generate", "ingest", "ingest floor", "ingest/floor", "dbt",
         "model", "checks", "export", "publish", "full run", "floor", "dbt/floor", "refresh",
         "refresh/floor", "history growth", "diff/dbt", "suggest", "suggest/dbt", "all dest./email",
-        "peak GiB",
+        "identity", "peak GiB",
         title="seconds",
     )  # fmt: skip
     default = {r["customers"]: r for r in measured if r["years"] == DEFAULT_HISTORY_YEARS}
@@ -101,7 +101,8 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
             f"{r['refresh']['seconds']:.1f}", f"{r['refresh_to_floor_ratio']:.1f}",
             "" if grown is None else f"{grown:.2f}", f"{r['diff_share_of_full_run_dbt']:.2f}",
             f"{r['suggest']['seconds']:.1f}", f"{r['suggest_share_of_full_run_dbt']:.2f}",
-            f"{r['destinations']['all_to_email_ratio'] or 0:.1f}", f"{peak:.2f}",
+            f"{r['destinations']['all_to_email_ratio'] or 0:.1f}",
+            f"{r['full_run'].get('identity_seconds', 0):.1f}", f"{peak:.2f}",
         )  # fmt: skip
     # Every column, also when the output goes to a log.
     Console(stderr=True, width=260).print(table)
