@@ -34,6 +34,9 @@ MAY_BE_EMPTY = {
     # The likely-<category>-buyer tags: none while the interests model is withheld, as it
     # is on generated data without a planted pattern across categories.
     "intermediate.int_tags__interest_matches",
+    # The identity catalog's probabilistic rule: the shipped catalog declares none.
+    "restricted.int_identity__match_candidates",
+    "restricted.int_identity__probabilistic_matches",
 }
 
 
@@ -50,11 +53,18 @@ def warehouses(tmp_path_factory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("refresh")
     landing = work / "landing"
     refreshed, rebuilt = work / "refreshed.duckdb", work / "rebuilt.duckdb"
-    generate(GenerateConfig(customers=CUSTOMERS, seed=SEED, out=landing, end=D1), workers=1)
+    # Planted second records and junk identifiers give the identity guards work to report.
+    generate(
+        GenerateConfig(customers=CUSTOMERS, seed=SEED, out=landing, end=D1, planted_identity=0.05),
+        workers=1,
+    )
     ingest(landing, refreshed)
     build(refreshed, D1)
     generate(
-        GenerateConfig(customers=CUSTOMERS, seed=SEED, out=landing, end=D2, since=D2), workers=1
+        GenerateConfig(
+            customers=CUSTOMERS, seed=SEED, out=landing, end=D2, since=D2, planted_identity=0.05
+        ),
+        workers=1,
     )
     ingest(landing, refreshed)
     build(refreshed, D2)
