@@ -134,3 +134,12 @@
     group by customer_id
     having count(*) > {{ tagwise.identity_rule_limit(catalog, fields) }} - 1
 {%- endmacro %}
+
+{#- The order that puts a subject's latest consent change first (SPEC 3.6): by occurred_at;
+    ties fail closed (a withdrawal beats pending, pending beats granted), then the higher
+    event_id. -#}
+{% macro latest_consent_change_first() -%}
+    occurred_at desc,
+    case status when 'withdrawn' then 0 when 'pending' then 1 else 2 end,
+    event_id desc
+{%- endmacro %}

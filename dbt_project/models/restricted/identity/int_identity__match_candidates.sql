@@ -45,9 +45,7 @@ latest_changes as (
         row_number() over (
             partition by customer_id, channel
             order by
-                occurred_at desc,
-                case status when 'withdrawn' then 0 when 'pending' then 1 else 2 end,
-                event_id desc
+                {{ tagwise.latest_consent_change_first() }}
         ) as change_rank
     from record_changes
 ),

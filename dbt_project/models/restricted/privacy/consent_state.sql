@@ -97,16 +97,12 @@ ranked as (
         row_number() over (
             partition by customer_key, channel, purpose
             order by
-                occurred_at desc,
-                case status when 'withdrawn' then 0 when 'pending' then 1 else 2 end,
-                event_id desc
+                {{ tagwise.latest_consent_change_first() }}
         ) as change_rank,
         row_number() over (
             partition by customer_key, customer_id, channel, purpose
             order by
-                occurred_at desc,
-                case status when 'withdrawn' then 0 when 'pending' then 1 else 2 end,
-                event_id desc
+                {{ tagwise.latest_consent_change_first() }}
         ) as record_change_rank
     from resolved
     where customer_key is not null
