@@ -27,6 +27,9 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
+from tagwise.identity.preview import IDENTITY_STEP_INPUTS, catalog_file, normalised
+from tagwise.identity.preview import compare as compare_identity
+from tagwise.identity.preview import snapshot_queries as identity_snapshot_queries
 from tagwise.relations import ref
 
 # The models a catalog decides, in build order, and the seeds of the vocabulary.
@@ -62,6 +65,9 @@ class Diff:
     # A new definition (no members before) is judged by its size against all customers.
     max_new_share: float | None = None
     customers: int = 0
+    # The customers an identity catalog change merges and splits, and its effect on consent
+    # (tagwise.identity.preview.compare).
+    identity: dict = field(default_factory=dict)
 
     @property
     def crossed(self) -> list[str]:
@@ -104,6 +110,7 @@ class Diff:
             "segments": self.segments,
             "destinations": self.destinations,
             "audience_overlap": self.overlap,
+            "identity": self.identity,
         }
 
 
@@ -158,11 +165,7 @@ def _git_file(path: Path, revision: str) -> bytes:
 def base_project(revision: str, into: Path) -> Path:
     """A copy of the dbt project with the team's files (tagwise.project.OWNED) as they were
     at the git revision; returns its dbt project folder. An optional file the folder did
-    not hold then (the identity catalog) is the shipped one, as a run then used it.
-
-    The diff rebuilds the catalogs' tags, segments and destinations, not identity: an
-    identity catalog that changed since the revision is refused rather than shown as no
-    change."""
+    not hold then (the identity catalog) is the shipped one, as a run then used it."""
     from tagwise.project import GENERATED, OPTIONAL_OWNED, OWNED, owned, root, shipped
 
     for part in ("dbt_project", "seeds"):
@@ -174,7 +177,6 @@ def base_project(revision: str, into: Path) -> Path:
         )
     for name, where in OWNED.items():
         target = into / where
-        current = target.read_bytes() if target.is_file() else b""
         target.unlink(missing_ok=True)
         try:
             content = _git_file(owned(name), revision)
@@ -183,12 +185,6 @@ def base_project(revision: str, into: Path) -> Path:
                 raise
             content = (shipped() / where).read_bytes()
         target.write_bytes(content)
-        if name in OPTIONAL_OWNED and content != current:
-            raise DiffError(
-                f"{name} changed since {revision}: tagwise diff previews the tag, segment and "
-                "destination catalogs; an identity change is not previewed yet (which "
-                "people it merges or splits): build it into a copy of the warehouse first"
-            )
     return into / "dbt_project"
 
 
@@ -214,6 +210,7 @@ def _snapshot_queries() -> tuple[tuple[str, str], ...]:
             f"select audience_a, audience_b, members_a, members_b, shared_members, jaccard "
             f"from {ref('audience_overlap')} where as_of_date = (select as_of_date from {ref('build_info')})",
         ),
+        *identity_snapshot_queries(),
     )
 
 
@@ -240,15 +237,18 @@ def _snapshot(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         "audiences": "select null::varchar destination, null::varchar key",
         "overlap": "select null::varchar audience_a, null::varchar audience_b, 0::bigint members_a, "
         "0::bigint members_b, 0::bigint shared_members, 0::double jaccard",
+        "links": "select null::varchar customer_id, null::varchar linked_customer_id, null::varchar rule",
     }
     reasons = "reason" in _columns(con, ref("segment_membership"))
     exits = "exit_reason" in _columns(con, ref("segment_membership_history"))
     overlap = bool(_columns(con, ref("audience_overlap")))
+    links = bool(_columns(con, ref("identity_links")))
     for name, query in _snapshot_queries():
         if (
             (name == "members" and not reasons)
             or (name == "exits" and not exits)
             or (name == "overlap" and not overlap)
+            or (name == "links" and not links)
         ):
             if name == "members":
                 query = query.replace(", reason from", ", null::varchar as reason from")
@@ -282,21 +282,40 @@ def _build(
     project_dir: Path | None,
     schema: str,
     on_progress: Callable[[str, int, int], None] | None,
+    identity: dict | None = None,
 ) -> None:
-    from tagwise.dbt import DbtSettings, run_dbt
+    """Build the catalogs' models into the scratch copy; with `identity` (the catalog's
+    normalised meta), identity and everything after it, as a run does: the probabilistic
+    rule's inputs, the rule, then the rest."""
+    from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, run_dbt
     from tagwise.dbt_project import PROJECT_DIR
+    from tagwise.identity.matching import match_identities
 
     step = "building the base catalogs" if schema == "before" else "building the working catalogs"
-    run_dbt(
-        DbtSettings(scratch, as_of, project_dir=project_dir or PROJECT_DIR),
-        "build",
-        select=DIFF_SELECTION,
-        # The unit tests check the macros, not this build's data; the data tests stay: a
-        # change that breaks one (two primary segments for someone) is refused here too.
-        exclude="test_type:unit",
-        quiet=True,
-        on_progress=(lambda done, total: on_progress(step, done, total)) if on_progress else None,
-    )
+    settings = DbtSettings(scratch, as_of, project_dir=project_dir or PROJECT_DIR)
+
+    def build(select: str, exclude: str = "") -> None:
+        run_dbt(
+            settings,
+            "build",
+            select=select,
+            # The unit tests check the macros, not this build's data; the data tests stay: a
+            # change that breaks one (two primary segments for someone) is refused here too.
+            exclude=" ".join(filter(None, (PRODUCTION_EXCLUDE, exclude))),
+            quiet=True,
+            on_progress=(lambda done, total: on_progress(step, done, total))
+            if on_progress
+            else None,
+        )
+
+    if identity is None:
+        build(DIFF_SELECTION)
+    elif identity["probabilistic"]:
+        build(IDENTITY_STEP_INPUTS)
+        match_identities(scratch, as_of, identity["probabilistic"])
+        build("fqn:*", exclude=IDENTITY_STEP_INPUTS)
+    else:
+        build("fqn:*")
     with duckdb.connect(str(scratch)) as con:
         _snapshot(con, schema)
         _destination_changes(con, schema)
@@ -455,6 +474,26 @@ def _destinations(con: duckdb.DuckDBPyConnection) -> list[dict]:
     ]
 
 
+SNAPSHOT_TABLES = (*(name for name, _query in _snapshot_queries()), "sync_changes")
+
+
+def _identity_rebuilds(warehouse: Path, base_folder: Path | None) -> dict[str, dict | None]:
+    """Per side ("before", "after"), the identity catalog to rebuild identity with, or None
+    where the side keeps the warehouse's identity (tagwise.identity.preview.sides)."""
+    from tagwise.catalog import check_identity_catalog
+    from tagwise.dbt_project import PROJECT_DIR
+    from tagwise.identity.preview import built_catalog, sides
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        built = built_catalog(con)
+    after = normalised(check_identity_catalog(catalog_file(PROJECT_DIR)))
+    before = normalised(check_identity_catalog(catalog_file(base_folder))) if base_folder else None
+    rebuilds, refused = sides(built, before, after)
+    if refused:
+        raise DiffError(refused)
+    return rebuilds
+
+
 def diff(
     warehouse: Path,
     base: str | None = None,
@@ -484,21 +523,22 @@ def diff(
             _copy_warehouse(warehouse, after_copy)
             if base is not None:
                 _copy_warehouse(warehouse, base_copy)
-        if base is None:
+        base_folder = base_project(base, work / "base_project") if base is not None else None
+        identity = _identity_rebuilds(after_copy, base_folder)
+        if base_folder is None:
             with duckdb.connect(str(after_copy)) as con:
                 _snapshot(con, "before")
                 _destination_changes(con, "before")
             label = f"the warehouse as built ({built})"
         else:
-            base_folder = base_project(base, work / "base_project")
-            _build(base_copy, built, base_folder, "before", on_progress)
+            _build(base_copy, built, base_folder, "before", on_progress, identity["before"])
             label = f"the catalogs at {base}"
-        _build(after_copy, built, None, "after", on_progress)
+        _build(after_copy, built, None, "after", on_progress, identity["after"])
         with duckdb.connect(str(after_copy)) as con:
             if base is not None:
                 con.execute(f"attach '{base_copy}' as base_file (read_only)")
                 con.execute("create schema if not exists before")
-                for name in ("tags", "members", "exits", "audiences", "overlap", "sync_changes"):
+                for name in SNAPSHOT_TABLES:
                     con.execute(
                         f"create or replace table before.{name} as select * from base_file.before.{name}"
                     )
@@ -510,6 +550,7 @@ def diff(
             result.tags = _compare(con, "tags", sample)
             result.segments = _compare(con, "members", sample)
             result.destinations = _destinations(con)
+            result.identity = compare_identity(con, sample, rebuilt=identity["after"] is not None)
             result.overlap = [
                 dict(
                     zip(

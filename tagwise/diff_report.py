@@ -42,6 +42,42 @@ def _markdown_cell(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ").replace("\r", " ")
 
 
+def identity_summary(identity: dict) -> str:
+    """One sentence on what the identity catalog change does to who is who."""
+    if not identity.get("rebuilt"):
+        return "The identity catalog is unchanged: every record belongs to the customer it did."
+    return (
+        f"The identity catalog changed: {identity['customers_before']:,} customers before, "
+        f"{identity['customers_after']:,} after; {identity['merges']:,} merged "
+        f"({identity['merged_records']:,} records), {identity['splits']:,} split "
+        f"({identity['split_records']:,} records). Note: {identity['note']}."
+    )
+
+
+def _identity_markdown(identity: dict) -> list[str]:
+    lines = ["### Identity", "", identity_summary(identity), ""]
+    if not identity.get("rebuilt"):
+        return lines
+    for label, key in (("merged", "merge_sample"), ("split", "split_sample")):
+        if identity[key]:
+            lines.append(f"- {label}:")
+            lines += [
+                f"  - `{p['customer_key'][:10]}` {_markdown_cell(p['reason'])}"
+                for p in identity[key]
+            ]
+    lines += [
+        "",
+        "| consent | granted before | granted after | records no longer granted | records newly granted |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {c['channel']} {c['purpose']} | {c['granted_before']:,} | {c['granted_after']:,} | "
+        f"{c['records_no_longer_granted']:,} | {c['records_newly_granted']:,} |"
+        for c in identity["consent"]
+    ]
+    return [*lines, ""]
+
+
 def markdown(result: Diff) -> str:
     lines = [f"## tagwise diff as of {result.as_of}", "", f"Base: {result.base}.", ""]
     if result.crossed:
@@ -49,6 +85,8 @@ def markdown(result: Diff) -> str:
             "**Over the thresholds:** " + ", ".join(result.crossed),
             "",
         ]
+    if result.identity:
+        lines += _identity_markdown(result.identity)
     for title, items in (("Segments and audiences", result.segments), ("Tags", result.tags)):
         changed = _changed(items)
         lines += [f"### {title}", ""]
@@ -211,6 +249,31 @@ def _table(items: list[dict]) -> str:
     )
 
 
+def _identity_html(identity: dict) -> str:
+    parts = [f"<p>{html.escape(identity_summary(identity))}</p>"]
+    if identity.get("rebuilt"):
+        for label, key in (("Merged", "merge_sample"), ("Split", "split_sample")):
+            if identity[key]:
+                people = "".join(
+                    f"<li><code>{html.escape(p['customer_key'][:10])}</code> {html.escape(p['reason'])}</li>"
+                    for p in identity[key]
+                )
+                parts.append(f"<h3>{label}</h3><ul>{people}</ul>")
+        rows = "".join(
+            f"<tr><td>{html.escape(c['channel'])} {html.escape(c['purpose'])}</td>"
+            f"<td>{c['granted_before']:,}</td><td>{c['granted_after']:,}</td>"
+            f"<td class='out'>{c['records_no_longer_granted']:,}</td>"
+            f"<td class='in'>{c['records_newly_granted']:,}</td></tr>"
+            for c in identity["consent"]
+        )
+        parts.append(
+            "<table><thead><tr><th>consent</th><th>granted before</th><th>granted after</th>"
+            "<th>records no longer granted</th><th>records newly granted</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    return f'<section id="identity"><h2>Identity</h2>{"".join(parts)}</section>'
+
+
 def html_page(result: Diff) -> str:
     members = _members_figure(result).to_html(
         full_html=False, include_plotlyjs=True, div_id="members-chart"
@@ -233,6 +296,7 @@ def html_page(result: Diff) -> str:
         f"<td>{d['next_sync_after']['add']:,} / {d['next_sync_after']['update']:,} / {d['next_sync_after']['remove']:,}</td></tr>"
         for d in result.destinations
     )
+    identity = _identity_html(result.identity) if result.identity else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tagwise diff as of {result.as_of}</title>
 <style>
@@ -246,6 +310,7 @@ ul {{ margin: 0; padding-left: 1rem; }} code {{ background: #f5f7fa; }}
 <h1>tagwise diff as of {result.as_of}</h1>
 <p>Base: {html.escape(result.base)}. People are named by the first characters of their customer_key.</p>
 {crossed}
+{identity}
 <section id="segments"><h2>Segments and audiences</h2>{members}{_table(_changed(result.segments))}</section>
 <section id="tags"><h2>Tags</h2>{_table(_changed(result.tags))}</section>
 <section id="destinations"><h2>Destinations</h2>

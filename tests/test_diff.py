@@ -24,7 +24,12 @@ EVERYONE = "1000000"  # --sample large enough to list every person entering and 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("diff")
-    generate(GenerateConfig(customers=600, seed=13, out=root / "landing"), workers=1)
+    # Planted second records (some share only a phone with their first) for the identity
+    # preview; the catalog tests compute what they expect from the built warehouse.
+    generate(
+        GenerateConfig(customers=600, seed=13, out=root / "landing", planted_identity=0.1),
+        workers=1,
+    )
     report = run_pipeline(
         {
             "landing": str(root / "landing"),
@@ -43,7 +48,7 @@ def fingerprint(root: Path) -> dict[str, str]:
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(root.rglob("*"))
         if path.is_file()
-        and not {"landing", "team", "out"} & set(path.relative_to(root).parts)
+        and not {"landing", "team", "phone-team", "out"} & set(path.relative_to(root).parts)
         and not path.name.endswith(".lock")
     }
 
@@ -154,6 +159,58 @@ def expected_changes(warehouse: Path) -> tuple[set, set, dict[str, set], dict[st
     return gaining, set(), entering, leaving
 
 
+def phone_rule_folder(root: Path) -> Path:
+    """A deployment folder whose identity catalog adds a phone rule after the email one."""
+    folder = root / "phone-team"
+    subprocess.run([TAGWISE, "init", str(folder)], check=True, capture_output=True)
+    catalog = folder / "catalogs" / "identity_catalog.yml"
+    text = catalog.read_text()
+    email_rule = "          - rule: same-email\n            match: [email]\n"
+    assert email_rule in text
+    catalog.write_text(
+        text.replace(
+            email_rule, email_rule + "          - rule: same-phone\n            match: [phone]\n"
+        )
+    )
+    return folder
+
+
+def expected_phone_merges(warehouse: Path, limit: int = 5) -> set[frozenset[str]]:
+    """Independently of dbt: the customers (sets of keys as built) that records sharing a
+    phone join, a phone held by more than `limit` records or of one repeated digit linking
+    no one, by union-find over the built people and their current records' phones."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        people = dict(
+            con.execute(
+                "select customer_id, customer_key from restricted.int_identity__people"
+            ).fetchall()
+        )
+        phones = con.execute(
+            "select customer_id, phone from restricted.int_identity__customer_records "
+            "where phone is not null"
+        ).fetchall()
+    holders: dict[str, set[str]] = {}
+    for customer_id, phone in phones:
+        if customer_id in people and len(set(phone.lstrip("+"))) > 1:
+            holders.setdefault(phone, set()).add(customer_id)
+    parent = {key: key for key in people.values()}
+
+    def find(key: str) -> str:
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    for ids in holders.values():
+        if 1 < len(ids) <= limit:
+            first, *rest = [people[i] for i in sorted(ids)]
+            for other in rest:
+                parent[find(other)] = find(first)
+    groups: dict[str, set[str]] = {}
+    for key in parent:
+        groups.setdefault(find(key), set()).add(key)
+    return {frozenset(keys) for keys in groups.values() if len(keys) > 1}
+
+
 def by_name(items: list[dict]) -> dict[str, dict]:
     return {item["name"]: item for item in items}
 
@@ -200,6 +257,121 @@ def test_diff_reports_exactly_who_enters_and_leaves_and_changes_nothing(built, d
     assert "| active |" in markdown and "### Destinations" in markdown
 
 
+def test_an_identity_catalog_change_lists_the_customers_it_merges_and_what_follows(built, diffed):
+    """Issue 45's preview: a phone rule added to the identity catalog, against the warehouse
+    as built (its build_info records the shipped catalog). Before this, the diff rebuilt
+    the tag and segment models only and showed the change as nothing."""
+    before = fingerprint(built)
+    code, result, printed = run_diff(built, phone_rule_folder(built))
+    assert fingerprint(built) == before and code == 0
+    identity = result["identity"]
+    assert identity["rebuilt"] and identity["splits"] == 0
+    expected = expected_phone_merges(built / "warehouse.duckdb")
+    assert expected, "the planted second records must share phones with their first"
+    merged = {frozenset(person["customers"]) for person in identity["merge_sample"]}
+    assert merged == expected
+    assert identity["merges"] == len(expected)
+    merged_away = {key for keys in expected for key in keys} - {
+        person["customer_key"] for person in identity["merge_sample"]
+    }
+    # A record that joins an existing customer keeps that customer's key.
+    assert all(p["customer_key"] in p["customers"] for p in identity["merge_sample"])
+    assert all("merged by same-phone" in p["reason"] for p in identity["merge_sample"])
+    assert identity["customers_after"] == identity["customers_before"] - len(merged_away)
+    # Merging never widens consent: no channel gains granted people.
+    consent = {(c["channel"], c["purpose"]): c for c in identity["consent"]}
+    assert ("email", "marketing") in consent
+    assert all(c["granted_after"] <= c["granted_before"] for c in consent.values())
+    # The customers merged away leave every segment they were in, and nobody else moves.
+    segments = by_name(result["segments"])
+    leaving = {p["customer_key"] for s in segments.values() for p in s["leaving_sample"]}
+    assert merged_away <= leaving
+    primary_leaving = {
+        p["customer_key"]
+        for s in segments.values()
+        if s.get("type") == "primary"
+        for p in s["leaving_sample"]
+    }
+    assert merged_away == primary_leaving - {
+        p["customer_key"]
+        for s in segments.values()
+        if s.get("type") == "primary"
+        for p in s["entering_sample"]
+    }
+    assert "The identity catalog changed" in printed and "merged by same-phone" in printed
+    assert "### Identity" in (built / "out" / "diff.md").read_text()
+
+
+def test_which_sides_of_a_diff_rebuild_identity():
+    from tagwise.identity.preview import normalised, sides
+
+    shipped = normalised({"rules": [{"rule": "same-email", "match": ["email"]}]})
+    phone = normalised({"rules": [*shipped["rules"], {"rule": "same-phone", "match": ["phone"]}]})
+    card = normalised(phone | {"extra_identifiers": ["loyalty_card"]})
+    assert sides(shipped, None, shipped) == ({"before": None, "after": None}, None)
+    assert sides(shipped, None, phone) == ({"before": None, "after": phone}, None)
+    assert sides(shipped, phone, phone) == ({"before": None, "after": None}, None)
+    assert sides(phone, shipped, phone) == ({"before": shipped, "after": phone}, None)
+    # A warehouse built before build_info recorded its catalog: rebuilt, never assumed.
+    assert sides(None, None, shipped) == ({"before": None, "after": shipped}, None)
+    _rebuilds, refused = sides(shipped, None, card)
+    assert "loyalty_card" in refused and "has not ingested" in refused
+
+
+def test_the_identity_preview_counts_merges_splits_and_consent_per_record():
+    """compare() over hand-made snapshots: a and b (two customers) merge by phone, whose
+    merged person is withdrawn; c and d (one customer) split."""
+    from tagwise.identity.preview import compare
+
+    con = duckdb.connect()
+    for side, people, links, consent in (
+        (
+            "before",
+            [("a", "k1"), ("b", "k2"), ("c", "k3"), ("d", "k3")],
+            [("d", "c", "same-phone")],
+            [("k1", "granted"), ("k2", "withdrawn"), ("k3", "granted")],
+        ),
+        (
+            "after",
+            [("a", "k1"), ("b", "k1"), ("c", "k3"), ("d", "k4")],
+            [("b", "a", "same-phone")],
+            [("k1", "withdrawn"), ("k3", "granted"), ("k4", "granted")],
+        ),
+    ):
+        con.execute(f"create schema {side}")
+        con.execute(f"create table {side}.people (customer_id varchar, customer_key varchar)")
+        con.executemany(f"insert into {side}.people values (?, ?)", people)
+        con.execute(
+            f"create table {side}.links (customer_id varchar, linked_customer_id varchar, rule varchar)"
+        )
+        con.executemany(f"insert into {side}.links values (?, ?, ?)", links)
+        con.execute(
+            f"create table {side}.consent (customer_key varchar, channel varchar, purpose varchar, status varchar)"
+        )
+        con.executemany(f"insert into {side}.consent values (?, 'email', 'marketing', ?)", consent)
+    found = compare(con, sample=5, rebuilt=True)
+    assert (found["merges"], found["merged_records"], found["splits"], found["split_records"]) == (
+        1, 2, 1, 2,
+    )  # fmt: skip
+    (merge,) = found["merge_sample"]
+    assert merge["customer_key"] == "k1" and merge["customers"] == ["k1", "k2"]
+    assert merge["reason"] == "2 records of 2 customers before: k1, k2; merged by same-phone"
+    (split,) = found["split_sample"]
+    assert split["customers"] == ["k3", "k4"]
+    assert split["reason"] == "2 records of 2 customers now: k3, k4; were linked by same-phone"
+    assert found["consent"] == [
+        {
+            "channel": "email",
+            "purpose": "marketing",
+            "granted_before": 2,
+            "granted_after": 2,
+            "records_no_longer_granted": 1,
+            "records_newly_granted": 0,
+        }
+    ]
+    assert (found["customers_before"], found["customers_after"]) == (3, 3)
+
+
 # A second scratch build: with the other long scenarios, run by `make test-e2e`.
 @pytest.mark.e2e
 def test_a_git_base_gives_the_same_diff_and_a_crossed_threshold_exits_3(built, diffed):
@@ -215,6 +387,30 @@ def test_a_git_base_gives_the_same_diff_and_a_crossed_threshold_exits_3(built, d
     assert {p["customer_key"] for p in tags["frequent-buyer"]["entering_sample"]} == gaining
     segments = by_name(result["segments"])
     assert {p["customer_key"] for p in segments["active"]["leaving_sample"]} == leaving["active"]
+
+
+@pytest.mark.e2e
+def test_an_identity_change_against_a_git_base_rebuilds_both_sides_alike(built, diffed):
+    """With --base, the base's identity catalog (the shipped one, committed) is rebuilt too:
+    the same merges as against the warehouse as built."""
+    folder = built / "phone-team"
+    if not folder.exists():
+        phone_rule_folder(built)
+    catalog = folder / "catalogs" / "identity_catalog.yml"
+    edited = catalog.read_text()
+    catalog.write_text(
+        edited.replace("          - rule: same-phone\n            match: [phone]\n", "")
+    )
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@x.test"]
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "shipped"], check=True)
+    catalog.write_text(edited)
+    code, result, _printed = run_diff(built, folder, "--base", "HEAD")
+    assert code == 0 and result["base"] == "the catalogs at HEAD"
+    merged = {frozenset(p["customers"]) for p in result["identity"]["merge_sample"]}
+    assert merged == expected_phone_merges(built / "warehouse.duckdb")
+    assert result["identity"]["splits"] == 0
 
 
 def test_the_html_page_shows_its_sections_and_charts_in_a_browser(built, diffed, browser, tmp_path):

@@ -116,6 +116,7 @@ def show_diff(result) -> None:
     from tagwise.diff_report import _change, _changed, _turnover
 
     console.print(f"tagwise diff as of {result.as_of}; base: {result.base}", highlight=False)
+    show_identity(result.identity)
     for title, items in (("segments and audiences", result.segments), ("tags", result.tags)):
         changed = _changed(items)
         if not changed:
@@ -154,5 +155,33 @@ def show_diff(result) -> None:
         table.add_row(
             d["name"], f"{d['before']:,}", f"{d['after']:,}", f"{d['entering']:,}", f"{d['leaving']:,}",
             f"{a['add']:,} / {a['update']:,} / {a['remove']:,}",
+        )  # fmt: skip
+    console.print(table)
+
+
+def show_identity(identity: dict) -> None:
+    """Who the identity catalog change merges and splits, and what it does to consent."""
+    from tagwise.diff_report import identity_summary
+
+    if not identity:
+        return
+    console.print(identity_summary(identity), markup=False, highlight=False)
+    if not identity.get("rebuilt"):
+        return
+    for label, key in (("merged", "merge_sample"), ("split", "split_sample")):
+        for person in identity[key]:
+            console.print(
+                f"  {label}: {person['customer_key'][:10]} {person['reason']}",
+                markup=False,
+                highlight=False,
+            )
+    table = Table(
+        "consent", "granted before", "granted after", "records no longer granted",
+        "records newly granted", title="identity and consent",
+    )  # fmt: skip
+    for c in identity["consent"]:
+        table.add_row(
+            f"{c['channel']} {c['purpose']}", f"{c['granted_before']:,}", f"{c['granted_after']:,}",
+            f"{c['records_no_longer_granted']:,}", f"{c['records_newly_granted']:,}",
         )  # fmt: skip
     console.print(table)
