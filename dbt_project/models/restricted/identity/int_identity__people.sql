@@ -16,7 +16,7 @@ shared_emails as (
     from clusters
     where email is not null
     group by email
-    having count(distinct customer_key) > 1
+    having min(customer_key) <> max(customer_key)
 )
 
 select

@@ -1,6 +1,8 @@
 {#- Each current record's values of every deterministic rule of the identity catalog, when
-    it holds all of them unblocked, with how many source customer ids share them and the
-    rule's limit: shared by more, they are not used to merge (identity_guarded_values). -#}
+    it holds all of them unblocked and another record holds the same, with how many source
+    customer ids share them and the rule's limit: shared by more, they are not used to
+    merge (identity_guarded_values). Values no one else holds link no one and are left
+    out: most records, at any scale. -#}
 {%- set catalog = tagwise.identity_catalog() -%}
 with identifier_values as (
     select * from {{ ref('int_identity__identifier_values') }}
@@ -36,9 +38,14 @@ rule_keys as (
         from identifier_values
         where false
     {%- endfor %}
+),
+
+counted as (
+    select
+        *,
+        count(*) over (partition by rule, matched_values) as records_sharing
+    from rule_keys
 )
 
-select
-    *,
-    count(*) over (partition by rule, matched_values) as records_sharing
-from rule_keys
+select * from counted
+where records_sharing > 1
