@@ -14,6 +14,9 @@ People are named by customer_key only: a diff is meant for pull-request comments
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import math
 import os
 import shutil
@@ -312,7 +315,15 @@ def _build(
         build(DIFF_SELECTION)
     elif identity["probabilistic"]:
         build(IDENTITY_STEP_INPUTS)
-        match_identities(scratch, as_of, identity["probabilistic"])
+        # Splink's training notes belong in a run's log, not in a preview's output.
+        splink = logging.getLogger("splink")
+        level = splink.level
+        splink.setLevel(logging.ERROR)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                match_identities(scratch, as_of, identity["probabilistic"])
+        finally:
+            splink.setLevel(level)
         build("fqn:*", exclude=IDENTITY_STEP_INPUTS)
     else:
         build("fqn:*")

@@ -48,7 +48,8 @@ def fingerprint(root: Path) -> dict[str, str]:
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(root.rglob("*"))
         if path.is_file()
-        and not {"landing", "team", "phone-team", "out"} & set(path.relative_to(root).parts)
+        and not {"landing", "team", "phone-team", "likely-team", "out"}
+        & set(path.relative_to(root).parts)
         and not path.name.endswith(".lock")
     }
 
@@ -257,7 +258,9 @@ def test_diff_reports_exactly_who_enters_and_leaves_and_changes_nothing(built, d
     assert "| active |" in markdown and "### Destinations" in markdown
 
 
-def test_an_identity_catalog_change_lists_the_customers_it_merges_and_what_follows(built, diffed):
+def test_an_identity_catalog_change_lists_the_customers_it_merges_and_what_follows(
+    built, diffed, browser, tmp_path
+):
     """Issue 45's preview: a phone rule added to the identity catalog, against the warehouse
     as built (its build_info records the shipped catalog). Before this, the diff rebuilt
     the tag and segment models only and showed the change as nothing."""
@@ -300,6 +303,9 @@ def test_an_identity_catalog_change_lists_the_customers_it_merges_and_what_follo
     }
     assert "The identity catalog changed" in printed and "merged by same-phone" in printed
     assert "### Identity" in (built / "out" / "diff.md").read_text()
+    dom = browser.render(built / "out" / "diff.html", tmp_path / "identity.png")
+    assert ">Identity</h2>" in dom and "<h3>Merged</h3>" in dom
+    assert "merged by same-phone" in dom and "records no longer granted" in dom
 
 
 def test_which_sides_of_a_diff_rebuild_identity():
@@ -411,6 +417,32 @@ def test_an_identity_change_against_a_git_base_rebuilds_both_sides_alike(built, 
     merged = {frozenset(p["customers"]) for p in result["identity"]["merge_sample"]}
     assert merged == expected_phone_merges(built / "warehouse.duckdb")
     assert result["identity"]["splits"] == 0
+
+
+@pytest.mark.e2e
+def test_a_probabilistic_rule_is_trained_in_the_scratch_copy_and_previewed(built, diffed):
+    """The identity step runs in the diff's scratch copy between its two dbt builds; the
+    warehouse's own matches stay as they were, and Splink's training notes stay out of
+    the preview."""
+    folder = built / "likely-team"
+    subprocess.run([TAGWISE, "init", str(folder)], check=True, capture_output=True)
+    catalog = folder / "catalogs" / "identity_catalog.yml"
+    email_rule = "          - rule: same-email\n            match: [email]\n"
+    catalog.write_text(
+        catalog.read_text().replace(
+            email_rule,
+            email_rule + "        probabilistic:\n          rule: likely-same-person\n"
+            "          fields: [first_name, last_name, birth_date, postal_code, city, phone]\n"
+            "          blocking: [[phone], [last_name, birth_date]]\n          threshold: 0.95\n",
+        )
+    )
+    before = fingerprint(built)
+    code, result, printed = run_diff(built, folder)
+    assert code == 0 and fingerprint(built) == before
+    identity = result["identity"]
+    assert identity["rebuilt"] and identity["merges"] > 0
+    assert all("likely-same-person" in p["reason"] for p in identity["merge_sample"])
+    assert "splink" not in printed.lower() and "m values" not in printed
 
 
 def test_the_html_page_shows_its_sections_and_charts_in_a_browser(built, diffed, browser, tmp_path):

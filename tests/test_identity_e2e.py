@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -190,6 +191,35 @@ def test_febrl4_is_resolved_as_well_as_splink_resolves_it_and_nothing_after_d_is
     )
     assert actual.keys() == expected.keys()
     assert all(abs(actual[pair] - expected[pair]) < 1e-9 for pair in actual)
+
+
+def test_identity_models_join_by_equality_only(febrl):
+    """DuckDB compares every row with every row for a join on either of two conditions (a
+    blockwise nested loop): int_identity__match_candidates, joining consent changes to
+    records by id or email, had not finished after 3 minutes at 1,000,000 customers; as
+    two equality joins it takes 2 s. Every identity model of the run, planned on its
+    warehouse, joins by hash."""
+    folder, warehouse, _ids, _later = febrl
+    compiled = sorted(
+        folder.glob(
+            ".tagwise/dbt_project/target/runs/*/compiled/tagwise/models/restricted/identity/*.sql"
+        )
+    )
+    assert {"int_identity__match_candidates", "int_identity__privacy_requests"} <= {
+        path.stem for path in compiled
+    }
+    loops = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for path in compiled:
+            plan = "\n".join(
+                row[1] for row in con.execute("explain " + path.read_text()).fetchall()
+            )
+            found = {"Blockwise Nl Join", "Nested Loop Join"} & set(
+                re.findall(r"─ ([A-Za-z ]+?) ─", plan)
+            )
+            if found:
+                loops[path.stem] = sorted(found)
+    assert loops == {}
 
 
 def test_explain_says_why_a_febrl_record_merged(febrl):

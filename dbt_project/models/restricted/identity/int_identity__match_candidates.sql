@@ -25,6 +25,8 @@ profiling_changes as (
         and occurred_at < {{ tagwise.as_of_end() }}
 ),
 
+{# A change names a record by its id, or (without one) by its email: two equality joins,
+    as one join on either condition compares every change with every record. #}
 record_changes as (
     select
         records.customer_id,
@@ -34,9 +36,18 @@ record_changes as (
         profiling_changes.event_id
     from profiling_changes
     inner join records
-        on
-            profiling_changes.customer_id = records.customer_id
-            or (profiling_changes.customer_id is null and profiling_changes.email = records.email)
+        on profiling_changes.customer_id = records.customer_id
+    union all
+    select
+        records.customer_id,
+        profiling_changes.channel,
+        profiling_changes.status,
+        profiling_changes.occurred_at,
+        profiling_changes.event_id
+    from profiling_changes
+    inner join records
+        on profiling_changes.email = records.email
+    where profiling_changes.customer_id is null
 ),
 
 latest_changes as (
@@ -65,9 +76,12 @@ left_out as (
     select records.customer_id
     from records
     inner join erasure_requests
-        on
-            records.customer_id = erasure_requests.customer_id
-            or records.email = erasure_requests.email
+        on records.customer_id = erasure_requests.customer_id
+    union
+    select records.customer_id
+    from records
+    inner join erasure_requests
+        on records.email = erasure_requests.email
 )
 
 select

@@ -56,24 +56,28 @@ found as (
     where match_rank = 1
 ),
 
+{# By the hash of the id, or of the email: two equality joins (one join on either would
+    compare every request with every erased identifier). #}
 by_erased as (
-    select distinct
+    select
         requests.request_id,
         erased_identifiers.customer_key
     from requests
     inner join erased_identifiers
-        on
-            (
-                erased_identifiers.identifier_type = 'customer_id'
-                and {{ tagwise.sha256_hex('requests.customer_id') }}
-                = erased_identifiers.identifier_sha256
-            )
-            or (
-                erased_identifiers.identifier_type = 'email'
-                and {{ tagwise.sha256_hex('requests.email_as_given') }}
-                = erased_identifiers.identifier_sha256
-            )
-    where requests.request_id not in (select found.request_id from found)
+        on {{ tagwise.sha256_hex('requests.customer_id') }} = erased_identifiers.identifier_sha256
+    where
+        erased_identifiers.identifier_type = 'customer_id'
+        and requests.request_id not in (select found.request_id from found)
+    union
+    select
+        requests.request_id,
+        erased_identifiers.customer_key
+    from requests
+    inner join erased_identifiers
+        on {{ tagwise.sha256_hex('requests.email_as_given') }} = erased_identifiers.identifier_sha256
+    where
+        erased_identifiers.identifier_type = 'email'
+        and requests.request_id not in (select found.request_id from found)
 ),
 
 matched as (
