@@ -258,6 +258,9 @@ def test_diff_reports_exactly_who_enters_and_leaves_and_changes_nothing(built, d
     assert "| active |" in markdown and "### Destinations" in markdown
 
 
+# A rebuild from identity on (a full dbt build): with the other long scenarios, run by
+# `make test-e2e`; `sides` and `compare` below keep their logic in `make test`.
+@pytest.mark.e2e
 def test_an_identity_catalog_change_lists_the_customers_it_merges_and_what_follows(
     built, diffed, browser, tmp_path
 ):
