@@ -22,7 +22,7 @@ from tagwise.dbt import PRODUCTION_EXCLUDE, DbtSettings, environment
 from tagwise.dbt_project import PROJECT_DIR
 from tagwise.errors import TagwiseError
 from tagwise.history import forget_unreleased
-from tagwise.identity.matching import MATCH_INPUTS
+from tagwise.identity.matching import MATCH_INPUTS_SELECTOR
 from tagwise.model.pipeline import UPSTREAM_OF_MODEL
 
 RUNS = Path("target") / "runs"
@@ -140,9 +140,7 @@ def dbt_steps() -> tuple[AssetsDefinition, ...]:
     models of two steps runs in the later one (dbt's "buildable" selection), and the tests
     on a table a Python step writes (a dbt source) run after it wrote it. With the identity
     catalog's probabilistic rule, a first step builds what the identity step reads."""
-    identity_inputs = (
-        " ".join(f"+{name}" for name in MATCH_INPUTS) if probabilistic_rule() else None
-    )
+    identity_inputs = MATCH_INPUTS_SELECTOR if probabilistic_rule() else None
     steps = []
     if identity_inputs:
         steps.append(

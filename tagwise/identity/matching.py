@@ -48,6 +48,8 @@ U_SAMPLE_PAIRS = 5_000_000
 SEED = 1
 # The dbt model the step reads: a build runs everything upstream of it, then the step.
 MATCH_INPUTS = ("int_identity__match_candidates",)
+# The dbt selector of what the identity step reads and everything it is built from.
+MATCH_INPUTS_SELECTOR = " ".join(f"+{name}" for name in MATCH_INPUTS)
 MATCH_COLUMNS = (
     "customer_id",
     "linked_customer_id",
