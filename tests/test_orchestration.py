@@ -512,6 +512,21 @@ def test_a_stale_manifest_is_parsed_by_this_environments_dbt_whatever_path_says(
     assert "model.tagwise.customer_tags" in json.loads(manifest.read_text())["nodes"]
 
 
+def test_a_dbt_step_learns_dbts_version_without_starting_dbt(monkeypatch):
+    """dagster-dbt runs `dbt --version` in every dbt step (3 s of each run) to tell dbt-core
+    from Fusion; the dbt it runs is this environment's, whose version is installed."""
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource
+    from tagwise.orchestration.dbt.project import dbt_resource
+
+    def started(*args, **kwargs):
+        raise AssertionError(f"started a process: {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", started)
+    assert str(dbt_resource()._cli_version) == version("dbt-core")
+
+
 def test_a_cli_run_is_recorded_in_the_instance_dagster_home_names(tmp_path, monkeypatch):
     """`make demo` sets DAGSTER_HOME so that `make dagster` shows its runs; a run refused
     at its first step is recorded too, with its failure."""

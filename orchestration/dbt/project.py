@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from dagster_dbt import (
     DbtCliResource,
     DbtProject,
 )
+from packaging.version import Version
 
 from tagwise.dbt import manifest
 from tagwise.dbt_project import PROJECT_DIR
@@ -36,6 +38,13 @@ class TagwiseDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
+
+    @functools.cached_property
+    def _cli_version(self) -> Version:
+        """The installed dbt-core's version. dagster-dbt asks the executable (`dbt
+        --version`, a 3 s process start in every dbt step of every run); the executable is
+        the dbt beside this Python, so it is this environment's dbt-core."""
+        return Version(version("dbt-core"))
 
 
 def dbt_resource() -> DbtCliResource:
