@@ -1,44 +1,49 @@
-"""The Complete Journey end to end (SPEC 7): the installed package imported, run as of
-2017-12-31, and checked against queries over the package's own Parquet files."""
+"""The Complete Journey end to end (SPEC 7): the README's `make demo-completejourney` (the
+installed package imported, run as of 2017-12-31, both models evaluated), checked against
+queries over the package's own Parquet files."""
 
 from __future__ import annotations
 
 import csv
-import time
+import json
+import re
+import subprocess
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
+from test_readme import RUN_BY_THE_COMPLETEJOURNEY_TEST, newcomers_environment, readme_commands
 
-from tagwise.cli import main
 from tagwise.completejourney import FILES, package_folder
 
 pytestmark = pytest.mark.e2e
 
+ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2017, 12, 31)
+
+
+def readme_completejourney_command(folder: Path) -> str:
+    """The README's `make demo-completejourney`, writing to this test's folder."""
+    commands = readme_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert RUN_BY_THE_COMPLETEJOURNEY_TEST in commands, "the README's demo is gone"
+    return f"{RUN_BY_THE_COMPLETEJOURNEY_TEST} COMPLETEJOURNEY_DIR={folder}"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """(landing, warehouse, seconds to import, seconds to run)."""
-    root = tmp_path_factory.mktemp("completejourney")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
-    runner = CliRunner()
-    began = time.perf_counter()
-    imported = runner.invoke(main, ["import-completejourney", "--out", str(landing)])
-    assert imported.exit_code == 0, imported.output
-    import_seconds = time.perf_counter() - began
-    began = time.perf_counter()
-    ran = runner.invoke(
-        main,
-        ["run", "--landing", str(landing), "--warehouse", str(warehouse),
-         "--exports", str(root / "exports"), "--as-of", AS_OF.isoformat()],
+    """The README's demo on the installed package: imported, run as of 2017-12-31, both
+    models evaluated. (landing, warehouse, what tagwise printed, the evaluations' folder)."""
+    folder = tmp_path_factory.mktemp("completejourney") / "demo"
+    made = subprocess.run(
+        ["bash", "-c", readme_completejourney_command(folder)], cwd=ROOT,
+        env=newcomers_environment(), capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert ran.exit_code == 0, ran.output[-5000:]
-    print(f"import {import_seconds:.0f} s, run {time.perf_counter() - began:.0f} s")
-    return landing, warehouse, ran.output
+    assert made.returncode == 0, made.stdout[-5000:] + made.stderr[-3000:]
+    # tagwise prints to stderr, make to stdout; words as printed (lines wrap without a
+    # terminal).
+    printed = " ".join(made.stderr.split())
+    return folder / "landing", folder / "warehouse.duckdb", printed, folder / "model"
 
 
 def package(name: str) -> str:
@@ -51,7 +56,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 
 
 def test_every_household_is_a_customer_and_every_basket_an_order(built):
-    _, warehouse, _ = built
+    _, warehouse, _, _ = built
     assert query(warehouse, "select count(*) from marts.dim_customers") == [(2469,)]
     baskets = duckdb.sql(f"select count(distinct basket_id) from {package('transactions')}")
     assert query(warehouse, "select count(*) from raw.orders") == baskets.fetchall()
@@ -60,7 +65,7 @@ def test_every_household_is_a_customer_and_every_basket_an_order(built):
 def test_revenue_per_household_is_its_kept_rows_sales_value_to_a_cent_per_line(built):
     """Baskets started by the end of D (one starts on 2018-01-01) and rows of quantity > 0,
     computed here from the package's file alone."""
-    _, warehouse, _ = built
+    _, warehouse, _, _ = built
     expected = duckdb.sql(
         f"""
         with kept as (
@@ -91,7 +96,7 @@ def test_revenue_per_household_is_its_kept_rows_sales_value_to_a_cent_per_line(b
 
 
 def test_the_zero_quantity_rows_are_quarantined_with_their_reason(built):
-    _, warehouse, _ = built
+    _, warehouse, _, _ = built
     assert query(
         warehouse,
         "select reason, count(*) from raw.quarantine where source = 'order_lines' group by 1",
@@ -99,7 +104,7 @@ def test_the_zero_quantity_rows_are_quarantined_with_their_reason(built):
 
 
 def test_the_import_report_accounts_for_every_row_of_the_package(built):
-    landing, _, _ = built
+    landing, _, _, _ = built
     with (landing / "import-report.csv").open(newline="") as stream:
         rows = [row for row in csv.DictReader(stream) if row["outcome"] != "folded"]
     accounted = {}
@@ -114,38 +119,30 @@ def test_the_import_report_accounts_for_every_row_of_the_package(built):
 
 
 def test_the_run_says_no_one_is_email_marketable_and_why(built):
-    _, _, output = built
+    _, _, output, _ = built
     assert "no one is email-marketable: of 2,469 customers, no valid email 2,469" in output
 
 
-def test_the_model_predicts_the_holdouts_repeat_purchases_as_the_readme_says(built, tmp_path):
+def test_the_model_predicts_the_holdouts_repeat_purchases_as_the_readme_says(built):
     """BG/NBD fitted to 2017-09-30, compared with the baskets to year end (the README's
     figures: 32,109 predicted, 32,021 actual, correlation 0.837)."""
-    from tagwise.model.evaluate import evaluate
+    _, _, output, evaluations = built
+    assert (
+        "holdout 2017-09-30 to 2017-12-31: 2,446 customers, predicted 32,109 purchases, "
+        "actual 32,021;" in output
+    )
+    assert re.search(r"per customer MAE [\d.]+, correlation 0\.837 ", output)
+    assert (evaluations / "holdout-2017-09-30.html").read_text().count("plotly") > 0
+    with (evaluations / "holdout-2017-09-30-customers.csv").open(newline="") as stream:
+        assert sum(1 for _ in csv.DictReader(stream)) == 2446
 
-    _, warehouse, _ = built
-    result = evaluate(warehouse, date(2017, 9, 30), tmp_path, AS_OF)
-    assert result.customers == 2446
-    assert result.actual_total == 32021
-    assert round(result.predicted_total) == 32109
-    assert round(result.correlation, 3) == 0.837
-    assert result.files[0].read_text().count("plotly") > 0
 
-
-def test_the_interests_model_is_set_beside_baselines_recomputed_from_the_package(built, tmp_path):
+def test_the_interests_model_is_set_beside_baselines_recomputed_from_the_package(built):
     """SPEC 3.10 on real baskets as of 2017-09-30, H = 90 days: the two baselines, as
     tagwise reports them, equal a recomputation over the package's own Parquet files, and
     the verdict follows the comparison (the README's figures)."""
-    import json
-
-    _, warehouse, _ = built
-    result = CliRunner().invoke(
-        main,
-        ["evaluate-interests", "--warehouse", str(warehouse), "--as-of", "2017-09-30",
-         "--out", str(tmp_path)],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    figures = json.loads((tmp_path / "interests-2017-09-30.json").read_text())
+    _, _, _, evaluations = built
+    figures = json.loads((evaluations / "interests-2017-09-30.json").read_text())
     rankings = {r["name"]: r for r in figures["rankings"]}
     popular, own = baselines_from_the_package(date(2017, 7, 2), date(2017, 9, 30))
     assert rankings["popularity"]["hit_rate_new_at_3"] == pytest.approx(popular, abs=1e-9)
@@ -157,7 +154,9 @@ def test_the_interests_model_is_set_beside_baselines_recomputed_from_the_package
     assert figures["usable"] is False and figures["verdict"].startswith("withheld")
     assert model["precision_at_3"] > rankings["popularity"]["precision_at_3"]
     assert figures["auc"] > 0.7
-    assert (tmp_path / "interests-2017-09-30.html").read_text().count('id="calibration-chart"') == 1
+    assert (evaluations / "interests-2017-09-30.html").read_text().count(
+        'id="calibration-chart"'
+    ) == 1
 
 
 def baselines_from_the_package(cutoff: date, end: date) -> tuple[float, float]:
