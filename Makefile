@@ -97,8 +97,9 @@ test: install lint  ## lint, then the test suite (Spark parity and long end-to-e
 
 # Two workers, a file each at a time (a file's module fixtures stay in one process): a run
 # spends most of its time in dbt's single-threaded Python, so two files use both cores.
+# Files go out longest first (tests/conftest.py, LONGEST_FIRST), not by number of tests.
 test-e2e: install  ## the long end-to-end scenarios (several full runs each); CI runs them
-	$(RUN) pytest -m e2e -n 2 --dist loadfile --durations=20
+	$(RUN) pytest -m e2e -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 $(VENV)/.installed-spark: $(VENV)/.installed
 	$(UV) sync --frozen --extra spark --quiet

@@ -119,3 +119,15 @@ def test_no_module_grows_beyond_600_lines():
         name for name, path in modules().items() if len(path.read_text().splitlines()) > MAX_LINES
     }
     assert long == set()
+
+
+def test_the_end_to_end_modules_go_out_longest_first():
+    """Each module LONGEST_FIRST names exists (a renamed one would silently lose its
+    place), and `make test-e2e` keeps the order: xdist's default reorders files by their
+    number of tests."""
+    from conftest import LONGEST_FIRST
+
+    tests = ROOT.parent / "tests"
+    assert [name for name in LONGEST_FIRST if not (tests / name).is_file()] == []
+    recipe = (ROOT.parent / "Makefile").read_text().split("\ntest-e2e:")[1].split("\n\n")[0]
+    assert "--dist loadfile --no-loadscope-reorder" in recipe
