@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 import time
 from collections import Counter
@@ -165,6 +166,15 @@ def run_cli(landing: Path, warehouse: Path, exports: Path, day: date):
         ["run", "--landing", str(landing), "--warehouse", str(warehouse),
          "--exports", str(exports), "--as-of", day.isoformat()],
     )  # fmt: skip
+
+
+def copy_of_run(built: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A test's own copy of a folder a module ran once (landing/, warehouse.duckdb,
+    exports/ and all the run wrote beside them), where the landing and warehouse fixtures
+    point: (landing, warehouse, exports). The warehouse names landing files relative to
+    their folder, so the copy's next run loads only what is new."""
+    shutil.copytree(built, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "landing", tmp_path / "warehouse.duckdb", tmp_path / "exports"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from conftest import run_cli
+from conftest import Landing, copy_of_run, run_cli
 from tagwise.orchestration.run import build_as_of
 
 from tagwise import publish as publishing
@@ -46,8 +46,7 @@ EMAIL_EVENTS = [
 ]
 
 
-@pytest.fixture
-def crafted(landing):
+def write_crafted(landing: Landing) -> Path:
     landing.write(
         "customers",
         "c.csv",
@@ -94,6 +93,26 @@ def crafted(landing):
     return landing.root
 
 
+@pytest.fixture
+def crafted(landing) -> Path:
+    return write_crafted(landing)
+
+
+@pytest.fixture(scope="module")
+def first_day(tmp_path_factory) -> tuple[Path, str]:
+    """The crafted landing run as of D1, once per module: (its folder, what the run
+    printed). The folder holds landing/, the warehouse and all the run wrote beside it."""
+    root = tmp_path_factory.mktemp("first-day")
+    crafted = write_crafted(Landing(root / "landing"))
+    return root, run(crafted, root / "warehouse.duckdb", root / "exports", D1)
+
+
+@pytest.fixture
+def after_d1(first_day, tmp_path) -> tuple[Path, Path, Path]:
+    """This test's own copy of the run as of D1: (landing, warehouse, exports)."""
+    return copy_of_run(first_day[0], tmp_path)
+
+
 def run(crafted: Path, warehouse: Path, exports: Path, day: date) -> str:
     result = run_cli(crafted, warehouse, exports, day)
     assert result.exit_code == 0, result.output
@@ -109,8 +128,9 @@ def digest(paths) -> list[str]:
     return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
 
 
-def test_only_marketable_customers_reach_the_export(crafted, warehouse, tmp_path):
-    output = run(crafted, warehouse, tmp_path / "exports", D1)
+def test_only_marketable_customers_reach_the_export(first_day, after_d1):
+    output = first_day[1]
+    _, warehouse, exports = after_d1
     assert "wrote sync email-20260501-001: 2 add" in output
     with duckdb.connect(str(warehouse), read_only=True) as con:
         exported = {e for (e,) in con.execute("select email from marts.email_audience").fetchall()}
@@ -127,15 +147,14 @@ def test_only_marketable_customers_reach_the_export(crafted, warehouse, tmp_path
     assert reasons["C6"] == "suppressed: complaint"
     assert reasons["C8"] == "no valid email"
     assert "C7" not in reasons  # erased: absent everywhere
-    text = "".join(p.read_text() for p in (tmp_path / "exports" / "email").iterdir())
+    text = "".join(p.read_text() for p in (exports / "email").iterdir())
     for outsider in ("c2@", "c3@", "c4@", "c5@", "c6@", "c7@", "c8"):
         assert outsider not in text
 
 
 @pytest.mark.e2e
-def test_change_feed_over_three_dates(crafted, warehouse, tmp_path):
-    exports = tmp_path / "exports"
-    run(crafted, warehouse, exports, D1)
+def test_change_feed_over_three_dates(after_d1):
+    crafted, warehouse, exports = after_d1
     acknowledge(warehouse, "email-20260501-001")
 
     run(crafted, warehouse, exports, D2)
@@ -195,11 +214,10 @@ def sync_files(exports: Path, sync_id: str) -> list[Path]:
 
 
 @pytest.mark.e2e
-def test_the_export_folder_keeps_only_the_pending_sync(crafted, warehouse, tmp_path):
+def test_the_export_folder_keeps_only_the_pending_sync(after_d1):
     """c9 is exported and acknowledged on 05-01, then erased on 05-30: the delivered files
     leave the folder, the new change set removes c9, and the stored state forgets c9."""
-    exports = tmp_path / "exports"
-    run(crafted, warehouse, exports, D1)
+    crafted, warehouse, exports = after_d1
     (exports / "email" / "notes.txt").write_text("not a sync file")
     acknowledge(warehouse, "email-20260501-001")
     erase_c9(crafted)
@@ -224,11 +242,10 @@ def test_the_export_folder_keeps_only_the_pending_sync(crafted, warehouse, tmp_p
 
 
 @pytest.mark.e2e
-def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
+def test_an_erasure_reaches_the_pending_files(after_d1):
     """The 05-01 sync is not acknowledged when c9's erasure is built: its files are
     rewritten without c9 and keep everyone else; the next pass reads no file."""
-    exports = tmp_path / "exports"
-    run(crafted, warehouse, exports, D1)
+    crafted, warehouse, exports = after_d1
     erase_c9(crafted)
     ingested = CliRunner().invoke(
         main, ["ingest", "--landing", str(crafted), "--warehouse", str(warehouse)]
@@ -247,9 +264,10 @@ def test_an_erasure_reaches_the_pending_files(crafted, warehouse, tmp_path):
 
 
 @pytest.mark.e2e
-def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_path):
-    for day in (D1, D2, D3):
-        run(crafted, warehouse, tmp_path / "exports", day)
+def test_segment_history_and_migration_over_three_dates(after_d1):
+    crafted, warehouse, exports = after_d1
+    for day in (D2, D3):
+        run(crafted, warehouse, exports, day)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         key = con.execute(
             "select customer_key from marts.dim_customers where source_customer_ids = 'C1'"
@@ -274,8 +292,8 @@ def test_segment_history_and_migration_over_three_dates(crafted, warehouse, tmp_
     assert primaries == (customers, customers)
 
 
-def test_publish_is_atomic(crafted, warehouse, tmp_path, monkeypatch):
-    run(crafted, warehouse, tmp_path / "exports", D1)
+def test_publish_is_atomic(after_d1, monkeypatch):
+    _, warehouse, _ = after_d1
     published = publishing.published_path(warehouse)
     before = published.read_bytes()
     monkeypatch.setattr(publishing, "PUBLISHED_SCHEMAS", ("marts", 'no"such'))
@@ -303,15 +321,12 @@ def history(warehouse: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.e2e
-def test_a_run_that_is_not_released_leaves_no_trace_in_history(
-    crafted, warehouse, tmp_path, setting
-):
+def test_a_run_that_is_not_released_leaves_no_trace_in_history(after_d1, setting):
     """The run as of 05-31 fails its gate (every segment size change is an error here): the
     next run, as of the older 05-30, is not refused, and history holds no trace of 05-31."""
     from tagwise.history import forget_unreleased
 
-    exports = tmp_path / "exports"
-    run(crafted, warehouse, exports, D1)
+    crafted, warehouse, exports = after_d1
     released = history(warehouse)
     setting("TAGWISE_MAX_SEGMENT_SIZE_CHANGE", "0")
     setting("TAGWISE_MIN_SEGMENT_SIZE_FOR_CHANGE", "1")
@@ -347,11 +362,10 @@ def test_a_future_as_of_date_is_refused_at_once(crafted, warehouse, tmp_path):
 
 
 @pytest.mark.e2e
-def test_no_command_releases_a_build_that_did_not_pass_the_gate(crafted, warehouse, tmp_path):
+def test_no_command_releases_a_build_that_did_not_pass_the_gate(after_d1):
     from tagwise.release import ReleaseRefused
 
-    exports = tmp_path / "exports"
-    run(crafted, warehouse, exports, D1)
+    _, warehouse, exports = after_d1
     published = publishing.published_path(warehouse)
     files = {p: p.read_bytes() for p in [*(exports / "email").iterdir(), published]}
     export_again = ["export", "--warehouse", str(warehouse), "--exports", str(exports)]

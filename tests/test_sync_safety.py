@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import record_erasure, run_cli, set_audience, use_destinations
+from conftest import Landing, copy_of_run, record_erasure, run_cli, set_audience, use_destinations
 
 from tagwise.activation import changes
 from tagwise.activation.changes import (
@@ -31,8 +31,7 @@ D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)
 PEOPLE = ["a1", "a2", "a3", "a4", "a5"]
 
 
-@pytest.fixture
-def five(landing):
+def write_five(landing: Landing) -> Landing:
     landing.write(
         "customers",
         "c.csv",
@@ -41,6 +40,23 @@ def five(landing):
     )
     landing.buyers_who_consented([p.upper() for p in PEOPLE])
     return landing
+
+
+@pytest.fixture(scope="module")
+def first_day(tmp_path_factory) -> Path:
+    """Five buyers who consented, run as of D1 once per module: the run's folder."""
+    root = tmp_path_factory.mktemp("first-day")
+    first = run(write_five(Landing(root / "landing")), root / "warehouse.duckdb",
+                root / "exports", D1)  # fmt: skip
+    assert first.exit_code == 0, first.output
+    return root
+
+
+@pytest.fixture
+def five_after_d1(first_day, tmp_path) -> tuple[Landing, Path, Path]:
+    """This test's own copy of the run as of D1: (landing, warehouse, exports)."""
+    landing, warehouse, exports = copy_of_run(first_day, tmp_path)
+    return Landing(landing), warehouse, exports
 
 
 def leave_on_day_two(landing) -> None:
@@ -82,10 +98,8 @@ def pending_changes(warehouse: Path) -> dict[str, str]:
 
 
 @pytest.mark.e2e
-def test_whoever_leaves_while_a_sync_is_pending_is_removed(five, warehouse, tmp_path):
-    exports = tmp_path / "exports"
-    first = run(five, warehouse, exports, D1)
-    assert first.exit_code == 0, first.output
+def test_whoever_leaves_while_a_sync_is_pending_is_removed(five_after_d1):
+    five, warehouse, exports = five_after_d1
     leave_on_day_two(five)
     second = run(five, warehouse, exports, D2)
     assert second.exit_code == 0, second.output  # no gate deadlock on the erasure
@@ -110,10 +124,9 @@ def test_whoever_leaves_while_a_sync_is_pending_is_removed(five, warehouse, tmp_
 
 
 @pytest.mark.e2e
-def test_a_key_removed_by_an_unacknowledged_sync_is_added_again(five, warehouse, tmp_path):
+def test_a_key_removed_by_an_unacknowledged_sync_is_added_again(five_after_d1):
     """a3 withdraws (a pending remove), then grants again before anyone acknowledged."""
-    exports = tmp_path / "exports"
-    assert run(five, warehouse, exports, D1).exit_code == 0
+    five, warehouse, exports = five_after_d1
     acknowledge(warehouse, "email-20260501-001")
     five.write(
         "consent_events",
