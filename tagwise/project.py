@@ -87,13 +87,17 @@ def root() -> Path:
 
 
 def _shipped_files() -> dict[Path, Path]:
+    """The shipped project's files by their place in it. dbt's generated folders are not
+    entered: in a checkout, runs write and prune them while a deployment folder's project
+    is assembled (a walk into them failed on a run folder pruned under it)."""
     files = {}
     for part in ("dbt_project", "seeds"):
-        base = shipped() / part
-        for path in base.rglob("*"):
-            relative = path.relative_to(shipped())
-            if path.is_file() and not GENERATED & set(relative.parts):
-                files[relative] = path
+        for folder, subfolders, names in os.walk(shipped() / part):
+            subfolders[:] = [name for name in subfolders if name not in GENERATED]
+            for name in names:
+                path = Path(folder) / name
+                if name not in GENERATED and path.is_file():
+                    files[path.relative_to(shipped())] = path
     return files
 
 

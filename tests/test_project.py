@@ -102,6 +102,27 @@ def test_the_working_copy_links_the_folders_files_and_follows_the_shipped_projec
     assert dbt_project_yml.stat().st_mtime_ns == written_at
 
 
+def test_a_working_copy_never_walks_what_dbt_writes_in_the_checkout(monkeypatch):
+    """CI: `tagwise diff --project` failed with FileNotFoundError, walking into
+    dbt_project/target/runs/<run> while another worker's run pruned that folder. Here any
+    listing under target/ fails as that one did."""
+    import os
+
+    (shipped() / "dbt_project" / "target").mkdir(exist_ok=True)
+    listing = os.scandir
+
+    def pruned_meanwhile(path="."):
+        if "target" in Path(path).parts:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", pruned_meanwhile)
+    files = project._shipped_files()
+    assert Path("dbt_project/dbt_project.yml") in files
+    assert Path("seeds/tag_taxonomy.csv") in files
+    assert [f for f in files if {"target", "logs"} & set(f.parts)] == []
+
+
 def test_a_deployment_folder_without_its_catalog_is_refused_by_name(tmp_path):
     folder = tmp_path / "acme"
     init(folder)
