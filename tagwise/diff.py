@@ -30,7 +30,8 @@ from pathlib import Path
 import duckdb
 
 from tagwise.errors import TagwiseError
-from tagwise.identity.preview import IDENTITY_STEP_INPUTS, catalog_file, normalised
+from tagwise.identity.matching import MATCH_INPUTS_SELECTOR
+from tagwise.identity.preview import catalog_file, normalised
 from tagwise.identity.preview import compare as compare_identity
 from tagwise.identity.preview import snapshot_queries as identity_snapshot_queries
 from tagwise.relations import ref
@@ -314,7 +315,7 @@ def _build(
     if identity is None:
         build(DIFF_SELECTION)
     elif identity["probabilistic"]:
-        build(IDENTITY_STEP_INPUTS)
+        build(MATCH_INPUTS_SELECTOR)
         # Splink's training notes belong in a run's log, not in a preview's output.
         splink = logging.getLogger("splink")
         level = splink.level
@@ -324,7 +325,7 @@ def _build(
                 match_identities(scratch, as_of, identity["probabilistic"])
         finally:
             splink.setLevel(level)
-        build("fqn:*", exclude=IDENTITY_STEP_INPUTS)
+        build("fqn:*", exclude=MATCH_INPUTS_SELECTOR)
     else:
         build("fqn:*")
     with duckdb.connect(str(scratch)) as con:

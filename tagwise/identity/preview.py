@@ -17,12 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from tagwise.identity.matching import MATCH_INPUTS_SELECTOR
 from tagwise.relations import ref
-
-# The models the identity step reads, built before it (one dbt build) when the catalog
-# has a probabilistic rule; everything else follows it in a second build.
-IDENTITY_STEP_INPUTS = MATCH_INPUTS_SELECTOR
 
 # Said with every identity preview: the Python steps are not re-run in a scratch build.
 PREDICTIONS_NOTE = (
