@@ -77,6 +77,14 @@ def drift_features() -> tuple[str, ...]:
     return tuple(c["name"] for c in columns if (c.get("data_type") or "").startswith(NUMERIC_TYPES))
 
 
+def lookalike_names_sql() -> str:
+    """The lookalike audiences of the built project's segment catalog, as SQL literals (a
+    null when there are none, which matches no segment)."""
+    meta = manifest()["nodes"]["model.tagwise.int_segments__assignments"]["config"]["meta"]
+    names = [d["audience"] for d in meta.get("lookalikes") or []]
+    return ", ".join(f"'{name}'" for name in names) or "null"
+
+
 @functools.cache
 def feature_stats_sql() -> str:
     """One row per drift feature: its mean and population standard deviation over the
@@ -183,6 +191,10 @@ def datasets():
         "propensity_of_objectors": f"""
         select p.customer_key, p.category from {ref("customer_category_propensity")} p
         join {ref("int_privacy__profiling_objections")} o using (customer_key)""",
+        "lookalike_members_of_objectors": f"""
+        select m.customer_key, m.segment from {ref("segment_membership")} m
+        join {ref("int_privacy__profiling_objections")} o using (customer_key)
+        where m.segment in ({lookalike_names_sql()})""",
         "email_audience": f"""
         select a.email, m.is_email_marketable, m.email_marketing_consent, m.suppression_reason,
             s.email is not null as is_suppressed
@@ -257,6 +269,7 @@ GUARDED_MART = {
     "tags_per_customer": "customer_tags",
     "profiling_tags_of_objectors": "customer_tags",
     "propensity_of_objectors": "customer_category_propensity",
+    "lookalike_members_of_objectors": "segment_membership",
     "email_audience": "email_audience",
     # Built after destination_audiences, which it reads: every destination's rows.
     "destination_breaches": "email_audience",
@@ -363,6 +376,14 @@ def checks(settings: GateSettings, active_tags: list[str], retired_tags: list[st
             "error",
             _no_rows(
                 "No predicted interest for a customer who withdrew profiling consent (SPEC 3.10)."
+            ),
+        ),
+        Check(
+            "privacy",
+            "lookalike_members_of_objectors",
+            "error",
+            _no_rows(
+                "No lookalike audience holds a customer who withdrew profiling consent (SPEC 3.10)."
             ),
         ),
         # Consent and privacy

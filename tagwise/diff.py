@@ -34,15 +34,16 @@ from tagwise.identity.matching import MATCH_INPUTS_SELECTOR
 from tagwise.identity.preview import catalog_file, normalised
 from tagwise.identity.preview import compare as compare_identity
 from tagwise.identity.preview import snapshot_queries as identity_snapshot_queries
+from tagwise.privacy import rows
 from tagwise.relations import ref
 
 # The models a catalog decides, in build order, and the seeds of the vocabulary.
 DIFF_SELECTION = (
     "tag_taxonomy tag_synonyms int_tags__vocabulary int_tags__rule_matches int_tags__manual_state "
     "int_tags__current "
-    "customer_tag_history customer_tags int_segments__inputs int_segments__assignments "
-    "segment_membership_history segment_membership destination_eligibility "
-    "destination_audiences audience_overlap"
+    "customer_tag_history customer_tags int_segments__inputs int_segments__lookalike_scores "
+    "int_segments__assignments segment_membership_history segment_membership "
+    "lookalike_quality destination_eligibility destination_audiences audience_overlap"
 )
 SAMPLE = 5
 
@@ -65,6 +66,7 @@ class Diff:
     segments: list[dict] = field(default_factory=list)
     destinations: list[dict] = field(default_factory=list)
     overlap: list[dict] = field(default_factory=list)
+    lookalikes: list[dict] = field(default_factory=list)
     max_change: float | None = None
     # A new definition (no members before) is judged by its size against all customers.
     max_new_share: float | None = None
@@ -114,6 +116,7 @@ class Diff:
             "segments": self.segments,
             "destinations": self.destinations,
             "audience_overlap": self.overlap,
+            "lookalikes": self.lookalikes,
             "identity": self.identity,
         }
 
@@ -214,6 +217,11 @@ def _snapshot_queries() -> tuple[tuple[str, str], ...]:
             f"select audience_a, audience_b, members_a, members_b, shared_members, jaccard "
             f"from {ref('audience_overlap')} where as_of_date = (select as_of_date from {ref('build_info')})",
         ),
+        (
+            "lookalikes",
+            "select lookalike, seed, audience_size, held_out_size, recall, random_recall, lift "
+            f"from {ref('lookalike_quality')}",
+        ),
         *identity_snapshot_queries(),
     )
 
@@ -242,17 +250,21 @@ def _snapshot(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         "overlap": "select null::varchar audience_a, null::varchar audience_b, 0::bigint members_a, "
         "0::bigint members_b, 0::bigint shared_members, 0::double jaccard",
         "links": "select null::varchar customer_id, null::varchar linked_customer_id, null::varchar rule",
+        "lookalikes": "select null::varchar lookalike, null::varchar seed, 0::bigint audience_size, "
+        "0::bigint held_out_size, 0::double recall, 0::double random_recall, 0::double lift",
     }
     reasons = "reason" in _columns(con, ref("segment_membership"))
     exits = "exit_reason" in _columns(con, ref("segment_membership_history"))
     overlap = bool(_columns(con, ref("audience_overlap")))
     links = bool(_columns(con, ref("identity_links")))
+    lookalikes = bool(_columns(con, ref("lookalike_quality")))
     for name, query in _snapshot_queries():
         if (
             (name == "members" and not reasons)
             or (name == "exits" and not exits)
             or (name == "overlap" and not overlap)
             or (name == "links" and not links)
+            or (name == "lookalikes" and not lookalikes)
         ):
             if name == "members":
                 query = query.replace(", reason from", ", null::varchar as reason from")
@@ -563,30 +575,20 @@ def diff(
             result.segments = _compare(con, "members", sample)
             result.destinations = _destinations(con)
             result.identity = compare_identity(con, sample, rebuilt=identity["after"] is not None)
-            result.overlap = [
-                dict(
-                    zip(
-                        (
-                            "audience_a",
-                            "audience_b",
-                            "members_a",
-                            "members_b",
-                            "shared",
-                            "jaccard",
-                            "jaccard_before",
-                        ),
-                        row,
-                        strict=True,
-                    )
-                )
-                for row in con.execute(
-                    """
-                    select a.audience_a, a.audience_b, a.members_a, a.members_b, a.shared_members,
-                        a.jaccard, b.jaccard
-                    from after.overlap a
-                    left join before.overlap b using (audience_a, audience_b)
-                    order by a.jaccard desc, a.audience_a, a.audience_b
-                    """
-                ).fetchall()
-            ]
+            result.overlap = rows(
+                con,
+                """
+                select a.audience_a, a.audience_b, a.members_a, a.members_b,
+                    a.shared_members as shared, a.jaccard, b.jaccard as jaccard_before
+                from after.overlap a
+                left join before.overlap b using (audience_a, audience_b)
+                order by a.jaccard desc, a.audience_a, a.audience_b
+                """,
+            )
+            # SPEC 3.10: each lookalike's quality after, beside its lift before.
+            result.lookalikes = rows(
+                con,
+                "select a.*, b.lift as lift_before from after.lookalikes a "
+                "left join before.lookalikes b using (lookalike) order by a.lookalike",
+            )
     return result

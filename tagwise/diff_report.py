@@ -144,6 +144,23 @@ def markdown(result: Diff) -> str:
             + " |"
             for o in overlaps
         ]
+    if result.lookalikes:
+        lines += [
+            "",
+            "### Lookalike audiences",
+            "",
+            "| lookalike | seed | members | held out | recall | random | lift | lift before |",
+            "|---|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        lines += [
+            f"| {q['lookalike']} | {q['seed']} | {q['audience_size']:,} | {q['held_out_size']:,} | "
+            + " | ".join(
+                "-" if q[k] is None else f"{q[k]:.2f}"
+                for k in ("recall", "random_recall", "lift", "lift_before")
+            )
+            + " |"
+            for q in result.lookalikes
+        ]
     return "\n".join(lines) + "\n"
 
 

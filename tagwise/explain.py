@@ -141,6 +141,16 @@ def explain(warehouse, identifier: str, as_of: date | None = None, verbose: bool
                 f"from {ref('customer_category_propensity')} where customer_key = ? order by rank",
                 [key],
             )
+            # SPEC 3.10: how well each lookalike audience the person is in finds its seed.
+            answer["lookalike_quality"] = rows(
+                con,
+                "select lookalike, seed, audience_size, held_out_size, round(recall, 3) as recall, "
+                "round(random_recall, 3) as random_recall, round(lift, 2) as lift "
+                f"from {ref('lookalike_quality')} where lookalike in "
+                f"(select segment from {ref('segment_membership')} where customer_key = ?) "
+                "order by lookalike",
+                [key],
+            )
             consent = _consent(con, key)
             answer["destinations"] = _destinations(con, key, consent)
             answer["consent"] = consent

@@ -148,11 +148,23 @@ def segment_problems_of(change: dict) -> list[str]:
 
 
 def test_the_shipped_segment_catalog_is_valid():
-    assert check_segment_catalog() == 14
+    assert check_segment_catalog() == 16
 
 
 def test_a_good_segment_catalog_has_no_problem():
     assert segment_problems_of({}) == []
+
+
+def test_a_lookalike_grows_a_tag_a_segment_or_an_audience_and_destinations_may_select_it():
+    lookalikes = [
+        {"audience": "like-champions", "seed": {"segment": "champions"}, "size": 100},
+        {"audience": "like-seekers", "seed": {"audience": "job-seekers"}, "min_score": 0.5},
+        {"audience": "like-loyal", "seed": {"tag": "loyal-customer"}, "size": 10},
+    ]
+    assert segment_problems_of({"lookalikes": lookalikes}) == []
+    assert {"like-champions", "like-seekers", "like-loyal"} <= selectable_names(
+        SEGMENTS | {"lookalikes": lookalikes}
+    )["audiences"]
 
 
 @pytest.mark.parametrize(
@@ -248,6 +260,79 @@ def test_a_segment_may_name_any_tag_of_a_family(tag, valid):
         (
             {"destinations": {"email": {"segments": ["champions"]}}},
             "`destinations` moved to the destination catalog",
+        ),
+        (
+            {"lookalikes": [{"audience": "like-x", "seed": {"segment": "nobody"}, "size": 9}]},
+            "lookalike like-x: seed segment 'nobody' is not a segment of this catalog",
+        ),
+        (
+            {"lookalikes": [{"audience": "like-x", "seed": {"tag": "vip"}, "size": 9}]},
+            "lookalike like-x: seed tag 'vip' is no active tag of the taxonomy",
+        ),
+        (
+            {"lookalikes": [{"audience": "like-x", "seed": "champions", "size": 9}]},
+            "lookalike like-x: seed must name one tag, segment or audience",
+        ),
+        (
+            {
+                "lookalikes": [
+                    {
+                        "audience": "like-x",
+                        "seed": {"segment": "champions", "tag": "vip"},
+                        "size": 9,
+                    }
+                ]
+            },
+            "lookalike like-x: seed must name one tag, segment or audience",
+        ),
+        (
+            {"lookalikes": [{"audience": "like-x", "seed": {"segment": "champions"}}]},
+            "lookalike like-x: needs either `size`",
+        ),
+        (
+            {
+                "lookalikes": [
+                    {
+                        "audience": "like-x",
+                        "seed": {"segment": "champions"},
+                        "size": 9,
+                        "min_score": 0.5,
+                    }
+                ]
+            },
+            "lookalike like-x: needs either `size`",
+        ),
+        (
+            {"lookalikes": [{"audience": "like-x", "seed": {"segment": "champions"}, "size": 0}]},
+            "lookalike like-x: size must be a whole number of at least 1, not 0",
+        ),
+        (
+            {
+                "lookalikes": [
+                    {"audience": "like-x", "seed": {"segment": "champions"}, "min_score": 1.5}
+                ]
+            },
+            "lookalike like-x: min_score must be a probability above 0 and below 1, not 1.5",
+        ),
+        (
+            {
+                "lookalikes": [
+                    {"audience": "job-seekers", "seed": {"segment": "champions"}, "size": 9}
+                ]
+            },
+            "lookalike job-seekers: the name is defined more than once",
+        ),
+        (
+            {"lookalikes": [{"audience": "Like X", "seed": {"segment": "champions"}, "size": 9}]},
+            "lookalike 'Like X': ",
+        ),
+        (
+            {
+                "lookalikes": [
+                    {"audience": "like-x", "seed": {"segment": "champions"}, "size": 9, "sise": 1}
+                ]
+            },
+            "lookalike like-x: unknown key(s) sise",
         ),
     ],
 )

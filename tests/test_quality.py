@@ -52,6 +52,7 @@ def good() -> dict[str, pd.DataFrame]:
         "tags_per_customer": pd.DataFrame([{"customer_key": "k1", "tags": 2}]),
         "profiling_tags_of_objectors": pd.DataFrame(columns=["customer_key", "tag"]),
         "propensity_of_objectors": pd.DataFrame(columns=["customer_key", "category"]),
+        "lookalike_members_of_objectors": pd.DataFrame(columns=["customer_key", "segment"]),
         "email_audience": pd.DataFrame(
             [
                 {
@@ -142,6 +143,12 @@ MISTAKES = [
     (
         "No predicted interest for a customer who withdrew",
         add_row("propensity_of_objectors", {"customer_key": "k1", "category": "books-mystery"}),
+    ),
+    (
+        "No lookalike audience holds a customer who withdrew",
+        add_row(
+            "lookalike_members_of_objectors", {"customer_key": "k1", "segment": "like-champions"}
+        ),
     ),
     (
         "Every exported address is email-marketable",
@@ -552,5 +559,33 @@ def test_a_prediction_for_a_profiling_objector_stops_the_release(built, tmp_path
     assert (
         "No predicted interest for a customer who withdrew profiling consent"
         in (blocked.gates["customer_category_propensity"]["failures"])
+    )
+    assert blocked.exports == {} and blocked.published is None
+
+
+def test_a_lookalike_member_who_objected_to_profiling_stops_the_release(built, tmp_path):
+    """SPEC 3.10: a customer whose profiling consent is withdrawn is in no lookalike
+    audience. A fault upstream that puts one there (C1 objects and is planted in the shipped
+    catalog's like-champions) fails the gate: nothing is exported or published."""
+    exports = tmp_path / "exports"
+    with duckdb.connect(str(built)) as con:
+        (customer_key,) = con.execute(
+            "select customer_key from marts.dim_customers where email = 'a@x.test'"
+        ).fetchone()
+        con.execute(
+            "insert into restricted.int_privacy__profiling_objections (customer_key) values (?)",
+            [customer_key],
+        )
+        con.execute(
+            "insert into marts.segment_membership (customer_key, segment, segment_type, "
+            "definition_version, destinations, member_since, reason, is_holdout, as_of_date) "
+            "values (?, 'like-champions', 'audience', 'v', '|', ?, 'like segment champions', false, ?)",
+            [customer_key, AS_OF, AS_OF],
+        )
+    blocked = _release(built, exports)
+    assert not blocked.success
+    assert (
+        "No lookalike audience holds a customer who withdrew profiling consent"
+        in (blocked.gates["segment_membership"]["failures"])
     )
     assert blocked.exports == {} and blocked.published is None

@@ -50,6 +50,7 @@ MARTS = {
     "model_daily_changes": ["as_of_date", "subject", "measure"],
     "catalog_definitions": ["definition_type", "definition_name"],
     "customer_category_propensity": ["customer_key", "category"],
+    "lookalike_quality": ["lookalike"],
     # Who is who (SPEC 3.1): the people, their links, what the guards stopped, the pairs
     # the probabilistic rule scored.
     "restricted.int_identity__clusters": ["customer_id"],

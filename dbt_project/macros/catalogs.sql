@@ -30,7 +30,7 @@
 
 {% macro segment_catalog() -%}
     {%- set meta = tagwise.model_meta("int_segments__assignments") -%}
-    {{- return({"primary": meta.get("primary") or [], "audiences": meta.get("audiences") or [], "generated": meta.get("generated") or []}) -}}
+    {{- return({"primary": meta.get("primary") or [], "audiences": meta.get("audiences") or [], "generated": meta.get("generated") or [], "lookalikes": meta.get("lookalikes") or []}) -}}
 {%- endmacro %}
 
 {% macro tag_rules() -%}
@@ -91,6 +91,14 @@
             "description": definition.description,
             "condition": "one audience per value of " ~ definition.column,
             "version": tagwise.segment_version(definition)}) -%}
+    {%- endfor -%}
+    {%- for definition in catalog.get("lookalikes", []) -%}
+        {%- do rows.append({
+            "type": "lookalike", "name": definition.audience,
+            "description": definition.description,
+            "condition": "like " ~ tagwise.lookalike_seed_name(definition) ~ ": "
+                ~ (("the " ~ definition.size ~ " most similar") if definition.size else ("score at least " ~ definition.min_score)),
+            "version": tagwise.lookalike_version(definition, catalog)}) -%}
     {%- endfor -%}
     {%- for destination in tagwise.destination_catalog() -%}
         {%- set consent = [] -%}

@@ -78,7 +78,8 @@
 {%- endmacro %}
 
 {#- Why a customer left a segment as of D, over `leaving` (segment, segment_type) joined
-    to int_segments__inputs and the customer's primary segment now (`primary_now`). A
+    to int_segments__inputs, the customer's primary segment now (`primary_now`) and, for a
+    lookalike, the customer's row of int_segments__lookalike_scores (`lookalike_scores`). A
     primary segment also says where the customer went. -#}
 {% macro segment_exit_reason(catalog) -%}
     case
@@ -93,6 +94,22 @@
         {%- for definition in catalog.audiences %}
             when leaving.segment = {{ tagwise.string_literal(definition.audience) }}
                 then {{ tagwise.condition_exit_reason(definition.when) }}
+        {%- endfor %}
+        {%- for definition in catalog.get("lookalikes", []) %}
+            when leaving.segment = {{ tagwise.string_literal(definition.audience) }}
+                then case
+                    when lookalike_scores.customer_key is null
+                        then 'profiling consent withdrawn ' || cast(profiling_withdrawn_on as string)
+                    when lookalike_scores.is_seed
+                        then {{ tagwise.string_literal("now in the seed (" ~ tagwise.lookalike_seed_name(definition) ~ ")") }}
+                    {%- if definition.size %}
+                        else 'now ranked ' || cast(lookalike_scores.candidate_rank as string)
+                            || {{ tagwise.string_literal(", beyond the audience's size of " ~ definition.size) }}
+                    {%- else %}
+                        else 'score now ' || cast(cast(lookalike_scores.score as decimal(18, 3)) as string)
+                            || {{ tagwise.string_literal(", below min_score " ~ definition.min_score) }}
+                    {%- endif %}
+                end
         {%- endfor %}
         {%- for definition in catalog.generated %}
             when leaving.segment like {{ tagwise.string_literal(definition.prefix ~ "%") }}

@@ -19,6 +19,7 @@ from tagwise.catalog.documents import (
     model_meta,
     repeated_first_positions,
 )
+from tagwise.catalog.lookalikes import lookalike_problems
 from tagwise.dbt_project import SEEDS_DIR, project_var
 
 SEGMENT_KEYS = frozenset({"description", "when", "holdout", "salt"})
@@ -55,11 +56,12 @@ def _definitions(catalog: dict, part: str) -> tuple[list[dict], list[str]]:
 def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str]) -> list[str]:
     """Every problem of the segment catalog, each naming the segment it concerns."""
     if not isinstance(catalog, dict):
-        return ["the catalog must be a mapping of primary, audiences, generated, destinations"]
+        return ["the catalog must be a mapping of primary, audiences, generated, lookalikes"]
     primary, problems = _definitions(catalog, "primary")
     audiences, found = _definitions(catalog, "audiences")
     generated, more = _definitions(catalog, "generated")
-    problems += found + more
+    lookalikes, yet_more = _definitions(catalog, "lookalikes")
+    problems += found + more + yet_more
     if not primary:
         return [*problems, "the catalog has no primary segments"]
     named = [("segment", d.get("segment"), d) for d in primary] + [
@@ -115,6 +117,12 @@ def segment_problems(catalog: object, vocabulary: Vocabulary, columns: set[str])
             problems += [
                 f"generated audience {prefix}: {p}" for p in _generated_problems(definition)
             ]
+    problems += lookalike_problems(
+        lookalikes,
+        vocabulary,
+        {d["segment"] for d in primary if isinstance(d.get("segment"), str)},
+        {d["audience"] for d in audiences if isinstance(d.get("audience"), str)},
+    )
     if "destinations" in catalog:
         problems.append(
             "`destinations` moved to the destination catalog (catalogs/destination_catalog.yml): "
@@ -166,9 +174,9 @@ def _definition_key_problems(definition: dict, kind: str) -> list[str]:
 
 
 def selectable_names(catalog: dict) -> dict[str, set[str]]:
-    """What a destination may select from a segment catalog: segments, audiences, and
-    generated audiences by prefix."""
-    return {
+    """What a destination may select from a segment catalog: segments, audiences (lookalikes
+    among them), and generated audiences by prefix."""
+    names = {
         kind: {
             d.get(key)
             for d in (catalog.get(part) or [] if isinstance(catalog.get(part), list) else [])
@@ -178,7 +186,13 @@ def selectable_names(catalog: dict) -> dict[str, set[str]]:
             ("segments", "primary", "segment"),
             ("audiences", "audiences", "audience"),
             ("generated", "generated", "prefix"),
+            ("lookalikes", "lookalikes", "audience"),
         )
+    }
+    return {
+        "segments": names["segments"],
+        "audiences": names["audiences"] | names["lookalikes"],
+        "generated": names["generated"],
     }
 
 
@@ -192,4 +206,6 @@ def check_segment_catalog(
     )
     if problems:
         raise CatalogError(catalog, problems)
-    return sum(len(meta.get(part) or []) for part in ("primary", "audiences", "generated"))
+    return sum(
+        len(meta.get(part) or []) for part in ("primary", "audiences", "generated", "lookalikes")
+    )

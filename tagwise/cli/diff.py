@@ -157,6 +157,27 @@ def show_diff(result) -> None:
             f"{a['add']:,} / {a['update']:,} / {a['remove']:,}",
         )  # fmt: skip
     console.print(table)
+    if result.lookalikes:
+        console.print(lookalike_table(result.lookalikes))
+
+
+def lookalike_table(lookalikes: list[dict]) -> Table:
+    """Each lookalike audience's size and how much of its seed's held-out share it finds,
+    against a random draw of its size (SPEC 3.10)."""
+    table = Table(
+        "lookalike", "seed", "members", "held out", "recall", "random", "lift", "lift before",
+        title="lookalike audiences: the seed's held-out share found within the audience's size",
+    )  # fmt: skip
+    for q in lookalikes:
+        table.add_row(
+            q["lookalike"], q["seed"], f"{q['audience_size']:,}", f"{q['held_out_size']:,}",
+            *(_figure(q[name]) for name in ("recall", "random_recall", "lift", "lift_before")),
+        )  # fmt: skip
+    return table
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def show_identity(identity: dict) -> None:

@@ -83,6 +83,22 @@ def show_explanation(answer: dict) -> None:
                 ["rank", "category", "probability", "is_new_to_customer", "top_drivers"],
             )
         )
+    if answer.get("lookalike_quality"):
+        console.print(
+            _table(
+                "lookalike audiences: the seed's held-out share found within the audience's size",
+                answer["lookalike_quality"],
+                [
+                    "lookalike",
+                    "seed",
+                    "audience_size",
+                    "held_out_size",
+                    "recall",
+                    "random_recall",
+                    "lift",
+                ],
+            )
+        )
     identity = answer.get("identity")
     if identity:
         console.print(

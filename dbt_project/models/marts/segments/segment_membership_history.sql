@@ -52,6 +52,10 @@ blocked_tags as (
     group by rule_matches.customer_key
 ),
 
+lookalike_scores as (
+    select * from {{ ref('int_segments__lookalike_scores') }}
+),
+
 primary_now as (
     select
         customer_key,
@@ -101,6 +105,10 @@ exit_reasons as (
         on leaving.customer_key = profiling_withdrawals.customer_key
     left join blocked_tags
         on leaving.customer_key = blocked_tags.customer_key
+    left join lookalike_scores
+        on
+            leaving.customer_key = lookalike_scores.customer_key
+            and leaving.segment = lookalike_scores.lookalike
 ),
 
 {{ tagwise.history_intervals(

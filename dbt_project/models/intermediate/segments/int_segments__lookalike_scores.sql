@@ -1,0 +1,353 @@
+{#- Lookalike audiences (SPEC 3.10), fitted and scored as of D: for each catalog lookalike,
+    a naive Bayes model of "in the seed" over binned features (var lookalike_features,
+    without those the seed's definition reveals), fitted on the seed less a held-out share
+    against everyone outside the seed. Each feature value weighs the log of how much more
+    common it is in the seed (add-one smoothing); a customer's score is the posterior
+    probability from the seed's share and the weights. Members are the non-seed customers
+    with the highest scores (size) or a score of at least min_score. Customers whose
+    profiling consent is withdrawn are neither fitted on nor scored (SPEC 3.6).
+    In the warehouse rather than in Python: the seed (a tag, a segment or an audience) is
+    built in this same dbt step, and the model is counts, on either engine. -#}
+{%- set catalog = tagwise.segment_catalog() -%}
+{%- set lookalikes = catalog.get("lookalikes", []) -%}
+{%- set numeric = var("lookalike_features") | selectattr("bins") | list -%}
+{%- set categorical = var("lookalike_features") | rejectattr("bins") | list -%}
+
+with inputs as (
+    select * from {{ ref('int_segments__inputs') }}
+),
+
+objections as (
+    select * from {{ ref('int_privacy__profiling_objections') }}
+),
+
+profiled as (
+    select inputs.*
+    from inputs
+    left join objections
+        on inputs.customer_key = objections.customer_key
+    where objections.customer_key is null
+),
+
+-- Equal-population bins by percent rank: ties share a bin, so the bins are the same on
+-- every engine; no value is bin 0.
+binned as (
+    select
+        {%- for feature in numeric %}
+            {{ feature.column }},
+            case
+                when {{ feature.column }} is not null
+                    then least(
+                        {{ feature.bins }},
+                        1 + cast(floor({{ feature.bins }} * percent_rank() over (
+                            partition by {{ feature.column }} is null
+                            order by {{ feature.column }}
+                        )) as int)
+                    )
+                else 0
+            end as bin__{{ feature.column }},
+        {%- endfor %}
+        {%- for feature in categorical %}
+            coalesce(cast({{ feature.column }} as string), 'unknown') as value__{{ feature.column }},
+        {%- endfor %}
+        customer_key
+    from profiled
+),
+
+bin_bounds as (
+    select
+        cast(null as string) as feature,
+        0 as bin,
+        cast(null as double) as low,
+        cast(null as double) as high
+    from binned
+    where 1 = 0
+    {%- for feature in numeric %}
+        union all
+        select
+            {{ tagwise.string_literal(feature.column) }} as feature,
+            bin__{{ feature.column }} as bin,
+            cast(min({{ feature.column }}) as double) as low,
+            cast(max({{ feature.column }}) as double) as high
+        from binned
+        group by bin__{{ feature.column }}
+    {%- endfor %}
+),
+
+-- One row per (customer, feature) with the value's text as a reason names it.
+feature_values as (
+    select
+        customer_key,
+        cast(null as string) as feature,
+        cast(null as string) as feature_value
+    from binned
+    where 1 = 0
+    {%- for feature in numeric %}
+        union all
+        select
+            binned.customer_key,
+            bin_bounds.feature,
+            case
+                when binned.bin__{{ feature.column }} = 0 then {{ tagwise.string_literal(feature.column ~ " unknown") }}
+                when bin_bounds.low = bin_bounds.high
+                    then
+                        {{ tagwise.string_literal(feature.column ~ " ") }}
+                        || {{ tagwise.number_text("bin_bounds.low") }}
+                else
+                    {{ tagwise.string_literal(feature.column ~ " ") }} || {{ tagwise.number_text("bin_bounds.low") }}
+                    || ' to ' || {{ tagwise.number_text("bin_bounds.high") }}
+            end as feature_value
+        from binned
+        inner join bin_bounds
+            on
+                bin_bounds.feature = {{ tagwise.string_literal(feature.column) }}
+                and binned.bin__{{ feature.column }} = bin_bounds.bin
+    {%- endfor %}
+    {%- for feature in categorical %}
+        union all
+        select
+            customer_key,
+            {{ tagwise.string_literal(feature.column) }} as feature,
+            {{ tagwise.string_literal(feature.column ~ " = ") }} || value__{{ feature.column }} as feature_value
+        from binned
+    {%- endfor %}
+),
+
+-- Each lookalike's seed: its members among the profiled, and which are held out.
+seeds as (
+    select
+        cast(null as string) as lookalike,
+        cast(null as string) as customer_key,
+        false as is_held_out
+    from profiled
+    where 1 = 0
+    {%- for definition in lookalikes %}
+        union all
+        select
+            {{ tagwise.string_literal(definition.audience) }} as lookalike,
+            customer_key,
+            {{ tagwise.md5_fraction(tagwise.string_literal(definition.audience ~ ":seed:") ~ " || customer_key") }}
+            < {{ var("lookalike_held_out_share") }} as is_held_out
+        from profiled
+        where {{ tagwise.lookalike_seed_condition(definition, catalog) }}
+    {%- endfor %}
+),
+
+model_features as (
+    select
+        cast(null as string) as lookalike,
+        cast(null as string) as feature
+    where 1 = 0
+    {%- for definition in lookalikes %}
+        {%- for feature in tagwise.lookalike_model_features(definition, catalog) %}
+            union all
+            select
+                {{ tagwise.string_literal(definition.audience) }} as lookalike,
+                {{ tagwise.string_literal(feature) }} as feature
+        {%- endfor %}
+    {%- endfor %}
+),
+
+model_lookalikes as (
+    select distinct lookalike from model_features
+),
+
+-- Every profiled customer for every lookalike: seed (training or held out) or not.
+population as (
+    select
+        model_lookalikes.lookalike,
+        profiled.customer_key,
+        seeds.customer_key is not null as is_seed,
+        coalesce(seeds.is_held_out, false) as is_held_out
+    from profiled
+    cross join model_lookalikes
+    left join seeds
+        on
+            model_lookalikes.lookalike = seeds.lookalike
+            and profiled.customer_key = seeds.customer_key
+),
+
+group_sizes as (
+    select
+        lookalike,
+        sum(case when is_seed and not is_held_out then 1 else 0 end) as training_seed,
+        sum(case when is_seed then 0 else 1 end) as background
+    from population
+    group by lookalike
+),
+
+observed as (
+    select
+        population.lookalike,
+        population.customer_key,
+        population.is_seed,
+        population.is_held_out,
+        feature_values.feature,
+        feature_values.feature_value
+    from population
+    inner join model_features
+        on population.lookalike = model_features.lookalike
+    inner join feature_values
+        on
+            population.customer_key = feature_values.customer_key
+            and model_features.feature = feature_values.feature
+),
+
+value_counts as (
+    select
+        lookalike,
+        feature,
+        feature_value,
+        sum(case when is_seed and not is_held_out then 1 else 0 end) as in_seed,
+        sum(case when is_seed then 0 else 1 end) as in_background
+    from observed
+    group by lookalike, feature, feature_value
+),
+
+feature_levels as (
+    select
+        lookalike,
+        feature,
+        count(*) as levels
+    from value_counts
+    group by lookalike, feature
+),
+
+-- The fit: each value's weight is the log ratio of its smoothed share of the training
+-- seed to its share of the background.
+weights as (
+    select
+        value_counts.lookalike,
+        value_counts.feature,
+        value_counts.feature_value,
+        ln(cast(value_counts.in_seed + 1 as double) / (group_sizes.training_seed + feature_levels.levels))
+        - ln(cast(value_counts.in_background + 1 as double) / (group_sizes.background + feature_levels.levels))
+            as weight
+    from value_counts
+    inner join feature_levels
+        on
+            value_counts.lookalike = feature_levels.lookalike
+            and value_counts.feature = feature_levels.feature
+    inner join group_sizes
+        on value_counts.lookalike = group_sizes.lookalike
+),
+
+contributions as (
+    select
+        observed.lookalike,
+        observed.customer_key,
+        weights.weight,
+        observed.feature_value || ' (' || cast(cast(round(exp(weights.weight), 1) as decimal(18, 1)) as string)
+        || 'x as common in the seed)' as driver,
+        row_number() over (
+            partition by observed.lookalike, observed.customer_key
+            order by weights.weight desc, observed.feature asc
+        ) as driver_rank
+    from observed
+    inner join weights
+        on
+            observed.lookalike = weights.lookalike
+            and observed.feature = weights.feature
+            and observed.feature_value = weights.feature_value
+),
+
+-- Rounded, so that the order of a sum (which differs between engines and runs) never
+-- reorders two customers with the same values.
+evidence as (
+    select
+        lookalike,
+        customer_key,
+        round(sum(weight), 9) as log_likelihood_ratio,
+        concat_ws(
+            '; ',
+            max(case when driver_rank = 1 and weight > 0 then driver end),
+            max(case when driver_rank = 2 and weight > 0 then driver end),
+            max(case when driver_rank = 3 and weight > 0 then driver end)
+        ) as drivers
+    from contributions
+    group by lookalike, customer_key
+),
+
+scored as (
+    select
+        population.lookalike,
+        population.customer_key,
+        population.is_seed,
+        population.is_held_out,
+        round(
+            1 / (1 + exp(-(
+                ln(cast(greatest(group_sizes.training_seed, 1) as double) / greatest(group_sizes.background, 1))
+                + coalesce(evidence.log_likelihood_ratio, 0)
+            ))),
+            6
+        ) as score,
+        coalesce(evidence.log_likelihood_ratio, 0) as log_likelihood_ratio,
+        evidence.drivers
+    from population
+    inner join group_sizes
+        on population.lookalike = group_sizes.lookalike
+    left join evidence
+        on
+            population.lookalike = evidence.lookalike
+            and population.customer_key = evidence.customer_key
+),
+
+ranked as (
+    select
+        *,
+        case
+            when not is_seed then
+                row_number() over (
+                    partition by lookalike, is_seed
+                    order by log_likelihood_ratio desc, customer_key asc
+                )
+        end as candidate_rank,
+        -- The held-out part of the seed ranked among those outside it: the quality.
+        case
+            when not is_seed or is_held_out then
+                row_number() over (
+                    partition by lookalike, (not is_seed or is_held_out)
+                    order by log_likelihood_ratio desc, customer_key asc
+                )
+        end as evaluation_rank
+    from scored
+)
+
+select
+    ranked.lookalike,
+    ranked.customer_key,
+    ranked.is_seed,
+    ranked.is_held_out,
+    ranked.score,
+    ranked.candidate_rank,
+    ranked.evaluation_rank,
+    {%- if lookalikes %}
+        case
+            {%- for definition in lookalikes %}
+                when ranked.lookalike = {{ tagwise.string_literal(definition.audience) }}
+                    then
+                        not ranked.is_seed
+                        and group_sizes.training_seed > 0
+                        {%- if definition.size %}
+                            and ranked.candidate_rank <= {{ definition.size | int }}
+                        {%- else %}
+                            and ranked.score >= {{ definition.min_score }}
+                        {%- endif %}
+            {%- endfor %}
+        end as is_member,
+        case
+            {%- for definition in lookalikes %}
+                when ranked.lookalike = {{ tagwise.string_literal(definition.audience) }}
+                    then {{ tagwise.string_literal("like " ~ tagwise.lookalike_seed_name(definition) ~ ": score ") }}
+            {%- endfor %}
+        end
+        || cast(cast(ranked.score as decimal(18, 3)) as string)
+        || coalesce('; ' || nullif(ranked.drivers, ''), '') as reason,
+    {%- else %}
+        false as is_member,
+        cast(null as string) as reason,
+    {%- endif %}
+    {{ tagwise.as_of_date() }} as as_of_date
+from ranked
+inner join group_sizes
+    on ranked.lookalike = group_sizes.lookalike
