@@ -51,7 +51,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 demo: install $(DAGSTER_HOME)/dagster.yaml  ## generate a sample, run the pipeline on embedded DuckDB, print a summary
 	rm -rf $(DEMO_DIR)
 	$(RUN) tagwise generate --customers $(DEMO_CUSTOMERS) --seed 7 --dirty-rate 0.01 --plant-lift 0.25 \
-		--out $(DEMO_DIR)/landing
+		--plant-launch 0.3 --out $(DEMO_DIR)/landing
 	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) tagwise run --landing $(DEMO_DIR)/landing \
 		--warehouse $(DEMO_DIR)/warehouse.duckdb --exports $(DEMO_DIR)/exports --as-of $(DEMO_AS_OF)
 	@echo "landing: $(DEMO_DIR)/landing  warehouse: $(DEMO_DIR)/warehouse.duckdb" \

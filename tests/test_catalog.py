@@ -160,6 +160,7 @@ def test_a_lookalike_grows_a_tag_a_segment_or_an_audience_and_destinations_may_s
         {"audience": "like-champions", "seed": {"segment": "champions"}, "size": 100},
         {"audience": "like-seekers", "seed": {"audience": "job-seekers"}, "min_score": 0.5},
         {"audience": "like-loyal", "seed": {"tag": "loyal-customer"}, "size": 10},
+        {"audience": "like-launch", "seed": {"product": "P61"}, "size": 10},
     ]
     assert segment_problems_of({"lookalikes": lookalikes}) == []
     assert {"like-champions", "like-seekers", "like-loyal"} <= selectable_names(
@@ -271,7 +272,7 @@ def test_a_segment_may_name_any_tag_of_a_family(tag, valid):
         ),
         (
             {"lookalikes": [{"audience": "like-x", "seed": "champions", "size": 9}]},
-            "lookalike like-x: seed must name one tag, segment or audience",
+            "lookalike like-x: seed must name one tag, segment, audience or product",
         ),
         (
             {
@@ -283,7 +284,11 @@ def test_a_segment_may_name_any_tag_of_a_family(tag, valid):
                     }
                 ]
             },
-            "lookalike like-x: seed must name one tag, segment or audience",
+            "lookalike like-x: seed must name one tag, segment, audience or product",
+        ),
+        (
+            {"lookalikes": [{"audience": "like-x", "seed": {"product": "P1' or 1=1"}, "size": 9}]},
+            'lookalike like-x: seed product "P1\' or 1=1" is no product id',
         ),
         (
             {"lookalikes": [{"audience": "like-x", "seed": {"segment": "champions"}}]},

@@ -298,3 +298,32 @@ def test_a_planted_sequence_is_the_same_in_an_increment(tmp_path, sequence_landi
     assert set(con.execute(query.format(increment)).fetchall()) == set(
         con.execute(query.format(sequence_landing)).fetchall()
     )
+
+
+def test_a_planted_launch_adds_early_orders_of_its_product_mostly_by_the_eco_conscious(
+    clean_landing, tmp_path
+):
+    """--plant-launch adds orders and changes none: each is completed, one line of the
+    launch product, in its first weeks; most of its buyers are eco-conscious, a persona
+    no column names, though they are a small part of everyone."""
+    from tagwise.generator import launch
+    from tagwise.generator import vocabulary as v
+    from tagwise.generator.population import draw_population
+
+    out = tmp_path / "landing"
+    config = GenerateConfig(customers=SMALL, seed=11, out=out, planted_launch=0.5)
+    generate(config, workers=1)
+    before, after = _rows(clean_landing, "orders"), _rows(out, "orders")
+    assert before <= after
+    planted = {row[0]: row for row in after - before}
+    lines = {row[0]: row for row in _rows(out, "order_lines") - _rows(clean_landing, "order_lines")}
+    assert set(lines) == set(planted) and len(planted) > 20
+    end = launch.LAUNCH_DAY + timedelta(days=launch.EARLY_DAYS)
+    for order_id, (_, _, ordered_at, status, *_) in planted.items():
+        assert status == "completed" and lines[order_id][2] == launch.PRODUCT_ID
+        assert launch.LAUNCH_DAY <= date.fromisoformat(ordered_at[:10]) < end
+    pop = draw_population(config.seed, 0, config.customers, 0, config.window)
+    persona = {f"C{gid + 1}": p for gid, p in zip(pop.gid, pop.persona, strict=True)}
+    buyers = [persona[row[1]] for row in planted.values()]
+    eco = sum(p == v.P["eco_conscious"] for p in buyers) / len(buyers)
+    assert eco >= 0.5 and (pop.persona == v.P["eco_conscious"]).mean() < 0.15

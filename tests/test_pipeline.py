@@ -29,7 +29,7 @@ PAST = date(2025, 12, 31)
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("e2e") / "landing"
-    generate(GenerateConfig(customers=1_500, seed=5, out=out), workers=1)
+    generate(GenerateConfig(customers=1_500, seed=5, out=out, planted_launch=0.5), workers=1)
     return out
 
 
@@ -528,7 +528,7 @@ def test_a_lookalike_finds_its_held_out_seed_better_than_chance_without_its_seed
             row["lookalike"]: row
             for row in con.sql("select * from marts.lookalike_quality").df().to_dict("records")
         }
-    assert set(quality) == {"like-champions", "like-premium-buyers"}
+    assert set(quality) == {"like-champions", "like-premium-buyers", "like-launch-buyers"}
     premium, champions = quality["like-premium-buyers"], quality["like-champions"]
     assert premium["seed"] == "tag premium-buyer" and champions["seed"] == "segment champions"
     assert "premium_share_365d" not in premium["features"].split(", ")
@@ -589,3 +589,30 @@ def test_lookalike_members_are_outside_the_seed_scored_explained_and_consented(w
         )
         .all()
     )
+
+
+def test_a_product_lookalike_grows_from_its_buyers_known_at_d(landing, warehouse, past_warehouse):
+    """The shipped like-launch-buyers grows from the buyers of the planted launch product
+    (2026-03-15 on): as of 2026-06-30 they are its seed and found again beyond chance; as of
+    2025-12-31 it has no seed and no member, though the landing it was built from holds
+    the launch's orders: nothing after D is read."""
+    from tagwise.generator import launch
+
+    orders = {o["order_id"]: o for o in rows(landing, "orders")}
+    bought = {
+        orders[line["order_id"]]["customer_id"]
+        for line in rows(landing, "order_lines")
+        if line["product_id"] == launch.PRODUCT_ID and line["order_id"] in orders
+    }
+    assert len(bought) > 40
+    query = "select seed, seed_size, audience_size, recall, random_recall from marts.lookalike_quality where lookalike = 'like-launch-buyers'"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        seed, size, members, recall, random_recall = con.execute(query).fetchone()
+    assert seed == f"product {launch.PRODUCT_ID}" and size >= 0.8 * len(bought)
+    assert members == 500 and recall > random_recall
+    with duckdb.connect(str(past_warehouse), read_only=True) as con:
+        _, size, members, _, _ = con.execute(query).fetchone()
+        listed = con.execute(
+            "select count(*) from marts.segment_membership where segment = 'like-launch-buyers'"
+        ).fetchone()[0]
+    assert size == 0 and members == 0 and listed == 0

@@ -76,9 +76,16 @@ TOLERANCE = 1e-9
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("parity") / "landing"
-    # A planted lift gives audience_lift a campaign with a holdout to report on.
+    # A planted lift gives audience_lift a campaign with a holdout to report on, a planted
+    # launch the shipped like-launch-buyers lookalike a seed.
     config = GenerateConfig(
-        customers=400, seed=23, out=out, dirty_rate=0.01, planted_lift=0.25, planted_identity=0.1
+        customers=400,
+        seed=23,
+        out=out,
+        dirty_rate=0.01,
+        planted_lift=0.25,
+        planted_identity=0.1,
+        planted_launch=0.3,
     )
     generate(config, workers=1)
     return out

@@ -1,16 +1,23 @@
 {#-
     Lookalike audiences (SPEC 3.10): the catalog's `lookalikes` entries, each a seed (a
-    tag, a primary segment or an audience of the same catalog) grown by a naive Bayes
+    tag, a primary segment, an audience of the same catalog, or the buyers of a product)
+    grown by a naive Bayes
     similarity model over binned features (var lookalike_features). The model runs in the
     warehouse, in the same build as the seed, on both engines; models/intermediate/
     segments/int_segments__lookalike_scores.sql fits and scores it.
 -#}
 
 {#- Whether the customer (a row of int_segments__inputs) is in a lookalike's seed. A primary
-    segment's seed is the first-match case over the catalog's primary segments. -#}
+    segment's seed is the first-match case over the catalog's primary segments; a
+    product's, its buyers up to D in the CTE `product_buyers` (product_id, customer_key). -#}
 {% macro lookalike_seed_condition(definition, catalog) -%}
     {%- set seed = definition.seed -%}
-    {%- if seed.tag -%}
+    {%- if seed.product -%}
+        customer_key in (
+            select product_buyers.customer_key from product_buyers
+            where product_buyers.product_id = {{ tagwise.string_literal(seed.product) }}
+        )
+    {%- elif seed.tag -%}
         {{ tagwise.holds_tag(seed.tag) }}
     {%- elif seed.audience -%}
         {%- for audience in catalog.audiences if audience.audience == seed.audience -%}
@@ -38,11 +45,14 @@
 {%- endmacro %}
 
 {#- The columns that define a lookalike's seed: a tag's rule, an audience's condition, or
-    the conditions of a primary segment and of every segment before it (first match). -#}
+    the conditions of a primary segment and of every segment before it (first match); a
+    product's buyers are defined by their orders, no column. -#}
 {% macro lookalike_seed_columns(definition, catalog) -%}
     {%- set seed = definition.seed -%}
     {%- set conditions = [] -%}
-    {%- if seed.tag -%}
+    {%- if seed.product -%}
+        {%- do conditions.append("true") -%}
+    {%- elif seed.tag -%}
         {%- do conditions.append("has_tag('" ~ seed.tag ~ "')") -%}
     {%- elif seed.audience -%}
         {%- for audience in catalog.audiences if audience.audience == seed.audience -%}{%- do conditions.append(audience.when) -%}{%- endfor -%}
@@ -78,12 +88,14 @@
 {#- What a lookalike's seed is, for reasons and the quality table: `segment champions`. -#}
 {% macro lookalike_seed_name(definition) -%}
     {%- set seed = definition.seed -%}
-    {{- return(("tag " ~ seed.tag) if seed.tag else ("audience " ~ seed.audience) if seed.audience else ("segment " ~ seed.segment)) -}}
+    {{- return(("product " ~ seed.product) if seed.product else ("tag " ~ seed.tag) if seed.tag else ("audience " ~ seed.audience) if seed.audience else ("segment " ~ seed.segment)) -}}
 {%- endmacro %}
 
-{#- A number as a reason shows it: a whole number without decimals, else two. -#}
+{#- A number as a reason shows it: a whole number without decimals, else two; beyond what
+    a decimal(18, 2) holds (amounts up to the contract's largest), the engine's own text. -#}
 {% macro number_text(expression) -%}
     case
+        when abs({{ expression }}) >= 1e15 then cast({{ expression }} as string)
         when {{ expression }} = floor({{ expression }}) then cast(cast({{ expression }} as bigint) as string)
         else cast(cast(round({{ expression }}, 2) as decimal(18, 2)) as string)
     end

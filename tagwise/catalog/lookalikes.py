@@ -1,13 +1,17 @@
 """The segment catalog's lookalike audiences (SPEC 3.10): a seed (one tag, primary segment
-or audience of the same catalog) and a cut (`size` or `min_score`). dbt fits and scores
+or audience of the same catalog, or a product's buyers) and a cut (`size` or `min_score`). dbt fits and scores
 them (macros/lookalikes.sql, int_segments__lookalike_scores)."""
 
 from __future__ import annotations
 
+import re
+
 from tagwise.catalog.documents import Vocabulary, _name_problem
 
 LOOKALIKE_KEYS = frozenset({"audience", "description", "seed", "size", "min_score"})
-SEED_KINDS = ("tag", "segment", "audience")
+SEED_KINDS = ("tag", "segment", "audience", "product")
+# A product id as the products source holds it; it becomes a SQL literal.
+PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
 
 def lookalike_problems(
@@ -41,9 +45,14 @@ def _seed_problems(
     seed: object, vocabulary: Vocabulary, segments: set[str], audiences: set[str]
 ) -> list[str]:
     if not isinstance(seed, dict) or len(seed) != 1 or next(iter(seed)) not in SEED_KINDS:
-        return ["seed must name one tag, segment or audience, as in `seed: {segment: champions}`"]
+        return [
+            "seed must name one tag, segment, audience or product, as in `seed: {segment: champions}`"
+        ]
     kind, value = next(iter(seed.items()))
-    if kind == "tag":
+    if kind == "product":
+        if not isinstance(value, str) or not PRODUCT_ID.fullmatch(value):
+            return [f"seed product {value!r} is no product id (letters, digits, . _ : -)"]
+    elif kind == "tag":
         entry = vocabulary.entry(value) if isinstance(value, str) else None
         if entry is None or entry["status"] != "active":
             return [f"seed tag {value!r} is no active tag of the taxonomy"]

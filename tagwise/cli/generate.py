@@ -83,6 +83,15 @@ from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS
     "and the same phone), and half of it carry junk identifiers shared by many "
     "(test@test.com, a shop's phone): for identity resolution and its guards.",
 )
+@click.option(
+    "--plant-launch",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="A launch product (P217, a new home-garden light) goes on sale on 2026-03-15: in its first "
+    "45 days this share of the eco-conscious customers buy it, and a twentieth of it of everyone "
+    "else; the shipped like-launch-buyers lookalike grows from them.",
+)
 def generate_command(
     customers,
     seed,
@@ -96,6 +105,7 @@ def generate_command(
     plant_sequence,
     plant_habits,
     plant_identity,
+    plant_launch,
 ) -> None:
     """Write a deterministic synthetic data set in the landing layout."""
     from tagwise.generator import GenerateConfig, generate
@@ -114,6 +124,7 @@ def generate_command(
             plant_sequence,
             plant_habits,
             plant_identity,
+            plant_launch,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

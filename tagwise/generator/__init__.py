@@ -23,7 +23,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tagwise.contract import DEFAULT_END, DEFAULT_START, FORMATS, SOURCES, SOURCES_BY_NAME
-from tagwise.generator import activity, dirty, habits, identities, interests, lift, population
+from tagwise.generator import (
+    activity,
+    dirty,
+    habits,
+    identities,
+    interests,
+    launch,
+    lift,
+    population,
+)
 from tagwise.generator.population import DAY, NEVER, Window
 
 CHUNK_SIZE = 100_000
@@ -50,6 +59,9 @@ class GenerateConfig:
     # Share of customers with a second record, and half of it with junk identifiers
     # shared by many (generator/identities.py).
     planted_identity: float = 0.0
+    # Share of the eco-conscious who buy the launch product in its first weeks, and a
+    # twentieth of it of everyone else (generator/launch.py).
+    planted_launch: float = 0.0
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -68,6 +80,8 @@ class GenerateConfig:
             raise ValueError("--plant-habits must be in [0, 1]")
         if not 0 <= self.planted_identity <= 1:
             raise ValueError("--plant-identity must be in [0, 1]")
+        if not 0 <= self.planted_launch <= 1:
+            raise ValueError("--plant-launch must be in [0, 1]")
         if self.fmt not in FORMATS:
             raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
 
@@ -141,11 +155,16 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
     try:
         if chunk == 0:
             if config.since is None:
-                writers.write("products", activity.products(config.seed))
+                products = activity.products(config.seed)
+                if config.planted_launch:
+                    products = launch.product_row(products)
+                writers.write("products", products)
             writers.write(
                 "email_campaigns", activity.email_campaigns(window, config.planted_lift > 0)
             )
         prices = activity.product_prices(config.seed)
+        if config.planted_launch:
+            prices = np.append(prices, launch.PRICE_CENTS)
         pop = population.draw_population(config.seed, chunk, size, offset, window)
         planted = (
             lift.plant(pop, window, chunk, config.planted_lift) if config.planted_lift else None
@@ -153,6 +172,11 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
         sequence = (
             interests.plant(pop, window, chunk, config.planted_sequence)
             if config.planted_sequence
+            else None
+        )
+        launched = (
+            launch.plant(pop, window, chunk, config.planted_launch)
+            if config.planted_launch
             else None
         )
         night_owls = routine = None
@@ -166,7 +190,7 @@ def _generate_chunk(config: GenerateConfig, chunk: int) -> dict[str, int]:
             writers.write(source, rows)
         for month in _months(config):
             built = activity.MonthActivity(
-                pop, window, month, chunk, prices, planted, sequence, night_owls, routine
+                pop, window, month, chunk, prices, planted, sequence, night_owls, routine, launched
             ).build()
             for source, rows in built.items():
                 writers.write(source, rows)

@@ -118,8 +118,10 @@ class MonthActivity:
         sequence: interests.PlantedOrders | None = None,
         night_owls: np.ndarray | None = None,
         routine: interests.PlantedOrders | None = None,
+        launched: interests.PlantedOrders | None = None,
     ):
         self.routine = routine
+        self.launched = launched
         self.pop = pop
         self.night_owls = night_owls
         self.planted = planted
@@ -150,6 +152,8 @@ class MonthActivity:
             orders, lines = self._with_planted_orders(orders, lines, self.sequence, kind=6)
         if self.routine is not None:
             orders, lines = self._with_planted_orders(orders, lines, self.routine, kind=7)
+        if self.launched is not None:
+            orders, lines = self._with_planted_orders(orders, lines, self.launched, kind=8)
         out = {"orders": orders, "order_lines": lines}
         out["web_events"] = self.web_events(web_orders)
         out["email_events"] = self.email_events()

@@ -12,6 +12,10 @@
 {%- set lookalikes = catalog.get("lookalikes", []) -%}
 {%- set numeric = var("lookalike_features") | selectattr("bins") | list -%}
 {%- set categorical = var("lookalike_features") | rejectattr("bins") | list -%}
+{%- set seed_products = ["''"] -%}
+{%- for definition in lookalikes if definition.seed.product -%}
+    {%- do seed_products.append(tagwise.string_literal(definition.seed.product)) -%}
+{%- endfor -%}
 
 with inputs as (
     select * from {{ ref('int_segments__inputs') }}
@@ -19,6 +23,25 @@ with inputs as (
 
 objections as (
     select * from {{ ref('int_privacy__profiling_objections') }}
+),
+
+completed_orders as (
+    select * from {{ ref('int_orders__completed') }}
+),
+
+order_lines as (
+    select * from {{ ref('stg_shop__order_lines') }}
+),
+
+-- Who bought each product a lookalike's seed names, up to D (completed orders).
+product_buyers as (
+    select distinct
+        order_lines.product_id,
+        completed_orders.customer_key
+    from completed_orders
+    inner join order_lines
+        on completed_orders.order_id = order_lines.order_id
+    where order_lines.product_id in ({{ seed_products | join(", ") }})
 ),
 
 profiled as (
