@@ -259,13 +259,9 @@ contributions as (
     select
         observed.lookalike,
         observed.customer_key,
-        weights.weight,
-        observed.feature_value || ' (' || cast(cast(round(exp(weights.weight), 1) as decimal(18, 1)) as string)
-        || 'x as common in the seed)' as driver,
-        row_number() over (
-            partition by observed.lookalike, observed.customer_key
-            order by weights.weight desc, observed.feature asc
-        ) as driver_rank
+        observed.feature,
+        observed.feature_value,
+        weights.weight
     from observed
     inner join weights
         on
@@ -280,13 +276,7 @@ evidence as (
     select
         lookalike,
         customer_key,
-        round(sum(weight), 9) as log_likelihood_ratio,
-        concat_ws(
-            '; ',
-            max(case when driver_rank = 1 and weight > 0 then driver end),
-            max(case when driver_rank = 2 and weight > 0 then driver end),
-            max(case when driver_rank = 3 and weight > 0 then driver end)
-        ) as drivers
+        round(sum(weight), 9) as log_likelihood_ratio
     from contributions
     group by lookalike, customer_key
 ),
@@ -304,8 +294,7 @@ scored as (
             ))),
             6
         ) as score,
-        coalesce(evidence.log_likelihood_ratio, 0) as log_likelihood_ratio,
-        evidence.drivers
+        coalesce(evidence.log_likelihood_ratio, 0) as log_likelihood_ratio
     from population
     inner join group_sizes
         on population.lookalike = group_sizes.lookalike
@@ -334,43 +323,94 @@ ranked as (
                 )
         end as evaluation_rank
     from scored
+),
+
+memberships as (
+    select
+        ranked.*,
+        {%- if lookalikes %}
+            case
+                {%- for definition in lookalikes %}
+                    when ranked.lookalike = {{ tagwise.string_literal(definition.audience) }}
+                        then
+                            not ranked.is_seed
+                            and group_sizes.training_seed > 0
+                            {%- if definition.size %}
+                                and ranked.candidate_rank <= {{ definition.size | int }}
+                            {%- else %}
+                                and ranked.score >= {{ definition.min_score }}
+                            {%- endif %}
+                {%- endfor %}
+            end as is_member
+        {%- else %}
+            false as is_member
+        {%- endif %}
+    from ranked
+    inner join group_sizes
+        on ranked.lookalike = group_sizes.lookalike
+),
+
+-- The members' three values that raised their score most: the reason. Only members are
+-- explained, so that the one sort per customer and feature is a member's, not everyone's.
+member_drivers as (
+    select
+        contributions.lookalike,
+        contributions.customer_key,
+        contributions.weight,
+        contributions.feature_value || ' ('
+        || cast(cast(round(exp(contributions.weight), 1) as decimal(18, 1)) as string)
+        || 'x as common in the seed)' as driver,
+        row_number() over (
+            partition by contributions.lookalike, contributions.customer_key
+            order by contributions.weight desc, contributions.feature asc
+        ) as driver_rank
+    from contributions
+    inner join memberships
+        on
+            contributions.lookalike = memberships.lookalike
+            and contributions.customer_key = memberships.customer_key
+    where memberships.is_member
+),
+
+drivers as (
+    select
+        lookalike,
+        customer_key,
+        concat_ws(
+            '; ',
+            max(case when driver_rank = 1 and weight > 0 then driver end),
+            max(case when driver_rank = 2 and weight > 0 then driver end),
+            max(case when driver_rank = 3 and weight > 0 then driver end)
+        ) as drivers
+    from member_drivers
+    group by lookalike, customer_key
 )
 
 select
-    ranked.lookalike,
-    ranked.customer_key,
-    ranked.is_seed,
-    ranked.is_held_out,
-    ranked.score,
-    ranked.candidate_rank,
-    ranked.evaluation_rank,
+    memberships.lookalike,
+    memberships.customer_key,
+    memberships.is_seed,
+    memberships.is_held_out,
+    memberships.score,
+    memberships.candidate_rank,
+    memberships.evaluation_rank,
+    memberships.is_member,
     {%- if lookalikes %}
         case
             {%- for definition in lookalikes %}
-                when ranked.lookalike = {{ tagwise.string_literal(definition.audience) }}
+                when memberships.is_member and memberships.lookalike = {{ tagwise.string_literal(definition.audience) }}
                     then
-                        not ranked.is_seed
-                        and group_sizes.training_seed > 0
-                        {%- if definition.size %}
-                            and ranked.candidate_rank <= {{ definition.size | int }}
-                        {%- else %}
-                            and ranked.score >= {{ definition.min_score }}
-                        {%- endif %}
+                        {{ tagwise.string_literal("like " ~ tagwise.lookalike_seed_name(definition) ~ ": score ") }}
+                        || cast(cast(memberships.score as decimal(18, 3)) as string)
+                        || coalesce('; ' || nullif(drivers.drivers, ''), '')
             {%- endfor %}
-        end as is_member,
-        case
-            {%- for definition in lookalikes %}
-                when ranked.lookalike = {{ tagwise.string_literal(definition.audience) }}
-                    then {{ tagwise.string_literal("like " ~ tagwise.lookalike_seed_name(definition) ~ ": score ") }}
-            {%- endfor %}
-        end
-        || cast(cast(ranked.score as decimal(18, 3)) as string)
-        || coalesce('; ' || nullif(ranked.drivers, ''), '') as reason,
+        end as reason,
     {%- else %}
-        false as is_member,
         cast(null as string) as reason,
     {%- endif %}
     {{ tagwise.as_of_date() }} as as_of_date
-from ranked
-inner join group_sizes
-    on ranked.lookalike = group_sizes.lookalike
+from memberships
+left join drivers
+    on
+        memberships.lookalike = drivers.lookalike
+        and memberships.customer_key = drivers.customer_key
