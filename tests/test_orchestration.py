@@ -196,7 +196,7 @@ def test_the_whole_graph_materializes_in_process(first_run):
     settings, report = first_run
     assert report.success, report.errors
     assert report.ingestion["orders"]["rows_accepted"] > 0
-    assert report.dbt_nodes_built == 83 and report.dbt_tests["failed"] == 0
+    assert report.dbt_nodes_built == 84 and report.dbt_tests["failed"] == 0
     # Every data test of the project ran, once, in one of the dbt steps.
     data_tests = [
         node["name"] for node in manifest()["nodes"].values() if node["resource_type"] == "test"

@@ -10,8 +10,6 @@
     built in this same dbt step, and the model is counts, on either engine. -#}
 {%- set catalog = tagwise.segment_catalog() -%}
 {%- set lookalikes = catalog.get("lookalikes", []) -%}
-{%- set numeric = var("lookalike_features") | selectattr("bins") | list -%}
-{%- set categorical = var("lookalike_features") | rejectattr("bins") | list -%}
 {%- set seed_products = ["''"] -%}
 {%- for definition in lookalikes if definition.seed.product -%}
     {%- do seed_products.append(tagwise.string_literal(definition.seed.product)) -%}
@@ -52,88 +50,8 @@ profiled as (
     where objections.customer_key is null
 ),
 
--- Equal-population bins by percent rank: ties share a bin, so the bins are the same on
--- every engine; no value is bin 0.
-binned as (
-    select
-        {%- for feature in numeric %}
-            {{ feature.column }},
-            case
-                when {{ feature.column }} is not null
-                    then least(
-                        {{ feature.bins }},
-                        1 + cast(floor({{ feature.bins }} * percent_rank() over (
-                            partition by {{ feature.column }} is null
-                            order by {{ feature.column }}
-                        )) as int)
-                    )
-                else 0
-            end as bin__{{ feature.column }},
-        {%- endfor %}
-        {%- for feature in categorical %}
-            coalesce(cast({{ feature.column }} as string), 'unknown') as value__{{ feature.column }},
-        {%- endfor %}
-        customer_key
-    from profiled
-),
-
-bin_bounds as (
-    select
-        cast(null as string) as feature,
-        0 as bin,
-        cast(null as double) as low,
-        cast(null as double) as high
-    from binned
-    where 1 = 0
-    {%- for feature in numeric %}
-        union all
-        select
-            {{ tagwise.string_literal(feature.column) }} as feature,
-            bin__{{ feature.column }} as bin,
-            cast(min({{ feature.column }}) as double) as low,
-            cast(max({{ feature.column }}) as double) as high
-        from binned
-        group by bin__{{ feature.column }}
-    {%- endfor %}
-),
-
--- One row per (customer, feature) with the value's text as a reason names it.
 feature_values as (
-    select
-        customer_key,
-        cast(null as string) as feature,
-        cast(null as string) as feature_value
-    from binned
-    where 1 = 0
-    {%- for feature in numeric %}
-        union all
-        select
-            binned.customer_key,
-            bin_bounds.feature,
-            case
-                when binned.bin__{{ feature.column }} = 0 then {{ tagwise.string_literal(feature.column ~ " unknown") }}
-                when bin_bounds.low = bin_bounds.high
-                    then
-                        {{ tagwise.string_literal(feature.column ~ " ") }}
-                        || {{ tagwise.number_text("bin_bounds.low") }}
-                else
-                    {{ tagwise.string_literal(feature.column ~ " ") }} || {{ tagwise.number_text("bin_bounds.low") }}
-                    || ' to ' || {{ tagwise.number_text("bin_bounds.high") }}
-            end as feature_value
-        from binned
-        inner join bin_bounds
-            on
-                bin_bounds.feature = {{ tagwise.string_literal(feature.column) }}
-                and binned.bin__{{ feature.column }} = bin_bounds.bin
-    {%- endfor %}
-    {%- for feature in categorical %}
-        union all
-        select
-            customer_key,
-            {{ tagwise.string_literal(feature.column) }} as feature,
-            {{ tagwise.string_literal(feature.column ~ " = ") }} || value__{{ feature.column }} as feature_value
-        from binned
-    {%- endfor %}
+    select * from {{ ref('int_segments__lookalike_features') }}
 ),
 
 -- Each lookalike's seed: its members among the profiled, and which are held out.
