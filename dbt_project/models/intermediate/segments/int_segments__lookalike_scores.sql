@@ -270,6 +270,8 @@ memberships as (
 
 -- The members' three values that raised their score most: the reason. Only members are
 -- explained, so that the one sort per customer and feature is a member's, not everyone's.
+-- Weights are rounded as the sum is: two values of equal weight (2.0x and 2.0x) differ in
+-- their last bits between engines, and then the feature's name orders them.
 member_drivers as (
     select
         contributions.lookalike,
@@ -280,7 +282,7 @@ member_drivers as (
         || 'x as common in the seed)' as driver,
         row_number() over (
             partition by contributions.lookalike, contributions.customer_key
-            order by contributions.weight desc, contributions.feature asc
+            order by round(contributions.weight, 9) desc, contributions.feature asc
         ) as driver_rank
     from contributions
     inner join memberships
