@@ -50,13 +50,11 @@
 {% macro lookalike_seed_columns(definition, catalog) -%}
     {%- set seed = definition.seed -%}
     {%- set conditions = [] -%}
-    {%- if seed.product -%}
-        {%- do conditions.append("true") -%}
-    {%- elif seed.tag -%}
+    {%- if seed.tag -%}
         {%- do conditions.append("has_tag('" ~ seed.tag ~ "')") -%}
     {%- elif seed.audience -%}
         {%- for audience in catalog.audiences if audience.audience == seed.audience -%}{%- do conditions.append(audience.when) -%}{%- endfor -%}
-    {%- else -%}
+    {%- elif seed.segment -%}
         {%- set position = (catalog.primary | map(attribute="segment") | list).index(seed.segment) -%}
         {%- for segment in catalog.primary[:position + 1] -%}{%- do conditions.append(segment.when | string) -%}{%- endfor -%}
     {%- endif -%}
