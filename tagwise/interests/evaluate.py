@@ -150,7 +150,7 @@ def evaluate_pairs(pairs: Pairs, as_of: date, horizon: int) -> InterestQuality:
     training_rows, windows = pairs.training(scoring.cutoff, horizon)
     scoring_rows = pairs.of(scoring)
     pairs.sample()  # measured on the customers of the sample, every ranking alike
-    model = fit(training_rows)
+    model = fit(training_rows, pairs.sees_a_full_lookback(windows[0]))
     scored = scoring_rows.copy()
     scored["probability"] = predict(model, scored)
     con.register(

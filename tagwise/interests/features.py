@@ -217,6 +217,12 @@ class Pairs:
         windows = training_windows(self.con, cutoff, horizon)
         return pd.concat([self.of(w) for w in windows], ignore_index=True), windows
 
+    def sees_a_full_lookback(self, window: Window) -> bool:
+        """The purchases reach back LOOKBACK_DAYS before the window's cutoff: "new to the
+        customer" means there what it means in a window scored later."""
+        (first,) = self.con.execute(f"select min(day) from {PURCHASES}").fetchall()[0]
+        return first is not None and first <= window.cutoff - timedelta(days=LOOKBACK_DAYS)
+
 
 def candidate_features(
     con: duckdb.DuckDBPyConnection, window: Window, labelled: bool = True

@@ -11,8 +11,14 @@ different rules and the second is far rarer:
   keep it near that prior: on The Complete Journey as of 2017-09-30 a discovery booster
   fitted from scratch ranked new categories below plain popularity (hit rate at 3:
   0.602 against 0.648), one boosted from popularity about even (0.645), and the
-  co-purchase prior alone above it (0.652). The training window sees less history than
-  the scored one (the data starts 2017-01-01), so what it learns transfers poorly.
+  co-purchase prior alone above it (0.652). The training window there sees less history
+  than the scored one (the data starts 2017-01-01: 92 days before the training cutoff,
+  183 before the scored one), so a category "new" to a customer in training is often one
+  they buy every few months, and what the booster learns does not transfer (a logistic
+  regression of the labels on the prior and popularity, fitted there, weighs popularity
+  negatively). When the training windows do not reach a full lookback of history, the
+  discovery ranking is therefore the prior alone: no correction is learned from windows
+  unlike the one scored.
   The prior is no probability (a co-purchase share of 0.9 does not mean 9 in 10 buy),
   so the booster's scores are calibrated on its training pairs (Platt scaling: a
   logistic regression on the score), which keeps each customer's order of new
@@ -61,23 +67,34 @@ class NothingToLearn(ValueError):
 @dataclass(frozen=True)
 class InterestModel:
     repeat: lightgbm.Booster
-    discovery: lightgbm.Booster
+    # None: the prior alone ranks new categories (fit's `learn_discovery`).
+    discovery: lightgbm.Booster | None
     # Platt scaling of the discovery score: probability = sigmoid(slope * score + intercept).
     slope: float
     intercept: float
 
     def discovery_score(self, rows: pd.DataFrame) -> np.ndarray:
+        if self.discovery is None:
+            return _prior(rows)
         return self.discovery.predict(_matrix(rows), raw_score=True) + _prior(rows)
 
 
-def fit(training: pd.DataFrame) -> InterestModel:
+def fit(training: pd.DataFrame, learn_discovery: bool = True) -> InterestModel:
+    """The two boosters; without `learn_discovery` (the training windows see less history
+    than a full lookback), new categories are ranked by the co-purchase prior alone,
+    calibrated on the training pairs all the same."""
     new = training["is_new"].to_numpy(dtype=bool)
-    discovery = _booster(training[new], DISCOVERY, DISCOVERY_ROUNDS, prior=True)
-    scores = discovery.predict(_matrix(training[new]), raw_score=True) + _prior(training[new])
-    slope, intercept = _platt(scores, training["label"].to_numpy(dtype=float)[new])
-    return InterestModel(
-        _booster(training[~new], REPEAT, REPEAT_ROUNDS, prior=False), discovery, slope, intercept
+    repeat = _booster(training[~new], REPEAT, REPEAT_ROUNDS, prior=False)
+    discovery = (
+        _booster(training[new], DISCOVERY, DISCOVERY_ROUNDS, prior=True)
+        if learn_discovery
+        else _nothing_to_learn(training[new], prior=True)
     )
+    model = InterestModel(repeat, discovery, 1.0, 0.0)
+    slope, intercept = _platt(
+        model.discovery_score(training[new]), training["label"].to_numpy(dtype=float)[new]
+    )
+    return InterestModel(repeat, discovery, slope, intercept)
 
 
 def predict(model: InterestModel, candidates: pd.DataFrame) -> np.ndarray:
@@ -119,7 +136,7 @@ def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 3) -> l
     new = candidates["is_new"].to_numpy(dtype=bool)
     contributions = np.zeros_like(values)
     for booster, rows in ((model.repeat, ~new), (model.discovery, new)):
-        if rows.any():  # LightGBM's contributions refuse an empty matrix
+        if booster is not None and rows.any():  # LightGBM refuses an empty matrix
             contributions[rows] = booster.predict(values[rows], pred_contrib=True)[:, : len(names)]
     contributions[new, names.index(PRIOR)] += _prior(candidates[new])
     sources = candidates[sorted(set(SOURCES.values()))].astype(object)
@@ -147,7 +164,8 @@ def _sentence(feature: str, values: np.ndarray, names: list[str], sources: dict)
     )
 
 
-def _booster(rows: pd.DataFrame, parameters: dict, rounds: int, prior: bool) -> lightgbm.Booster:
+def _nothing_to_learn(rows: pd.DataFrame, prior: bool) -> None:
+    """Raises NothingToLearn when the rows' labels are all alike (or there are none)."""
     labels = rows["label"].to_numpy(dtype=int)
     if not len(labels) or labels.min() == labels.max():
         kind = "new" if prior else "own"
@@ -155,6 +173,11 @@ def _booster(rows: pd.DataFrame, parameters: dict, rounds: int, prior: bool) -> 
             f"{len(rows):,} candidate pairs of {kind} categories to learn from, "
             f"{labels.sum():,} of them bought in the window: nothing to tell apart"
         )
+
+
+def _booster(rows: pd.DataFrame, parameters: dict, rounds: int, prior: bool) -> lightgbm.Booster:
+    _nothing_to_learn(rows, prior)
+    labels = rows["label"].to_numpy(dtype=int)
     data = lightgbm.Dataset(
         _matrix(rows),
         labels,

@@ -115,7 +115,8 @@ def interests(
                 False, f"withheld: nothing measured as of {scoring}: {reason}",
             )  # fmt: skip
         try:
-            model = fit(pairs.training(as_of, horizon)[0])
+            training, windows = pairs.training(as_of, horizon)
+            model = fit(training, pairs.sees_a_full_lookback(windows[0]))
         except NothingToLearn:
             return pd.DataFrame(columns=list(PROPENSITY_COLUMNS)), quality
         version = _version(model)
@@ -166,7 +167,7 @@ def _version(model) -> str:
     """Names the fitted model: the same data and settings give the same version."""
     digest = hashlib.sha256()
     for booster in (model.repeat, model.discovery):
-        digest.update(booster.model_to_string().encode())
+        digest.update(booster.model_to_string().encode() if booster else b"prior alone")
     # To 9 digits: the Platt scaling's last bits follow DuckDB's parallel float sums.
     digest.update(f"{model.slope:.9g} {model.intercept:.9g}".encode())
     return f"interests-lightgbm-{digest.hexdigest()[:12]}"
