@@ -115,6 +115,9 @@ TARGETS = {
     "diff_share_of_full_run_dbt": round(1 / 3, 3),
     # `tagwise suggest` on the build: at most the full run's dbt time (issue 44).
     "suggest_share_of_full_run_dbt": 1,
+    # The full run's interests step (fit, measurement and ranking of D), in seconds
+    # (issue 43); its memory is within the run's peak.
+    "interests_seconds": 60,
 }
 # How many of dbt's slowest models and tests each run's result lists.
 SLOWEST = 15
@@ -226,6 +229,9 @@ def verdicts(results: list[dict]) -> dict[str, bool]:
         found["suggest_share_of_full_run_dbt"] = (
             big["suggest_share_of_full_run_dbt"] <= TARGETS["suggest_share_of_full_run_dbt"]
         )
+    interests = interests_seconds(big)
+    if interests is not None:  # results written before the interests step existed
+        found["interests_seconds"] = interests <= TARGETS["interests_seconds"]
     if 100_000 in by_size:
         growth = big["full_run"]["seconds"] / by_size[100_000]["full_run"]["seconds"]
         found["growth_100k_to_1m"] = growth <= TARGETS["growth_100k_to_1m"]
@@ -244,3 +250,8 @@ def verdicts(results: list[dict]) -> dict[str, bool]:
 def history_growth(shorter: dict, longer: dict) -> float:
     """How much the next-day refresh grew with the longer history."""
     return round(longer["refresh"]["seconds"] / shorter["refresh"]["seconds"], 2)
+
+
+def interests_seconds(result: dict) -> float | None:
+    """The full run's interests step, when the result has it."""
+    return result["full_run"].get("step_detail", {}).get("interests_model")

@@ -50,10 +50,17 @@ from tagwise.contract import DEFAULT_END, DEFAULT_HISTORY_YEARS
 @click.option("--keep", is_flag=True, help="Keep each size's landing files and warehouse.")
 def bench_command(customers, years, work: Path, results: Path, as_of: date, keep: bool) -> None:
     """Time generate, the ingestion floor, a full run (per step), the floor query, `tagwise
-    diff`, `tagwise suggest` and a next-day refresh per size and history length."""
+    diff`, `tagwise suggest` and a next-day refresh per size and history length; the full
+    run's interests step is timed on its own."""
     import shutil
 
-    from tagwise.benchmark import TARGETS, history_growth, verdicts, write_result
+    from tagwise.benchmark import (
+        TARGETS,
+        history_growth,
+        interests_seconds,
+        verdicts,
+        write_result,
+    )
     from tagwise.orchestration.benchmark import run_scale
 
     measured, failed = [], None
@@ -80,8 +87,8 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
     table = Table(
         "customers", "years", "rows", "generate", "ingest", "ingest floor", "ingest/floor", "dbt",
         "model", "checks", "export", "publish", "full run", "floor", "dbt/floor", "refresh",
-        "refresh/floor", "history growth", "diff/dbt", "suggest", "suggest/dbt", "all dest./email",
-        "identity", "peak GiB",
+        "refresh/floor", "history growth", "diff/dbt", "suggest", "suggest/dbt", "interests",
+        "all dest./email", "identity", "peak GiB",
         title="seconds",
     )  # fmt: skip
     default = {r["customers"]: r for r in measured if r["years"] == DEFAULT_HISTORY_YEARS}
@@ -101,6 +108,7 @@ def bench_command(customers, years, work: Path, results: Path, as_of: date, keep
             f"{r['refresh']['seconds']:.1f}", f"{r['refresh_to_floor_ratio']:.1f}",
             "" if grown is None else f"{grown:.2f}", f"{r['diff_share_of_full_run_dbt']:.2f}",
             f"{r['suggest']['seconds']:.1f}", f"{r['suggest_share_of_full_run_dbt']:.2f}",
+            f"{interests_seconds(r) or 0:.1f}",
             f"{r['destinations']['all_to_email_ratio'] or 0:.1f}",
             f"{r['full_run'].get('identity_seconds', 0):.1f}", f"{peak:.2f}",
         )  # fmt: skip
