@@ -166,11 +166,15 @@ def markdown(result: Diff) -> str:
 
 def as_json(result: Diff) -> str:
     data = result.as_dict()
-    # JSON has no infinity: a name that had no members before turns over "new".
+    # JSON has no infinity: a name that had no members before turns over "new". Copies:
+    # the items are the result's own, which the HTML page and the thresholds read after.
     for part in ("tags", "segments", "destinations"):
-        for item in data[part]:
-            if item["turnover"] is not None and math.isinf(item["turnover"]):
-                item["turnover"] = "new"
+        data[part] = [
+            {**item, "turnover": "new"}
+            if item["turnover"] is not None and math.isinf(item["turnover"])
+            else item
+            for item in data[part]
+        ]
     return json.dumps(data, indent=2) + "\n"
 
 
