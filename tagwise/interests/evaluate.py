@@ -151,6 +151,8 @@ def evaluate_pairs(pairs: Pairs, as_of: date, horizon: int) -> InterestQuality:
     scoring_rows = pairs.of(scoring)
     pairs.sample()  # measured on the customers of the sample, every ranking alike
     model = fit(training_rows, pairs.sees_a_full_lookback(windows[0]))
+    del training_rows
+    pairs.keep_only(scoring)  # what the fit as of D learns from too
     scored = scoring_rows.copy()
     scored["probability"] = predict(model, scored)
     con.register(

@@ -10,7 +10,8 @@ Candidates keep the cost linear in customers: a customer's own categories of the
 categories most often bought by buyers of their own top categories, and those that
 followed their recent categories most at this time a year earlier. Pairs are made for
 the customers in scope (Pairs: a fixed sample for fits, batches for the ranking);
-statistics of categories read every customer's purchases.
+statistics of categories read every customer's purchases, once per window
+(category_statistics), and each batch reads them.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ SCOPE = "interest_scope"
 # customers; the ranking of D covers every customer, SCORING_BATCH at a time, so that
 # memory stays bounded at any size. A customer's place in either is a hash of its key.
 FIT_CUSTOMERS = 50_000
-SCORING_BATCH = 200_000
+SCORING_BATCH = 50_000
 BUCKETS = 1_000
 # The dbt models purchases_sql() reads.
 INTEREST_INPUTS = (
@@ -91,6 +92,7 @@ def load_purchases(con: duckdb.DuckDBPyConnection, purchases: pa.Table, as_of: d
         {"as_of": as_of},
     )
     con.unregister("all_purchases")
+    con.execute(f"drop table if exists {STATISTICS_OF}")  # of purchases no longer held
     # Pairs are made for every customer until Pairs narrows the scope.
     con.execute(
         f"create or replace temp table {SCOPE} as select distinct customer_key from {PURCHASES}"
@@ -212,6 +214,10 @@ class Pairs:
             self.scope(low, high)
             yield candidate_features(self.con, window, labelled=False)
 
+    def keep_only(self, *windows: Window) -> None:
+        """Forget the pairs of every other window (their memory is freed)."""
+        self._found = {w: rows for w, rows in self._found.items() if w in windows}
+
     def training(self, cutoff: date, horizon: int) -> tuple[pd.DataFrame, list[Window]]:
         """The labelled pairs a fit as of `cutoff` learns from, and their windows."""
         windows = training_windows(self.con, cutoff, horizon)
@@ -227,10 +233,11 @@ class Pairs:
 def candidate_features(
     con: duckdb.DuckDBPyConnection, window: Window, labelled: bool = True
 ) -> pd.DataFrame:
-    """The candidate pairs of the customers who bought in the 365 days to the cutoff, with
-    their features; `is_new` (not bought in those days: the discovery booster scores it;
-    `is_new_to_customer` is the same flag under the SPEC 3.10 name) and (if `labelled`)
-    whether they bought it in the window."""
+    """The candidate pairs of the customers in scope who bought in the 365 days to the
+    cutoff, with their features; `is_new` (not bought in those days: the discovery booster
+    scores it; `is_new_to_customer` is the same flag under the SPEC 3.10 name) and (if
+    `labelled`) whether they bought it in the window."""
+    category_statistics(con, window)
     label = (
         f""", exists (
             select 1 from {PURCHASES} as later
@@ -240,11 +247,17 @@ def candidate_features(
         if labelled
         else ""
     )
-    rows = con.execute(
-        _FEATURES_SQL.replace("{label}", label),
-        {"cutoff": window.cutoff, "horizon": window.horizon}
-        | ({"end": window.end} if labelled else {}),
-    ).df()
+    rows = (
+        con.sql(
+            _FEATURES_SQL.replace("{label}", label),
+            params={"cutoff": window.cutoff, "horizon": window.horizon}
+            | ({"end": window.end} if labelled else {}),
+        )
+        .to_arrow_table()
+        # Text stays in Arrow buffers: a Python object per cell took most of a batch's
+        # memory (10.9 GiB at 1,000,000 customers).
+        .to_pandas(types_mapper=_arrow_text)
+    )
     # DuckDB adds floats in parallel, in an order that can move the last bit between two
     # reads of the same rows; rounded, the same purchases give the same fit and version.
     floats = rows.select_dtypes("float").columns
@@ -252,12 +265,152 @@ def candidate_features(
     return rows
 
 
-# The features of a cutoff read purchases on or before it only ($cutoff); `{label}` alone
-# reads the window after it.
+def _arrow_text(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
+    text = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    return pd.StringDtype("pyarrow") if text else None
+
+
+# What the statistics tables hold now: (cutoff, horizon), dropped by load_purchases.
+STATISTICS_OF = "interest_statistics_of"
+
+
+def category_statistics(con: duckdb.DuckDBPyConnection, window: Window) -> None:
+    """The statistics of categories as of the window's cutoff, over every customer's
+    purchases: computed once per window and kept in the connection, so that each batch of
+    customers ranked reads them instead of recomputing them."""
+    try:
+        held = con.execute(f"select cutoff, horizon from {STATISTICS_OF}").fetchall()
+    except duckdb.CatalogException:
+        held = []
+    if held == [(window.cutoff, window.horizon)]:
+        return
+    parameters = {"cutoff": window.cutoff, "horizon": window.horizon}
+    for table, select in _STATISTICS_SQL.items():
+        used = {k: v for k, v in parameters.items() if f"${k}" in select}
+        con.execute(f"create or replace temp table {table} as {select}", used)
+    con.execute(
+        f"create or replace temp table {STATISTICS_OF} as "
+        "select $cutoff::date as cutoff, $horizon::integer as horizon",
+        parameters,
+    )
+
+
+# Category statistics of a cutoff, in order (each may read the ones before). They read
+# purchases on or before the cutoff only.
+_STATISTICS_SQL = {
+    "interest_history": f"""
+select * from {PURCHASES} where day <= $cutoff and day > $cutoff - {LOOKBACK_DAYS}""",
+    "interest_popularity": f"""
+select
+    category,
+    count(distinct customer_key) as buyers,
+    count(distinct customer_key) filter (where day > $cutoff - 30) as buyers_30d
+from interest_history
+where day > $cutoff - {POPULAR_DAYS}
+group by category""",
+    "interest_counts": f"""
+select
+    (select count(distinct customer_key) from interest_history
+        where day > $cutoff - {POPULAR_DAYS}) as recent_customers,
+    (select count(distinct customer_key) from interest_history) as customers""",
+    # Customer-level co-purchase: P(bought B | bought A) over the history, and its lift.
+    "interest_associations": """
+with bought as (select distinct customer_key, category from interest_history),
+
+category_buyers as (select category, count(*) as n from bought group by category),
+
+pairs as (
+    select a.category as source, b.category as target, count(*) as both_n
+    from bought as a
+    inner join bought as b on a.customer_key = b.customer_key and a.category <> b.category
+    group by a.category, b.category
+    having count(*) >= 5
+)
+
+select
+    pairs.source,
+    pairs.target,
+    pairs.both_n / source_buyers.n as probability,
+    pairs.both_n / source_buyers.n
+    / (target_buyers.n / (select customers from interest_counts)) as lift
+from pairs
+inner join category_buyers as source_buyers on pairs.source = source_buyers.category
+inner join category_buyers as target_buyers on pairs.target = target_buyers.category""",
+    # Sequence: bought in (C - 2H, C - H], then in (C - H, C], against the base rate.
+    "interest_sequences": """
+with earlier as (
+    select distinct customer_key, category from interest_history
+    where day > $cutoff - 2 * $horizon and day <= $cutoff - $horizon
+),
+
+later as (
+    select distinct customer_key, category from interest_history
+    where day > $cutoff - $horizon
+),
+
+earlier_buyers as (select category, count(*) as n from earlier group by category),
+
+later_buyers as (select category, count(*) as n from later group by category)
+
+select
+    earlier.category as source,
+    later.category as target,
+    count(*) / earlier_buyers.n
+    / (later_buyers.n / (select count(distinct customer_key) from earlier)) as lift
+from earlier
+inner join later
+    on earlier.customer_key = later.customer_key and earlier.category <> later.category
+inner join earlier_buyers on earlier.category = earlier_buyers.category
+inner join later_buyers on later.category = later_buyers.category
+group by earlier.category, later.category, earlier_buyers.n, later_buyers.n
+having count(*) >= 5""",
+    # Seasonal sequence: the same a year earlier, bought in (C - 365 - H, C - 365], then
+    # in (C - 365, C - 365 + H]: what followed what at this time of year, which the
+    # latest windows cannot show ("hiking boots in spring, camping gear in summer"). Its
+    # windows end before C.
+    "interest_seasonal_sequences": f"""
+with season_earlier as (
+    select distinct customer_key, category from {PURCHASES}
+    where day > $cutoff - 365 - $horizon and day <= $cutoff - 365
+),
+
+season_later as (
+    select distinct season_later.customer_key, season_later.category
+    from {PURCHASES} as season_later
+    where season_later.day > $cutoff - 365 and season_later.day <= $cutoff - 365 + $horizon
+        and season_later.customer_key in (select customer_key from season_earlier)
+),
+
+season_customers as (select count(distinct customer_key) as n from season_earlier),
+
+season_earlier_buyers as (select category, count(*) as n from season_earlier group by category),
+
+season_later_buyers as (select category, count(*) as n from season_later group by category)
+
+select
+    season_earlier.category as source,
+    season_later.category as target,
+    count(*) / season_earlier_buyers.n
+    / (season_later_buyers.n / (select n from season_customers)) as lift
+from season_earlier
+inner join season_later
+    on season_earlier.customer_key = season_later.customer_key
+    and season_earlier.category <> season_later.category
+inner join season_earlier_buyers on season_earlier.category = season_earlier_buyers.category
+inner join season_later_buyers on season_later.category = season_later_buyers.category
+group by
+    season_earlier.category, season_later.category,
+    season_earlier_buyers.n, season_later_buyers.n
+having count(*) >= 5""",
+}
+
+# The features of the customers in scope as of a cutoff, from the category statistics of
+# that cutoff and their own purchases on or before it ($cutoff); `{label}` alone reads
+# the window after it.
 _FEATURES_SQL = f"""
 with history as (
-    select * from {PURCHASES}
-    where day <= $cutoff and day > $cutoff - {LOOKBACK_DAYS}
+    select * from interest_history
+    where customer_key in (select customer_key from {SCOPE})
 ),
 
 customers as (
@@ -281,116 +434,11 @@ own as (
         $cutoff - max(day) as days_since,
         sum(amount) as spend
     from history
-    where customer_key in (select customer_key from {SCOPE})
     group by customer_key, category
-),
-
-popularity as (
-    select
-        category,
-        count(distinct customer_key) as buyers,
-        count(distinct customer_key) filter (where day > $cutoff - 30) as buyers_30d
-    from history
-    where day > $cutoff - {POPULAR_DAYS}
-    group by category
-),
-
-recent_customers as (
-    select count(distinct customer_key) as n from history where day > $cutoff - {POPULAR_DAYS}
-),
-
--- Customer-level co-purchase: P(bought B | bought A) over the history, and its lift.
-bought as (select distinct customer_key, category from history),
-
-category_buyers as (select category, count(*) as n from bought group by category),
-
-pairs as (
-    select a.category as source, b.category as target, count(*) as both_n
-    from bought as a
-    inner join bought as b on a.customer_key = b.customer_key and a.category <> b.category
-    group by a.category, b.category
-    having count(*) >= 5
-),
-
-associations as (
-    select
-        pairs.source,
-        pairs.target,
-        pairs.both_n / source_buyers.n as probability,
-        pairs.both_n / source_buyers.n
-        / (target_buyers.n / (select count(*) from customers)) as lift
-    from pairs
-    inner join category_buyers as source_buyers on pairs.source = source_buyers.category
-    inner join category_buyers as target_buyers on pairs.target = target_buyers.category
-),
-
--- Sequence: bought in (C - 2H, C - H], then in (C - H, C], against the base rate.
-earlier as (
-    select distinct customer_key, category from history
-    where day > $cutoff - 2 * $horizon and day <= $cutoff - $horizon
 ),
 
 later as (
     select distinct customer_key, category from history where day > $cutoff - $horizon
-),
-
-earlier_buyers as (select category, count(*) as n from earlier group by category),
-
-later_buyers as (select category, count(*) as n from later group by category),
-
-sequences as (
-    select
-        earlier.category as source,
-        later.category as target,
-        count(*) / earlier_buyers.n
-        / (later_buyers.n / (select count(distinct customer_key) from earlier)) as lift
-    from earlier
-    inner join later
-        on earlier.customer_key = later.customer_key and earlier.category <> later.category
-    inner join earlier_buyers on earlier.category = earlier_buyers.category
-    inner join later_buyers on later.category = later_buyers.category
-    group by earlier.category, later.category, earlier_buyers.n, later_buyers.n
-    having count(*) >= 5
-),
-
--- Seasonal sequence: the same a year earlier, bought in (C - 365 - H, C - 365], then in
--- (C - 365, C - 365 + H]: what followed what at this time of year, which the latest
--- windows cannot show ("hiking boots in spring, camping gear in summer"). Its windows end
--- before C.
-season_earlier as (
-    select distinct customer_key, category from {PURCHASES}
-    where day > $cutoff - 365 - $horizon and day <= $cutoff - 365
-),
-
-season_later as (
-    select distinct season_later.customer_key, season_later.category
-    from {PURCHASES} as season_later
-    where season_later.day > $cutoff - 365 and season_later.day <= $cutoff - 365 + $horizon
-        and season_later.customer_key in (select customer_key from season_earlier)
-),
-
-season_customers as (select count(distinct customer_key) as n from season_earlier),
-
-season_earlier_buyers as (select category, count(*) as n from season_earlier group by category),
-
-season_later_buyers as (select category, count(*) as n from season_later group by category),
-
-seasonal_sequences as (
-    select
-        season_earlier.category as source,
-        season_later.category as target,
-        count(*) / season_earlier_buyers.n
-        / (season_later_buyers.n / (select n from season_customers)) as lift
-    from season_earlier
-    inner join season_later
-        on season_earlier.customer_key = season_later.customer_key
-        and season_earlier.category <> season_later.category
-    inner join season_earlier_buyers on season_earlier.category = season_earlier_buyers.category
-    inner join season_later_buyers on season_later.category = season_later_buyers.category
-    group by
-        season_earlier.category, season_later.category,
-        season_earlier_buyers.n, season_later_buyers.n
-    having count(*) >= 5
 ),
 
 own_top as (
@@ -415,7 +463,7 @@ associated as (
         first(own_top.category order by associations.lift desc, own_top.category) as lift_source,
         sum(associations.probability) as probability
     from own_top
-    inner join associations on own_top.category = associations.source
+    inner join interest_associations as associations on own_top.category = associations.source
     group by own_top.customer_key, associations.target
 ),
 
@@ -426,8 +474,7 @@ sequenced as (
         max(sequences.lift) as lift,
         first(later.category order by sequences.lift desc, later.category) as lift_source
     from later
-    inner join sequences on later.category = sequences.source
-    where later.customer_key in (select customer_key from {SCOPE})
+    inner join interest_sequences as sequences on later.category = sequences.source
     group by later.customer_key, sequences.target
 ),
 
@@ -438,8 +485,8 @@ seasonal as (
         max(seasonal_sequences.lift) as lift,
         first(later.category order by seasonal_sequences.lift desc, later.category) as lift_source
     from later
-    inner join seasonal_sequences on later.category = seasonal_sequences.source
-    where later.customer_key in (select customer_key from {SCOPE})
+    inner join interest_seasonal_sequences as seasonal_sequences
+        on later.category = seasonal_sequences.source
     group by later.customer_key, seasonal_sequences.target
 ),
 
@@ -466,10 +513,9 @@ popular_new as (
             ) as rank
         from customers
         cross join (
-            select * from popularity order by buyers desc, category limit 100
+            select * from interest_popularity order by buyers desc, category limit 100
         ) as popularity
-        where customers.customer_key in (select customer_key from {SCOPE})
-            and not exists (
+        where not exists (
             select 1 from own
             where own.customer_key = customers.customer_key
                 and own.category = popularity.category
@@ -515,7 +561,8 @@ select
     customers.spend * 30.0 / customers.days_seen as spend_per_month,
     customers.categories / customers.orders as categories_per_order,
     $cutoff - customers.last_day as days_since_order,
-    coalesce(popularity.buyers, 0) / (select n from recent_customers) as popularity_90d,
+    coalesce(popularity.buyers, 0) / (select recent_customers from interest_counts)
+        as popularity_90d,
     popularity.buyers_30d / nullif(popularity.buyers, 0) as popularity_trend,
     coalesce(associated.lift, 0) as association_lift,
     coalesce(associated.probability, 0) as association_probability,
@@ -530,7 +577,7 @@ from candidates
 inner join customers on candidates.customer_key = customers.customer_key
 left join own
     on candidates.customer_key = own.customer_key and candidates.category = own.category
-left join popularity on candidates.category = popularity.category
+left join interest_popularity as popularity on candidates.category = popularity.category
 left join associated
     on candidates.customer_key = associated.customer_key
     and candidates.category = associated.category

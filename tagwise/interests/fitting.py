@@ -139,29 +139,42 @@ def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 3) -> l
         if booster is not None and rows.any():  # LightGBM refuses an empty matrix
             contributions[rows] = booster.predict(values[rows], pred_contrib=True)[:, : len(names)]
     contributions[new, names.index(PRIOR)] += _prior(candidates[new])
-    sources = candidates[sorted(set(SOURCES.values()))].astype(object)
-    sources = sources.where(sources.notna(), None).to_dict("records")
-    sentences = []
-    for row, pair_values, named in zip(contributions, values, sources, strict=True):
-        raised = [i for i in np.argsort(-row)[:count] if row[i] > 0]
-        sentences.append(
-            "; ".join(_sentence(names[i], pair_values, names, named) for i in raised)
-            or "no input raised it above an even chance"
-        )
-    return sentences
+    # The `count` largest per pair, largest first; only those above 0 raised it.
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :count]
+    raised = np.take_along_axis(contributions, order, axis=1) > 0
+    phrases = np.full(order.shape, "", dtype=object)
+    for index, feature in enumerate(names):
+        named = (order == index) & raised  # a feature holds one place of a pair at most
+        if named.any():
+            phrases[named] = _phrases(
+                feature, candidates[named.any(axis=1)], values[named.any(axis=1)]
+            )
+    sentences = phrases[:, 0]
+    for place in range(1, count):
+        following = phrases[:, place] != ""
+        sentences = np.where(following, sentences + "; " + phrases[:, place], sentences)
+    return [text or "no input raised it above an even chance" for text in sentences]
 
 
-def _sentence(feature: str, values: np.ndarray, names: list[str], sources: dict) -> str:
-    """The driver sentence of one feature of a pair, with its value and the category it
-    names (NO_SOURCE's when the pair has none)."""
+def _phrases(feature: str, candidates: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """The driver phrase of one feature for each of these pairs, with its value and the
+    category it names (NO_SOURCE's when the pair has none); each distinct phrase is
+    written once."""
+    names = list(FEATURES)
+    keys = pd.DataFrame({"value": values[:, names.index(feature)]})
     source = SOURCES.get(feature)
-    if source is not None and sources[source] is None:
-        return NO_SOURCE[feature]
-    return FEATURES[feature].format(
-        value=values[names.index(feature)],
-        mean_share=values[names.index(PRIOR)] / OWN_TOP,
-        **sources,
-    )
+    if source is not None:
+        keys[source] = candidates[source].to_numpy(dtype=object)
+    if feature == PRIOR:
+        keys["mean_share"] = values[:, names.index(PRIOR)] / OWN_TOP
+    codes = keys.groupby(list(keys.columns), dropna=False, sort=False).ngroup().to_numpy()
+    written = [
+        NO_SOURCE[feature]
+        if source is not None and pd.isna(first[source])
+        else FEATURES[feature].format(**first)
+        for first in keys.drop_duplicates().to_dict("records")
+    ]
+    return np.array(written, dtype=object)[codes]
 
 
 def _nothing_to_learn(rows: pd.DataFrame, prior: bool) -> None:

@@ -117,6 +117,8 @@ def interests(
         try:
             training, windows = pairs.training(as_of, horizon)
             model = fit(training, pairs.sees_a_full_lookback(windows[0]))
+            del training
+            pairs.keep_only()
         except NothingToLearn:
             return pd.DataFrame(columns=list(PROPENSITY_COLUMNS)), quality
         version = _version(model)
@@ -128,14 +130,19 @@ def interests(
 
 
 def _top(model, pairs: pd.DataFrame) -> pd.DataFrame:
-    """The batch's customers' `TOP_K` most probable categories, best first, with drivers."""
-    pairs = pairs.assign(probability=predict(model, pairs)).sort_values(
+    """The batch's customers' `TOP_K` most probable categories, best first, with drivers.
+    Ranked on the keys alone: the pairs' features are copied for the kept rows only."""
+    ranked = pairs[["customer_key", "category"]].assign(probability=predict(model, pairs))
+    ranked = ranked.sort_values(
         ["customer_key", "probability", "category"], ascending=[True, False, True]
     )
-    pairs["rank"] = pairs.groupby("customer_key").cumcount() + 1
-    top = pairs[pairs["rank"] <= TOP_K].reset_index(drop=True)
-    top["top_drivers"] = drivers(model, top)
-    return top
+    ranked["rank"] = ranked.groupby("customer_key").cumcount() + 1
+    kept = ranked[ranked["rank"] <= TOP_K]
+    top = pairs.loc[kept.index].assign(probability=kept["probability"], rank=kept["rank"])
+    top = top.reset_index(drop=True)
+    # The columns kept, the sentences as Arrow text: every customer's rows add up.
+    top["top_drivers"] = pd.array(drivers(model, top), dtype=pd.StringDtype("pyarrow"))
+    return top[[c for c in PROPENSITY_COLUMNS if c in top.columns]]
 
 
 def _quality_row(quality: InterestQuality, fitted_at: datetime) -> PropensityQuality:
