@@ -39,7 +39,9 @@ from tagwise.relations import ref
 
 # The models a catalog decides, in build order, and the seeds of the vocabulary.
 DIFF_SELECTION = (
-    "tag_taxonomy tag_synonyms int_tags__vocabulary int_tags__rule_matches int_tags__manual_state "
+    "tag_taxonomy tag_synonyms int_tags__vocabulary int_tags__rule_matches "
+    # Manual actions are checked against the taxonomy: a tag it adds makes them valid.
+    "int_tags__manual_actions int_tags__manual_state "
     "int_tags__current "
     "customer_tag_history customer_tags int_segments__inputs int_segments__lookalike_scores "
     "int_segments__assignments segment_membership_history segment_membership "

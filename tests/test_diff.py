@@ -7,7 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -448,6 +448,66 @@ def test_a_probabilistic_rule_is_trained_in_the_scratch_copy_and_previewed(built
     assert "splink" not in printed.lower() and "m values" not in printed
 
 
+@pytest.mark.e2e
+def test_a_file_of_customer_ids_seeds_a_lookalike_through_a_manual_tag(built, tmp_path):
+    """SPEC 3.10's seed from a file of customer ids: `tagwise tag-list` lands the list as
+    manual tags, ingestion loads them, and a lookalike of the deployment's catalog that
+    names the tag grows from those customers (previewed by `tagwise diff` on a copy of
+    the build: it checks the manual actions again against the folder's taxonomy)."""
+    from conftest import copy_of_run
+
+    from tagwise.ingest import ingest
+    from tagwise.tag_lists import write_tag_list
+
+    landing, warehouse, _ = copy_of_run(built, tmp_path / "copy")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        listed = dict(
+            con.execute(
+                "select customer_id, customer_key from restricted.int_identity__people "
+                "where customer_id in (select customer_id from raw.orders) "
+                "order by customer_id limit 60"
+            ).fetchall()
+        )
+    ids = tmp_path / "guests.csv"
+    ids.write_text("customer_id\n" + "\n".join(listed) + "\n", encoding="utf-8")
+    folder = tmp_path / "copy" / "guest-team"
+    subprocess.run([TAGWISE, "init", str(folder)], check=True, capture_output=True)
+    with (folder / "seeds" / "tag_taxonomy.csv").open("a", encoding="utf-8") as taxonomy:
+        taxonomy.write(
+            "event-guest,engagement,Guests of the spring event,marketing,active,,,90,false\n"
+        )
+    catalog = folder / "catalogs" / "segment_catalog.yml"
+    text = catalog.read_text()
+    assert "        lookalikes:\n" in text
+    catalog.write_text(
+        text.replace(
+            "        lookalikes:\n",
+            "        lookalikes:\n          - audience: like-event-guests\n"
+            "            seed: {tag: event-guest}\n            size: 50\n",
+        )
+    )
+    write_tag_list(
+        ids, "event-guest", "anna.k", "marketing", landing, datetime(2026, 6, 29, tzinfo=UTC),
+        seeds=folder / "seeds",
+    )  # fmt: skip
+    loads = [x for x in ingest(landing, warehouse) if x.source == "manual_tags" and x.rows_read]
+    assert [(x.rows_accepted, x.rows_quarantined) for x in loads] == [(60, 0)]
+
+    code, result, _ = run_diff(tmp_path / "copy", folder)
+    assert code in (0, 3)
+    [quality] = [q for q in result["lookalikes"] if q["lookalike"] == "like-event-guests"]
+    assert quality["seed"] == "tag event-guest"
+    # The taxonomy the folder adds makes the landed actions valid (before it, unknown).
+    assert by_name(result["tags"])["event-guest"]["entering"] == len(set(listed.values()))
+    # A fifth of the seed is held out by a draw (9 of these 60).
+    assert quality["audience_size"] == 50 and 0 < quality["held_out_size"] < 20
+    grown = by_name(result["segments"])["like-event-guests"]
+    assert grown["after"] == grown["entering"] == 50
+    members = {p["customer_key"]: p["reason"] for p in grown["entering_sample"]}
+    assert len(members) == 50 and not set(members) & set(listed.values())
+    assert all(r.startswith("like tag event-guest: score ") for r in members.values())
+
+
 def test_the_html_page_shows_its_sections_and_charts_in_a_browser(built, diffed, browser, tmp_path):
     page, png = built / "out" / "diff.html", tmp_path / "diff.png"
     dom = browser.render(page, png)
@@ -481,6 +541,18 @@ def test_a_new_definition_is_judged_by_its_size_not_by_an_infinite_turnover():
         "segment new-everyone: new, 900 members (90% of all customers)",
         "segment churned: 60% turnover",
     ]
+
+
+def test_the_json_of_a_new_definition_leaves_the_result_as_it_was():
+    """Writing the JSON (turnover "new") before the HTML page (which reads the thresholds)
+    failed with "must be real number, not str" when a definition was new."""
+    from tagwise.diff import Diff
+    from tagwise.diff_report import as_json
+
+    result = Diff(as_of=AS_OF, base="b", max_change=0.3, max_new_share=0.5, customers=1000)
+    result.segments = [_movement("new-everyone", 0, 900)]
+    assert json.loads(as_json(result))["segments"][0]["turnover"] == "new"
+    assert result.crossed == ["segment new-everyone: new, 900 members (90% of all customers)"]
 
 
 def test_the_terminal_shows_the_sample_and_markdown_escapes_customer_data(capsys):

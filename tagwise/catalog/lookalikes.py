@@ -1,6 +1,7 @@
 """The segment catalog's lookalike audiences (SPEC 3.10): a seed (one tag, primary segment
 or audience of the same catalog, or a product's buyers) and a cut (`size` or `min_score`). dbt fits and scores
-them (macros/lookalikes.sql, int_segments__lookalike_scores)."""
+them (macros/lookalikes.sql, int_segments__lookalike_scores). A file of customer ids is a
+tag seed: `tagwise tag-list` lands it as manual tags (tagwise.tag_lists)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from tagwise.cli import (
     spark,
     suggest,
     sync,
+    tag_list,
 )
 from tagwise.cli.options import console, project_option
 from tagwise.errors import TagwiseError
@@ -68,6 +69,7 @@ for command in (
     spark.spark_stop_command,
     privacy.access_report_command,
     explain.explain_command,
+    tag_list.tag_list_command,
     suggest.suggest_command,
     diff.diff_command,
     model.evaluate_model_command,
