@@ -156,6 +156,11 @@ class Window:
 YEAR = 365
 
 
+def first_purchase_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The day of the earliest purchase loaded (features.load_purchases), if any."""
+    return con.execute(f"select min(day) from {PURCHASES}").fetchall()[0][0]
+
+
 def training_windows(con: duckdb.DuckDBPyConnection, cutoff: date, horizon: int) -> list[Window]:
     """The labelled windows a fit as of `cutoff` learns from, their labels ending by it:
     the latest, (cutoff - H, cutoff], and the same season a year earlier, whose labels
@@ -166,7 +171,7 @@ def training_windows(con: duckdb.DuckDBPyConnection, cutoff: date, horizon: int)
     one year, never has it)."""
     windows = [Window(cutoff - timedelta(days=horizon), horizon)]
     earlier = Window(cutoff - timedelta(days=YEAR), horizon)
-    (first,) = con.execute(f"select min(day) from {PURCHASES}").fetchall()[0]
+    first = first_purchase_day(con)
     if first is not None and first <= earlier.cutoff - timedelta(days=horizon):
         windows.append(earlier)
     return windows
@@ -226,7 +231,7 @@ class Pairs:
     def sees_a_full_lookback(self, window: Window) -> bool:
         """The purchases reach back LOOKBACK_DAYS before the window's cutoff: "new to the
         customer" means there what it means in a window scored later."""
-        (first,) = self.con.execute(f"select min(day) from {PURCHASES}").fetchall()[0]
+        first = first_purchase_day(self.con)
         return first is not None and first <= window.cutoff - timedelta(days=LOOKBACK_DAYS)
 
 
@@ -265,7 +270,7 @@ def candidate_features(
     return rows
 
 
-def _arrow_text(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
+def _arrow_text(arrow_type: pa.DataType) -> pd.StringDtype | None:
     text = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
     return pd.StringDtype("pyarrow") if text else None
 

@@ -145,10 +145,9 @@ def drivers(model: InterestModel, candidates: pd.DataFrame, count: int = 3) -> l
     phrases = np.full(order.shape, "", dtype=object)
     for index, feature in enumerate(names):
         named = (order == index) & raised  # a feature holds one place of a pair at most
-        if named.any():
-            phrases[named] = _phrases(
-                feature, candidates[named.any(axis=1)], values[named.any(axis=1)]
-            )
+        pairs = named.any(axis=1)
+        if pairs.any():
+            phrases[named] = _phrases(feature, candidates[pairs], values[pairs])
     sentences = phrases[:, 0]
     for place in range(1, count):
         following = phrases[:, place] != ""
