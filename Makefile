@@ -110,11 +110,13 @@ install-spark: $(VENV)/.installed-spark  ## add the spark extra (dbt-spark, pysp
 test-spark: install-spark  ## Spark parity: the daily graph on Spark (local) against DuckDB
 	$(RUN) pytest -m spark
 
-# dbt-duckdb opens the warehouse even to compile, so linting uses an in-memory one.
+# dbt-duckdb opens the warehouse even to compile, so linting uses an in-memory one. sqlfluff
+# templates through dbt in one process and parses and lints on every core (--processes 0):
+# 36 s on this 2-core machine against 65 s in one process.
 lint: install  ## ruff, sqlfluff and the dbt project linters (dbt-score, dbt-bouncer)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint dbt_project/models
+	TAGWISE_WAREHOUSE=:memory: $(RUN) sqlfluff lint --processes 0 dbt_project/models
 	@# The dbt linters read the manifest, parsed again (catalogs checked first) when stale.
 	$(RUN) python -c "from tagwise.dbt import manifest_path; manifest_path()"
 	$(RUN) dbt-score lint --manifest dbt_project/target/tagwise/manifest.json --show failing-items

@@ -109,7 +109,8 @@ TARGETS = {
     "dbt_to_floor_ratio": 10,
     "refresh_to_floor_ratio": 12,
     "ingest_to_floor_ratio": 1.5,
-    "history_growth_of_refresh": 1.3,
+    # Issue 46 asks 1.1 (issue 25 asked 1.3): the daily refresh should cost what changed.
+    "history_growth_of_refresh": 1.1,
     "peak_rss_gib": 6,
     "growth_100k_to_1m": 11,
     "diff_share_of_full_run_dbt": round(1 / 3, 3),

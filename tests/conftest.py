@@ -21,24 +21,26 @@ from tagwise.generator import GenerateConfig, generate
 
 SMALL = 1_500
 # The end-to-end modules that take longest, longest first (`pytest -m e2e --durations=0`,
-# summed per file, 2026-12-07). `make test-e2e` hands whole files to its two workers in
+# summed per file, 2026-12-08). `make test-e2e` hands whole files to its two workers in
 # collection order: started first, the long ones no longer leave one worker running the
 # last of them alone (about 5 of 45 minutes). A new long module belongs in this list.
 LONGEST_FIRST = (
     "test_segments_and_export.py",
     "test_install.py",
     "test_orchestration.py",
+    "test_upgrade_e2e.py",
+    "test_tags_over_time.py",
     "test_readme.py",
     "test_sync_safety.py",
-    "test_tags_over_time.py",
-    "test_erasure_files.py",
-    "test_bench_run.py",
     "test_diff.py",
     "test_refresh.py",
-    "test_upgrade_e2e.py",
+    "test_identity_e2e.py",
+    "test_bench_run.py",
+    "test_erasure_files.py",
     "test_completejourney_e2e.py",
     "test_suggest.py",
-    "test_identity_e2e.py",
+    "test_lift.py",
+    "test_dbt_unit_tests.py",
 )
 # Columns that say when a run happened or which run it was, not what it built or sent.
 RUN_TIME_COLUMNS = {"built_at", "recorded_at", "dbt_invocation_id", "created_at", "released_at"}

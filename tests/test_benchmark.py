@@ -78,7 +78,11 @@ def test_targets_are_judged_at_one_million_and_growth_against_100k():
 
 def test_history_growth_compares_the_refresh_with_twice_the_history():
     two_years = _result(1_000_000, 200, refresh=50.0)
-    assert verdicts([two_years, _result(1_000_000, 300, years=4, refresh=60.0)])[
+    assert verdicts([two_years, _result(1_000_000, 300, years=4, refresh=54.0)])[
+        "history_growth_of_refresh"
+    ]
+    # 1.2x met issue 25's 1.3 and misses issue 46's 1.1.
+    assert not verdicts([two_years, _result(1_000_000, 300, years=4, refresh=60.0)])[
         "history_growth_of_refresh"
     ]
     grown = _result(1_000_000, 400, years=4, refresh=70.0)
